@@ -1,0 +1,35 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "eah",
+    products: [
+        .library(name: "EAHCore", targets: ["EAHCore"]),
+        .library(name: "EAHCheckpoint", targets: ["EAHCheckpoint"]),
+        .executable(name: "eah-convert", targets: ["eah-convert"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // zlib (Debian zlib1g-dev): CRC-32 of zip entries and inflate of deflated entries.
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+        // Tensor core: element types, half/bfloat conversion, ggml quant blocks.
+        .target(name: "EAHCore"),
+        // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
+        .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib"]),
+        // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
+        .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint"], path: "Sources/EAHTestSupport"),
+        .executableTarget(
+            name: "eah-convert",
+            dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
+        .testTarget(name: "EAHCheckpointTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
+        .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
+    ]
+)

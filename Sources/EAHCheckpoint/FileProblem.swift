@@ -1,0 +1,48 @@
+/// Problems common to every file: opening, mapping, reading past the end, writing outputs.
+public enum FileProblem: CheckpointProblem, Equatable {
+    case notFound
+    case notReadable(errno: Int32)
+    case isDirectoryWithoutCheckpoint
+    /// A read of `needed` bytes at `offset` runs past the end of `length` bytes (while reading `what`).
+    case truncated(what: String, offset: Int, needed: Int, length: Int)
+    case outputExists
+    case cannotWrite(errno: Int32)
+    case system(String)
+
+    public var message: String {
+        switch self {
+        case .notFound: "no such file or directory"
+        case .notReadable(let code): "cannot be read (\(Self.describe(errno: code)))"
+        case .isDirectoryWithoutCheckpoint: "this folder holds no checkpoint (no *.safetensors, *.bin, *.pt, *.pth, *.gguf or index file)"
+        case .truncated(let what, let offset, let needed, let length):
+            "file is truncated: \(what) needs \(needed) bytes at offset \(offset) but the file has \(length) bytes"
+        case .outputExists: "output already exists"
+        case .cannotWrite(let code): "cannot be written (\(Self.describe(errno: code)))"
+        case .system(let text): text
+        }
+    }
+
+    public var fix: String? {
+        switch self {
+        case .notFound: "check the path"
+        case .notReadable: "check the file's permissions"
+        case .isDirectoryWithoutCheckpoint: "pass the checkpoint file or its index file"
+        case .truncated: "download or copy the file again; it is incomplete"
+        case .outputExists: "pass --force to overwrite it, or choose another output path"
+        case .cannotWrite: "check the folder exists, is writable and has free space"
+        case .system: nil
+        }
+    }
+
+    public var isUsageError: Bool { self == .outputExists }
+
+    static func describe(errno code: Int32) -> String {
+        String(cString: strerror(code))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
