@@ -81,6 +81,15 @@ public enum DType: String, CaseIterable, Sendable, Hashable {
         self = type
     }
 
+    /// Whether values are real floating-point numbers (plain floats, FP8/FP6/FP4 and every
+    /// ggml quantization); false for integers, bool and complex numbers.
+    public var isFloatingPoint: Bool {
+        switch self {
+        case .bool, .u8, .i8, .i16, .u16, .i32, .u32, .i64, .u64, .c64, .c128: false
+        default: true
+        }
+    }
+
     /// Whether safetensors can store this type.
     public var isSafetensorsType: Bool { !isQuantized && self != .c128 }
 

@@ -1,0 +1,9 @@
+/// What a conversion did.
+public struct ConversionSummary: Sendable, Equatable {
+    public let outputPath: String
+    public let tensorCount: Int
+    /// Tensor bytes read from the source.
+    public let bytesRead: Int
+    /// Size of the output file.
+    public let bytesWritten: Int
+}

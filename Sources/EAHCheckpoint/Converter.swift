@@ -1,0 +1,176 @@
+import EAHCore
+
+/// Converts a checkpoint to safetensors or GGUF, streaming one tensor chunk at a time.
+///
+/// Names are kept. Tensors already in the target type are copied straight from the source map
+/// (and their pages released afterwards), so memory stays flat whatever the model size; others
+/// are decoded to F32 and re-encoded in chunks of about a million elements.
+public enum Converter {
+    /// Elements converted per chunk (4 MiB of F32).
+    static let chunkElements = 1 << 20
+
+    /// The output tensors, in the source's order, with the type each will be written in.
+    ///
+    /// Integer and bool tensors keep their type. For GGUF, as llama.cpp's converters do,
+    /// tensors of one dimension stay F32 under f16/bf16/q8_0/q4_0, and a matrix whose rows
+    /// are not whole 32-element blocks falls back from q8_0/q4_0 to F16.
+    public static func plan(_ reader: any CheckpointReader, options: ConversionOptions) throws(CheckpointError) -> [TensorPlan] {
+        if options.format == .safetensors, options.dtype == .q8_0 || options.dtype == .q4_0 {
+            throw CheckpointError(path: reader.path, problem: ConversionProblem.dtypeNeedsGGUF(options.dtype))
+        }
+        var plans: [TensorPlan] = []
+        plans.reserveCapacity(reader.tensors.count)
+        for tensor in reader.tensors {
+            let target = targetType(of: tensor, options: options)
+            guard isStorable(target, in: options.format) else {
+                throw CheckpointError(path: tensor.file, problem: ConversionProblem.unstorableType(tensor: tensor.name, dtype: tensor.dtype, format: options.format))
+            }
+            plans.append(TensorPlan(name: tensor.name, dtype: target, shape: tensor.shape))
+        }
+        return plans
+    }
+
+    /// Writes `reader`'s tensors to `output` as `options` say; `progress` receives the source
+    /// bytes done and the total after each chunk.
+    @discardableResult
+    public static func convert(
+        _ reader: any CheckpointReader, to output: String, options: ConversionOptions,
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws(CheckpointError) -> ConversionSummary {
+        if reader.tensors.contains(where: { sameFile($0.file, output) }) || sameFile(reader.path, output) {
+            throw CheckpointError(path: output, problem: ConversionProblem.outputIsInput)
+        }
+        let plans = try plan(reader, options: options)
+        let sources = Dictionary(reader.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let writer: any StreamingTensorWriter
+        switch options.format {
+        case .safetensors:
+            writer = try SafetensorsWriter(path: output, overwrite: options.overwrite, tensors: plans)
+        case .gguf:
+            writer = try GGUFWriter(path: output, overwrite: options.overwrite, metadata: ggufMetadata(from: reader, plans: plans), tensors: plans)
+        }
+        let total = reader.tensors.reduce(0) { $0 + $1.byteCount }
+        var done = 0
+        for plan in writer.writeOrder {
+            guard let source = sources[plan.name] else { continue }
+            let bytes = try reader.bytes(of: source)
+            if plan.dtype == source.dtype {
+                try bytes.withUnsafeBytes { raw throws(CheckpointError) in try writer.write(raw) }
+            } else {
+                try transcode(source, bytes: bytes, to: plan.dtype, writer: writer) { chunk in
+                    progress?(done + chunk, total)
+                }
+            }
+            bytes.discard()
+            done += source.byteCount
+            progress?(done, total)
+        }
+        try writer.finish()
+        return ConversionSummary(outputPath: output, tensorCount: plans.count, bytesRead: total, bytesWritten: fileSize(output))
+    }
+
+    static func targetType(of tensor: TensorInfo, options: ConversionOptions) -> DType {
+        let source = tensor.dtype
+        guard source.isFloatingPoint else { return source }
+        let isGGUF = options.format == .gguf
+        let isVector = tensor.shape.count <= 1
+        switch options.dtype {
+        case .keep: return isStorable(source, in: options.format) ? source : .f32
+        case .f32: return .f32
+        case .f16: return isGGUF && isVector ? .f32 : .f16
+        case .bf16: return isGGUF && isVector ? .f32 : .bf16
+        case .q8_0, .q4_0:
+            if isVector { return .f32 }
+            guard let rowLength = tensor.shape.last, rowLength % 32 == 0 else { return .f16 }
+            return options.dtype == .q8_0 ? .q8_0 : .q4_0
+        }
+    }
+
+    static func isStorable(_ dtype: DType, in format: ConversionOptions.OutputFormat) -> Bool {
+        switch format {
+        case .safetensors: dtype.isSafetensorsType
+        case .gguf: dtype.ggmlTypeID != nil
+        }
+    }
+
+    /// Decodes `source` to F32 and encodes it as `target`, a chunk of whole rows at a time.
+    private static func transcode(
+        _ source: TensorInfo, bytes: TensorBytes, to target: DType, writer: any StreamingTensorWriter,
+        progress: (Int) -> Void
+    ) throws(CheckpointError) {
+        let rowLength = max(source.shape.last ?? 1, 1)
+        let rows = source.elementCount / rowLength
+        guard source.elementCount > 0 else { return }
+        let rowsPerChunk = max(1, chunkElements / rowLength)
+        guard let sourceRowBytes = source.dtype.byteCount(elements: rowLength),
+              let targetRowBytes = target.byteCount(elements: rowLength)
+        else {
+            throw CheckpointError(path: source.file, problem: ConversionProblem.cannotDecode(tensor: source.name, dtype: source.dtype))
+        }
+        let chunkRows = min(rowsPerChunk, rows)
+        var floats = [Float](repeating: 0, count: chunkRows * rowLength)
+        var encoded = [UInt8](repeating: 0, count: chunkRows * targetRowBytes)
+        try bytes.withUnsafeBytes { raw throws(CheckpointError) in
+            var row = 0
+            while row < rows {
+                let count = min(chunkRows, rows - row)
+                let input = UnsafeRawBufferPointer(rebasing: raw[(row * sourceRowBytes)..<((row + count) * sourceRowBytes)])
+                do throws(ConversionError) {
+                    try floats.withUnsafeMutableBufferPointer { buffer throws(ConversionError) in
+                        let slice = UnsafeMutableBufferPointer(rebasing: buffer[0..<(count * rowLength)])
+                        try Dequantizer.toFloat32(input, type: source.dtype, into: slice)
+                        try encoded.withUnsafeMutableBytes { out throws(ConversionError) in
+                            try Quantizer.fromFloat32(UnsafeBufferPointer(slice), to: target,
+                                                      into: UnsafeMutableRawBufferPointer(rebasing: out[0..<(count * targetRowBytes)]))
+                        }
+                    }
+                } catch {
+                    if case .unsupported = error {
+                        throw CheckpointError(path: source.file, problem: ConversionProblem.cannotDecode(tensor: source.name, dtype: source.dtype))
+                    }
+                    throw CheckpointError(path: source.file, problem: FileProblem.system("tensor '\(source.name)': \(error)"))
+                }
+                try encoded.withUnsafeBytes { out throws(CheckpointError) in
+                    try writer.write(UnsafeRawBufferPointer(rebasing: out[0..<(count * targetRowBytes)]))
+                }
+                row += count
+                progress(row * sourceRowBytes)
+            }
+        }
+    }
+
+    /// GGUF metadata for the output: a GGUF source's own entries (minus layout keys the writer
+    /// sets), else the source's string metadata under `source.metadata.*`, plus
+    /// `general.quantization_version` when any tensor is quantized.
+    static func ggufMetadata(from reader: any CheckpointReader, plans: [TensorPlan]) -> [MetadataEntry] {
+        var entries: [MetadataEntry] = []
+        if reader.format == .gguf {
+            entries = reader.metadata.filter { $0.key != "general.alignment" && $0.key != "general.quantization_version" }
+        } else {
+            for entry in reader.metadata {
+                if case .string = entry.value { entries.append(MetadataEntry(key: "source.metadata.\(entry.key)", value: entry.value)) }
+            }
+        }
+        if plans.contains(where: { $0.dtype.isQuantized }) {
+            entries.append(MetadataEntry(key: "general.quantization_version", value: .uint32(2)))
+        }
+        return entries
+    }
+
+    private static func sameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        guard stat(a, &first) == 0, stat(b, &second) == 0 else { return false }
+        return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+    }
+
+    private static func fileSize(_ path: String) -> Int {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int(status.st_size) : 0
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
