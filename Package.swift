@@ -28,6 +28,8 @@ let package = Package(
             name: "eah-convert",
             dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // `make bench`: the conversion benchmark (prints JSON lines).
+        .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint"]),
         .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
         .testTarget(name: "EAHCheckpointTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
         .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),

@@ -1,0 +1,41 @@
+# eah: every target installs what it needs first (tools/setup-system.sh is idempotent).
+SWIFT ?= swift
+RELEASE_BIN = .build/release
+VENV = .venv
+PYTHON = $(VENV)/bin/python
+
+.PHONY: setup build release test demo bench fixtures tools-venv clean
+
+setup:
+	@tools/setup-system.sh
+
+build: setup
+	$(SWIFT) build
+
+release: setup
+	$(SWIFT) build -c release
+
+test: setup
+	$(SWIFT) test
+
+demo: release
+	@tools/demo.sh $(RELEASE_BIN)
+
+bench: release
+	@tools/bench.sh $(RELEASE_BIN)
+
+# Python reference libraries for regenerating fixtures (not needed to build or test).
+tools-venv: $(VENV)/.installed
+
+$(VENV)/.installed: tools/requirements.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install -q -r tools/requirements.txt
+	touch $@
+
+fixtures: tools-venv
+	$(PYTHON) tools/make_safetensors_fixtures.py
+	$(PYTHON) tools/make_torch_fixtures.py
+	$(PYTHON) tools/make_gguf_fixtures.py
+
+clean:
+	rm -rf .build bench-data

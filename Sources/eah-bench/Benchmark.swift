@@ -1,0 +1,70 @@
+import EAHCheckpoint
+import EAHCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`.
+///
+/// Generates (once) a TinyLlama-shaped F16 safetensors checkpoint in DIR, then measures, in the
+/// same run, `cat` copying its bytes and `eah-convert convert --to gguf` converting it, and
+/// prints one JSON line with seconds, GB/s, peak RSS and the ratio to the copy.
+@main
+struct Benchmark {
+    static func main() {
+        let arguments = CommandLine.arguments
+        guard arguments.count == 3 else {
+            fputs("usage: eah-bench DATA_DIR BIN_DIR\n", stderr)
+            exit(2)
+        }
+        let folder = arguments[1], binaries = arguments[2]
+        mkdir(folder, 0o755)
+        let source = folder + "/tinyllama-f16.safetensors"
+        do {
+            if access(source, F_OK) != 0 {
+                fputs("generating \(source) (about 2.2 GB, once)\n", stderr)
+                try TinyLlamaCheckpoint.write(to: source)
+            }
+        } catch {
+            fputs("eah-bench: \(error)\n", stderr)
+            exit(1)
+        }
+        let copyTarget = folder + "/copy.safetensors", output = folder + "/converted.gguf"
+        let bytes = fileSize(source)
+        // Warm the page cache so both measurements read from memory alike.
+        _ = ChildProcess.run(["/bin/cat", source], stdoutPath: "/dev/null")
+        let copy = ChildProcess.run(["/bin/cat", source], stdoutPath: copyTarget)
+        unlink(copyTarget)
+        let convert = ChildProcess.run([binaries + "/eah-convert", "convert", source, "-o", output, "--to", "gguf", "--force"], stdoutPath: "/dev/null")
+        unlink(output)
+        guard copy.status == 0, convert.status == 0 else {
+            fputs("eah-bench: a child process failed (cat \(copy.status), eah-convert \(convert.status))\n", stderr)
+            exit(1)
+        }
+        let ratio = convert.seconds / copy.seconds
+        let peakMB = Double(convert.peakRSSKilobytes) / 1024
+        let line = JSONValue.object([
+            ("schema", .integer(1)),
+            ("benchmark", .string("convert-safetensors-f16-to-gguf")),
+            ("model", .string("tinyllama-shaped: hidden 2048, 22 layers, vocab 32000")),
+            ("bytes", .integer(bytes)),
+            ("seconds", .number(rounded(convert.seconds))),
+            ("gb_per_s", .number(rounded(Double(bytes) / convert.seconds / 1e9))),
+            ("peak_rss_mb", .number(rounded(peakMB))),
+            ("copy_seconds", .number(rounded(copy.seconds))),
+            ("copy_peak_rss_mb", .number(rounded(Double(copy.peakRSSKilobytes) / 1024))),
+            ("ratio_to_copy", .number(rounded(ratio))),
+            ("target_ratio", .number(1.3)),
+            ("target_peak_rss_mb", .integer(300)),
+            ("meets_targets", .bool(ratio <= 1.3 && peakMB < 300)),
+        ])
+        print(line.serialized)
+    }
+
+    static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+
+    static func fileSize(_ path: String) -> Int {
+        var status = stat()
+        return stat(path, &status) == 0 ? Int(status.st_size) : 0
+    }
+}
