@@ -32,6 +32,6 @@ let package = Package(
         .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint"]),
         .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
         .testTarget(name: "EAHCheckpointTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
-        .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
+        .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport", "eah-convert"]),
     ]
 )
