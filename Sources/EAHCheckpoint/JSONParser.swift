@@ -115,7 +115,9 @@ public struct JSONParser {
         guard depth <= maxDepth else { throw .tooDeep(limit: maxDepth, offset: position) }
         position += 1  // {
         var members: [(String, JSONValue)] = []
-        var seen: Set<String> = []
+        // Keys compare by their bytes, as JSON defines: Swift's String equality would merge
+        // canonically equivalent spellings (precomposed vs combining accents).
+        var seen: Set<[UInt8]> = []
         skipWhitespace()
         if try peek() == UInt8(ascii: "}") { position += 1; return .object(members) }
         while true {
@@ -124,7 +126,7 @@ public struct JSONParser {
             let byte = try peek()
             guard byte == UInt8(ascii: "\"") else { throw .unexpectedByte(byte, offset: position) }
             let key = try parseString()
-            guard seen.insert(key).inserted else { throw .duplicateKey(key, offset: keyOffset) }
+            guard seen.insert(Array(key.utf8)).inserted else { throw .duplicateKey(key, offset: keyOffset) }
             skipWhitespace()
             let colon = try peek()
             guard colon == UInt8(ascii: ":") else { throw .unexpectedByte(colon, offset: position) }

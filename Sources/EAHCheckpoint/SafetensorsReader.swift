@@ -22,7 +22,9 @@ public final class SafetensorsReader: CheckpointReader {
     public let headerLength: Int
     /// Absolute offset of the byte buffer (8 + N).
     public var dataOffset: Int { 8 + headerLength }
-    private let index: [String: Int]
+    /// UTF-8 bytes of each name → position in `tensors` (bytes, not String equality, which
+    /// merges canonically equivalent names).
+    private let index: [[UInt8]: Int]
 
     /// Opens and maps `path`, then validates it.
     public convenience init(path: String) throws(CheckpointError) {
@@ -40,13 +42,13 @@ public final class SafetensorsReader: CheckpointReader {
         } catch {
             throw CheckpointError(path: file.path, problem: error)
         }
-        var index: [String: Int] = [:]
-        for (position, tensor) in tensors.enumerated() { index[tensor.name] = position }
+        var index: [[UInt8]: Int] = [:]
+        for (position, tensor) in tensors.enumerated() { index[Array(tensor.name.utf8)] = position }
         self.index = index
     }
 
     public func bytes(of tensor: TensorInfo) throws(CheckpointError) -> TensorBytes {
-        guard let position = index[tensor.name], tensors[position] == tensor else {
+        guard let position = index[Array(tensor.name.utf8)], tensors[position] == tensor else {
             throw CheckpointError(path: path, problem: SafetensorsProblem.notInFile(tensor: tensor.name))
         }
         return TensorBytes(file: file, range: tensor.byteRange)

@@ -16,8 +16,8 @@ public final class ShardedCheckpoint: CheckpointReader {
     public let metadata: [MetadataEntry]
     /// The opened shards, sorted by file name.
     public let shards: [any CheckpointReader]
-    /// Tensor name → index into `shards`.
-    private let owner: [String: Int]
+    /// Tensor name (UTF-8 bytes) → index into `shards`.
+    private let owner: [[UInt8]: Int]
 
     /// Parses `indexPath` and opens each shard with `openShard` (given the shard's full path).
     ///
@@ -56,26 +56,27 @@ public final class ShardedCheckpoint: CheckpointReader {
         }
 
         // Where each tensor actually is.
-        var foundIn: [String: [String]] = [:]
+        // Names are compared by their UTF-8 bytes throughout, not by String's canonical equivalence.
+        var foundIn: [[UInt8]: [String]] = [:]
         for (name, reader) in opened {
-            for tensor in reader.tensors { foundIn[tensor.name, default: []].append(name) }
+            for tensor in reader.tensors { foundIn[Array(tensor.name.utf8), default: []].append(name) }
         }
         let missing = Set(missingShards)
         var missingTensors: [String] = []
-        var mapped: Set<String> = []
+        var mapped: Set<[UInt8]> = []
         for (tensor, shard) in parsed.weightMap {
-            mapped.insert(tensor)
+            mapped.insert(Array(tensor.utf8))
             if missing.contains(shard) { continue }  // reported as a missing shard
-            if !(foundIn[tensor] ?? []).contains(shard) { missingTensors.append(tensor) }
+            if !(foundIn[Array(tensor.utf8)] ?? []).contains(shard) { missingTensors.append(tensor) }
         }
         var extraTensors: [String] = []
         var duplicated: [String] = []
         for (name, reader) in opened {
             for tensor in reader.tensors {
-                let places = foundIn[tensor.name] ?? []
+                let places = foundIn[Array(tensor.name.utf8)] ?? []
                 if places.count > 1 {
                     if places.first == name { duplicated.append(tensor.name) }
-                } else if !mapped.contains(tensor.name) {
+                } else if !mapped.contains(Array(tensor.name.utf8)) {
                     extraTensors.append(tensor.name)
                 }
             }
@@ -95,11 +96,11 @@ public final class ShardedCheckpoint: CheckpointReader {
         }
         format = first.format
         shards = readers
-        var owner: [String: Int] = [:]
+        var owner: [[UInt8]: Int] = [:]
         var tensors: [TensorInfo] = []
         for (position, reader) in readers.enumerated() {
             for tensor in reader.tensors {
-                owner[tensor.name] = position
+                owner[Array(tensor.name.utf8)] = position
                 tensors.append(tensor)
             }
         }
@@ -108,7 +109,7 @@ public final class ShardedCheckpoint: CheckpointReader {
     }
 
     public func bytes(of tensor: TensorInfo) throws(CheckpointError) -> TensorBytes {
-        guard let position = owner[tensor.name] else {
+        guard let position = owner[Array(tensor.name.utf8)] else {
             throw CheckpointError(path: path, problem: ShardIndexProblem.notInCheckpoint(tensor: tensor.name))
         }
         return try shards[position].bytes(of: tensor)

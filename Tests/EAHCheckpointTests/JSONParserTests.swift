@@ -59,6 +59,8 @@ import Testing
         #expect(problem(#"{"o":{"k":1,"k":1}}"#) == .duplicateKey("k", offset: 12))
         // Escapes are decoded before comparing.
         #expect(problem(#"{"a":1,"\u0061":2}"#) == .duplicateKey("a", offset: 7))
+        // Canonically equivalent but different code points are different keys.
+        #expect(problem("{\"\u{E9}\":1,\"e\u{301}\":2}") == nil)
     }
 
     @Test func rejectsInvalidUTF8() {

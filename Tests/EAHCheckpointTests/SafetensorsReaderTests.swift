@@ -52,6 +52,15 @@ import Testing
         #expect(reader.metadata.isEmpty)
     }
 
+    @Test func canonicallyEquivalentNamesAreDistinctTensors() throws {
+        let header = "{\"\u{E9}\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]},"
+            + "\"e\u{301}\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[1,2]}}"
+        let folder = TemporaryDirectory()
+        let reader = try SafetensorsReader(path: folder.write("x.safetensors", SafetensorsBytes.file(header: header, data: [5, 6])))
+        #expect(reader.tensors.map { Array($0.name.utf8) } == [[0xC3, 0xA9], [0x65, 0xCC, 0x81]])
+        #expect(try reader.tensors.map { try reader.bytes(of: $0).array } == [[5], [6]])
+    }
+
     @Test func acceptsLeadingAndTrailingWhitespaceAndEmptyFile() throws {
         #expect(SafetensorsBytes.problem(SafetensorsBytes.file(header: "{}      ")) == nil)
         #expect(SafetensorsBytes.problem(SafetensorsBytes.file(header: "\n\t {\"__metadata__\":{}} \r\n")) == nil)
