@@ -3,8 +3,8 @@ import EAHCore
 /// Reads a `.safetensors` file: validates the whole header exactly as the reference crate does
 /// (formats.md §1.4) and hands out zero-copy tensor bytes from the memory map.
 ///
-/// Stricter than the crate in two ways: duplicate keys and extra fields in a tensor entry are
-/// rejected, and numbers above 2^53 are refused. `tensors` is in data (offset) order and each
+/// Stricter than the crate: duplicate keys, extra fields in a tensor entry, numbers above 2^53
+/// and `"__metadata__": null` are rejected. `tensors` is in data (offset) order and each
 /// `byteRange` is absolute in the file. `metadata` holds `__metadata__` as `.string` values in
 /// header order.
 public final class SafetensorsReader: CheckpointReader {
