@@ -9,7 +9,7 @@ import EAHCore
 /// with spaces to a multiple of 8. Byte-identity with the reference holds when the metadata is
 /// only `format`: the reference serialises metadata from a hash map, in no fixed order.
 ///
-/// Write each tensor's bytes with `write(_:)`, one call per tensor in `writeOrder`, then call
+/// Write each tensor's bytes with `write(_:)`, in `writeOrder`, whole or in chunks, then call
 /// `finish()`. Any error abandons the output (nothing is left behind); so does dropping the
 /// writer before `finish()`.
 public final class SafetensorsWriter {
@@ -20,6 +20,8 @@ public final class SafetensorsWriter {
     public let header: [UInt8]
     private let output: AtomicOutputFile
     private var next = 0
+    /// Bytes of `writeOrder[next]` written so far.
+    private var writtenInTensor = 0
     private var failed = false
 
     /// Validates the plans, creates the temporary output and writes the header.
@@ -45,15 +47,17 @@ public final class SafetensorsWriter {
         }
     }
 
-    /// Appends the bytes of the next tensor in `writeOrder`; a wrong byte count abandons the output.
+    /// Appends bytes of the current tensor in `writeOrder`: its whole bytes at once or in
+    /// chunks; a tensor is complete once its byte count is reached (a zero-byte tensor takes
+    /// one empty write). Writing past a tensor's size abandons the output.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(CheckpointError) {
         guard !failed, next < writeOrder.count else {
             try fail(.writeSequence("more tensor writes than planned tensors (\(writeOrder.count))"))
         }
         let plan = writeOrder[next]
         let expected = plan.byteCount ?? 0
-        guard bytes.count == expected else {
-            try fail(.wrongByteCount(tensor: plan.name, expected: expected, actual: bytes.count))
+        guard bytes.count <= expected - writtenInTensor else {
+            try fail(.wrongByteCount(tensor: plan.name, expected: expected, actual: writtenInTensor + bytes.count))
         }
         do throws(CheckpointError) {
             try output.write(bytes)
@@ -62,7 +66,11 @@ public final class SafetensorsWriter {
             output.abandon()
             throw error
         }
-        next += 1
+        writtenInTensor += bytes.count
+        if writtenInTensor == expected {
+            next += 1
+            writtenInTensor = 0
+        }
     }
 
     /// Appends the bytes of the next tensor in `writeOrder`.
@@ -75,6 +83,10 @@ public final class SafetensorsWriter {
 
     /// Checks every tensor was written and renames the file into place.
     public func finish() throws(CheckpointError) {
+        if !failed, next < writeOrder.count, writtenInTensor > 0 {
+            let plan = writeOrder[next]
+            try fail(.wrongByteCount(tensor: plan.name, expected: plan.byteCount ?? 0, actual: writtenInTensor))
+        }
         guard !failed, next == writeOrder.count else {
             try fail(.writeSequence("finish() after \(next) of \(writeOrder.count) tensors"))
         }
@@ -171,3 +183,5 @@ public final class SafetensorsWriter {
         json.append(UInt8(ascii: "\""))
     }
 }
+
+extension SafetensorsWriter: StreamingTensorWriter {}

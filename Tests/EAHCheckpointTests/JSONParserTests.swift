@@ -120,7 +120,7 @@ import Testing
     }
 
     @Test func neverCrashesOnRandomInput() {
-        var generator = SplitMix(seed: 42)
+        var generator = SplitMix64(seed: 42)
         let alphabet = Array(#"{}[]",:\u0123456789-+.eEtrufalsn "#.utf8) + [0x00, 0x80, 0xC3, 0xFF, 0xED, 0xF0]
         for _ in 0..<5000 {
             let length = Int(generator.next() % 40)

@@ -198,7 +198,7 @@ import Testing
 
     @Test func neverCrashesOnMutatedFixture() throws {
         let original = try SafetensorsBytes.fixture()
-        var generator = SplitMix(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let folder = TemporaryDirectory()
         for round in 0..<300 {
             var bytes = original
