@@ -24,6 +24,14 @@ import Testing
         [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("gguf/" + name))))
     }
 
+    /// A raw little-endian float32 fixture.
+    static func floats(_ name: String) throws -> [Float] {
+        let raw = try fixtureBytes(name)
+        return stride(from: 0, to: raw.count, by: 4).map { offset in
+            Float(bitPattern: UInt32(raw[offset]) | UInt32(raw[offset + 1]) << 8 | UInt32(raw[offset + 2]) << 16 | UInt32(raw[offset + 3]) << 24)
+        }
+    }
+
     @Test("metadata of every value type reads back as written, in file order")
     func metadata() throws {
         let reader = try GGUFReader(path: Fixtures.path("gguf/all_types.gguf"))
@@ -82,7 +90,7 @@ import Testing
             let bytes = try reader.bytes(of: tensor)
             #expect(bytes.isZeroCopy)
             #expect(bytes.array == (try Self.fixtureBytes("dequant/\(tensor.dtype.name).bin")), "\(tensor.name)")
-            let expected = try DequantizerTestsSupport.floats("dequant/\(tensor.dtype.name).f32")
+            let expected = try Self.floats("dequant/\(tensor.dtype.name).f32")
             var values = [Float](repeating: 0, count: tensor.elementCount)
             let result: Result<Void, ConversionError> = bytes.withUnsafeBytes { raw in
                 values.withUnsafeMutableBufferPointer { destination in
@@ -119,15 +127,5 @@ import Testing
     func missingFile() {
         let error = #expect(throws: CheckpointError.self) { try GGUFReader(path: "/nonexistent/model.gguf") }
         #expect((error?.problem as? FileProblem) == .notFound)
-    }
-}
-
-/// Raw float fixtures, shared with the core tests' format (little-endian float32).
-enum DequantizerTestsSupport {
-    static func floats(_ name: String) throws -> [Float] {
-        let raw = try GGUFReaderTests.fixtureBytes(name)
-        return stride(from: 0, to: raw.count, by: 4).map { offset in
-            Float(bitPattern: UInt32(raw[offset]) | UInt32(raw[offset + 1]) << 8 | UInt32(raw[offset + 2]) << 16 | UInt32(raw[offset + 3]) << 24)
-        }
     }
 }
