@@ -46,7 +46,13 @@ public final class GGUFReader: CheckpointReader {
     }
 
     public func bytes(of tensor: TensorInfo) throws(CheckpointError) -> TensorBytes {
-        TensorBytes(file: file, range: tensor.byteRange)
+        let range = tensor.byteRange
+        guard range.lowerBound >= 0, range.upperBound <= file.count else {
+            // Only reachable with a TensorInfo from another file.
+            throw CheckpointError(path: path, problem: GGUFProblem.dataOutOfBounds(
+                tensor: tensor.name, offset: UInt64(max(0, range.lowerBound - dataOffset)), byteCount: range.count, fileSize: file.count))
+        }
+        return TensorBytes(file: file, range: range)
     }
 
     private struct Header {

@@ -138,9 +138,17 @@ public final class GGUFWriter {
             guard case .uint32(let value) = entry.value else { return "general.alignment must be a uint32" }
             if Int(value) != alignment { return "general.alignment is \(value) but the writer aligns to \(alignment)" }
         }
+        func tooLong(_ value: MetadataValue) -> Bool {
+            if case .string(let text) = value { return UInt64(text.utf8.count) > GGUFReader.maximumStringLength }
+            return false
+        }
+        if entry.key.utf8.count > 65535 { return "keys are at most 65535 bytes" }
+        if tooLong(entry.value) { return "strings are at most 1 GiB" }
         if case .array(let elementKind, let elements) = entry.value {
             if elementKind == .array { return "arrays of arrays cannot be read back by ggml" }
             if elements.contains(where: { $0.kind != elementKind }) { return "array elements must all be \(elementKind)" }
+            if UInt64(elements.count) > GGUFReader.maximumArrayCount { return "arrays hold at most 2^30 elements" }
+            if elementKind == .string, elements.contains(where: tooLong) { return "strings are at most 1 GiB" }
         }
         return nil
     }

@@ -123,6 +123,20 @@ import Testing
         for tensor in reader.tensors { #expect((tensor.byteRange.lowerBound - reader.dataOffset) % 64 == 0) }
     }
 
+    @Test("a tensor of another, larger file is refused instead of read out of bounds")
+    func foreignTensor() throws {
+        let large = try GGUFReader(path: Fixtures.path("gguf/all_types.gguf"))
+        let small = try GGUFReader(path: Fixtures.path("gguf/writer_expected.gguf"))
+        let tensor = try #require(large.tensors.last)
+        let error = #expect(throws: CheckpointError.self) { try small.bytes(of: tensor) }
+        guard case .dataOutOfBounds(let name, _, _, let size)? = error?.problem as? GGUFProblem else {
+            Issue.record("expected dataOutOfBounds, got \(String(describing: error))")
+            return
+        }
+        #expect(name == tensor.name)
+        #expect(size == small.file.count)
+    }
+
     @Test("a missing file is reported as such")
     func missingFile() {
         let error = #expect(throws: CheckpointError.self) { try GGUFReader(path: "/nonexistent/model.gguf") }
