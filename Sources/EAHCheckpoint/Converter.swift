@@ -47,7 +47,7 @@ public enum Converter {
         case .safetensors:
             writer = try SafetensorsWriter(path: output, overwrite: options.overwrite, tensors: plans)
         case .gguf:
-            writer = try GGUFWriter(path: output, overwrite: options.overwrite, metadata: ggufMetadata(from: reader, plans: plans), tensors: plans)
+            writer = try GGUFWriter(path: output, overwrite: options.overwrite, metadata: ggufMetadata(from: reader, plans: plans, dtype: options.dtype), tensors: plans)
         }
         let total = reader.tensors.reduce(0) { $0 + $1.byteCount }
         var done = 0
@@ -108,44 +108,46 @@ public enum Converter {
             throw CheckpointError(path: source.file, problem: ConversionProblem.cannotDecode(tensor: source.name, dtype: source.dtype))
         }
         let chunkRows = min(rowsPerChunk, rows)
-        var floats = [Float](repeating: 0, count: chunkRows * rowLength)
-        var encoded = [UInt8](repeating: 0, count: chunkRows * targetRowBytes)
+        let floats = UnsafeMutableBufferPointer<Float>.allocate(capacity: chunkRows * rowLength)
+        let encoded = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkRows * targetRowBytes, alignment: 16)
+        defer {
+            floats.deallocate()
+            encoded.deallocate()
+        }
         try bytes.withUnsafeBytes { raw throws(CheckpointError) in
             var row = 0
             while row < rows {
                 let count = min(chunkRows, rows - row)
                 let input = UnsafeRawBufferPointer(rebasing: raw[(row * sourceRowBytes)..<((row + count) * sourceRowBytes)])
+                let decoded = UnsafeMutableBufferPointer(rebasing: floats[0..<(count * rowLength)])
+                let output = UnsafeMutableRawBufferPointer(rebasing: encoded[0..<(count * targetRowBytes)])
                 do throws(ConversionError) {
-                    try floats.withUnsafeMutableBufferPointer { buffer throws(ConversionError) in
-                        let slice = UnsafeMutableBufferPointer(rebasing: buffer[0..<(count * rowLength)])
-                        try Dequantizer.toFloat32(input, type: source.dtype, into: slice)
-                        try encoded.withUnsafeMutableBytes { out throws(ConversionError) in
-                            try Quantizer.fromFloat32(UnsafeBufferPointer(slice), to: target,
-                                                      into: UnsafeMutableRawBufferPointer(rebasing: out[0..<(count * targetRowBytes)]))
-                        }
-                    }
+                    try Dequantizer.toFloat32(input, type: source.dtype, into: decoded)
+                    try Quantizer.fromFloat32(UnsafeBufferPointer(decoded), to: target, into: output)
                 } catch {
                     if case .unsupported = error {
                         throw CheckpointError(path: source.file, problem: ConversionProblem.cannotDecode(tensor: source.name, dtype: source.dtype))
                     }
                     throw CheckpointError(path: source.file, problem: FileProblem.system("tensor '\(source.name)': \(error)"))
                 }
-                try encoded.withUnsafeBytes { out throws(CheckpointError) in
-                    try writer.write(UnsafeRawBufferPointer(rebasing: out[0..<(count * targetRowBytes)]))
-                }
+                try writer.write(UnsafeRawBufferPointer(output))
                 row += count
                 progress(row * sourceRowBytes)
             }
         }
     }
 
-    /// GGUF metadata for the output: a GGUF source's own entries (minus layout keys the writer
-    /// sets), else the source's string metadata under `source.metadata.*`, plus
-    /// `general.quantization_version` when any tensor is quantized.
-    static func ggufMetadata(from reader: any CheckpointReader, plans: [TensorPlan]) -> [MetadataEntry] {
+    /// GGUF metadata for the output: a GGUF source's own entries (minus the keys the writer
+    /// sets, and `general.file_type` when types change), else the source's string metadata
+    /// under `source.metadata.*`; plus `general.quantization_version` when any tensor is
+    /// quantized.
+    static func ggufMetadata(from reader: any CheckpointReader, plans: [TensorPlan], dtype: ConversionOptions.TargetDType) -> [MetadataEntry] {
         var entries: [MetadataEntry] = []
         if reader.format == .gguf {
-            entries = reader.metadata.filter { $0.key != "general.alignment" && $0.key != "general.quantization_version" }
+            let dropped: Set<String> = dtype == .keep
+                ? ["general.alignment", "general.quantization_version"]
+                : ["general.alignment", "general.quantization_version", "general.file_type"]
+            entries = reader.metadata.filter { !dropped.contains($0.key) }
         } else {
             for entry in reader.metadata {
                 if case .string = entry.value { entries.append(MetadataEntry(key: "source.metadata.\(entry.key)", value: entry.value)) }

@@ -15,7 +15,13 @@ public final class GGUFWriter {
     private let plans: [TensorPlan]
     private let byteCounts: [Int]
     private var output: AtomicOutputFile?
+    /// Tensors completely written.
     private var written = 0
+    /// Bytes of `plans[written]` written so far.
+    private var writtenInTensor = 0
+
+    /// The order `write(_:)` expects tensors in: the plan order.
+    public var writeOrder: [TensorPlan] { plans }
 
     public init(
         path: String, overwrite: Bool, metadata: [MetadataEntry], tensors: [TensorPlan], alignment: Int = 32
@@ -93,7 +99,9 @@ public final class GGUFWriter {
         output = file
     }
 
-    /// Appends the bytes of the next planned tensor; `bytes.count` must be its exact size.
+    /// Appends bytes of the current planned tensor, whole or in chunks; a tensor is complete
+    /// (and padded to the alignment) once its byte count is reached, and a zero-byte tensor
+    /// takes one empty write. Writing past a tensor's size abandons the output.
     public func write(_ bytes: UnsafeRawBufferPointer) throws(CheckpointError) {
         guard let file = output else { throw CheckpointError(path: path, problem: GGUFProblem.writerClosed) }
         guard written < plans.count else {
@@ -101,23 +109,33 @@ public final class GGUFWriter {
             throw CheckpointError(path: path, problem: GGUFProblem.writerTooManyTensors(planned: plans.count))
         }
         let expected = byteCounts[written]
-        guard bytes.count == expected else {
+        guard bytes.count <= expected - writtenInTensor else {
             fail(file)
-            throw CheckpointError(path: path, problem: GGUFProblem.writerWrongByteCount(tensor: plans[written].name, expected: expected, actual: bytes.count))
+            throw CheckpointError(path: path, problem: GGUFProblem.writerWrongByteCount(
+                tensor: plans[written].name, expected: expected, actual: writtenInTensor + bytes.count))
         }
         do {
             try file.write(bytes)
-            try file.writeZeros((GGUFReader.padded(expected, to: alignment) ?? expected) - expected)
+            writtenInTensor += bytes.count
+            if writtenInTensor == expected {
+                try file.writeZeros((GGUFReader.padded(expected, to: alignment) ?? expected) - expected)
+                written += 1
+                writtenInTensor = 0
+            }
         } catch {
             fail(file)
             throw error
         }
-        written += 1
     }
 
     /// Checks every planned tensor was written and renames the file into place.
     public func finish() throws(CheckpointError) {
         guard let file = output else { throw CheckpointError(path: path, problem: GGUFProblem.writerClosed) }
+        if written < plans.count, writtenInTensor > 0 {
+            fail(file)
+            throw CheckpointError(path: path, problem: GGUFProblem.writerWrongByteCount(
+                tensor: plans[written].name, expected: byteCounts[written], actual: writtenInTensor))
+        }
         guard written == plans.count else {
             fail(file)
             throw CheckpointError(path: path, problem: GGUFProblem.writerMissingTensor(plans[written].name))
@@ -184,3 +202,5 @@ public final class GGUFWriter {
         }
     }
 }
+
+extension GGUFWriter: StreamingTensorWriter {}

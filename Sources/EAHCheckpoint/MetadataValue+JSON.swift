@@ -28,14 +28,19 @@ extension MetadataValue {
     /// A short human rendering; arrays longer than `limit` show their first items and count.
     public func summary(limit: Int = 8) -> String {
         switch self {
-        case .string(let v): "\"\(TerminalText.escape(v))\""
+        case .string(let v):
+            return "\"\(TerminalText.escape(v))\""
         case .array(let element, let values):
             let shown = values.prefix(limit).map { $0.summary(limit: limit) }.joined(separator: ", ")
-            values.count > limit ? "[\(shown), … (\(values.count) \(element) items)]" : "[\(shown)]"
-        case .float32(let v): "\(v)"
-        case .float64(let v): "\(v)"
-        case .bool(let v): v ? "true" : "false"
-        default: integer.map(String.init) ?? "\(self)"
+            return values.count > limit ? "[\(shown), … (\(values.count) \(element) items)]" : "[\(shown)]"
+        case .float32(let v):
+            return "\(v)"
+        case .float64(let v):
+            return "\(v)"
+        case .bool(let v):
+            return v ? "true" : "false"
+        default:
+            return integer.map(String.init) ?? "\(self)"
         }
     }
 }

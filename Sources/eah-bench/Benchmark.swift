@@ -14,7 +14,7 @@ struct Benchmark {
     static func main() {
         let arguments = CommandLine.arguments
         guard arguments.count == 3 else {
-            fputs("usage: eah-bench DATA_DIR BIN_DIR\n", stderr)
+            StandardError.write("usage: eah-bench DATA_DIR BIN_DIR\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]
@@ -22,11 +22,11 @@ struct Benchmark {
         let source = folder + "/tinyllama-f16.safetensors"
         do {
             if access(source, F_OK) != 0 {
-                fputs("generating \(source) (about 2.2 GB, once)\n", stderr)
+                StandardError.write("generating \(source) (about 2.2 GB, once)\n")
                 try TinyLlamaCheckpoint.write(to: source)
             }
         } catch {
-            fputs("eah-bench: \(error)\n", stderr)
+            StandardError.write("eah-bench: \(error)\n")
             exit(1)
         }
         let copyTarget = folder + "/copy.safetensors", output = folder + "/converted.gguf"
@@ -38,7 +38,7 @@ struct Benchmark {
         let convert = ChildProcess.run([binaries + "/eah-convert", "convert", source, "-o", output, "--to", "gguf", "--force"], stdoutPath: "/dev/null")
         unlink(output)
         guard copy.status == 0, convert.status == 0 else {
-            fputs("eah-bench: a child process failed (cat \(copy.status), eah-convert \(convert.status))\n", stderr)
+            StandardError.write("eah-bench: a child process failed (cat \(copy.status), eah-convert \(convert.status))\n")
             exit(1)
         }
         let ratio = convert.seconds / copy.seconds

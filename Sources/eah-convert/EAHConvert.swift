@@ -22,7 +22,7 @@ struct EAHConvert: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch let error as CheckpointError {
-            fputs("eah-convert: \(error)\n", stderr)
+            StandardError.write("eah-convert: \(error)\n")
             exit(error.isUsageError ? 2 : 1)
         } catch {
             let code = exitCode(for: error)
@@ -30,7 +30,7 @@ struct EAHConvert: ParsableCommand {
                 print(fullMessage(for: error))
                 exit(0)
             }
-            fputs(fullMessage(for: error) + "\n", stderr)
+            StandardError.write(fullMessage(for: error) + "\n")
             exit(2)
         }
     }
