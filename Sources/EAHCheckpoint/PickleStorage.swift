@@ -12,9 +12,23 @@ public struct PickleStorage: Sendable, Equatable {
     /// Legacy storage views: the view's key, its offset and size in elements of the root.
     public let view: View?
 
+    public init(typeName: String, key: String, location: String, elementCount: Int, view: View?) {
+        self.typeName = typeName
+        self.key = key
+        self.location = location
+        self.elementCount = elementCount
+        self.view = view
+    }
+
     public struct View: Sendable, Equatable {
         public let key: String
         public let offset: Int
         public let count: Int
+
+        public init(key: String, offset: Int, count: Int) {
+            self.key = key
+            self.offset = offset
+            self.count = count
+        }
     }
 }

@@ -11,4 +11,13 @@ public struct PickleTensor: Sendable, Equatable {
     /// determines the dtype.
     public let dtypeName: String?
     public let requiresGrad: Bool
+
+    public init(storage: PickleStorage, storageOffset: Int, size: [Int], stride: [Int], dtypeName: String?, requiresGrad: Bool) {
+        self.storage = storage
+        self.storageOffset = storageOffset
+        self.size = size
+        self.stride = stride
+        self.dtypeName = dtypeName
+        self.requiresGrad = requiresGrad
+    }
 }
