@@ -2,7 +2,9 @@
 """Writes the PyTorch test fixtures under Tests/Fixtures/torch/ with the real torch library.
 
 Run with the project venv: /work/venv/bin/python tools/make_torch_fixtures.py
-Seeds are fixed, so the outputs are reproducible for a given torch version.
+Seeds are fixed, so the outputs are reproducible for a given torch version, except
+legacy.pt (its storage keys are memory addresses) and torchscript.pt; their tensor values and
+expectations do not change between runs.
 
 For every readable checkpoint X.pt (or .bin) an X.expected.json lists, in state-dict order,
 each tensor's name, dtype (eah's spelling), shape and its dense C-order bytes as hex, so the
