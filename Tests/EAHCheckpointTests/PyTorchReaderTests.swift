@@ -114,4 +114,17 @@ import Testing
         #expect(bytes.array == plain)
         #expect(!bytes.isZeroCopy)
     }
+
+    @Test func nestedDictsAreFlattenedWithDottedNames() throws {
+        typealias B = TorchPickleBuilder
+        func body(_ tensor: B.Tensor) -> [UInt8] { Array(B.stateDict([tensor]).dropFirst(2).dropLast(1)) }
+        let pickle: [UInt8] = [0x80, 0x02, 0x7D, 0x28] + B.string("enc") + body(.init(name: "w", numel: 4, size: [2, 2], stride: [2, 1]))
+            + B.string("dec") + body(.init(name: "b", key: "1", numel: 2, size: [2], stride: [1]))
+            + B.string("step") + [0x4B, 0x01, 0x75, 0x2E]
+        let bytes = B.archive(pickle: pickle, storages: ["0": [UInt8](repeating: 1, count: 16), "1": [UInt8](repeating: 2, count: 8)])
+        let folder = TemporaryDirectory()
+        let reader = try PyTorchReader(path: folder.write("nested.pt", bytes))
+        #expect(reader.tensors.map(\.name) == ["enc.w", "dec.b"])
+        #expect(try reader.bytes(of: reader.tensors[1]).array == [UInt8](repeating: 2, count: 8))
+    }
 }
