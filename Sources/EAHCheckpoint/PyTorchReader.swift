@@ -80,6 +80,11 @@ public final class PyTorchReader: CheckpointReader {
         if owned == nil, placement.contiguous, placement.swapUnit == 0 {
             return TensorBytes(file: file, range: tensor.byteRange)
         }
+        let storageBytes = owned?.count ?? placement.storage.count
+        let (bound, overflow) = storageBytes.multipliedReportingOverflow(by: 64)
+        if tensor.byteCount > 1 << 30, overflow || tensor.byteCount > bound {
+            throw TorchProblem.viewTooLarge(tensor: tensor.name, bytes: tensor.byteCount)
+        }
         var dense: [UInt8]
         if let owned {
             dense = owned.withUnsafeBytes { Self.gather($0, placement) }

@@ -28,6 +28,9 @@ public enum TorchProblem: CheckpointProblem, Equatable {
     case invalidView(tensor: String, detail: String)
     /// `offset + Σ (size−1)·stride` reaches past the storage.
     case viewOutOfBounds(tensor: String)
+    /// A strided view (e.g. a stride-0 expand) whose dense copy would be absurdly larger than
+    /// its storage: more than 64 × the storage and more than 1 GiB.
+    case viewTooLarge(tensor: String, bytes: Int)
     case noStateDict
     case duplicateTensor(String)
     case badLegacyMagic
@@ -57,6 +60,8 @@ public enum TorchProblem: CheckpointProblem, Equatable {
             "storage \"\(key)\" should hold \(expected) bytes but its record has \(actual)"
         case .invalidView(let tensor, let detail): "tensor \"\(tensor)\" has an invalid shape or stride: \(detail)"
         case .viewOutOfBounds(let tensor): "tensor \"\(tensor)\" reads past the end of its storage"
+        case .viewTooLarge(let tensor, let bytes):
+            "tensor \"\(tensor)\" is a view whose dense copy would take \(bytes) bytes, far more than its storage"
         case .noStateDict: "no state dict (a dict of tensors) found in the checkpoint"
         case .duplicateTensor(let name): "tensor name \"\(name)\" appears twice"
         case .badLegacyMagic: "invalid legacy torch magic number"

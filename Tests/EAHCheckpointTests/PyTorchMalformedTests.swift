@@ -118,6 +118,14 @@ import Testing
         #expect(problem(archive([T(name: "w", numel: 4, size: [1000, 4], stride: [0, 1])], storages: ["0": 16])) == nil)
     }
 
+    @Test func hugeExpandedViewsAreRefusedOnRead() throws {
+        let folder = TemporaryDirectory()
+        let bytes = archive([T(name: "w", numel: 4, size: [1 << 31, 4], stride: [0, 1])], storages: ["0": 16])
+        let reader = try PyTorchReader(path: folder.write("expand.pt", bytes))
+        let error = #expect(throws: CheckpointError.self) { try reader.bytes(of: reader.tensors[0]) }
+        #expect(error?.problem as? TorchProblem == .viewTooLarge(tensor: "w", bytes: 1 << 35))
+    }
+
     @Test func stateDictSearch() {
         // A list at the top level, and a dict without tensors.
         let list = TorchPickleBuilder.archive(pickle: [0x80, 0x02, 0x5D, 0x2E], storages: [:])
