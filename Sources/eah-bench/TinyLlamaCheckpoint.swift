@@ -34,7 +34,8 @@ enum TinyLlamaCheckpoint {
         let writer = try SafetensorsWriter(path: path, overwrite: false, tensors: plans)
         var state: UInt64 = 0x9e37_79b9_7f4a_7c15
         let chunkElements = 4 << 20
-        var chunk = [UInt16](repeating: 0, count: chunkElements)
+        let chunk = UnsafeMutableBufferPointer<UInt16>.allocate(capacity: chunkElements)
+        defer { chunk.deallocate() }
         for plan in writer.writeOrder {
             var left = plan.byteCount! / 2
             while left > 0 {
@@ -44,9 +45,7 @@ enum TinyLlamaCheckpoint {
                     state ^= state << 13; state ^= state >> 7; state ^= state << 17
                     chunk[index] = UInt16(truncatingIfNeeded: 0x2000 | (state & 0x8fff))
                 }
-                try chunk.withUnsafeBytes { raw throws(CheckpointError) in
-                    try writer.write(UnsafeRawBufferPointer(rebasing: raw[0..<(count * 2)]))
-                }
+                try writer.write(UnsafeRawBufferPointer(UnsafeMutableBufferPointer(rebasing: chunk[0..<count])))
                 left -= count
             }
         }

@@ -23,15 +23,15 @@ struct EAHConvert: ParsableCommand {
             try command.run()
         } catch let error as CheckpointError {
             StandardError.write("eah-convert: \(error)\n")
-            exit(error.isUsageError ? 2 : 1)
+            Glibc.exit(error.isUsageError ? 2 : 1)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
-                exit(0)
+                Glibc.exit(0)
             }
             StandardError.write(fullMessage(for: error) + "\n")
-            exit(2)
+            Glibc.exit(2)
         }
     }
 }

@@ -92,22 +92,50 @@ import Testing
         #expect(folder.contents == ["out.gguf"])
     }
 
-    @Test("a wrong byte count abandons the file and leaves nothing behind")
+    @Test("a tensor cut short abandons the file at finish() and leaves nothing behind")
     func wrongByteCount() throws {
         let folder = TemporaryDirectory()
         let path = folder.file("out.gguf")
         let writer = try GGUFWriter(path: path, overwrite: false, metadata: Self.metadata, tensors: Self.plans)
         try Self.feed(writer, Self.tensorBytes(0))
-        let short = Array(Self.tensorBytes(1).dropLast())
-        let error = #expect(throws: CheckpointError.self) {
-            try Self.feed(writer, short)
-        }
+        try Self.feed(writer, Array(Self.tensorBytes(1).dropLast()))
+        let error = #expect(throws: CheckpointError.self) { try writer.finish() }
         #expect((error?.problem as? GGUFProblem) == .writerWrongByteCount(tensor: "b.q8", expected: 68, actual: 67))
         #expect(error?.isUsageError == true)
         #expect(folder.contents.isEmpty)
         let closed = #expect(throws: CheckpointError.self) { try writer.finish() }
         #expect((closed?.problem as? GGUFProblem) == .writerClosed)
         #expect(folder.contents.isEmpty)
+    }
+
+    @Test("writing past a tensor's size abandons the file at once")
+    func overlongWrite() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.file("out.gguf")
+        let writer = try GGUFWriter(path: path, overwrite: false, metadata: Self.metadata, tensors: Self.plans)
+        try Self.feed(writer, Self.tensorBytes(0))
+        let error = #expect(throws: CheckpointError.self) { try Self.feed(writer, Self.tensorBytes(1) + [0]) }
+        #expect((error?.problem as? GGUFProblem) == .writerWrongByteCount(tensor: "b.q8", expected: 68, actual: 69))
+        #expect(folder.contents.isEmpty)
+    }
+
+    @Test("tensors written in chunks give the same file")
+    func chunkedWrites() throws {
+        let folder = TemporaryDirectory()
+        let path = folder.file("out.gguf")
+        let writer = try GGUFWriter(path: path, overwrite: false, metadata: Self.metadata, tensors: Self.plans)
+        for index in Self.plans.indices {
+            let bytes = Self.tensorBytes(index)
+            var start = 0
+            while start < bytes.count {
+                let end = min(bytes.count, start + 7)
+                try Self.feed(writer, Array(bytes[start..<end]))
+                start = end
+            }
+            if bytes.isEmpty { try Self.feed(writer, []) }
+        }
+        try writer.finish()
+        #expect(try Self.contents(path) == (try Self.contents(Fixtures.path("gguf/writer_expected.gguf"))))
     }
 
     @Test("finishing early abandons the file")

@@ -1,4 +1,5 @@
 import EAHCheckpoint
+import EAHTestSupport
 import Testing
 
 @Suite struct JSONParserTests {
