@@ -8,6 +8,8 @@ import EAHCore
 public enum Converter {
     /// Elements converted per chunk (4 MiB of F32).
     static let chunkElements = 1 << 20
+    /// Bytes copied per slice when a tensor passes through unchanged.
+    static let copySliceBytes = 16 << 20
 
     /// The output tensors, in the source's order, with the type each will be written in.
     ///
@@ -55,7 +57,7 @@ public enum Converter {
             guard let source = sources[plan.name] else { continue }
             let bytes = try reader.bytes(of: source)
             if plan.dtype == source.dtype {
-                try bytes.withUnsafeBytes { raw throws(CheckpointError) in try writer.write(raw) }
+                try copy(bytes, to: writer) { progress?(done + $0, total) }
             } else {
                 try transcode(source, bytes: bytes, to: plan.dtype, writer: writer) { chunk in
                     progress?(done + chunk, total)
@@ -67,6 +69,22 @@ public enum Converter {
         }
         try writer.finish()
         return ConversionSummary(outputPath: output, tensorCount: plans.count, bytesRead: total, bytesWritten: fileSize(output))
+    }
+
+    /// Copies a tensor's bytes a slice at a time, releasing each slice's pages once written so
+    /// the resident set stays at one slice however large the tensor.
+    private static func copy(_ bytes: TensorBytes, to writer: any StreamingTensorWriter, progress: (Int) -> Void) throws(CheckpointError) {
+        try bytes.withUnsafeBytes { raw throws(CheckpointError) in
+            if raw.isEmpty { try writer.write(raw) }
+            var start = 0
+            while start < raw.count {
+                let end = min(raw.count, start + copySliceBytes)
+                try writer.write(UnsafeRawBufferPointer(rebasing: raw[start..<end]))
+                bytes.discard(start..<end)
+                start = end
+                progress(start)
+            }
+        }
     }
 
     static func targetType(of tensor: TensorInfo, options: ConversionOptions) -> DType {
@@ -131,6 +149,7 @@ public enum Converter {
                     throw CheckpointError(path: source.file, problem: FileProblem.system("tensor '\(source.name)': \(error)"))
                 }
                 try writer.write(UnsafeRawBufferPointer(output))
+                bytes.discard((row * sourceRowBytes)..<((row + count) * sourceRowBytes))
                 row += count
                 progress(row * sourceRowBytes)
             }

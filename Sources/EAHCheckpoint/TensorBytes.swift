@@ -46,7 +46,14 @@ public struct TensorBytes: @unchecked Sendable {
 
     /// Drops the pages of a mapped window from the resident set (see `MappedFile.discard`).
     public func discard() {
-        if case .mapped(let file, let range) = backing { file.discard(range) }
+        discard(0..<count)
+    }
+
+    /// Drops the pages behind `range` (relative to these bytes) from the resident set.
+    public func discard(_ range: Range<Int>) {
+        if case .mapped(let file, let window) = backing {
+            file.discard((window.lowerBound + range.lowerBound)..<(window.lowerBound + range.upperBound))
+        }
     }
 
     /// Copies the bytes into an array.
