@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .library(name: "EAHCore", targets: ["EAHCore"]),
         .library(name: "EAHCheckpoint", targets: ["EAHCheckpoint"]),
+        .library(name: "EAHModel", targets: ["EAHModel"]),
         .executable(name: "eah-convert", targets: ["eah-convert"]),
     ],
     dependencies: [
@@ -22,8 +23,10 @@ let package = Package(
         .target(name: "EAHCore"),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
         .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib"]),
+        // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.
+        .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint"]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
-        .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint"], path: "Sources/EAHTestSupport"),
+        .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel"], path: "Sources/EAHTestSupport"),
         .executableTarget(
             name: "eah-convert",
             dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -32,6 +35,7 @@ let package = Package(
         .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint"]),
         .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
         .testTarget(name: "EAHCheckpointTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
+        .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),
         .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport", "eah-convert"]),
     ]
 )

@@ -1,0 +1,41 @@
+/// Hyperparameters of the LLaMA-family text decoder.
+public struct LlamaConfig: Sendable, Equatable {
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var layerCount: Int
+    public var headCount: Int
+    /// Key/value heads (grouped-query attention when fewer than `headCount`).
+    public var kvHeadCount: Int
+    public var headDim: Int
+    public var vocabSize: Int
+    public var rmsNormEps: Float
+    public var maxPositionEmbeddings: Int
+    /// RoPE: base, scaling type and its parameters.
+    public var rope: RopeParameters
+    /// q/k/v/o projections carry biases (`attention_bias`).
+    public var attentionBias: Bool
+    /// gate/up/down projections carry biases (`mlp_bias`).
+    public var mlpBias: Bool
+    /// `lm_head` shares `embed_tokens`.
+    public var tieWordEmbeddings: Bool
+
+    public init(
+        hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int, headDim: Int,
+        vocabSize: Int, rmsNormEps: Float, maxPositionEmbeddings: Int, rope: RopeParameters,
+        attentionBias: Bool = false, mlpBias: Bool = false, tieWordEmbeddings: Bool = false
+    ) {
+        self.hiddenSize = hiddenSize
+        self.intermediateSize = intermediateSize
+        self.layerCount = layerCount
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.headDim = headDim
+        self.vocabSize = vocabSize
+        self.rmsNormEps = rmsNormEps
+        self.maxPositionEmbeddings = maxPositionEmbeddings
+        self.rope = rope
+        self.attentionBias = attentionBias
+        self.mlpBias = mlpBias
+        self.tieWordEmbeddings = tieWordEmbeddings
+    }
+}

@@ -1,0 +1,122 @@
+import EAHCheckpoint
+import EAHCore
+
+/// The weights of one CLIP encoder layer.
+public struct CLIPLayerWeights: Sendable {
+    public var layerNorm1: NormWeights
+    public var query: LinearWeights
+    public var key: LinearWeights
+    public var value: LinearWeights
+    public var output: LinearWeights
+    public var layerNorm2: NormWeights
+    public var fc1: LinearWeights
+    public var fc2: LinearWeights
+
+    public init(layerNorm1: NormWeights, query: LinearWeights, key: LinearWeights, value: LinearWeights, output: LinearWeights,
+                layerNorm2: NormWeights, fc1: LinearWeights, fc2: LinearWeights) {
+        self.layerNorm1 = layerNorm1
+        self.query = query
+        self.key = key
+        self.value = value
+        self.output = output
+        self.layerNorm2 = layerNorm2
+        self.fc1 = fc1
+        self.fc2 = fc2
+    }
+}
+
+/// The CLIP ViT vision tower's weights. Only the layers LLaVA's feature layers need are loaded.
+public struct CLIPVisionWeights: Sendable {
+    /// [hidden]
+    public var classEmbedding: [Float]
+    /// The patch convolution as a matrix: hidden × (channels·patch·patch), no bias.
+    public var patchEmbedding: WeightMatrix
+    /// [positions × hidden], row-major.
+    public var positionEmbedding: [Float]
+    public var preLayerNorm: NormWeights
+    public var layers: [CLIPLayerWeights]
+
+    public init(classEmbedding: [Float], patchEmbedding: WeightMatrix, positionEmbedding: [Float], preLayerNorm: NormWeights, layers: [CLIPLayerWeights]) {
+        self.classEmbedding = classEmbedding
+        self.patchEmbedding = patchEmbedding
+        self.positionEmbedding = positionEmbedding
+        self.preLayerNorm = preLayerNorm
+        self.layers = layers
+    }
+}
+
+/// The two-layer GELU projector from vision features to the text hidden size.
+public struct ProjectorWeights: Sendable {
+    public var linear1: LinearWeights
+    public var linear2: LinearWeights
+
+    public init(linear1: LinearWeights, linear2: LinearWeights) {
+        self.linear1 = linear1
+        self.linear2 = linear2
+    }
+}
+
+/// The weights of one LLaMA decoder layer; q and k rows in Hugging Face's rotate-half order.
+public struct LlamaLayerWeights: Sendable {
+    public var inputNorm: NormWeights
+    public var query: LinearWeights
+    public var key: LinearWeights
+    public var value: LinearWeights
+    public var output: LinearWeights
+    public var postAttentionNorm: NormWeights
+    public var gate: LinearWeights
+    public var up: LinearWeights
+    public var down: LinearWeights
+
+    public init(inputNorm: NormWeights, query: LinearWeights, key: LinearWeights, value: LinearWeights, output: LinearWeights,
+                postAttentionNorm: NormWeights, gate: LinearWeights, up: LinearWeights, down: LinearWeights) {
+        self.inputNorm = inputNorm
+        self.query = query
+        self.key = key
+        self.value = value
+        self.output = output
+        self.postAttentionNorm = postAttentionNorm
+        self.gate = gate
+        self.up = up
+        self.down = down
+    }
+}
+
+/// The LLaMA decoder's weights.
+public struct LlamaWeights: Sendable {
+    /// vocab × hidden; rows are looked up (and decoded) per token.
+    public var embedTokens: WeightMatrix
+    public var layers: [LlamaLayerWeights]
+    public var norm: NormWeights
+    /// vocab × hidden; the same matrix as `embedTokens` when embeddings are tied.
+    public var lmHead: WeightMatrix
+
+    public init(embedTokens: WeightMatrix, layers: [LlamaLayerWeights], norm: NormWeights, lmHead: WeightMatrix) {
+        self.embedTokens = embedTokens
+        self.layers = layers
+        self.norm = norm
+        self.lmHead = lmHead
+    }
+}
+
+/// A loaded LLaVA model: configuration and weights, plus the open checkpoints whose memory
+/// maps the weight matrices point into.
+public struct LlavaWeights: @unchecked Sendable {
+    public var config: LlavaConfig
+    public var vision: CLIPVisionWeights
+    public var projector: ProjectorWeights
+    public var text: LlamaWeights
+    /// Which layout the checkpoint was in.
+    public var layout: WeightLayout
+    /// Keeps the mapped files alive.
+    public var sources: [any CheckpointReader]
+
+    public init(config: LlavaConfig, vision: CLIPVisionWeights, projector: ProjectorWeights, text: LlamaWeights, layout: WeightLayout, sources: [any CheckpointReader]) {
+        self.config = config
+        self.vision = vision
+        self.projector = projector
+        self.text = text
+        self.layout = layout
+        self.sources = sources
+    }
+}

@@ -1,0 +1,53 @@
+/// Why a model cannot be loaded or run.
+public enum ModelProblem: CheckpointProblem, Equatable {
+    /// Tensors the architecture needs that the checkpoint lacks.
+    case missingTensors([String])
+    /// Tensors the checkpoint has that the architecture does not use.
+    case unexpectedTensors([String])
+    /// A tensor has the wrong shape.
+    case wrongShape(tensor: String, expected: [Int], actual: [Int])
+    /// A config field is missing, mistyped or out of range.
+    case badConfig(field: String, reason: String)
+    /// The layout is not a LLaVA model, or needs a companion file.
+    case unsupportedLayout(String)
+    /// A vision tower or mmproj file is needed and was not given.
+    case needsCompanion(String)
+    /// Inputs that do not fit the model (token ids, pixel values).
+    case badInput(String)
+
+    public var message: String {
+        switch self {
+        case .missingTensors(let names): "missing tensors: \(Self.list(names))"
+        case .unexpectedTensors(let names): "unexpected tensors: \(Self.list(names))"
+        case .wrongShape(let tensor, let expected, let actual): "tensor '\(tensor)' has shape \(actual), expected \(expected)"
+        case .badConfig(let field, let reason): "config field '\(field)' \(reason)"
+        case .unsupportedLayout(let text): text
+        case .needsCompanion(let text): text
+        case .badInput(let text): text
+        }
+    }
+
+    public var fix: String? {
+        switch self {
+        case .missingTensors, .unexpectedTensors, .wrongShape: "check the checkpoint matches its config.json (an incomplete download or a different model)"
+        case .badConfig: "fix config.json, or pass the model's original config"
+        case .unsupportedLayout: "pass a llava-hf folder, an original LLaVA folder with --vision-tower, or a GGUF with --mmproj"
+        case .needsCompanion: nil
+        case .badInput: nil
+        }
+    }
+
+    public var isUsageError: Bool {
+        switch self {
+        case .needsCompanion, .badInput: true
+        default: false
+        }
+    }
+
+    static func list(_ names: [String]) -> String {
+        let shown = names.prefix(8).map { "'\(TerminalText.escape($0))'" }.joined(separator: ", ")
+        return names.count > 8 ? "\(shown), and \(names.count - 8) more" : shown
+    }
+}
+
+import EAHCheckpoint
