@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "EAHCheckpoint", targets: ["EAHCheckpoint"]),
         .library(name: "EAHModel", targets: ["EAHModel"]),
         .executable(name: "eah-convert", targets: ["eah-convert"]),
+        .executable(name: "eah-run", targets: ["eah-run"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -25,17 +26,23 @@ let package = Package(
         .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib"]),
         // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.
         .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint"]),
+        // What every executable shares: argument parsing entry point, exit statuses.
+        .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
         .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel"], path: "Sources/EAHTestSupport"),
         .executableTarget(
             name: "eah-convert",
-            dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["EAHCheckpoint", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .executableTarget(
+            name: "eah-run",
+            dependencies: ["EAHModel", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // `make bench`: the conversion benchmark (prints JSON lines).
         .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint"]),
         .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
         .testTarget(name: "EAHCheckpointTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),
-        .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport", "eah-convert"]),
+        .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport", "eah-convert", "eah-run"]),
     ]
 )

@@ -18,11 +18,13 @@ public struct LlamaConfig: Sendable, Equatable {
     public var mlpBias: Bool
     /// `lm_head` shares `embed_tokens`.
     public var tieWordEmbeddings: Bool
+    /// Generation stops after any of these (`eos_token_id`, 2 by default).
+    public var eosTokenIDs: [Int]
 
     public init(
         hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int, headDim: Int,
         vocabSize: Int, rmsNormEps: Float, maxPositionEmbeddings: Int, rope: RopeParameters,
-        attentionBias: Bool = false, mlpBias: Bool = false, tieWordEmbeddings: Bool = false
+        attentionBias: Bool = false, mlpBias: Bool = false, tieWordEmbeddings: Bool = false, eosTokenIDs: [Int] = [2]
     ) {
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize
@@ -37,5 +39,6 @@ public struct LlamaConfig: Sendable, Equatable {
         self.attentionBias = attentionBias
         self.mlpBias = mlpBias
         self.tieWordEmbeddings = tieWordEmbeddings
+        self.eosTokenIDs = eosTokenIDs
     }
 }

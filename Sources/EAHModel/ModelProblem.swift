@@ -1,3 +1,5 @@
+import EAHCheckpoint
+
 /// Why a model cannot be loaded or run.
 public enum ModelProblem: CheckpointProblem, Equatable {
     /// Tensors the architecture needs that the checkpoint lacks.
@@ -12,8 +14,10 @@ public enum ModelProblem: CheckpointProblem, Equatable {
     case unsupportedLayout(String)
     /// A vision tower or mmproj file is needed and was not given.
     case needsCompanion(String)
-    /// Inputs that do not fit the model (token ids, pixel values).
+    /// Arguments that do not fit the model (token ids, image markers).
     case badInput(String)
+    /// A pixel-values file that does not fit the vision tower.
+    case badPixelValues(String)
 
     public var message: String {
         switch self {
@@ -24,6 +28,7 @@ public enum ModelProblem: CheckpointProblem, Equatable {
         case .unsupportedLayout(let text): text
         case .needsCompanion(let text): text
         case .badInput(let text): text
+        case .badPixelValues(let text): text
         }
     }
 
@@ -34,6 +39,7 @@ public enum ModelProblem: CheckpointProblem, Equatable {
         case .unsupportedLayout: "pass a llava-hf folder, an original LLaVA folder with --vision-tower, or a GGUF with --mmproj"
         case .needsCompanion: nil
         case .badInput: nil
+        case .badPixelValues: "write [1, 3, H, W] F32 pixel values at the vision tower's image size (eah-convert preprocess)"
         }
     }
 
@@ -50,4 +56,3 @@ public enum ModelProblem: CheckpointProblem, Equatable {
     }
 }
 
-import EAHCheckpoint

@@ -1,8 +1,6 @@
 import ArgumentParser
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCommandLine
 
 /// `eah-convert`: inspect and convert checkpoints (and, later, calibrate EAH bundles).
 ///
@@ -17,21 +15,6 @@ struct EAHConvert: ParsableCommand {
     )
 
     static func main() {
-        OutputCleanup.installSignalHandlers()
-        do {
-            var command = try parseAsRoot()
-            try command.run()
-        } catch let error as CheckpointError {
-            StandardError.write("eah-convert: \(error)\n")
-            Glibc.exit(error.isUsageError ? 2 : 1)
-        } catch {
-            let code = exitCode(for: error)
-            if code == .success {
-                print(fullMessage(for: error))
-                Glibc.exit(0)
-            }
-            StandardError.write(fullMessage(for: error) + "\n")
-            Glibc.exit(2)
-        }
+        runAndExit(toolName: "eah-convert")
     }
 }

@@ -1,0 +1,115 @@
+import EAHCheckpoint
+import EAHCore
+
+/// A loaded LLaVA model ready to run: image features, prefill and decoding with a KV cache.
+///
+/// Activations are F32; weights stay in their stored types. Every matrix product runs on
+/// `pool`. An `AttentionHook` sees (and may rewrite) decoder attention probabilities.
+public final class LlavaModel: @unchecked Sendable {
+    public let weights: LlavaWeights
+    public let pool: ThreadPool
+    private let vision: CLIPVisionTower
+    private let decoder: LlamaDecoder
+
+    public init(weights: LlavaWeights, pool: ThreadPool = .shared) {
+        self.weights = weights
+        self.pool = pool
+        vision = CLIPVisionTower(config: weights.config.vision, weights: weights.vision, pool: pool)
+        let rope = RotaryEmbedding.parameters(for: weights.config.text)
+        decoder = LlamaDecoder(config: weights.config.text, weights: weights.text, inverseFrequencies: rope.inverseFrequencies,
+                               attentionScaling: rope.attentionScaling, pool: pool)
+    }
+
+    public var config: LlavaConfig { weights.config }
+
+    /// The projected image features, `imageFeatureCount × text hidden`, for pixel values laid
+    /// out `[3, imageSize, imageSize]` (channel-major, already normalised).
+    public func imageFeatures(pixelValues: [Float]) throws(ModelProblem) -> [Float] {
+        let vision = config.vision
+        let expected = vision.channelCount * vision.imageSize * vision.imageSize
+        guard pixelValues.count == expected else {
+            throw .badPixelValues("pixel values hold \(pixelValues.count) floats; the vision tower needs [1, \(vision.channelCount), \(vision.imageSize), \(vision.imageSize)]")
+        }
+        let hiddenCount = vision.layerCount + 1
+        var indices: [Int] = []
+        for layer in config.visionFeatureLayers {
+            let index = layer < 0 ? hiddenCount + layer : layer
+            guard index >= 0, index <= weights.vision.layers.count else {
+                throw .badConfig(field: "vision_feature_layer", reason: "selects hidden state \(layer), but the tower has \(weights.vision.layers.count) loaded layers")
+            }
+            indices.append(index)
+        }
+        let states = pixelValues.withUnsafeBufferPointer { self.vision.hiddenStates(pixels: $0.baseAddress!, indices: indices) }
+        let width = vision.hiddenSize, skip = config.featureSelect == .default ? 1 : 0
+        let rows = vision.positionCount - skip, concatenated = width * indices.count
+        var selected = [Float](repeating: 0, count: rows * concatenated)
+        for (slot, index) in indices.enumerated() {
+            let state = states[index]!
+            for row in 0..<rows {
+                for i in 0..<width { selected[row * concatenated + slot * width + i] = state[(row + skip) * width + i] }
+            }
+        }
+        var middle = selected.withUnsafeBufferPointer { Linear.apply(weights.projector.linear1, to: $0.baseAddress!, rows: rows, pool: pool) }
+        middle.withUnsafeMutableBufferPointer { VectorMath.activate($0.baseAddress!, count: $0.count, config.projectorActivation) }
+        return middle.withUnsafeBufferPointer { Linear.apply(weights.projector.linear2, to: $0.baseAddress!, rows: rows, pool: pool) }
+    }
+
+    /// Runs the prompt (prefill) and then decodes up to `maxTokens` tokens.
+    ///
+    /// Stops early after a token in `stopTokens`. `onToken` is called as each token is chosen.
+    /// With `collectLogits`, the result holds every computed row of logits.
+    public func generate(
+        prompt: LlavaPrompt, pixelValues: [Float], maxTokens: Int, sampling: SamplingParameters = .greedy,
+        stopTokens: Set<Int> = [], hook: AttentionHook? = nil, collectLogits: Bool = false, onToken: (Int) -> Void = { _ in }
+    ) throws(ModelProblem) -> GenerationResult {
+        let text = config.text, hidden = text.hiddenSize, vocab = text.vocabSize
+        let features = prompt.imagePositions.isEmpty ? [] : try imageFeatures(pixelValues: pixelValues)
+        guard features.count == prompt.imagePositions.count * hidden else {
+            throw .badInput("the prompt has \(prompt.imagePositions.count) image positions but the image yields \(features.count / max(hidden, 1)) features")
+        }
+        var embeddings = [Float](repeating: 0, count: prompt.tokens.count * hidden)
+        var featureRow = [Int: Int]()
+        for (row, position) in prompt.imagePositions.enumerated() { featureRow[position] = row }
+        embeddings.withUnsafeMutableBufferPointer { output in
+            for (position, token) in prompt.tokens.enumerated() {
+                let destination = UnsafeMutableBufferPointer(rebasing: output[(position * hidden)..<((position + 1) * hidden)])
+                if let row = featureRow[position] {
+                    for i in 0..<hidden { destination[i] = features[row * hidden + i] }
+                } else {
+                    embed(token, into: destination)
+                }
+            }
+        }
+        let cache = KVCache(layerCount: text.layerCount, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count + maxTokens)
+        let promptHidden = decoder.forward(embeddings, count: prompt.tokens.count, cache: cache, hook: hook, imagePositions: prompt.imagePositions)
+        var collected: [Float] = []
+        var last: [Float]
+        if collectLogits {
+            collected = promptHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress!, rows: prompt.tokens.count) }
+            last = Array(collected[(collected.count - vocab)...])
+        } else {
+            last = promptHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress! + (prompt.tokens.count - 1) * hidden, rows: 1) }
+        }
+        var sampler = TokenSampler(sampling)
+        var tokens: [Int] = []
+        while tokens.count < maxTokens {
+            let token = last.withUnsafeBufferPointer { sampler.next($0) }
+            tokens.append(token)
+            onToken(token)
+            if stopTokens.contains(token) || tokens.count == maxTokens { break }
+            var embedding = [Float](repeating: 0, count: hidden)
+            embedding.withUnsafeMutableBufferPointer { embed(token, into: $0) }
+            let stepHidden = decoder.forward(embedding, count: 1, cache: cache, hook: hook, imagePositions: prompt.imagePositions)
+            last = stepHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress!, rows: 1) }
+            if collectLogits { collected += last }
+        }
+        return GenerationResult(tokens: tokens, promptLength: prompt.tokens.count, logits: collectLogits ? collected : nil)
+    }
+
+    /// Decodes row `token` of the embedding matrix into `destination`.
+    private func embed(_ token: Int, into destination: UnsafeMutableBufferPointer<Float>) {
+        // Token ids are validated by LlavaPrompt and come from the sampler, so the row exists;
+        // the embedding's type decodes (the loader refuses types without a dequantizer).
+        try? weights.text.embedTokens.dequantizeRow(token, into: destination)
+    }
+}

@@ -1,0 +1,89 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// Row-wise normalisations, activations and softmax on F32 buffers, computed as transformers
+/// computes them in float32 (sums accumulated in Double for stability).
+public enum VectorMath {
+    /// LLaMA's RMSNorm of each of `rows` rows of `width`: `w · x / sqrt(mean(x²) + eps)`.
+    public static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, weight: [Float], eps: Float, into y: UnsafeMutablePointer<Float>) {
+        weight.withUnsafeBufferPointer { w in
+            for row in 0..<rows {
+                let input = x + row * width, output = y + row * width
+                var sum: Double = 0
+                for i in 0..<width { sum += Double(input[i]) * Double(input[i]) }
+                let inverse = Float(1 / (sum / Double(width) + Double(eps)).squareRoot())
+                for i in 0..<width { output[i] = w[i] * (input[i] * inverse) }
+            }
+        }
+    }
+
+    /// LayerNorm of each row: `(x − mean) / sqrt(var + eps) · w + b` (biased variance).
+    public static func layerNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, weights: NormWeights, eps: Float, into y: UnsafeMutablePointer<Float>) {
+        let weight = weights.weight, bias = weights.bias ?? [Float](repeating: 0, count: width)
+        for row in 0..<rows {
+            let input = x + row * width, output = y + row * width
+            var sum: Double = 0
+            for i in 0..<width { sum += Double(input[i]) }
+            let mean = sum / Double(width)
+            var squares: Double = 0
+            for i in 0..<width {
+                let centered = Double(input[i]) - mean
+                squares += centered * centered
+            }
+            let inverse = 1 / (squares / Double(width) + Double(eps)).squareRoot()
+            for i in 0..<width {
+                output[i] = Float((Double(input[i]) - mean) * inverse) * weight[i] + bias[i]
+            }
+        }
+    }
+
+    /// Applies `activation` in place to `count` values.
+    public static func activate(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation) {
+        switch activation {
+        case .quickGELU:
+            for i in 0..<count { x[i] = x[i] / (1 + expf(-1.702 * x[i])) }
+        case .gelu:
+            for i in 0..<count {
+                let value = Double(x[i])
+                x[i] = Float(0.5 * value * (1 + erf(value / 2.0.squareRoot())))
+            }
+        case .geluTanh:
+            for i in 0..<count {
+                let value = Double(x[i])
+                let inner = (2 / Double.pi).squareRoot() * (value + 0.044715 * value * value * value)
+                x[i] = Float(0.5 * value * (1 + tanh(inner)))
+            }
+        case .silu:
+            for i in 0..<count { x[i] = x[i] / (1 + expf(-x[i])) }
+        }
+    }
+
+    /// Softmax of each row of `width` values, in place; `-infinity` entries become 0.
+    public static func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        for row in 0..<rows {
+            let values = x + row * width
+            var maximum = -Float.infinity
+            for i in 0..<width where values[i] > maximum { maximum = values[i] }
+            guard maximum > -Float.infinity else {
+                for i in 0..<width { values[i] = 0 }
+                continue
+            }
+            var sum: Float = 0
+            for i in 0..<width {
+                let e = expf(values[i] - maximum)
+                values[i] = e
+                sum += e
+            }
+            let inverse = 1 / sum
+            for i in 0..<width { values[i] *= inverse }
+        }
+    }
+
+    /// `y[i] += x[i]`.
+    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { y[i] += x[i] }
+    }
+}
