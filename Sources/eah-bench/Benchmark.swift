@@ -9,16 +9,18 @@ import Glibc
 /// Generates (once) a TinyLlama-shaped F16 safetensors checkpoint in DIR, then measures, in the
 /// same run, `cat` copying its bytes and `eah-convert convert --to gguf` converting it, and
 /// prints a JSON line per conversion (F16 kept, and quantized to Q8_0) with seconds, GB/s,
-/// peak RSS and the ratio to the copy.
+/// peak RSS and the ratio to the copy; then the decoder's prefill and decode speed
+/// (`DecoderBenchmark`). A third argument runs only `convert` or `decoder`.
 @main
 struct Benchmark {
     static func main() {
         let arguments = CommandLine.arguments
-        guard arguments.count == 3 else {
-            StandardError.write("usage: eah-bench DATA_DIR BIN_DIR\n")
+        guard arguments.count == 3 || arguments.count == 4, arguments.count == 3 || ["convert", "decoder"].contains(arguments[3]) else {
+            StandardError.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder]\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]
+        let only = arguments.count == 4 ? arguments[3] : nil
         mkdir(folder, 0o755)
         let source = folder + "/tinyllama-f16.safetensors"
         do {
@@ -30,6 +32,19 @@ struct Benchmark {
             StandardError.write("eah-bench: \(error)\n")
             exit(1)
         }
+        if only != "decoder" { convertBenchmark(source: source, folder: folder, binaries: binaries) }
+        if only != "convert" {
+            do {
+                for line in try DecoderBenchmark.run(source: source, q8Path: folder + "/tinyllama-q8_0.gguf") { print(line.serialized) }
+            } catch {
+                StandardError.write("eah-bench: \(error)\n")
+                exit(1)
+            }
+        }
+    }
+
+    /// `cat` versus `eah-convert convert` on the same bytes, warm page cache for both.
+    static func convertBenchmark(source: String, folder: String, binaries: String) {
         let copyTarget = folder + "/copy.safetensors", output = folder + "/converted.gguf"
         let bytes = fileSize(source)
         // Warm the page cache so both measurements read from memory alike.

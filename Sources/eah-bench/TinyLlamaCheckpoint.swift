@@ -1,5 +1,6 @@
 import EAHCheckpoint
 import EAHCore
+import EAHModel
 
 /// A TinyLlama-1.1B-shaped F16 checkpoint (hidden 2048, 22 layers, 32 heads, 4 KV heads,
 /// intermediate 5632, vocab 32000; about 2.2 GB) with deterministic pseudo-random weights.
@@ -50,5 +51,65 @@ enum TinyLlamaCheckpoint {
             }
         }
         try writer.finish()
+    }
+
+    /// The decoder configuration matching `plans`.
+    static var config: LlamaConfig {
+        LlamaConfig(hiddenSize: hidden, intermediateSize: intermediate, layerCount: layers, headCount: 32, kvHeadCount: 4, headDim: 64,
+                    vocabSize: vocab, rmsNormEps: 1e-5, maxPositionEmbeddings: 2048, rope: RopeParameters(theta: 10000))
+    }
+
+    /// Parameters in the matrices a prefill multiplies by (the embedding is a lookup).
+    static var matrixParameters: Int {
+        plans.filter { $0.shape.count == 2 && $0.name != "model.embed_tokens.weight" }.reduce(0) { $0 + $1.shape[0] * $1.shape[1] }
+    }
+
+    /// The decoder weights of the benchmark checkpoint (safetensors or its GGUF conversion,
+    /// same names), pointing into the file, or decoded to F32 when `dequantize`.
+    static func weights(from reader: any CheckpointReader, dequantize: Bool) throws(CheckpointError) -> LlamaWeights {
+        func matrix(_ name: String) throws(CheckpointError) -> WeightMatrix {
+            guard let tensor = reader.tensor(named: name), tensor.shape.count == 2 else {
+                throw CheckpointError(path: reader.path, problem: ModelProblem.missingTensors([name]))
+            }
+            let bytes = try reader.bytes(of: tensor)
+            do throws(ConversionError) {
+                let matrix = try bytes.withUnsafeBytes { raw throws(ConversionError) in
+                    try WeightMatrix(rows: tensor.shape[0], columns: tensor.shape[1], dtype: tensor.dtype, data: raw, owner: reader)
+                }
+                return dequantize ? try matrix.dequantized() : matrix
+            } catch {
+                throw CheckpointError(path: reader.path, problem: FileProblem.system("\(name): \(error)"))
+            }
+        }
+        func vector(_ name: String) throws(CheckpointError) -> NormWeights {
+            guard let tensor = reader.tensor(named: name) else {
+                throw CheckpointError(path: reader.path, problem: ModelProblem.missingTensors([name]))
+            }
+            let bytes = try reader.bytes(of: tensor)
+            var values = [Float](repeating: 0, count: tensor.elementCount)
+            let result: Result<Void, ConversionError> = values.withUnsafeMutableBufferPointer { out in
+                bytes.withUnsafeBytes { raw in Result { () throws(ConversionError) in try Dequantizer.toFloat32(raw, type: tensor.dtype, into: out) } }
+            }
+            guard case .success = result else {
+                throw CheckpointError(path: reader.path, problem: FileProblem.system("\(name): cannot decode"))
+            }
+            return NormWeights(weight: values)
+        }
+        var layerWeights: [LlamaLayerWeights] = []
+        for layer in 0..<layers {
+            let prefix = "model.layers.\(layer)."
+            layerWeights.append(LlamaLayerWeights(
+                inputNorm: try vector(prefix + "input_layernorm.weight"),
+                query: LinearWeights(weight: try matrix(prefix + "self_attn.q_proj.weight")),
+                key: LinearWeights(weight: try matrix(prefix + "self_attn.k_proj.weight")),
+                value: LinearWeights(weight: try matrix(prefix + "self_attn.v_proj.weight")),
+                output: LinearWeights(weight: try matrix(prefix + "self_attn.o_proj.weight")),
+                postAttentionNorm: try vector(prefix + "post_attention_layernorm.weight"),
+                gate: LinearWeights(weight: try matrix(prefix + "mlp.gate_proj.weight")),
+                up: LinearWeights(weight: try matrix(prefix + "mlp.up_proj.weight")),
+                down: LinearWeights(weight: try matrix(prefix + "mlp.down_proj.weight"))))
+        }
+        return LlamaWeights(embedTokens: try matrix("model.embed_tokens.weight"), layers: layerWeights,
+                            norm: try vector("model.norm.weight"), lmHead: try matrix("lm_head.weight"))
     }
 }

@@ -1,0 +1,39 @@
+import EAHCore
+
+/// The LLaMA decoder on its own: token ids in, logits out, with a KV cache. Used for
+/// text-only runs and the decoder benchmarks.
+public final class LlamaTextModel: @unchecked Sendable {
+    public let config: LlamaConfig
+    public let weights: LlamaWeights
+    private let decoder: LlamaDecoder
+    private let cache: KVCache
+
+    public init(config: LlamaConfig, weights: LlamaWeights, pool: ThreadPool = .shared) {
+        self.config = config
+        self.weights = weights
+        let rope = RotaryEmbedding.parameters(for: config)
+        decoder = LlamaDecoder(config: config, weights: weights, inverseFrequencies: rope.inverseFrequencies,
+                               attentionScaling: rope.attentionScaling, pool: pool)
+        cache = KVCache(layerCount: config.layerCount, kvWidth: config.kvHeadCount * config.headDim, capacity: 256)
+    }
+
+    /// Positions in the cache.
+    public var position: Int { cache.count }
+
+    /// Forgets the cache.
+    public func reset() { cache.reset() }
+
+    /// Runs `tokens` (ids in `0..<vocabSize`) after the cached positions and returns the
+    /// logits of the last one.
+    public func forward(_ tokens: [Int], hook: AttentionHook? = nil) -> [Float] {
+        let hidden = config.hiddenSize
+        var embeddings = [Float](repeating: 0, count: tokens.count * hidden)
+        embeddings.withUnsafeMutableBufferPointer { output in
+            for (row, token) in tokens.enumerated() {
+                try? weights.embedTokens.dequantizeRow(token, into: UnsafeMutableBufferPointer(rebasing: output[(row * hidden)..<((row + 1) * hidden)]))
+            }
+        }
+        let states = decoder.forward(embeddings, count: tokens.count, cache: cache, hook: hook, imagePositions: [])
+        return states.withUnsafeBufferPointer { decoder.logits($0.baseAddress! + (tokens.count - 1) * hidden, rows: 1) }
+    }
+}
