@@ -66,7 +66,7 @@ public enum LlavaLoader {
                 throw CheckpointError(path: mmproj, problem: ModelProblem.unsupportedLayout("this is not an mmproj GGUF (general.architecture 'clip', v.* and mm.* tensors)"))
             }
             let vocabRows = reader.tensor(named: "token_embd.weight")?.shape.first
-            let config: LlavaConfig
+            var config: LlavaConfig
             do throws(ModelProblem) {
                 config = try LlavaConfigReader.gguf(text: reader.metadata, mmproj: projReader.metadata,
                                                     hasOutput: reader.tensor(named: "output.weight") != nil, vocabRows: vocabRows)
@@ -75,6 +75,9 @@ public enum LlavaLoader {
                 let path = error.isTextKey ? model : mmproj
                 throw CheckpointError(path: path, problem: error)
             }
+            // GGUF has no key for these: biases are there or not.
+            config.text.attentionBias = reader.tensor(named: "blk.0.attn_q.bias") != nil
+            config.text.mlpBias = reader.tensor(named: "blk.0.ffn_gate.bias") != nil
             let text = try Part(reader: reader, scheme: WeightNameTable.gguf, config: config, roles: [.text, .lmHead])
             let vision = try Part(reader: projReader, scheme: WeightNameTable.gguf, config: config, roles: [.vision, .projector])
             return try assemble(config: config, layout: layout, text: text, vision: vision, projector: vision, sources: [reader, projReader])
