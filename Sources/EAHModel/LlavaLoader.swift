@@ -322,10 +322,9 @@ public enum LlavaLoader {
     static func unpermuteRows(_ matrix: WeightMatrix, heads: Int) -> WeightMatrix {
         let rowBytes = matrix.rowBytes
         let storage = OwnedBytes(count: matrix.data.count)
+        guard let from = matrix.data.baseAddress, let to = storage.buffer.baseAddress else { return matrix }
         for (destination, source) in rowOrder(rows: matrix.rows, heads: heads).enumerated() {
-            storage.buffer.baseAddress.map { base in
-                (base + destination * rowBytes).copyMemory(from: matrix.data.baseAddress! + source * rowBytes, byteCount: rowBytes)
-            }
+            (to + destination * rowBytes).copyMemory(from: from + source * rowBytes, byteCount: rowBytes)
         }
         // Same size, type and shape as a matrix that already passed the checks.
         return (try? WeightMatrix(rows: matrix.rows, columns: matrix.columns, dtype: matrix.dtype, data: storage.bytes(matrix.data.count), owner: storage)) ?? matrix
