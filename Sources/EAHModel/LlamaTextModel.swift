@@ -11,7 +11,7 @@ public final class LlamaTextModel: @unchecked Sendable {
     public init(config: LlamaConfig, weights: LlamaWeights, pool: ThreadPool = .shared) {
         self.config = config
         self.weights = weights
-        let rope = RotaryEmbedding.parameters(for: config)
+        let rope = RotaryEmbedding.parameters(config.rope, headDim: config.headDim, maxPositionEmbeddings: config.maxPositionEmbeddings)
         decoder = LlamaDecoder(config: config, weights: weights, inverseFrequencies: rope.inverseFrequencies,
                                attentionScaling: rope.attentionScaling, pool: pool)
         cache = KVCache(layerCount: config.layerCount, kvWidth: config.kvHeadCount * config.headDim, capacity: 256)

@@ -15,7 +15,7 @@ public final class LlavaModel: @unchecked Sendable {
         self.weights = weights
         self.pool = pool
         vision = CLIPVisionTower(config: weights.config.vision, weights: weights.vision, pool: pool)
-        let rope = RotaryEmbedding.parameters(for: weights.config.text)
+        let rope = RotaryEmbedding.parameters(weights.config.text.rope, headDim: weights.config.text.headDim, maxPositionEmbeddings: weights.config.text.maxPositionEmbeddings)
         decoder = LlamaDecoder(config: weights.config.text, weights: weights.text, inverseFrequencies: rope.inverseFrequencies,
                                attentionScaling: rope.attentionScaling, pool: pool)
     }

@@ -1,0 +1,389 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import EAHCheckpoint
+import EAHCore
+
+/// Loads a LLaVA-1.5-style model from any supported layout into `LlavaWeights`.
+///
+/// Layouts (from `WeightLayout.detect` and the names present): llava-hf folders or files with a
+/// `config.json` beside them (legacy, transformers 4.5x and 5.x names, with or without
+/// `vision_model.` in the tower's names); the original LLaVA release (`visionTower` names a CLIP
+/// folder, as `--vision-tower`); a llama.cpp text GGUF with its legacy LLaVA `mmproj` GGUF.
+///
+/// Matrices point into the mapped checkpoint (owner: the reader) when `MatrixMultiply` has a
+/// kernel for their type and the reader gives the bytes zero-copy; otherwise they are copied
+/// once (kernel types) or decoded to F32 once (other types). GGUF `attn_q`/`attn_k` rows are
+/// un-permuted into a new buffer (one copy of those two matrices per layer, in their stored
+/// type). Norms, biases and the class/position embeddings are decoded to `[Float]`. Only the
+/// vision layers the feature layers need are loaded.
+///
+/// Before anything is read, the checkpoint's names are checked against the architecture: all
+/// needed tensors absent are reported in one `ModelProblem.missingTensors`, all unknown ones in
+/// one `ModelProblem.unexpectedTensors` (file order). Tolerated without use (`isIgnorable`):
+/// names ending in `position_ids` or `rotary_emb.inv_freq`; the tower's `post_layernorm` /
+/// `v.post_ln` and layers past the last feature layer; `lm_head` when embeddings are tied;
+/// `model.vision_tower.*` in an original LLaVA checkpoint; `text_model.*`, `logit_scale`,
+/// `text_projection.weight`, `visual_projection.weight` in a whole-CLIP folder; `rope_freqs.weight`
+/// in a text GGUF (frequencies come from the config). Every error is a `CheckpointError` about the
+/// file concerned.
+public enum LlavaLoader {
+    public static func load(model: String, visionTower: String? = nil, mmproj: String? = nil) throws(CheckpointError) -> LlavaWeights {
+        let reader = try Checkpoint.open(model)
+        let layout = WeightLayout.detect(reader)
+        switch layout {
+        case .llavaHF, .llavaHFCurrent:
+            let configPath = configPath(beside: model)
+            let config = try parse(configPath) { json throws(ModelProblem) in try LlavaConfigReader.llavaHF(json) }
+            let candidates = layout == .llavaHF ? [WeightNameTable.llavaHF, WeightNameTable.llavaHFSaved5]
+                                                : [WeightNameTable.llavaHFCurrent, WeightNameTable.llavaHFInMemory5]
+            let scheme = pick(candidates, reader)
+            let text = try Part(reader: reader, scheme: scheme, config: config, roles: [.text, .lmHead, .vision, .projector])
+            return try assemble(config: config, layout: layout, text: text, vision: text, projector: text, sources: [reader])
+        case .llavaOriginal:
+            guard let visionTower else {
+                throw CheckpointError(path: model, problem: ModelProblem.needsCompanion(
+                    "the original LLaVA layout holds no vision tower: pass --vision-tower with its CLIP folder (config.json names it in mm_vision_tower)"))
+            }
+            let towerReader = try Checkpoint.open(visionTower)
+            let towerConfig = try parseJSON(configPath(beside: visionTower))
+            let config = try parse(configPath(beside: model)) { json throws(ModelProblem) in
+                try LlavaConfigReader.original(json, visionTower: towerConfig)
+            }
+            let towerScheme = pick([WeightNameTable.clipVision, WeightNameTable.clipVisionBare], towerReader)
+            let text = try Part(reader: reader, scheme: WeightNameTable.llavaOriginal, config: config, roles: [.text, .lmHead, .projector])
+            let vision = try Part(reader: towerReader, scheme: towerScheme, config: config, roles: [.vision])
+            return try assemble(config: config, layout: layout, text: text, vision: vision, projector: text, sources: [reader, towerReader])
+        case .llamaCppText:
+            guard let mmproj else {
+                throw CheckpointError(path: model, problem: ModelProblem.needsCompanion(
+                    "a llama.cpp text GGUF holds no vision tower: pass --mmproj with the model's mmproj GGUF"))
+            }
+            let projReader = try Checkpoint.open(mmproj)
+            guard WeightLayout.detect(projReader) == .llamaCppMMProj else {
+                throw CheckpointError(path: mmproj, problem: ModelProblem.unsupportedLayout("this is not an mmproj GGUF (general.architecture 'clip', v.* and mm.* tensors)"))
+            }
+            let vocabRows = reader.tensor(named: "token_embd.weight")?.shape.first
+            var config: LlavaConfig
+            do throws(ModelProblem) {
+                config = try LlavaConfigReader.gguf(text: reader.metadata, mmproj: projReader.metadata,
+                                                    hasOutput: reader.tensor(named: "output.weight") != nil, vocabRows: vocabRows)
+            } catch {
+                // Name the file whose key is wrong.
+                let path = error.isTextKey ? model : mmproj
+                throw CheckpointError(path: path, problem: error)
+            }
+            // GGUF has no key for these: biases are there or not.
+            config.text.attentionBias = reader.tensor(named: "blk.0.attn_q.bias") != nil
+            config.text.mlpBias = reader.tensor(named: "blk.0.ffn_gate.bias") != nil
+            let text = try Part(reader: reader, scheme: WeightNameTable.gguf, config: config, roles: [.text, .lmHead])
+            let vision = try Part(reader: projReader, scheme: WeightNameTable.gguf, config: config, roles: [.vision, .projector])
+            return try assemble(config: config, layout: layout, text: text, vision: vision, projector: vision, sources: [reader, projReader])
+        case .llamaCppMMProj:
+            throw CheckpointError(path: model, problem: ModelProblem.unsupportedLayout(
+                "this is an mmproj GGUF (vision tower and projector only): pass the text GGUF as the model and this file as --mmproj"))
+        case .clipVision:
+            throw CheckpointError(path: model, problem: ModelProblem.unsupportedLayout("this is a CLIP vision tower on its own, not a LLaVA model"))
+        case .llama:
+            throw CheckpointError(path: model, problem: ModelProblem.unsupportedLayout("this is a plain LLaMA checkpoint without a LLaVA projector"))
+        case .unknown:
+            throw CheckpointError(path: model, problem: ModelProblem.unsupportedLayout("the tensor names match no LLaVA layout"))
+        }
+    }
+
+    /// Whether a present tensor may be left unused.
+    public static func isIgnorable(_ name: String) -> Bool {
+        name.hasSuffix("position_ids") || name.hasSuffix("rotary_emb.inv_freq") || name == "rope_freqs.weight"
+            || name.hasPrefix("model.vision_tower.") && !name.hasPrefix("model.vision_tower.embeddings.") && !name.hasPrefix("model.vision_tower.encoder.")
+                && !name.hasPrefix("model.vision_tower.pre_layrnorm.") && !name.hasPrefix("model.vision_tower.post_layernorm.")
+            || name.hasPrefix("text_model.") || name == "logit_scale" || name == "text_projection.weight" || name == "visual_projection.weight"
+    }
+
+    // MARK: parts
+
+    /// One checkpoint's share of the model: the names it must hold, checked up front.
+    struct Part {
+        let reader: any CheckpointReader
+        let scheme: WeightNameTable.Scheme
+        let byName: [String: TensorInfo]
+        /// fc1/fc2 of mmproj layers whose names are the right way round (clip.cpp's shape test failed).
+        let swappedFFN: Bool
+
+        init(reader: any CheckpointReader, scheme: WeightNameTable.Scheme, config: LlavaConfig, roles: Set<WeightRole.Part>) throws(CheckpointError) {
+            self.reader = reader
+            self.scheme = scheme
+            var byName: [String: TensorInfo] = [:]
+            for tensor in reader.tensors { byName[tensor.name] = tensor }
+            self.byName = byName
+            // clip.cpp: swap up/down when ffn_down.weight has n_embd columns. Our table names fc1
+            // `ffn_down` (the legacy converter), so the names are kept then and swapped otherwise.
+            if scheme.isGGUF, let down = byName["v.blk.0.ffn_down.weight"] {
+                swappedFFN = down.shape.last != config.vision.hiddenSize
+            } else {
+                swappedFFN = false
+            }
+            let required = LlavaLoader.required(config, roles: roles)
+            let allowed = Set(LlavaLoader.allowed(config, roles: roles).map { name(for: $0) })
+            let missing = required.map { name(for: $0) }.filter { byName[$0] == nil }
+            if !missing.isEmpty { throw CheckpointError(path: reader.path, problem: ModelProblem.missingTensors(missing)) }
+            let unexpected = reader.tensors.map(\.name).filter { !allowed.contains($0) && !LlavaLoader.isIgnorable($0) }
+            if !unexpected.isEmpty { throw CheckpointError(path: reader.path, problem: ModelProblem.unexpectedTensors(unexpected)) }
+        }
+
+        func name(for role: WeightRole) -> String {
+            var role = role
+            if swappedFFN, role.tensor == .fc1 { role.tensor = .fc2 } else if swappedFFN, role.tensor == .fc2 { role.tensor = .fc1 }
+            return WeightNameTable.name(role, in: scheme)
+        }
+
+        func info(_ role: WeightRole, shape: [Int]) throws(CheckpointError) -> TensorInfo {
+            let name = name(for: role)
+            guard let info = byName[name] else { throw CheckpointError(path: reader.path, problem: ModelProblem.missingTensors([name])) }
+            guard info.shape == shape else {
+                throw CheckpointError(path: reader.path, problem: ModelProblem.wrongShape(tensor: name, expected: shape, actual: info.shape))
+            }
+            return info
+        }
+
+        /// A [rows, columns] matrix (or a tensor of `shape` read as one), zero-copy when possible.
+        func matrix(_ role: WeightRole, rows: Int, columns: Int, shape: [Int]? = nil) throws(CheckpointError) -> WeightMatrix {
+            let info = try info(role, shape: shape ?? [rows, columns])
+            let bytes = try reader.bytes(of: info)
+            let path = reader.path
+            func wrap(_ error: ConversionError) -> CheckpointError {
+                CheckpointError(path: path, problem: ModelProblem.unsupportedLayout("tensor '\(info.name)' (\(info.dtype.name)) cannot be decoded: \(error)"))
+            }
+            if MatrixMultiply.hasKernel(for: info.dtype) {
+                let owner: AnyObject
+                let raw: UnsafeRawBufferPointer
+                if bytes.isZeroCopy {
+                    owner = reader
+                    raw = bytes.withUnsafeBytes { $0 }
+                } else {
+                    let storage = OwnedBytes(count: bytes.count)
+                    bytes.withUnsafeBytes { source in storage.buffer.copyMemory(from: source) }
+                    owner = storage
+                    raw = storage.bytes(bytes.count)
+                }
+                do throws(ConversionError) {
+                    return try WeightMatrix(rows: rows, columns: columns, dtype: info.dtype, data: raw, owner: owner)
+                } catch { throw wrap(error) }
+            }
+            var values = [Float](repeating: 0, count: rows * columns)
+            let result: Result<Void, ConversionError> = bytes.withUnsafeBytes { source in
+                values.withUnsafeMutableBufferPointer { destination in
+                    Result { () throws(ConversionError) in try Dequantizer.toFloat32(source, type: info.dtype, into: destination) }
+                }
+            }
+            do throws(ConversionError) { try result.get() } catch { throw wrap(error) }
+            return WeightMatrix(rows: rows, columns: columns, values: values)
+        }
+
+        /// A tensor of `shape` decoded to floats.
+        func vector(_ role: WeightRole, shape: [Int]) throws(CheckpointError) -> [Float] {
+            let info = try info(role, shape: shape)
+            let bytes = try reader.bytes(of: info)
+            var values = [Float](repeating: 0, count: info.elementCount)
+            let result: Result<Void, ConversionError> = bytes.withUnsafeBytes { source in
+                values.withUnsafeMutableBufferPointer { destination in
+                    Result { () throws(ConversionError) in try Dequantizer.toFloat32(source, type: info.dtype, into: destination) }
+                }
+            }
+            do throws(ConversionError) { try result.get() } catch {
+                throw CheckpointError(path: reader.path, problem: ModelProblem.unsupportedLayout("tensor '\(info.name)' (\(info.dtype.name)) cannot be decoded: \(error)"))
+            }
+            return values
+        }
+
+        func optionalVector(_ role: WeightRole, shape: [Int], when present: Bool) throws(CheckpointError) -> [Float]? {
+            present ? try vector(role, shape: shape) : nil
+        }
+    }
+
+    /// The roles a model of `config` needs from the given parts.
+    static func required(_ config: LlavaConfig, roles parts: Set<WeightRole.Part>) -> [WeightRole] {
+        var roles: [WeightRole] = []
+        let t = config.text
+        if parts.contains(.text) {
+            roles.append(WeightRole(.tokenEmbedding))
+            for layer in 0..<t.layerCount {
+                for tensor: WeightRole.Tensor in [.inputNorm, .query, .key, .value, .output, .postAttentionNorm, .gate, .up, .down] {
+                    roles.append(WeightRole(tensor, layer: layer))
+                }
+                if t.attentionBias { for tensor: WeightRole.Tensor in [.query, .key, .value, .output] { roles.append(WeightRole(tensor, layer: layer, bias: true)) } }
+                if t.mlpBias { for tensor: WeightRole.Tensor in [.gate, .up, .down] { roles.append(WeightRole(tensor, layer: layer, bias: true)) } }
+            }
+            roles.append(WeightRole(.textNorm))
+        }
+        if parts.contains(.lmHead), !t.tieWordEmbeddings { roles.append(WeightRole(.lmHead)) }
+        if parts.contains(.vision) {
+            roles += [WeightRole(.classEmbedding), WeightRole(.patchEmbedding), WeightRole(.positionEmbedding),
+                      WeightRole(.preLayerNorm), WeightRole(.preLayerNorm, bias: true)]
+            roles += visionLayerRoles(0..<LlavaConfigReader.neededVisionLayers(config))
+        }
+        if parts.contains(.projector) {
+            for tensor: WeightRole.Tensor in [.projector1, .projector2] { roles += [WeightRole(tensor), WeightRole(tensor, bias: true)] }
+        }
+        return roles
+    }
+
+    /// Everything the given parts may hold: the required roles plus unused-but-known ones.
+    static func allowed(_ config: LlavaConfig, roles parts: Set<WeightRole.Part>) -> [WeightRole] {
+        var roles = required(config, roles: parts)
+        if parts.contains(.lmHead), config.text.tieWordEmbeddings { roles.append(WeightRole(.lmHead)) }
+        if parts.contains(.vision) {
+            roles += [WeightRole(.postLayerNorm), WeightRole(.postLayerNorm, bias: true)]
+            roles += visionLayerRoles(LlavaConfigReader.neededVisionLayers(config)..<max(config.vision.layerCount, LlavaConfigReader.neededVisionLayers(config)))
+        }
+        return roles
+    }
+
+    static func visionLayerRoles(_ layers: Range<Int>) -> [WeightRole] {
+        var roles: [WeightRole] = []
+        for layer in layers {
+            for tensor: WeightRole.Tensor in [.layerNorm1, .visionQuery, .visionKey, .visionValue, .visionOutput, .layerNorm2, .fc1, .fc2] {
+                roles += [WeightRole(tensor, layer: layer), WeightRole(tensor, layer: layer, bias: true)]
+            }
+        }
+        return roles
+    }
+
+    // MARK: assembly
+
+    static func assemble(config: LlavaConfig, layout: WeightLayout, text: Part, vision: Part, projector: Part, sources: [any CheckpointReader]) throws(CheckpointError) -> LlavaWeights {
+        let t = config.text, v = config.vision
+        let qRows = t.headCount * t.headDim, kvRows = t.kvHeadCount * t.headDim
+        var layers: [LlamaLayerWeights] = []
+        for i in 0..<t.layerCount {
+            func linear(_ tensor: WeightRole.Tensor, _ rows: Int, _ columns: Int, bias: Bool, heads: Int? = nil) throws(CheckpointError) -> LinearWeights {
+                var weight = try text.matrix(WeightRole(tensor, layer: i), rows: rows, columns: columns)
+                var biasValues = try text.optionalVector(WeightRole(tensor, layer: i, bias: true), shape: [rows], when: bias)
+                if text.scheme.isGGUF, let heads {
+                    weight = unpermuteRows(weight, heads: heads)
+                    biasValues = biasValues.map { unpermute($0, heads: heads) }
+                }
+                return LinearWeights(weight: weight, bias: biasValues)
+            }
+            let norm1 = NormWeights(weight: try text.vector(WeightRole(.inputNorm, layer: i), shape: [t.hiddenSize]))
+            let norm2 = NormWeights(weight: try text.vector(WeightRole(.postAttentionNorm, layer: i), shape: [t.hiddenSize]))
+            layers.append(LlamaLayerWeights(
+                inputNorm: norm1,
+                query: try linear(.query, qRows, t.hiddenSize, bias: t.attentionBias, heads: t.headCount),
+                key: try linear(.key, kvRows, t.hiddenSize, bias: t.attentionBias, heads: t.kvHeadCount),
+                value: try linear(.value, kvRows, t.hiddenSize, bias: t.attentionBias),
+                output: try linear(.output, t.hiddenSize, qRows, bias: t.attentionBias),
+                postAttentionNorm: norm2,
+                gate: try linear(.gate, t.intermediateSize, t.hiddenSize, bias: t.mlpBias),
+                up: try linear(.up, t.intermediateSize, t.hiddenSize, bias: t.mlpBias),
+                down: try linear(.down, t.hiddenSize, t.intermediateSize, bias: t.mlpBias)))
+        }
+        let embed = try text.matrix(WeightRole(.tokenEmbedding), rows: t.vocabSize, columns: t.hiddenSize)
+        let head = t.tieWordEmbeddings ? embed : try text.matrix(WeightRole(.lmHead), rows: t.vocabSize, columns: t.hiddenSize)
+        let llama = LlamaWeights(embedTokens: embed, layers: layers, norm: NormWeights(weight: try text.vector(WeightRole(.textNorm), shape: [t.hiddenSize])), lmHead: head)
+
+        let h = v.hiddenSize
+        func layerNorm(_ tensor: WeightRole.Tensor, _ layer: Int?) throws(CheckpointError) -> NormWeights {
+            NormWeights(weight: try vision.vector(WeightRole(tensor, layer: layer), shape: [h]),
+                        bias: try vision.vector(WeightRole(tensor, layer: layer, bias: true), shape: [h]))
+        }
+        var clipLayers: [CLIPLayerWeights] = []
+        for i in 0..<LlavaConfigReader.neededVisionLayers(config) {
+            func linear(_ tensor: WeightRole.Tensor, _ rows: Int, _ columns: Int) throws(CheckpointError) -> LinearWeights {
+                LinearWeights(weight: try vision.matrix(WeightRole(tensor, layer: i), rows: rows, columns: columns),
+                              bias: try vision.vector(WeightRole(tensor, layer: i, bias: true), shape: [rows]))
+            }
+            clipLayers.append(CLIPLayerWeights(
+                layerNorm1: try layerNorm(.layerNorm1, i), query: try linear(.visionQuery, h, h), key: try linear(.visionKey, h, h),
+                value: try linear(.visionValue, h, h), output: try linear(.visionOutput, h, h), layerNorm2: try layerNorm(.layerNorm2, i),
+                fc1: try linear(.fc1, v.intermediateSize, h), fc2: try linear(.fc2, h, v.intermediateSize)))
+        }
+        let p = v.patchSize, c = v.channelCount
+        let clip = CLIPVisionWeights(
+            classEmbedding: try vision.vector(WeightRole(.classEmbedding), shape: [h]),
+            patchEmbedding: try vision.matrix(WeightRole(.patchEmbedding), rows: h, columns: c * p * p, shape: [h, c, p, p]),
+            positionEmbedding: try vision.vector(WeightRole(.positionEmbedding), shape: [v.positionCount, h]),
+            preLayerNorm: try layerNorm(.preLayerNorm, nil), layers: clipLayers)
+
+        let features = h * config.visionFeatureLayers.count
+        func projectorLinear(_ tensor: WeightRole.Tensor, _ columns: Int) throws(CheckpointError) -> LinearWeights {
+            LinearWeights(weight: try projector.matrix(WeightRole(tensor), rows: t.hiddenSize, columns: columns),
+                          bias: try projector.vector(WeightRole(tensor, bias: true), shape: [t.hiddenSize]))
+        }
+        let proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
+        return LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources)
+    }
+
+    // MARK: GGUF Q/K rows
+
+    /// Row `h·hd + j·hd/2 + i` of the result is row `h·hd + 2i + j` of `matrix` (undoes
+    /// convert_hf_to_gguf's permute), copied in the stored type into a new buffer.
+    static func unpermuteRows(_ matrix: WeightMatrix, heads: Int) -> WeightMatrix {
+        let rowBytes = matrix.rowBytes
+        let storage = OwnedBytes(count: matrix.data.count)
+        guard let from = matrix.data.baseAddress, let to = storage.buffer.baseAddress else { return matrix }
+        for (destination, source) in rowOrder(rows: matrix.rows, heads: heads).enumerated() {
+            (to + destination * rowBytes).copyMemory(from: from + source * rowBytes, byteCount: rowBytes)
+        }
+        // Same size, type and shape as a matrix that already passed the checks.
+        return (try? WeightMatrix(rows: matrix.rows, columns: matrix.columns, dtype: matrix.dtype, data: storage.bytes(matrix.data.count), owner: storage)) ?? matrix
+    }
+
+    static func unpermute(_ values: [Float], heads: Int) -> [Float] {
+        rowOrder(rows: values.count, heads: heads).map { values[$0] }
+    }
+
+    /// For each HF row, the GGUF row it comes from.
+    static func rowOrder(rows: Int, heads: Int) -> [Int] {
+        guard heads > 0, rows % heads == 0, (rows / heads) % 2 == 0 else { return Array(0..<rows) }
+        let dim = rows / heads, half = dim / 2
+        var order = [Int](repeating: 0, count: rows)
+        for h in 0..<heads {
+            for j in 0..<2 {
+                for i in 0..<half { order[h * dim + j * half + i] = h * dim + 2 * i + j }
+            }
+        }
+        return order
+    }
+
+    // MARK: config files
+
+    static func configPath(beside path: String) -> String {
+        var status = stat()
+        if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
+            return (path.hasSuffix("/") ? path : path + "/") + "config.json"
+        }
+        guard let slash = path.lastIndex(of: "/") else { return "config.json" }
+        return String(path[...slash]) + "config.json"
+    }
+
+    static func parseJSON(_ path: String) throws(CheckpointError) -> JSONValue {
+        let file = try MappedFile(path: path)
+        do throws(JSONProblem) {
+            return try JSONParser.parse(file.bytes)
+        } catch {
+            throw CheckpointError(path: path, problem: error)
+        }
+    }
+
+    static func parse(_ path: String, _ body: (JSONValue) throws(ModelProblem) -> LlavaConfig) throws(CheckpointError) -> LlavaConfig {
+        let json = try parseJSON(path)
+        do throws(ModelProblem) { return try body(json) } catch { throw CheckpointError(path: path, problem: error) }
+    }
+
+    /// The scheme among `candidates` whose class embedding the checkpoint holds (else the first).
+    static func pick(_ candidates: [WeightNameTable.Scheme], _ reader: any CheckpointReader) -> WeightNameTable.Scheme {
+        candidates.first { reader.tensor(named: WeightNameTable.name(WeightRole(.classEmbedding), in: $0)) != nil } ?? candidates[0]
+    }
+}
+
+extension ModelProblem {
+    /// Whether a GGUF config problem is about the text model's keys (else the mmproj's).
+    var isTextKey: Bool {
+        if case .badConfig(let field, let reason) = self {
+            return field.hasPrefix("llama.") || field == "general.architecture" && reason.contains("text model")
+        }
+        return false
+    }
+}
