@@ -32,13 +32,13 @@ public final class ProgressBar {
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
         let line = "\r\(label) \(bar) \(Int(fraction * 100))% \(Self.bytes(Double(done)))/\(Self.bytes(Double(total))) \(Self.bytes(rate))/s ETA \(Self.duration(eta))\u{1b}[K"
-        StandardError.write(line)
+        StandardStream.error.write(line)
     }
 
     /// Clears the bar's line.
     public func finish() {
         guard enabled else { return }
-        StandardError.write("\r\u{1b}[K")
+        StandardStream.error.write("\r\u{1b}[K")
     }
 
     static func bytes(_ value: Double) -> String {

@@ -16,14 +16,14 @@ extension ParsableCommand {
             try command.run()
             Glibc.exit(0)
         } catch let error as CheckpointError {
-            StandardError.write("\(toolName): \(error)\n")
+            StandardStream.error.write("\(toolName): \(error)\n")
             Glibc.exit(error.isUsageError ? 2 : 1)
         } catch {
             if exitCode(for: error) == .success {
                 print(fullMessage(for: error))
                 Glibc.exit(0)
             }
-            StandardError.write(fullMessage(for: error) + "\n")
+            StandardStream.error.write(fullMessage(for: error) + "\n")
             Glibc.exit(2)
         }
     }

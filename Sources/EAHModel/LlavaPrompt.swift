@@ -21,7 +21,8 @@ public struct LlavaPrompt: Sendable, Equatable {
     public static func fromRawIDs(_ ids: [Int], config: LlavaConfig) throws(ModelProblem) -> LlavaPrompt {
         let featureCount = config.imageFeatureCount
         let markers = ids.indices.filter { ids[$0] == imageIndex }
-        let imageTokens = ids.indices.filter { ids[$0] == config.imageTokenIndex }
+        // Original LLaVA and GGUF models have no image token: their index is -200 itself.
+        let imageTokens = config.imageTokenIndex == imageIndex ? [] : ids.indices.filter { ids[$0] == config.imageTokenIndex }
         var tokens: [Int] = []
         var positions: [Int] = []
         if markers.count == 1 {

@@ -22,3 +22,21 @@ public enum LlavaFixtures {
         return ok ? values : nil
     }
 }
+
+extension LlavaFixtures {
+    /// The integer values of an I64 tensor `name` in the safetensors file at `relative`.
+    public static func integers(_ relative: String, _ name: String) -> [Int]? {
+        guard let reader = try? Checkpoint.open(path(relative)), let info = reader.tensor(named: name), info.dtype == .i64,
+              let bytes = try? reader.bytes(of: info) else { return nil }
+        return bytes.withUnsafeBytes { raw in
+            (0..<info.elementCount).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self))) }
+        }
+    }
+
+    /// `image_token_index` from a model's `facts.json`.
+    public static func imageTokenIndex(_ model: String) -> Int? {
+        guard let file = try? MappedFile(path: path(model + "/facts.json")),
+              let facts = try? JSONParser.parse(file.bytes), case .integer(let index)? = facts["image_token_index"] else { return nil }
+        return index
+    }
+}

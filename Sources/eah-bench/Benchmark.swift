@@ -16,7 +16,7 @@ struct Benchmark {
     static func main() {
         let arguments = CommandLine.arguments
         guard arguments.count == 3 || arguments.count == 4, arguments.count == 3 || ["convert", "decoder"].contains(arguments[3]) else {
-            StandardError.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder]\n")
+            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder]\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]
@@ -25,11 +25,11 @@ struct Benchmark {
         let source = folder + "/tinyllama-f16.safetensors"
         do {
             if access(source, F_OK) != 0 {
-                StandardError.write("generating \(source) (about 2.2 GB, once)\n")
+                StandardStream.error.write("generating \(source) (about 2.2 GB, once)\n")
                 try TinyLlamaCheckpoint.write(to: source)
             }
         } catch {
-            StandardError.write("eah-bench: \(error)\n")
+            StandardStream.error.write("eah-bench: \(error)\n")
             exit(1)
         }
         if only != "decoder" { convertBenchmark(source: source, folder: folder, binaries: binaries) }
@@ -37,7 +37,7 @@ struct Benchmark {
             do {
                 for line in try DecoderBenchmark.run(source: source, q8Path: folder + "/tinyllama-q8_0.gguf") { print(line.serialized) }
             } catch {
-                StandardError.write("eah-bench: \(error)\n")
+                StandardStream.error.write("eah-bench: \(error)\n")
                 exit(1)
             }
         }
@@ -56,7 +56,7 @@ struct Benchmark {
                                            stdoutPath: "/dev/null")
             unlink(output)
             guard copy.status == 0, convert.status == 0 else {
-                StandardError.write("eah-bench: a child process failed (cat \(copy.status), eah-convert \(convert.status))\n")
+                StandardStream.error.write("eah-bench: a child process failed (cat \(copy.status), eah-convert \(convert.status))\n")
                 exit(1)
             }
             let ratio = convert.seconds / copy.seconds

@@ -13,7 +13,7 @@ enum DecoderBenchmark {
     /// Runs every weight type; `q8Path` is where the Q8_0 GGUF is made once.
     static func run(source: String, q8Path: String) throws(CheckpointError) -> [JSONValue] {
         if access(q8Path, F_OK) != 0 {
-            StandardError.write("making \(q8Path) (once)\n")
+            StandardStream.error.write("making \(q8Path) (once)\n")
             try Converter.convert(try Checkpoint.open(source), to: q8Path, options: ConversionOptions(format: .gguf, dtype: .q8_0))
         }
         var lines: [JSONValue] = []

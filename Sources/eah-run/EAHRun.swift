@@ -83,7 +83,7 @@ struct EAHRun: ParsableCommand {
                 prompt: prompt, pixelValues: pixels, maxTokens: maxTokens,
                 sampling: SamplingParameters(temperature: temperature, topP: topP, seed: seed),
                 stopTokens: Set(llava.config.text.eosTokenIDs), collectLogits: logitsOut != nil,
-                onToken: { token in if !json { print(token, terminator: " "); fflush(stdout) } })
+                onToken: { token in if !json { StandardStream.output.write("\(token) ") } })
         } catch {
             throw CheckpointError(path: model, problem: error)
         }
