@@ -1,6 +1,21 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// EAHCore's kernels (MatrixMultiply, WeightRowKernels) use SIMD16<Float>.addProduct. Without a
+// target CPU Swift targets baseline x86-64 (SSE2, no FMA) and every lane becomes an `fmaf`
+// call (~1 GFLOP/s). The deployment machines are all the same Xeon class (AVX-512F/BW/VL/DQ,
+// FMA, F16C), so EAHCore is compiled for `skylake-avx512` (the prefill kernel is ~N× faster
+// than with `haswell`, AVX2+FMA; see the kernels commit). Set EAH_TARGET_CPU to build for
+// another CPU (e.g. `haswell`, or `generic` for no flag).
+let targetCPU = Context.environment["EAH_TARGET_CPU"] ?? "skylake-avx512"
+let coreSettings: [SwiftSetting] = {
+    #if arch(x86_64)
+    return targetCPU == "generic" ? [] : [.unsafeFlags(["-target-cpu", targetCPU])]
+    #else
+    return []
+    #endif
+}()
+
 let package = Package(
     name: "eah",
     products: [
@@ -20,7 +35,7 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         // Tensor core: element types, half/bfloat conversion, ggml quant blocks.
-        .target(name: "EAHCore"),
+        .target(name: "EAHCore", swiftSettings: coreSettings),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
         .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib"]),
         // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.

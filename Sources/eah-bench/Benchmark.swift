@@ -4,7 +4,8 @@ import EAHCore
 import Glibc
 #endif
 
-/// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`.
+/// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`;
+/// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`).
 ///
 /// Generates (once) a TinyLlama-shaped F16 safetensors checkpoint in DIR, then measures, in the
 /// same run, `cat` copying its bytes and `eah-convert convert --to gguf` converting it, and
@@ -14,8 +15,12 @@ import Glibc
 struct Benchmark {
     static func main() {
         let arguments = CommandLine.arguments
+        if arguments.count >= 2, arguments[1] == "matmul", arguments.count <= 3 {
+            MatmulBenchmark.run(numpyPath: arguments.count == 3 ? arguments[2] : nil)
+            return
+        }
         guard arguments.count == 3 else {
-            StandardError.write("usage: eah-bench DATA_DIR BIN_DIR\n")
+            StandardError.write("usage: eah-bench DATA_DIR BIN_DIR | eah-bench matmul [NUMPY_JSON]\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]
