@@ -68,11 +68,26 @@ public enum MatrixMultiply {
         }
         let rowBytes = weight.rowBytes
         if count <= dotRowLimit {
+            guard WeightRowKernels.hasPermutedDot(dtype) else {
+                rowDots(rows: rows, bytesPerRow: rowBytes, pool: pool) { r in
+                    let row = base + r * rowBytes
+                    let offset = bias?[r] ?? 0
+                    for i in 0..<count {
+                        y[i * rows + r] = WeightRowKernels.dot(row, dtype: dtype, x + i * columns, count: columns) + offset
+                    }
+                }
+                return
+            }
+            let permuted = UnsafeMutablePointer<Float>.allocate(capacity: count * columns)
+            defer { permuted.deallocate() }
+            for i in 0..<count {
+                WeightRowKernels.permuteInput(x + i * columns, count: columns, dtype: dtype, into: permuted + i * columns)
+            }
             rowDots(rows: rows, bytesPerRow: rowBytes, pool: pool) { r in
                 let row = base + r * rowBytes
                 let offset = bias?[r] ?? 0
                 for i in 0..<count {
-                    y[i * rows + r] = WeightRowKernels.dot(row, dtype: dtype, x + i * columns, count: columns) + offset
+                    y[i * rows + r] = WeightRowKernels.dotPermuted(row, dtype: dtype, permuted + i * columns, count: columns) + offset
                 }
             }
             return

@@ -157,4 +157,123 @@ enum WeightRowKernels {
         }
         return ((acc0 + acc1) + (acc2 + acc3)).sum() + tail
     }
+
+    // MARK: - Decode-time dots on a reordered input
+    //
+    // Widening conversions between SIMD element types (UInt16 → UInt32, Int8 → Int32 → Float)
+    // compile to 128-bit pieces and calls, which makes F16/BF16/Q8_0 dots compute-bound. The
+    // `permuted` dots instead load weights as 32-bit lanes and split them with shifts and masks
+    // (pure lanewise 512/256-bit operations), which yields the elements in a fixed shuffled
+    // order; the input vector is reordered once to match (`permuteInput`).
+
+    /// Whether `dotPermuted` handles `dtype`.
+    static func hasPermutedDot(_ dtype: DType) -> Bool {
+        dtype == .f16 || dtype == .bf16 || dtype == .q8_0
+    }
+
+    /// Reorders every whole 32-column chunk of the `count` floats at `x` for `dotPermuted`
+    /// (F16/BF16: even then odd columns; Q8_0: columns by position mod 4); the rest is copied.
+    static func permuteInput(_ x: UnsafePointer<Float>, count: Int, dtype: DType, into output: UnsafeMutablePointer<Float>) {
+        var c = 0
+        while c + 32 <= count {
+            if dtype == .q8_0 {
+                for t in 0..<4 { for l in 0..<8 { output[c + 8 * t + l] = x[c + 4 * l + t] } }
+            } else {
+                for l in 0..<16 { output[c + l] = x[c + 2 * l]; output[c + 16 + l] = x[c + 2 * l + 1] }
+            }
+            c += 32
+        }
+        while c < count { output[c] = x[c]; c += 1 }
+    }
+
+    /// F16 bit patterns in the low 16 bits of each lane to floats (exact, ±inf and NaN kept).
+    @inline(__always)
+    static func halfBits(_ h: SIMD16<UInt32>) -> SIMD16<Float> {
+        let magnitude = (h & 0x7fff) &<< 13
+        // Scaling by 2^112 re-biases the exponent; subnormal halves land as float subnormals
+        // and come out normal, exactly.
+        let scaled = unsafeBitCast(magnitude, to: SIMD16<Float>.self) * SIMD16<Float>(repeating: 0x1p112)
+        // Exponent 31 (inf/NaN): set all float exponent bits. Masks (`replace(with:where:)`)
+        // compile to scalar code, so the lane mask is made arithmetically: 0x7c00 + 0x400 carries
+        // into bit 15 exactly when the exponent is all ones.
+        let special = (((h & 0x7c00) &+ 0x0400) &>> 15) & 1
+        let bits = unsafeBitCast(scaled, to: SIMD16<UInt32>.self) | ((0 &- special) & 0x7f80_0000)
+        return unsafeBitCast(bits | ((h & 0x8000) &<< 16), to: SIMD16<Float>.self)
+    }
+
+    /// Small integers (|q| < 2^22) to floats through the 1.5·2^23 bias.
+    @inline(__always)
+    static func smallInts(_ q: SIMD8<Int32>) -> SIMD8<Float> {
+        unsafeBitCast(q &+ 0x4B40_0000, to: SIMD8<Float>.self) - SIMD8<Float>(repeating: 12_582_912)
+    }
+
+    /// `Σ_c x[c] · row[c]` with `permuted` from `permuteInput` (same count and type).
+    static func dotPermuted(_ row: UnsafeRawPointer, dtype: DType, _ permuted: UnsafePointer<Float>, count: Int) -> Float {
+        var acc0 = SIMD16<Float>.zero, acc1 = SIMD16<Float>.zero
+        var acc2 = SIMD16<Float>.zero, acc3 = SIMD16<Float>.zero
+        var tail: Float = 0
+        var c = 0
+        let x = permuted
+        switch dtype {
+        case .f16:
+            while c + 64 <= count {
+                let v0 = row.loadUnaligned(fromByteOffset: 2 * c, as: SIMD16<UInt32>.self)
+                let v1 = row.loadUnaligned(fromByteOffset: 2 * c + 64, as: SIMD16<UInt32>.self)
+                acc0.addProduct(load(x + c), halfBits(v0 & 0xffff)); acc1.addProduct(load(x + c + 16), halfBits(v0 &>> 16))
+                acc2.addProduct(load(x + c + 32), halfBits(v1 & 0xffff)); acc3.addProduct(load(x + c + 48), halfBits(v1 &>> 16))
+                c += 64
+            }
+            while c + 32 <= count {
+                let v0 = row.loadUnaligned(fromByteOffset: 2 * c, as: SIMD16<UInt32>.self)
+                acc0.addProduct(load(x + c), halfBits(v0 & 0xffff)); acc1.addProduct(load(x + c + 16), halfBits(v0 &>> 16))
+                c += 32
+            }
+            while c < count { tail += x[c] * half(row, 2 * c); c += 1 }
+        case .bf16:
+            while c + 64 <= count {
+                let v0 = row.loadUnaligned(fromByteOffset: 2 * c, as: SIMD16<UInt32>.self)
+                let v1 = row.loadUnaligned(fromByteOffset: 2 * c + 64, as: SIMD16<UInt32>.self)
+                acc0.addProduct(load(x + c), unsafeBitCast(v0 &<< 16, to: SIMD16<Float>.self))
+                acc1.addProduct(load(x + c + 16), unsafeBitCast(v0 & 0xffff_0000, to: SIMD16<Float>.self))
+                acc2.addProduct(load(x + c + 32), unsafeBitCast(v1 &<< 16, to: SIMD16<Float>.self))
+                acc3.addProduct(load(x + c + 48), unsafeBitCast(v1 & 0xffff_0000, to: SIMD16<Float>.self))
+                c += 64
+            }
+            while c + 32 <= count {
+                let v0 = row.loadUnaligned(fromByteOffset: 2 * c, as: SIMD16<UInt32>.self)
+                acc0.addProduct(load(x + c), unsafeBitCast(v0 &<< 16, to: SIMD16<Float>.self))
+                acc1.addProduct(load(x + c + 16), unsafeBitCast(v0 & 0xffff_0000, to: SIMD16<Float>.self))
+                c += 32
+            }
+            while c < count {
+                tail += x[c] * BFloat16Bits.toFloat(row.loadUnaligned(fromByteOffset: 2 * c, as: UInt16.self))
+                c += 1
+            }
+        case .q8_0:
+            var sum0 = SIMD8<Float>.zero, sum1 = SIMD8<Float>.zero
+            @inline(__always) func block(_ b: UnsafeRawPointer, _ x: UnsafePointer<Float>) -> SIMD8<Float> {
+                let v = b.loadUnaligned(fromByteOffset: 2, as: SIMD8<Int32>.self)
+                let xr = UnsafeRawPointer(x)
+                var s = smallInts((v &<< 24) &>> 24) * xr.loadUnaligned(as: SIMD8<Float>.self)
+                s.addProduct(smallInts((v &<< 16) &>> 24), xr.loadUnaligned(fromByteOffset: 32, as: SIMD8<Float>.self))
+                s.addProduct(smallInts((v &<< 8) &>> 24), xr.loadUnaligned(fromByteOffset: 64, as: SIMD8<Float>.self))
+                s.addProduct(smallInts(v &>> 24), xr.loadUnaligned(fromByteOffset: 96, as: SIMD8<Float>.self))
+                return s
+            }
+            var b = row
+            while c + 64 <= count {
+                sum0.addProduct(SIMD8(repeating: half(b)), block(b, x + c))
+                sum1.addProduct(SIMD8(repeating: half(b + 34)), block(b + 34, x + c + 32))
+                b += 68; c += 64
+            }
+            while c < count {
+                sum0.addProduct(SIMD8(repeating: half(b)), block(b, x + c))
+                b += 34; c += 32
+            }
+            return (sum0 + sum1).sum()
+        default:
+            preconditionFailure("no permuted dot for \(dtype.name)")
+        }
+        return ((acc0 + acc1) + (acc2 + acc3)).sum() + tail
+    }
 }

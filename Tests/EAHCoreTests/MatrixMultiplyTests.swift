@@ -133,6 +133,37 @@ import Testing
         }
     }
 
+    @Test("decode-time dots read every finite F16/BF16 bit pattern exactly", arguments: [DType.f16, .bf16])
+    func everyHalfPattern(dtype: DType) throws {
+        // 1024 rows × 64 columns hold all 65536 patterns; non-finite ones become 0 (0 · inf
+        // would turn the one-hot products into NaN). A one-hot x picks column c of every row.
+        let columns = 64, rows = 1024
+        let patterns: [UInt16] = (0..<(rows * columns)).map { index in
+            let bits = UInt16(index)
+            let value = dtype == .f16 ? Float16Bits.toFloat(bits) : BFloat16Bits.toFloat(bits)
+            return value.isFinite ? bits : 0
+        }
+        let raw = patterns.flatMap { [UInt8(truncatingIfNeeded: $0), UInt8($0 >> 8)] }
+        try raw.withUnsafeBytes { bytes in
+            let weight = try WeightMatrix(rows: rows, columns: columns, dtype: dtype, data: bytes, owner: nil)
+            var mismatches = 0
+            for c in 0..<columns {
+                var x = [Float](repeating: 0, count: columns)
+                x[c] = 1
+                var y = [Float](repeating: .nan, count: rows)
+                x.withUnsafeBufferPointer { x in y.withUnsafeMutableBufferPointer { y in
+                    MatrixMultiply.linear(x.baseAddress!, count: 1, weight: weight, bias: nil, into: y.baseAddress!)
+                } }
+                for r in 0..<rows {
+                    let bits = patterns[r * columns + c]
+                    let expected = dtype == .f16 ? Float16Bits.toFloat(bits) : BFloat16Bits.toFloat(bits)
+                    if y[r] != expected { mismatches += 1 }
+                }
+            }
+            #expect(mismatches == 0)
+        }
+    }
+
     @Test("empty and zero-depth products")
     func degenerate() throws {
         var c: [Float] = [5, 5, 5, 5]
