@@ -4,7 +4,7 @@ RELEASE_BIN = .build/release
 VENV = .venv
 PYTHON = $(VENV)/bin/python
 
-.PHONY: setup build release test demo bench fixtures tools-venv clean
+.PHONY: setup build release test demo bench bench-venv fixtures tools-venv clean
 
 setup:
 	@tools/setup-system.sh
@@ -21,8 +21,19 @@ test: setup
 demo: release
 	@tools/demo.sh $(RELEASE_BIN)
 
-bench: release
-	@tools/bench.sh $(RELEASE_BIN)
+bench: release bench-venv
+	@tools/bench.sh $(RELEASE_BIN) $(BENCH_PYTHON)
+
+# numpy (OpenBLAS) for the matrix-product reference figures of `make bench` (no torch).
+BENCH_VENV = .venv-bench
+BENCH_PYTHON = $(BENCH_VENV)/bin/python
+
+bench-venv: $(BENCH_VENV)/.installed
+
+$(BENCH_VENV)/.installed: tools/bench-requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_PYTHON) -m pip install -q -r tools/bench-requirements.txt
+	touch $@
 
 # Python reference libraries for regenerating fixtures (not needed to build or test).
 tools-venv: $(VENV)/.installed
@@ -36,6 +47,7 @@ fixtures: tools-venv
 	$(PYTHON) tools/make_safetensors_fixtures.py
 	$(PYTHON) tools/make_torch_fixtures.py
 	$(PYTHON) tools/make_gguf_fixtures.py
+	$(PYTHON) tools/make_matmul_fixtures.py
 
 clean:
-	rm -rf .build bench-data
+	rm -rf .build bench-data $(BENCH_VENV)

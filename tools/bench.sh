@@ -1,7 +1,22 @@
 #!/usr/bin/env bash
-# make bench: the checkpoint conversion benchmark; prints JSON lines on stdout.
-# The 2.2 GB test checkpoint is generated once into bench-data/ (git-ignored).
+# make bench: prints JSON lines on stdout.
+#  1. matrix products: numpy's (OpenBLAS) F32 GEMM GFLOP/s, then `eah-bench matmul` (MatrixMultiply
+#     GFLOP/s for prefill shapes with the ratio to numpy, decode GB/s), measured in the same run;
+#  2. checkpoint conversion: the 2.2 GB test checkpoint is generated once into bench-data/
+#     (git-ignored);
+#  3. the decoder on that checkpoint: prefill (128 tokens) and decode (32 tokens) speed with F32,
+#     F16 and Q8_0 weights, prefill GFLOP/s against numpy's peak from step 1.
+# Usage: tools/bench.sh [BIN_DIR] [PYTHON_WITH_NUMPY]; without numpy the ratios are left out.
 set -euo pipefail
 bin=${1:-.build/release}
+python=${2:-.venv-bench/bin/python}
 cd "$(dirname "$0")/.."
-"$bin/eah-bench" bench-data "$bin"
+numpy_json=$(mktemp)
+trap 'rm -f "$numpy_json"' EXIT
+if [ -x "$python" ]; then
+    "$python" tools/bench_numpy_matmul.py | tee "$numpy_json"
+else
+    echo "bench: $python not found (make bench-venv); numpy figures skipped" >&2
+fi
+"$bin/eah-bench" matmul "$numpy_json"
+"$bin/eah-bench" bench-data "$bin" all "$numpy_json"

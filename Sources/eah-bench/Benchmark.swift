@@ -4,23 +4,30 @@ import EAHCore
 import Glibc
 #endif
 
-/// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`.
+/// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`;
+/// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`).
 ///
 /// Generates (once) a TinyLlama-shaped F16 safetensors checkpoint in DIR, then measures, in the
 /// same run, `cat` copying its bytes and `eah-convert convert --to gguf` converting it, and
 /// prints a JSON line per conversion (F16 kept, and quantized to Q8_0) with seconds, GB/s,
 /// peak RSS and the ratio to the copy; then the decoder's prefill and decode speed
-/// (`DecoderBenchmark`). A third argument runs only `convert` or `decoder`.
+/// (`DecoderBenchmark`). A third argument runs only `convert` or `decoder` (or `all`); a fourth
+/// names the numpy matmul JSON lines whose best GFLOP/s is the prefill's reference peak.
 @main
 struct Benchmark {
     static func main() {
         let arguments = CommandLine.arguments
-        guard arguments.count == 3 || arguments.count == 4, arguments.count == 3 || ["convert", "decoder"].contains(arguments[3]) else {
-            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder]\n")
+        if arguments.count >= 2, arguments[1] == "matmul", arguments.count <= 3 {
+            MatmulBenchmark.run(numpyPath: arguments.count == 3 ? arguments[2] : nil)
+            return
+        }
+        guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "all"].contains(arguments[3]) else {
+            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON]\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]
-        let only = arguments.count == 4 ? arguments[3] : nil
+        let only = arguments.count >= 4 && arguments[3] != "all" ? arguments[3] : nil
+        let numpyPeak = arguments.count == 5 ? MatmulBenchmark.readNumpy(arguments[4]).values.max() : nil
         mkdir(folder, 0o755)
         let source = folder + "/tinyllama-f16.safetensors"
         do {
@@ -35,7 +42,7 @@ struct Benchmark {
         if only != "decoder" { convertBenchmark(source: source, folder: folder, binaries: binaries) }
         if only != "convert" {
             do {
-                for line in try DecoderBenchmark.run(source: source, q8Path: folder + "/tinyllama-q8_0.gguf") { print(line.serialized) }
+                for line in try DecoderBenchmark.run(source: source, q8Path: folder + "/tinyllama-q8_0.gguf", numpyPeak: numpyPeak) { print(line.serialized) }
             } catch {
                 StandardStream.error.write("eah-bench: \(error)\n")
                 exit(1)

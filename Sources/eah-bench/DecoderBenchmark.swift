@@ -11,7 +11,7 @@ enum DecoderBenchmark {
     static let promptLength = 128, decodeSteps = 32
 
     /// Runs every weight type; `q8Path` is where the Q8_0 GGUF is made once.
-    static func run(source: String, q8Path: String) throws(CheckpointError) -> [JSONValue] {
+    static func run(source: String, q8Path: String, numpyPeak: Double?) throws(CheckpointError) -> [JSONValue] {
         if access(q8Path, F_OK) != 0 {
             StandardStream.error.write("making \(q8Path) (once)\n")
             try Converter.convert(try Checkpoint.open(source), to: q8Path, options: ConversionOptions(format: .gguf, dtype: .q8_0))
@@ -20,12 +20,12 @@ enum DecoderBenchmark {
         for (label, path, dequantize) in [("f16", source, false), ("f32", source, true), ("q8_0", q8Path, false)] {
             let reader = try Checkpoint.open(path)
             let weights = try TinyLlamaCheckpoint.weights(from: reader, dequantize: dequantize)
-            lines.append(measure(label: label, weights: weights))
+            lines.append(measure(label: label, weights: weights, numpyPeak: numpyPeak))
         }
         return lines
     }
 
-    private static func measure(label: String, weights: LlamaWeights) -> JSONValue {
+    private static func measure(label: String, weights: LlamaWeights, numpyPeak: Double?) -> JSONValue {
         let config = TinyLlamaCheckpoint.config
         let model = LlamaTextModel(config: config, weights: weights)
         var random = UInt64(42)
@@ -45,7 +45,8 @@ enum DecoderBenchmark {
         }
         let decodeSeconds = now() - decodeStart
         let flops = 2.0 * Double(promptLength) * Double(TinyLlamaCheckpoint.matrixParameters)
-        return .object([
+        let gflops = flops / prefillSeconds / 1e9
+        var fields: [(String, JSONValue)] = [
             ("schema", .integer(1)),
             ("benchmark", .string("decoder-\(label)")),
             ("model", .string("tinyllama-shaped: hidden 2048, 22 layers, vocab 32000, random weights")),
@@ -53,10 +54,16 @@ enum DecoderBenchmark {
             ("prefill_tokens", .integer(promptLength)),
             ("prefill_seconds", .number(Benchmark.rounded(prefillSeconds))),
             ("prefill_tokens_per_s", .number(Benchmark.rounded(Double(promptLength) / prefillSeconds))),
-            ("prefill_matmul_gflops", .number(Benchmark.rounded(flops / prefillSeconds / 1e9))),
+            ("prefill_matmul_gflops", .number(Benchmark.rounded(gflops))),
             ("decode_tokens", .integer(decodeSteps)),
             ("decode_tokens_per_s", .number(Benchmark.rounded(Double(decodeSteps) / decodeSeconds))),
-        ])
+        ]
+        if let numpyPeak {
+            // The target: prefill matrix products at ≥ 60% of numpy's F32 GEMM peak.
+            fields += [("numpy_peak_gflops", .number(numpyPeak)), ("ratio_to_numpy_peak", .number(Benchmark.rounded(gflops / numpyPeak))),
+                       ("target_ratio", .number(0.6)), ("meets_target", .bool(gflops / numpyPeak >= 0.6))]
+        }
+        return .object(fields)
     }
 
     static func now() -> Double {

@@ -1,0 +1,181 @@
+/// The blocked F32 matrix-product engine behind `MatrixMultiply`: C (m × n) = A (m × k) · Bᵀ,
+/// with B supplied by a packer that writes panels of `nr` columns × `kc` depths as F32.
+///
+/// Layout: k is cut into blocks of `kc` (a multiple of 32, so quantized blocks never straddle);
+/// for each block a task packs its columns once (`depth`-major micro-panels of `nr` floats,
+/// zero-padded) and runs a 6 × 32 register-blocked FMA microkernel over all of its rows, reading
+/// A in place. Work is split over output-column blocks (and row blocks when columns are few).
+enum GEMMKernel {
+    /// Rows of the microkernel tile.
+    static let mr = 6
+    /// Columns of the microkernel tile (two SIMD16<Float> vectors).
+    static let nr = 32
+    /// Depth of a k block.
+    static let kc = 256
+
+    /// Writes the micro-panel of output columns `column ..< column + count` (count ≤ `nr`) for
+    /// depths `depth ..< depth + depthCount` to `panel`: `panel[p * nr + j]` = B[column + j, depth + p],
+    /// zero for `j ≥ count`.
+    typealias Packer = (_ column: Int, _ count: Int, _ depth: Int, _ depthCount: Int, _ panel: UnsafeMutablePointer<Float>) -> Void
+
+    /// C = A · Bᵀ (+ bias per column). `a` rows start at `a + i·lda`, C rows at `c + i·ldc`.
+    static func run(
+        _ a: UnsafePointer<Float>, lda: Int, m: Int, n: Int, k: Int,
+        into c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?,
+        pool: ThreadPool, pack: Packer
+    ) {
+        guard m > 0, n > 0 else { return }
+        if k == 0 {
+            for i in 0..<m { for j in 0..<n { c[i * ldc + j] = bias?[j] ?? 0 } }
+            return
+        }
+        // Column blocks of 4 micro-panels; when they do not give every thread two tasks, the
+        // rows are split too (each row block repacks its columns, so keep row blocks ≥ 48 rows).
+        let panels = (n + nr - 1) / nr
+        let threads = pool.threadCount
+        let columnBlockPanels = max(1, min(4, panels / max(1, 2 * threads)))
+        let columnBlocks = (panels + columnBlockPanels - 1) / columnBlockPanels
+        var rowBlocks = 1
+        if columnBlocks < 2 * threads && threads > 1 {
+            rowBlocks = max(1, min((2 * threads + columnBlocks - 1) / columnBlocks, m / 48))
+        }
+        let rowsPerBlock = (((m + rowBlocks - 1) / rowBlocks) + mr - 1) / mr * mr
+        rowBlocks = (m + rowsPerBlock - 1) / rowsPerBlock
+        let tasks = columnBlocks * rowBlocks
+        pool.parallelFor(tasks) { task in
+            let columnBlock = task % columnBlocks, rowBlock = task / columnBlocks
+            let j0 = columnBlock * columnBlockPanels * nr
+            let j1 = min(n, j0 + columnBlockPanels * nr)
+            let i0 = rowBlock * rowsPerBlock
+            let i1 = min(m, i0 + rowsPerBlock)
+            guard j0 < j1, i0 < i1 else { return }
+            runBlock(a, lda: lda, rows: i0..<i1, columns: j0..<j1, k: k, c: c, ldc: ldc, bias: bias, pack: pack)
+        }
+    }
+
+    /// One task: rows × columns of C over the whole depth.
+    private static func runBlock(
+        _ a: UnsafePointer<Float>, lda: Int, rows: Range<Int>, columns: Range<Int>, k: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, pack: Packer
+    ) {
+        let panelCount = (columns.count + nr - 1) / nr
+        let panels = UnsafeMutablePointer<Float>.allocate(capacity: panelCount * kc * nr)
+        defer { panels.deallocate() }
+        // Edge tiles go through `scratch` (mr × nr); `initial` holds a zero-padded bias panel.
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr + nr)
+        defer { scratch.deallocate() }
+        let initial = scratch + mr * nr
+        var depth = 0
+        while depth < k {
+            let depthCount = min(kc, k - depth)
+            for panel in 0..<panelCount {
+                let column = columns.lowerBound + panel * nr
+                pack(column, min(nr, columns.upperBound - column), depth, depthCount, panels + panel * kc * nr)
+            }
+            let first = depth == 0
+            for panel in 0..<panelCount {
+                let column = columns.lowerBound + panel * nr
+                let width = min(nr, columns.upperBound - column)
+                var start = first ? Start.zero : Start.accumulate
+                if first, let bias {
+                    for j in 0..<nr { initial[j] = j < width ? bias[column + j] : 0 }
+                    start = .initial(UnsafePointer(initial))
+                }
+                var row = rows.lowerBound
+                while row < rows.upperBound {
+                    let height = min(mr, rows.upperBound - row)
+                    let aRow = a + row * lda + depth
+                    let cTile = c + row * ldc + column
+                    if height == mr && width == nr {
+                        micro(aRow, lda: lda, height: height, panel: panels + panel * kc * nr, depthCount: depthCount,
+                              c: cTile, ldc: ldc, start: start)
+                    } else {
+                        if !first {
+                            for r in 0..<height { for j in 0..<width { scratch[r * nr + j] = cTile[r * ldc + j] } }
+                        }
+                        micro(aRow, lda: lda, height: height, panel: panels + panel * kc * nr, depthCount: depthCount,
+                              c: scratch, ldc: nr, start: start)
+                        for r in 0..<height { for j in 0..<width { cTile[r * ldc + j] = scratch[r * nr + j] } }
+                    }
+                    row += mr
+                }
+            }
+            depth += depthCount
+        }
+    }
+
+    /// How the microkernel's accumulators begin.
+    enum Start {
+        case zero
+        /// The same `nr` floats in every row (a bias).
+        case initial(UnsafePointer<Float>)
+        /// The tile's current contents of C.
+        case accumulate
+    }
+
+    @inline(__always)
+    static func load(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
+    }
+
+    @inline(__always)
+    static func store(_ value: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD16<Float>.self)
+    }
+
+    /// The 6 × 32 tile: `c[r, j] (+)= Σ_p a[r, p] · panel[p, j]`. Rows at or beyond `height`
+    /// read row `height − 1` of A (their results are computed but belong to nobody; the caller
+    /// passes a scratch tile then).
+    @inline(never)
+    static func micro(
+        _ a: UnsafePointer<Float>, lda: Int, height: Int, panel: UnsafePointer<Float>, depthCount: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, start: Start
+    ) {
+        let a0 = a
+        let a1 = a + lda * min(1, height - 1)
+        let a2 = a + lda * min(2, height - 1)
+        let a3 = a + lda * min(3, height - 1)
+        let a4 = a + lda * min(4, height - 1)
+        let a5 = a + lda * min(5, height - 1)
+        var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51: SIMD16<Float>
+        switch start {
+        case .zero:
+            c00 = .zero; c01 = .zero; c10 = .zero; c11 = .zero; c20 = .zero; c21 = .zero
+            c30 = .zero; c31 = .zero; c40 = .zero; c41 = .zero; c50 = .zero; c51 = .zero
+        case .initial(let values):
+            let v0 = load(values), v1 = load(values + 16)
+            c00 = v0; c01 = v1; c10 = v0; c11 = v1; c20 = v0; c21 = v1
+            c30 = v0; c31 = v1; c40 = v0; c41 = v1; c50 = v0; c51 = v1
+        case .accumulate:
+            c00 = load(c); c01 = load(c + 16)
+            c10 = load(c + ldc); c11 = load(c + ldc + 16)
+            c20 = load(c + 2 * ldc); c21 = load(c + 2 * ldc + 16)
+            c30 = load(c + 3 * ldc); c31 = load(c + 3 * ldc + 16)
+            c40 = load(c + 4 * ldc); c41 = load(c + 4 * ldc + 16)
+            c50 = load(c + 5 * ldc); c51 = load(c + 5 * ldc + 16)
+        }
+        var b = panel
+        for p in 0..<depthCount {
+            let b0 = load(b), b1 = load(b + 16)
+            var x = SIMD16<Float>(repeating: a0[p])
+            c00.addProduct(x, b0); c01.addProduct(x, b1)
+            x = SIMD16<Float>(repeating: a1[p])
+            c10.addProduct(x, b0); c11.addProduct(x, b1)
+            x = SIMD16<Float>(repeating: a2[p])
+            c20.addProduct(x, b0); c21.addProduct(x, b1)
+            x = SIMD16<Float>(repeating: a3[p])
+            c30.addProduct(x, b0); c31.addProduct(x, b1)
+            x = SIMD16<Float>(repeating: a4[p])
+            c40.addProduct(x, b0); c41.addProduct(x, b1)
+            x = SIMD16<Float>(repeating: a5[p])
+            c50.addProduct(x, b0); c51.addProduct(x, b1)
+            b += 32
+        }
+        store(c00, c); store(c01, c + 16)
+        store(c10, c + ldc); store(c11, c + ldc + 16)
+        store(c20, c + 2 * ldc); store(c21, c + 2 * ldc + 16)
+        store(c30, c + 3 * ldc); store(c31, c + 3 * ldc + 16)
+        store(c40, c + 4 * ldc); store(c41, c + 4 * ldc + 16)
+        store(c50, c + 5 * ldc); store(c51, c + 5 * ldc + 16)
+    }
+}
