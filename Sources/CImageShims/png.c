@@ -67,6 +67,25 @@ int eah_decode_png(const unsigned char *data, size_t size, unsigned long long ma
         png_destroy_read_struct(&png, &info, NULL);
         return EAH_DECODE_TOO_LARGE;
     }
+    if (png_get_valid(png, info, PNG_INFO_tRNS)) {
+        png_bytep alpha = NULL;
+        int count = 0;
+        png_color_16p key = NULL;
+        if (png_get_tRNS(png, info, &alpha, &count, &key) != 0) {
+            out->has_trns = 1;
+            if (alpha != NULL && count > 0) {
+                if (count > 256) count = 256;
+                out->trns_count = count;
+                memcpy(out->trns_alpha, alpha, (size_t)count);
+            }
+            if (key != NULL) {
+                out->trns_gray = key->gray;
+                out->trns_red = key->red;
+                out->trns_green = key->green;
+                out->trns_blue = key->blue;
+            }
+        }
+    }
     if (bit_depth < 8) png_set_packing(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);

@@ -7,6 +7,12 @@ import EAHCheckpoint
 ///
 /// `.pad` mode first applies LLaVA-1.5's `expand2square` with the mean colour
 /// `int(m * 255)` per channel.
+///
+/// The reference is the processor fed what transformers' `load_image` (and LLaVA's loader)
+/// give: `exif_transpose(open(f)).convert("RGB")`. Alpha is thus dropped, except that Pillow
+/// keeps a PNG colour key, and the processor's `convert_to_rgb` (with `do_convert_rgb`) then
+/// turns pixels of that colour white; in `.crop` mode this is reproduced
+/// (`RGBImage.compositedOnWhite`). In `.pad` mode the square is a new image without a key.
 public struct CLIPPreprocessor: Sendable {
     public let config: PreprocessorConfig
 
@@ -34,6 +40,7 @@ public struct CLIPPreprocessor: Sendable {
     /// The 8-bit image after padding (in `.pad` mode), resizing and cropping, before rescaling.
     public func resizedAndCropped(_ image: RGBImage, mode: PreprocessMode = .crop) -> RGBImage {
         var current = mode == .pad ? image.expandedToSquare(background: padColor) : image
+        if config.doConvertRGB { current = current.compositedOnWhite() }
         if config.doResize {
             let target = config.size.outputSize(height: current.height, width: current.width)
             current = PILResampler.resize(current, width: max(1, target.width), height: max(1, target.height), filter: config.resample)

@@ -101,6 +101,6 @@ public enum ExifOrientation: Int, Sendable, Equatable {
                 }
             }
         }
-        return RGBImage(uncheckedWidth: outWidth, height: outHeight, pixels: output)
+        return RGBImage(uncheckedWidth: outWidth, height: outHeight, pixels: output, transparencyKey: image.transparencyKey)
     }
 }

@@ -9,7 +9,8 @@ import EAHCheckpoint
 /// replicated; alpha (RGBA, grey+alpha, palette or colour-key transparency) is dropped, not
 /// composited; 16-bit colour keeps each sample's high byte; 16-bit grey is clipped to 255
 /// (Pillow's `I;16` → `RGB`); 1-, 2- and 4-bit grey scale to 0–255; CMYK JPEGs are read with
-/// Adobe's inverted polarity and converted with Pillow's `cmyk2rgb`. JPEGs decode with
+/// Adobe's inverted polarity and converted with Pillow's `cmyk2rgb`. A PNG colour key that
+/// Pillow keeps after `convert("RGB")` is reported as `RGBImage.transparencyKey`. JPEGs decode with
 /// libjpeg-turbo's defaults (accurate integer IDCT, fancy upsampling), as Pillow's do.
 /// Truncated files are refused (Pillow raises "image file is truncated"), as is any image of
 /// more than `maximumPixelCount` pixels, before its pixels are allocated.
@@ -168,6 +169,29 @@ public struct ImageDecoder: Sendable {
                 }
             }
         }
-        return RGBImage(uncheckedWidth: width, height: height, pixels: output)
+        return RGBImage(uncheckedWidth: width, height: height, pixels: output, transparencyKey: transparencyKey(&raw, palette: palette))
+    }
+
+    /// Pillow's `info["transparency"]` after `convert("RGB")`: a palette's tRNS counts only
+    /// when it is one fully transparent entry among opaque ones (`^\xff*\x00\xff*$`); grey
+    /// keys of 1 or 16 bits are not carried over (Pillow's modes "1" and "I;16").
+    private static func transparencyKey(_ raw: inout eah_raw_image, palette: [UInt8]) -> [Int]? {
+        guard raw.has_trns != 0 else { return nil }
+        switch Int(raw.color) {
+        case 3:
+            let count = Int(raw.trns_count)
+            let alphas: [UInt8] = withUnsafeBytes(of: &raw.trns_alpha) { Array($0.prefix(count)) }
+            guard alphas.filter({ $0 == 0 }).count == 1, alphas.allSatisfy({ $0 == 0 || $0 == 255 }),
+                  let index = alphas.firstIndex(of: 0) else { return nil }
+            return [Int(palette[3 * index]), Int(palette[3 * index + 1]), Int(palette[3 * index + 2])]
+        case 0:
+            guard raw.bit_depth > 1, raw.bit_depth <= 8 else { return nil }
+            let t = Int(raw.trns_gray)
+            return [t, t, t]
+        case 2:
+            return [Int(raw.trns_red), Int(raw.trns_green), Int(raw.trns_blue)]
+        default:
+            return nil
+        }
     }
 }

@@ -3,8 +3,10 @@ import EAHCheckpoint
 /// The settings of transformers' `CLIPImageProcessor`, as `preprocessor_config.json` spells
 /// them; keys the file omits take the processor's class defaults (CLIP ViT-B/32 at 224).
 ///
-/// `do_convert_rgb` is accepted and has no effect: `ImageDecoder` always yields RGB.
+/// `do_convert_rgb` only matters for images with a `transparencyKey` (see `CLIPPreprocessor`):
+/// `ImageDecoder` always yields RGB.
 public struct PreprocessorConfig: Sendable, Equatable {
+    public var doConvertRGB: Bool = true
     public var doResize: Bool = true
     public var size: ResizeTarget = .shortestEdge(224)
     public var resample: ResampleFilter = .bicubic
@@ -76,8 +78,7 @@ public struct PreprocessorConfig: Sendable, Equatable {
         try flag("do_center_crop", &doCenterCrop)
         try flag("do_rescale", &doRescale)
         try flag("do_normalize", &doNormalize)
-        var convert = true
-        try flag("do_convert_rgb", &convert)
+        try flag("do_convert_rgb", &doConvertRGB)
         if let member = json["size"], member != .null {
             switch member {
             case .integer:

@@ -7,6 +7,11 @@ public struct RGBImage: Sendable, Equatable {
     public let height: Int
     /// `width * height * 3` bytes.
     public let pixels: [UInt8]
+    /// The colour Pillow keeps as `info["transparency"]` after `convert("RGB")`: a PNG's tRNS
+    /// colour key (RGB, or grey of at most 8 bits as (t, t, t), raw as stored) or the colour of
+    /// a palette's single fully transparent entry. transformers' processor turns pixels of
+    /// exactly this colour white (see `CLIPPreprocessor`). Nil for every other image.
+    public let transparencyKey: [Int]?
 
     /// An image over `pixels`, or nil when the count is not `width * height * 3` or a side is
     /// not positive.
@@ -17,6 +22,7 @@ public struct RGBImage: Sendable, Equatable {
         self.width = width
         self.height = height
         self.pixels = pixels
+        self.transparencyKey = nil
     }
 
     /// An image of one colour.
@@ -31,13 +37,28 @@ public struct RGBImage: Sendable, Equatable {
             pixels[index + 2] = color.2
         }
         self.pixels = pixels
+        self.transparencyKey = nil
     }
 
     /// Internal: trusts the caller that the count matches.
-    init(uncheckedWidth width: Int, height: Int, pixels: [UInt8]) {
+    init(uncheckedWidth width: Int, height: Int, pixels: [UInt8], transparencyKey: [Int]? = nil) {
         self.width = width
         self.height = height
         self.pixels = pixels
+        self.transparencyKey = transparencyKey
+    }
+
+    /// transformers' `convert_to_rgb` for an RGB image carrying a colour key: `convert("RGBA")`
+    /// makes pixels of exactly the key colour transparent, and compositing onto white turns
+    /// them white; every other pixel is unchanged. Returns the image unchanged without a key.
+    public func compositedOnWhite() -> RGBImage {
+        guard let key = transparencyKey, key.count == 3 else { return self }
+        var output = pixels
+        for index in stride(from: 0, to: output.count, by: 3)
+        where Int(output[index]) == key[0] && Int(output[index + 1]) == key[1] && Int(output[index + 2]) == key[2] {
+            output[index] = 255; output[index + 1] = 255; output[index + 2] = 255
+        }
+        return RGBImage(uncheckedWidth: width, height: height, pixels: output)
     }
 
     /// The (R, G, B) of the pixel at column `x`, row `y`.
@@ -48,7 +69,8 @@ public struct RGBImage: Sendable, Equatable {
 
     /// This image pasted, centred as LLaVA's `expand2square` does, on a square of `color`
     /// whose side is the longer side: at `((side − width) / 2, (side − height) / 2)`, rounded
-    /// down. A square image is returned unchanged.
+    /// down. A square image is returned unchanged. The result, a new image as in LLaVA, has
+    /// no `transparencyKey`.
     public func expandedToSquare(background color: (UInt8, UInt8, UInt8)) -> RGBImage {
         if width == height { return self }
         let side = max(width, height)

@@ -21,7 +21,7 @@ enum eah_decode_status {
 /// PNG: `color` is the PNG colour type (0 gray, 2 RGB, 3 palette, 4 gray+alpha, 6 RGBA),
 /// `bit_depth` the file's depth; samples of 1, 2 or 4 bits are unpacked one per byte
 /// (unscaled), 16-bit samples stay big-endian pairs. `palette` holds `palette_count` RGB
-/// triples; `exif` a copy of the eXIf chunk (TIFF bytes) when present.
+/// triples; `has_trns` tells whether a tRNS chunk was read; `exif` a copy of the eXIf chunk (TIFF bytes) when present.
 typedef struct eah_raw_image {
     unsigned int width;
     unsigned int height;
@@ -33,6 +33,11 @@ typedef struct eah_raw_image {
     unsigned char *pixels;
     int palette_count;
     unsigned char palette[256 * 3];
+    /* tRNS: palette alphas (`trns_count` of them) or the colour key of grey/RGB images. */
+    int has_trns;
+    int trns_count;
+    unsigned char trns_alpha[256];
+    unsigned int trns_gray, trns_red, trns_green, trns_blue;
     unsigned char *exif;
     size_t exif_size;
     char message[256];
