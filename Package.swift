@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "EAHCore", targets: ["EAHCore"]),
         .library(name: "EAHCheckpoint", targets: ["EAHCheckpoint"]),
         .library(name: "EAHModel", targets: ["EAHModel"]),
+        .library(name: "EAHFrontEnd", targets: ["EAHFrontEnd"]),
         .executable(name: "eah-convert", targets: ["eah-convert"]),
         .executable(name: "eah-run", targets: ["eah-run"]),
     ],
@@ -38,12 +39,20 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // libjpeg-turbo (Debian libjpeg62-turbo-dev): JPEG decoding for the image front-end.
+        .systemLibrary(name: "CJPEG", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // libpng (Debian libpng-dev): PNG decoding for the image front-end.
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        // C calls into libjpeg/libpng whose errors longjmp (which Swift cannot survive).
+        .target(name: "CImageShims", dependencies: ["CJPEG", "CPNG"], linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
         // Tensor core: element types, half/bfloat conversion, ggml quant blocks.
         .target(name: "EAHCore", swiftSettings: coreSettings),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
         .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib"]),
         // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.
         .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint"]),
+        // Inputs for the model: image decoding and CLIP preprocessing (and the tokenizer).
+        .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CJPEG", "CPNG", "CImageShims"]),
         // What every executable shares: argument parsing entry point, exit statuses.
         .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
@@ -61,6 +70,7 @@ let package = Package(
         .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
         .testTarget(name: "EAHCheckpointTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),
+        .testTarget(name: "EAHFrontEndTests", dependencies: ["EAHFrontEnd", "EAHTestSupport"]),
         .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport", "eah-convert", "eah-run"]),
     ]
 )
