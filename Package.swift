@@ -20,12 +20,22 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // libprotobuf-c (Debian libprotobuf-c-dev): the runtime of the generated SentencePiece model decoder.
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c output for schemas/sentencepiece_model.proto (tools/generate-protos.sh).
+        .target(name: "CSentencePieceProto", dependencies: ["CProtobufC"]),
         // Tensor core: element types, half/bfloat conversion, ggml quant blocks.
         .target(name: "EAHCore"),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
         .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib"]),
         // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.
         .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint"]),
+        // Model inputs: the SentencePiece tokenizer (tokenizer.model, tokenizer.json, GGUF metadata).
+        .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CSentencePieceProto"]),
         // What every executable shares: argument parsing entry point, exit statuses.
         .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
@@ -43,6 +53,7 @@ let package = Package(
         .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
         .testTarget(name: "EAHCheckpointTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),
+        .testTarget(name: "EAHFrontEndTests", dependencies: ["EAHFrontEnd", "EAHTestSupport"]),
         .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport", "eah-convert", "eah-run"]),
     ]
 )
