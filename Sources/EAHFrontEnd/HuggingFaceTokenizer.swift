@@ -44,6 +44,8 @@ public struct HuggingFaceTokenizer: Tokenizer {
             size = max(size, id + 1)
         }
         for token in addedTokens { size = max(size, token.id + 1) }
+        // Ids index a table; refuse absurdly sparse ones instead of allocating gigabytes.
+        guard size <= max(1 << 24, 4 * (vocabulary.count + addedTokens.count)) else { throw .malformedJSON(path: "model.vocab") }
         var tokens = [String?](repeating: nil, count: size)
         for (text, id) in vocabulary { tokens[id] = text }
         for token in addedTokens { tokens[token.id] = token.content }
