@@ -23,7 +23,7 @@ enum ScalarText {
     static func utf8<C: Collection>(_ scalars: C) -> [UInt8] where C.Element == Unicode.Scalar {
         var bytes: [UInt8] = []
         bytes.reserveCapacity(scalars.count)
-        for scalar in scalars { bytes.append(contentsOf: UTF8.encode(scalar)!) }
+        for scalar in scalars { if let code = UTF8.encode(scalar) { bytes.append(contentsOf: code) } }
         return bytes
     }
 }
