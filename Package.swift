@@ -45,14 +45,23 @@ let package = Package(
         .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         // C calls into libjpeg/libpng whose errors longjmp (which Swift cannot survive).
         .target(name: "CImageShims", dependencies: ["CJPEG", "CPNG"], linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png16")]),
+        // libprotobuf-c (Debian libprotobuf-c-dev): the runtime of the generated SentencePiece model decoder.
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c output for schemas/sentencepiece_model.proto (tools/generate-protos.sh).
+        .target(name: "CSentencePieceProto", dependencies: ["CProtobufC"]),
         // Tensor core: element types, half/bfloat conversion, ggml quant blocks.
         .target(name: "EAHCore", swiftSettings: coreSettings),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
         .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib"]),
         // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.
         .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint"]),
-        // Inputs for the model: image decoding and CLIP preprocessing (and the tokenizer).
-        .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CJPEG", "CPNG", "CImageShims"]),
+        // Model inputs: the SentencePiece tokenizer (tokenizer.model, tokenizer.json, GGUF metadata),
+        // image decoding and CLIP preprocessing.
+        .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CSentencePieceProto", "CJPEG", "CPNG", "CImageShims"]),
         // What every executable shares: argument parsing entry point, exit statuses.
         .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.

@@ -1,0 +1,70 @@
+import EAHCheckpoint
+
+/// What is wrong with a tokenizer file (`tokenizer.model`, `tokenizer.json` or a GGUF's
+/// `tokenizer.ggml.*` metadata), or with ids handed to `decode`.
+///
+/// Thrown inside a `CheckpointError` that names the file; tests match these cases exactly.
+public enum TokenizerProblem: CheckpointProblem, Equatable {
+    /// libprotobuf-c could not decode the bytes as a SentencePiece `ModelProto`.
+    case invalidModelProto(byteCount: Int)
+    /// The SentencePiece model is not BPE (e.g. unigram, as in T5); only BPE is implemented.
+    case unsupportedModelType(String)
+    /// The model or metadata lists no pieces.
+    case emptyVocabulary
+    /// Two pieces of the same lookup class have the same text.
+    case duplicatePiece(String, id: Int)
+    /// A special id (`which`: unk, bos, eos, pad) is outside the vocabulary or has the wrong kind.
+    case invalidSpecialID(which: String, id: Int, vocabularySize: Int)
+    /// `tokenizer.json` has no `model` object.
+    case missingModel
+    /// The tokenizer uses a component eah does not implement (`what` names it, e.g. a
+    /// `tokenizer.json` normalizer type or a SentencePiece precompiled normalization charsmap).
+    case unsupportedComponent(String)
+    /// A field of `tokenizer.json` is missing or has the wrong type (`path` is its JSON path).
+    case malformedJSON(path: String)
+    /// A BPE merge names a token that is not in the vocabulary, or whose concatenation is not.
+    case invalidMerge(String)
+    /// The GGUF has no `tokenizer.ggml.tokens` (or no `tokenizer.ggml.model`).
+    case missingTokenizerMetadata(key: String)
+    /// The GGUF's `tokenizer.ggml.model` is not the SentencePiece `llama` tokenizer.
+    case unsupportedGGUFTokenizer(String)
+    /// A `tokenizer.ggml.*` array has the wrong element type or length.
+    case malformedMetadata(key: String, reason: String)
+    /// `decode` received an id that is not in the vocabulary.
+    case idOutOfRange(Int, vocabularySize: Int)
+
+    public var message: String {
+        switch self {
+        case .invalidModelProto(let count):
+            "not a SentencePiece model: the \(count) bytes do not decode as a sentencepiece.ModelProto protobuf"
+        case .unsupportedModelType(let type): "SentencePiece model type \(type) is not supported (only BPE, as LLaMA uses)"
+        case .emptyVocabulary: "the tokenizer has no pieces"
+        case .duplicatePiece(let piece, let id): "piece \"\(piece)\" (id \(id)) appears more than once"
+        case .invalidSpecialID(let which, let id, let size): "\(which) id \(id) is not a valid token of the \(size)-token vocabulary"
+        case .missingModel: "tokenizer.json has no \"model\""
+        case .unsupportedComponent(let what): "the tokenizer uses \(what), which is not supported"
+        case .malformedJSON(let path): "tokenizer.json field \(path) is missing or has the wrong type"
+        case .invalidMerge(let merge): "BPE merge \"\(merge)\" names tokens that are not in the vocabulary"
+        case .missingTokenizerMetadata(let key): "the GGUF has no tokenizer metadata (\(key) is missing)"
+        case .unsupportedGGUFTokenizer(let model): "GGUF tokenizer model \"\(model)\" is not supported (only \"llama\", SentencePiece)"
+        case .malformedMetadata(let key, let reason): "GGUF metadata \(key) \(reason)"
+        case .idOutOfRange(let id, let size): "token id \(id) is outside the vocabulary of \(size) tokens"
+        }
+    }
+
+    public var fix: String? {
+        switch self {
+        case .invalidModelProto: "pass the model's tokenizer.model (a SentencePiece model), or download it again"
+        case .unsupportedModelType, .unsupportedGGUFTokenizer, .unsupportedComponent: "use a LLaMA/LLaVA SentencePiece BPE tokenizer"
+        case .missingModel, .malformedJSON, .invalidMerge: "download tokenizer.json again or pass tokenizer.model instead"
+        case .missingTokenizerMetadata: "convert the model with llama.cpp's convert_hf_to_gguf.py, which writes the vocabulary, or pass tokenizer.model"
+        case .emptyVocabulary, .duplicatePiece, .invalidSpecialID, .malformedMetadata: "the tokenizer file is corrupt; download or convert it again"
+        case .idOutOfRange: nil
+        }
+    }
+
+    public var isUsageError: Bool {
+        if case .idOutOfRange = self { return true }
+        return false
+    }
+}
