@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "EAHCheckpoint", targets: ["EAHCheckpoint"]),
         .library(name: "EAHModel", targets: ["EAHModel"]),
         .library(name: "EAHFrontEnd", targets: ["EAHFrontEnd"]),
+        .library(name: "EAHRuntime", targets: ["EAHRuntime"]),
         .executable(name: "eah-convert", targets: ["eah-convert"]),
         .executable(name: "eah-run", targets: ["eah-run"]),
     ],
@@ -62,17 +63,19 @@ let package = Package(
         // Model inputs: the SentencePiece tokenizer (tokenizer.model, tokenizer.json, GGUF metadata),
         // image decoding and CLIP preprocessing.
         .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CSentencePieceProto", "CJPEG", "CPNG", "CImageShims"]),
+        // The runtime: a model with its tokenizer, template and preprocessor; EAH at load time.
+        .target(name: "EAHRuntime", dependencies: ["EAHModel", "EAHFrontEnd"]),
         // What every executable shares: argument parsing entry point, exit statuses.
         .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
         .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel"], path: "Sources/EAHTestSupport"),
         .executableTarget(
             name: "eah-convert",
-            dependencies: ["EAHCheckpoint", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["EAHCheckpoint", "EAHFrontEnd", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "eah-run",
-            dependencies: ["EAHModel", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["EAHModel", "EAHRuntime", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // `make bench`: the conversion benchmark (prints JSON lines).
         .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint", "EAHModel"]),

@@ -1,13 +1,15 @@
 import ArgumentParser
 import EAHCheckpoint
-import EAHCore
 import EAHCommandLine
+import EAHCore
+import EAHFrontEnd
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHRuntime
 
-/// `eah-run`: run a LLaVA model on raw token ids and pixel values.
+extension PreprocessMode: ExpressibleByArgument {}
+
+/// `eah-run`: answer a question about an image with a LLaVA model, or run it on raw token ids
+/// and pixel values.
 ///
 /// Exit status: 0 on success, 1 for bad input (a malformed or mismatched file), 2 for bad
 /// usage.
@@ -15,7 +17,11 @@ import Glibc
 struct EAHRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eah-run",
-        abstract: "Run a LLaVA model (llava-hf, original LLaVA, or llama.cpp GGUF + mmproj) on token ids and pixel values."
+        abstract: "Run a LLaVA model (llava-hf, original LLaVA, or llama.cpp GGUF + mmproj).",
+        discussion: """
+            Either --image IMG --prompt TEXT (the answer streams as it is generated), or the raw \
+            entry point --input-ids IDS --pixel-values PV.safetensors.
+            """
     )
 
     @Argument(help: "A model folder, checkpoint file, index file, or text-model GGUF.")
@@ -27,17 +33,32 @@ struct EAHRun: ParsableCommand {
     @Option(help: "The mmproj GGUF that goes with a text-model GGUF.")
     var mmproj: String?
 
+    @Option(help: "A JPEG or PNG image to ask about.")
+    var image: String?
+
+    @Option(help: "The question about the image.")
+    var prompt: String?
+
+    @Option(help: "A system prompt, where the conversation template has one.")
+    var systemPrompt: String?
+
+    @Option(help: "A built-in conversation template (vicuna_v1, llava_hf, plain) when the model names none.")
+    var template: String?
+
+    @Option(help: "Image preprocessing: crop (resize, center crop) or pad (to a square in the mean colour first).")
+    var imageMode: PreprocessMode?
+
     @Option(help: "Comma-separated token ids; a single -200 stands for the image's feature tokens.")
-    var inputIds: String
+    var inputIds: String?
 
     @Option(help: "A safetensors file holding the F32 tensor pixel_values [1, 3, H, W].")
-    var pixelValues: String
+    var pixelValues: String?
 
     @Option(help: "Write the F32 tensor logits [positions, vocab] to this safetensors file.")
     var logitsOut: String?
 
     @Option(help: "Tokens to generate (0: prefill only).")
-    var maxTokens = 32
+    var maxTokens = 256
 
     @Option(help: "Sampling temperature (0: greedy).")
     var temperature: Float = 0
@@ -54,11 +75,20 @@ struct EAHRun: ParsableCommand {
     @Flag(help: "Overwrite --logits-out if it exists.")
     var force = false
 
-    @Flag(help: "Print {\"schema\": 1, \"tokens\": [...]}.")
+    @Flag(help: "Print one JSON document ({\"schema\": 1, ...}) instead of streaming.")
     var json = false
 
     func validate() throws {
         if visionTower != nil, mmproj != nil { throw ValidationError("--vision-tower and --mmproj exclude each other") }
+        let frontEnd = image != nil || prompt != nil, raw = inputIds != nil || pixelValues != nil
+        guard frontEnd != raw else {
+            throw ValidationError("give either --image and --prompt, or --input-ids and --pixel-values")
+        }
+        if frontEnd, image == nil || prompt == nil { throw ValidationError("--image and --prompt go together") }
+        if raw, inputIds == nil || pixelValues == nil { throw ValidationError("--input-ids and --pixel-values go together") }
+        if raw, template != nil || imageMode != nil || systemPrompt != nil {
+            throw ValidationError("--template, --image-mode and --system-prompt apply to --image/--prompt only")
+        }
         if maxTokens < 0 { throw ValidationError("--max-tokens must be 0 or more") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if temperature < 0 { throw ValidationError("--temperature must be 0 or more") }
@@ -66,33 +96,26 @@ struct EAHRun: ParsableCommand {
     }
 
     func run() throws {
-        let ids = try parseIDs()
         if let threads { ThreadPool.shared = ThreadPool(threadCount: threads) }
-        let weights = try LlavaLoader.load(model: model, visionTower: visionTower, mmproj: mmproj)
-        let llava = LlavaModel(weights: weights)
+        if let inputIds, let pixelValues {
+            try runRaw(ids: try Self.parseIDs(inputIds), pixelPath: pixelValues)
+        } else if let image, let prompt {
+            try runQuestion(image: image, question: prompt)
+        }
+    }
+
+    /// The raw entry point: ids and pixel values as given.
+    private func runRaw(ids: [Int], pixelPath: String) throws {
+        let llava = LlavaModel(weights: try LlavaLoader.load(model: model, visionTower: visionTower, mmproj: mmproj))
         let prompt: LlavaPrompt
         do throws(ModelProblem) {
             prompt = try LlavaPrompt.fromRawIDs(ids, config: llava.config)
         } catch {
             throw CheckpointError(path: model, problem: error)
         }
-        let pixels = try PixelValuesFile.read(pixelValues, config: llava.config.vision)
-        let result: GenerationResult
-        do throws(ModelProblem) {
-            result = try llava.generate(
-                prompt: prompt, pixelValues: pixels, maxTokens: maxTokens,
-                sampling: SamplingParameters(temperature: temperature, topP: topP, seed: seed),
-                stopTokens: Set(llava.config.text.eosTokenIDs), collectLogits: logitsOut != nil,
-                onToken: { token in if !json { StandardStream.output.write("\(token) ") } })
-        } catch {
-            throw CheckpointError(path: model, problem: error)
-        }
-        if let logitsOut, let logits = result.logits {
-            let rows = logits.count / llava.config.text.vocabSize
-            let writer = try SafetensorsWriter(path: logitsOut, overwrite: force,
-                                               tensors: [TensorPlan(name: "logits", dtype: .f32, shape: [rows, llava.config.text.vocabSize])])
-            try logits.withUnsafeBytes { try writer.write($0) }
-            try writer.finish()
+        let pixels = try PixelValuesFile.read(pixelPath, config: llava.config.vision)
+        let result = try generate(llava, prompt: prompt, pixels: pixels, stopTokens: Set(llava.config.text.eosTokenIDs)) { token in
+            if !json { StandardStream.output.write("\(token) ") }
         }
         if json {
             print(JSONValue.object([("schema", .integer(1)), ("tokens", .array(result.tokens.map(JSONValue.integer)))]).serialized)
@@ -101,10 +124,51 @@ struct EAHRun: ParsableCommand {
         }
     }
 
-    private func parseIDs() throws -> [Int] {
-        let parts = inputIds.split(separator: ",", omittingEmptySubsequences: false)
+    /// The front-end entry point: the answer to a question about an image, streamed as text.
+    private func runQuestion(image: String, question: String) throws {
+        let pipeline = try LlavaPipeline(model: model, visionTower: visionTower, mmproj: mmproj, templateName: template, imageMode: imageMode)
+        let prompt = try pipeline.prompt(question: question, systemPrompt: systemPrompt)
+        let pixels = try pipeline.pixelValues(image: image)
+        var stream = TextStream(tokenizer: pipeline.tokenizer)
+        let result = try generate(pipeline.model, prompt: prompt, pixels: pixels, stopTokens: pipeline.stopTokens) { token in
+            if !json { StandardStream.output.write(stream.append(token)) }
+        }
+        let answerIDs = result.tokens.filter { !pipeline.stopTokens.contains($0) }
+        let text = (try? pipeline.tokenizer.decode(answerIDs)) ?? ""
+        if json {
+            print(JSONValue.object([
+                ("schema", .integer(1)), ("prompt_tokens", .integer(result.promptLength)),
+                ("tokens", .array(result.tokens.map(JSONValue.integer))), ("text", .string(text)),
+            ]).serialized)
+        } else {
+            StandardStream.output.write(stream.finish() + "\n")
+        }
+    }
+
+    private func generate(_ llava: LlavaModel, prompt: LlavaPrompt, pixels: [Float], stopTokens: Set<Int>,
+                          onToken: (Int) -> Void) throws -> GenerationResult {
+        let result: GenerationResult
+        do throws(ModelProblem) {
+            result = try llava.generate(
+                prompt: prompt, pixelValues: pixels, maxTokens: maxTokens,
+                sampling: SamplingParameters(temperature: temperature, topP: topP, seed: seed),
+                stopTokens: stopTokens, collectLogits: logitsOut != nil, onToken: onToken)
+        } catch {
+            throw CheckpointError(path: model, problem: error)
+        }
+        if let logitsOut, let logits = result.logits {
+            let vocab = llava.config.text.vocabSize
+            let writer = try SafetensorsWriter(path: logitsOut, overwrite: force,
+                                               tensors: [TensorPlan(name: "logits", dtype: .f32, shape: [logits.count / vocab, vocab])])
+            try logits.withUnsafeBytes { try writer.write($0) }
+            try writer.finish()
+        }
+        return result
+    }
+
+    static func parseIDs(_ text: String) throws -> [Int] {
         var ids: [Int] = []
-        for part in parts {
+        for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard let id = Int(part.filter { $0 != " " }) else {
                 throw ValidationError("--input-ids: '\(part)' is not an integer; pass comma-separated ids like 1,-200,319")
             }

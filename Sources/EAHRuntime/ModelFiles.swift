@@ -1,0 +1,51 @@
+import EAHCheckpoint
+import EAHModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Finds the files that sit beside a model's weights.
+enum ModelFiles {
+    /// The folder a model path stands for: itself when a folder, else the file's folder.
+    static func folder(of path: String) -> String {
+        var status = stat()
+        if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR { return path }
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return String(path[..<slash])
+    }
+
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+
+    /// `name` in `folder`, or a `needsCompanion` error naming what is missing.
+    static func required(_ name: String, in folder: String) throws(CheckpointError) -> String {
+        let path = folder + "/" + name
+        guard exists(path) else {
+            throw CheckpointError(path: folder, problem: ModelProblem.needsCompanion("holds no \(name), which the model's inputs need"))
+        }
+        return path
+    }
+
+    /// `tokenizer.json`, else `tokenizer.model`, in `folder`.
+    static func tokenizer(in folder: String) throws(CheckpointError) -> String {
+        for name in ["tokenizer.json", "tokenizer.model"] where exists(folder + "/" + name) {
+            return folder + "/" + name
+        }
+        throw CheckpointError(path: folder, problem: ModelProblem.needsCompanion("holds no tokenizer.json or tokenizer.model"))
+    }
+
+    /// The original LLaVA's `image_aspect_ratio`: `pad` pads to a square, anything else crops.
+    static func originalImageMode(in folder: String) throws(CheckpointError) -> PreprocessMode {
+        let path = try required("config.json", in: folder)
+        let file = try MappedFile(path: path)
+        do throws(JSONProblem) {
+            let json = try JSONParser.parse(file.bytes)
+            return json["image_aspect_ratio"] == .string("pad") ? .pad : .crop
+        } catch {
+            throw CheckpointError(path: path, problem: error)
+        }
+    }
+}
+
+import EAHFrontEnd
