@@ -26,6 +26,7 @@ let package = Package(
         .library(name: "EAHCheckpoint", targets: ["EAHCheckpoint"]),
         .library(name: "EAHModel", targets: ["EAHModel"]),
         .library(name: "EAHFrontEnd", targets: ["EAHFrontEnd"]),
+        .library(name: "EAH", targets: ["EAH"]),
         .library(name: "EAHRuntime", targets: ["EAHRuntime"]),
         .executable(name: "eah-convert", targets: ["eah-convert"]),
         .executable(name: "eah-run", targets: ["eah-run"]),
@@ -63,8 +64,10 @@ let package = Package(
         // Model inputs: the SentencePiece tokenizer (tokenizer.model, tokenizer.json, GGUF metadata),
         // image decoding and CLIP preprocessing.
         .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CSentencePieceProto", "CJPEG", "CPNG", "CImageShims"]),
+        // EAH: vision-sink counting, the head broadcast, calibration statistics, manifest, bundles.
+        .target(name: "EAH", dependencies: ["EAHModel", "EAHCheckpoint"]),
         // The runtime: a model with its tokenizer, template and preprocessor; EAH at load time.
-        .target(name: "EAHRuntime", dependencies: ["EAHModel", "EAHFrontEnd"]),
+        .target(name: "EAHRuntime", dependencies: ["EAHModel", "EAHFrontEnd", "EAH"]),
         // What every executable shares: argument parsing entry point, exit statuses.
         .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
@@ -83,6 +86,7 @@ let package = Package(
         .testTarget(name: "EAHCheckpointTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),
         .testTarget(name: "EAHFrontEndTests", dependencies: ["EAHFrontEnd", "EAHTestSupport"]),
+        .testTarget(name: "EAHTests", dependencies: ["EAH", "EAHModel", "EAHTestSupport"]),
         .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport", "eah-convert", "eah-run"]),
     ]
 )

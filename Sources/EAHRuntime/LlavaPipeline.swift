@@ -40,7 +40,7 @@ public final class LlavaPipeline: @unchecked Sendable {
             tokenizer = try TokenizerFile.load(path: try ModelFiles.tokenizer(in: folder))
             let towerFolder = ModelFiles.folder(of: visionTower ?? folder)
             preprocessor = CLIPPreprocessor(config: try PreprocessorConfig(path: try ModelFiles.required("preprocessor_config.json", in: towerFolder)))
-            self.imageMode = try imageMode ?? ModelFiles.originalImageMode(in: folder)
+            if let imageMode { self.imageMode = imageMode } else { self.imageMode = try ModelFiles.originalImageMode(in: folder) }
             imageIsToken = false
         default:
             tokenizer = try TokenizerFile.load(path: try ModelFiles.tokenizer(in: folder))

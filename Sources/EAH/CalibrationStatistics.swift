@@ -1,0 +1,116 @@
+/// Sufficient statistics of sink counts over a calibration set, for some layers: everything a
+/// report needs, kept as integers so shards merge exactly.
+///
+/// Per layer and head: the sum of sink counts, the sum of counts grouped by the sample's
+/// number of image tokens (for the mean density), and the number of samples the head won;
+/// per layer, the samples with no winner.
+public struct CalibrationStatistics: Sendable, Equatable {
+    public let layers: [Int]
+    public let headCount: Int
+    public private(set) var sampleCount = 0
+    /// [layer index][head]
+    public private(set) var sumCounts: [[Int]]
+    /// [layer index][image token count] → per-head sums of counts.
+    public private(set) var countsByImageTokens: [[Int: [Int]]]
+    /// [layer index][head]
+    public private(set) var wins: [[Int]]
+    /// [layer index]
+    public private(set) var noWinner: [Int]
+
+    public init(layers: [Int], headCount: Int) {
+        self.layers = layers
+        self.headCount = headCount
+        sumCounts = layers.map { _ in [Int](repeating: 0, count: headCount) }
+        countsByImageTokens = layers.map { _ in [:] }
+        wins = layers.map { _ in [Int](repeating: 0, count: headCount) }
+        noWinner = layers.map { _ in 0 }
+    }
+
+    /// Rebuilds statistics from their parts (a report being read back).
+    public init(layers: [Int], headCount: Int, sampleCount: Int, sumCounts: [[Int]], countsByImageTokens: [[Int: [Int]]], wins: [[Int]], noWinner: [Int]) {
+        self.layers = layers
+        self.headCount = headCount
+        self.sampleCount = sampleCount
+        self.sumCounts = sumCounts
+        self.countsByImageTokens = countsByImageTokens
+        self.wins = wins
+        self.noWinner = noWinner
+    }
+
+    /// Adds one sample: its sink counts per layer (in `layers` order) and its image token count.
+    public mutating func add(counts: [[Int]], imageTokens: Int) {
+        sampleCount += 1
+        for (index, layerCounts) in counts.enumerated() {
+            var grouped = countsByImageTokens[index][imageTokens] ?? [Int](repeating: 0, count: headCount)
+            for head in 0..<headCount {
+                sumCounts[index][head] += layerCounts[head]
+                grouped[head] += layerCounts[head]
+            }
+            countsByImageTokens[index][imageTokens] = grouped
+            if let winner = SinkCounter.densestHead(layerCounts) { wins[index][winner] += 1 } else { noWinner[index] += 1 }
+        }
+    }
+
+    /// Whether `other` covers the same layers and heads, so the two can be merged.
+    public func isCompatible(with other: CalibrationStatistics) -> Bool {
+        layers == other.layers && headCount == other.headCount
+    }
+
+    /// The statistics of both sample sets together (exact: integer sums).
+    public func merged(with other: CalibrationStatistics) -> CalibrationStatistics {
+        var result = self
+        result.sampleCount += other.sampleCount
+        for index in layers.indices {
+            for head in 0..<headCount {
+                result.sumCounts[index][head] += other.sumCounts[index][head]
+                result.wins[index][head] += other.wins[index][head]
+            }
+            result.noWinner[index] += other.noWinner[index]
+            for (tokens, sums) in other.countsByImageTokens[index] {
+                let mine = result.countsByImageTokens[index][tokens] ?? [Int](repeating: 0, count: headCount)
+                result.countsByImageTokens[index][tokens] = zip(mine, sums).map(+)
+            }
+        }
+        return result
+    }
+
+    /// What the report shows for each layer.
+    public var summary: [LayerSummary] {
+        layers.indices.map { index in
+            let n = Double(max(sampleCount, 1))
+            let meanCounts = sumCounts[index].map { Double($0) / n }
+            var densitySums = [Double](repeating: 0, count: headCount)
+            for tokens in countsByImageTokens[index].keys.sorted() where tokens > 0 {
+                for head in 0..<headCount { densitySums[head] += Double(countsByImageTokens[index][tokens]![head]) / Double(tokens) }
+            }
+            let layerWins = wins[index]
+            var chosen: Int?
+            for head in 0..<headCount where layerWins[head] > 0 {
+                guard let best = chosen else { chosen = head; continue }
+                if layerWins[head] > layerWins[best] || layerWins[head] == layerWins[best] && sumCounts[index][head] > sumCounts[index][best] {
+                    chosen = head
+                }
+            }
+            return LayerSummary(
+                layer: layers[index], meanSinkCount: meanCounts, sinkDensity: densitySums.map { $0 / n },
+                winFrequency: layerWins.map { Double($0) / n }, chosenHead: chosen,
+                agreement: chosen.map { Double(layerWins[$0]) / n } ?? 0)
+        }
+    }
+
+    /// One layer of a calibration report.
+    public struct LayerSummary: Sendable, Equatable {
+        public let layer: Int
+        /// Per head: mean number of sink columns per sample.
+        public let meanSinkCount: [Double]
+        /// Per head: mean of (sink count / image tokens) per sample.
+        public let sinkDensity: [Double]
+        /// Per head: share of samples whose densest head it is.
+        public let winFrequency: [Double]
+        /// The head that wins most often (ties: higher mean count, then lower index); nil when
+        /// no sample had a winner.
+        public let chosenHead: Int?
+        /// Share of samples whose own winner is `chosenHead`.
+        public let agreement: Double
+    }
+}
