@@ -74,7 +74,7 @@ let package = Package(
         .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel"], path: "Sources/EAHTestSupport"),
         .executableTarget(
             name: "eah-convert",
-            dependencies: ["EAHCheckpoint", "EAHFrontEnd", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["EAHCheckpoint", "EAHFrontEnd", "EAH", "EAHRuntime", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "eah-run",

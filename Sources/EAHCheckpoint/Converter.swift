@@ -32,17 +32,24 @@ public enum Converter {
         return plans
     }
 
+    /// Rewrites a tensor's bytes, already in its output type, before they are written.
+    public typealias Rewrite = @Sendable (inout [UInt8]) -> Void
+
     /// Writes `reader`'s tensors to `output` as `options` say; `progress` receives the source
     /// bytes done and the total after each chunk.
+    ///
+    /// `only` restricts the output to those tensor names (a shard); `rewrites` changes the named
+    /// tensors' output bytes (held in memory whole, one tensor at a time).
     @discardableResult
     public static func convert(
-        _ reader: any CheckpointReader, to output: String, options: ConversionOptions,
-        progress: ((Int, Int) -> Void)? = nil
+        _ reader: any CheckpointReader, to output: String, options: ConversionOptions, only: Set<String>? = nil,
+        rewrites: [String: Rewrite] = [:], progress: ((Int, Int) -> Void)? = nil
     ) throws(CheckpointError) -> ConversionSummary {
         if reader.tensors.contains(where: { sameFile($0.file, output) }) || sameFile(reader.path, output) {
             throw CheckpointError(path: output, problem: ConversionProblem.outputIsInput)
         }
-        let plans = try plan(reader, options: options)
+        var plans = try plan(reader, options: options)
+        if let only { plans = plans.filter { only.contains($0.name) } }
         let sources = Dictionary(reader.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         let writer: any StreamingTensorWriter
         switch options.format {
@@ -51,12 +58,21 @@ public enum Converter {
         case .gguf:
             writer = try GGUFWriter(path: output, overwrite: options.overwrite, metadata: ggufMetadata(from: reader, plans: plans, dtype: options.dtype), tensors: plans)
         }
-        let total = reader.tensors.reduce(0) { $0 + $1.byteCount }
+        let total = writer.writeOrder.reduce(0) { $0 + (sources[$1.name]?.byteCount ?? 0) }
         var done = 0
         for plan in writer.writeOrder {
             guard let source = sources[plan.name] else { continue }
             let bytes = try reader.bytes(of: source)
-            if plan.dtype == source.dtype {
+            if let rewrite = rewrites[plan.name] {
+                let collector = CollectingWriter(plan: plan)
+                if plan.dtype == source.dtype {
+                    try copy(bytes, to: collector) { _ in }
+                } else {
+                    try transcode(source, bytes: bytes, to: plan.dtype, writer: collector) { _ in }
+                }
+                rewrite(&collector.bytes)
+                try TensorBytes(owned: collector.bytes).withUnsafeBytes { raw throws(CheckpointError) in try writer.write(raw) }
+            } else if plan.dtype == source.dtype {
                 try copy(bytes, to: writer) { progress?(done + $0, total) }
             } else {
                 try transcode(source, bytes: bytes, to: plan.dtype, writer: writer) { chunk in
@@ -87,7 +103,24 @@ public enum Converter {
         }
     }
 
-    static func targetType(of tensor: TensorInfo, options: ConversionOptions) -> DType {
+    /// Gathers one tensor's output bytes in memory.
+    private final class CollectingWriter: StreamingTensorWriter {
+        let writeOrder: [TensorPlan]
+        var bytes: [UInt8] = []
+
+        init(plan: TensorPlan) {
+            writeOrder = [plan]
+        }
+
+        func write(_ chunk: UnsafeRawBufferPointer) throws(CheckpointError) {
+            bytes.append(contentsOf: chunk)
+        }
+
+        func finish() throws(CheckpointError) {}
+    }
+
+    /// The type `plan` gives `tensor` under `options`.
+    public static func targetType(of tensor: TensorInfo, options: ConversionOptions) -> DType {
         let source = tensor.dtype
         guard source.isFloatingPoint else { return source }
         let isGGUF = options.format == .gguf

@@ -7,18 +7,27 @@ import Musl
 /// A one-line progress bar with rate and ETA, drawn on standard error only when it is a
 /// terminal; silent otherwise (pipes, CI logs).
 public final class ProgressBar {
+    /// What `done` and `total` count.
+    public enum Unit: Sendable {
+        case bytes
+        /// Items with this plural name ("samples").
+        case items(String)
+    }
+
     private let label: String
+    private let unit: Unit
     private let enabled: Bool
     private let started: Double
     private var lastDraw: Double = 0
 
-    public init(label: String) {
+    public init(label: String, unit: Unit = .bytes) {
         self.label = label
+        self.unit = unit
         enabled = isatty(STDERR_FILENO) == 1
         started = Self.now()
     }
 
-    /// Redraws at most ten times a second; `done` and `total` are in bytes.
+    /// Redraws at most ten times a second; `done` and `total` are in `unit`s.
     public func update(done: Int, total: Int) {
         guard enabled else { return }
         let now = Self.now()
@@ -31,7 +40,12 @@ public final class ProgressBar {
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
         let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
-        let line = "\r\(label) \(bar) \(Int(fraction * 100))% \(Self.bytes(Double(done)))/\(Self.bytes(Double(total))) \(Self.bytes(rate))/s ETA \(Self.duration(eta))\u{1b}[K"
+        let amounts: String
+        switch unit {
+        case .bytes: amounts = "\(Self.bytes(Double(done)))/\(Self.bytes(Double(total))) \(Self.bytes(rate))/s"
+        case .items(let name): amounts = "\(done)/\(total) \(name) \(String(format1: rate))/s"
+        }
+        let line = "\r\(label) \(bar) \(Int(fraction * 100))% \(amounts) ETA \(Self.duration(eta))\u{1b}[K"
         StandardStream.error.write(line)
     }
 

@@ -12,8 +12,10 @@ struct LlamaDecoder {
     /// appending their keys and values to `cache`, and returns the final-normed hidden states.
     ///
     /// Positions continue from `cache.count`. `hook` sees each layer's probabilities; phase is
-    /// prefill when the cache was empty, decode otherwise.
-    func forward(_ embeddings: [Float], count: Int, cache: KVCache, hook: AttentionHook?, imagePositions: [Int]) -> [Float] {
+    /// prefill when the cache was empty, decode otherwise. With `layerLimit`, only layers
+    /// `0..<layerLimit` run (calibration) and the result is that layer's raw output; the cache
+    /// is then left unusable for decoding.
+    func forward(_ embeddings: [Float], count: Int, cache: KVCache, hook: AttentionHook?, imagePositions: [Int], layerLimit: Int? = nil) -> [Float] {
         let hidden = config.hiddenSize, start = cache.count
         let heads = config.headCount, kvHeads = config.kvHeadCount, headDim = config.headDim
         let phase: AttentionPhase = start == 0 ? .prefill : .decode
@@ -21,7 +23,7 @@ struct LlamaDecoder {
         cache.reserve(count)
         var x = embeddings
         var normed = [Float](repeating: 0, count: count * hidden)
-        for (index, layer) in weights.layers.enumerated() {
+        for (index, layer) in weights.layers.prefix(layerLimit ?? weights.layers.count).enumerated() {
             x.withUnsafeMutableBufferPointer { x in
                 normed.withUnsafeMutableBufferPointer { scratch in
                     let x = x.baseAddress!, scratch = scratch.baseAddress!
@@ -63,6 +65,7 @@ struct LlamaDecoder {
             }
         }
         cache.advance(by: count)
+        if layerLimit != nil { return x }
         x.withUnsafeBufferPointer { x in
             normed.withUnsafeMutableBufferPointer { y in
                 VectorMath.rmsNorm(x.baseAddress!, rows: count, width: hidden, weight: weights.norm.weight, eps: config.rmsNormEps, into: y.baseAddress!)

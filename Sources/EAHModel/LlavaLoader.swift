@@ -312,7 +312,9 @@ public enum LlavaLoader {
                           bias: try projector.vector(WeightRole(tensor, bias: true), shape: [t.hiddenSize]))
         }
         let proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
-        return LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources)
+        var weights = LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources)
+        weights.textScheme = text.scheme
+        return weights
     }
 
     // MARK: GGUF Q/K rows

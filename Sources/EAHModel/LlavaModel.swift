@@ -63,23 +63,7 @@ public final class LlavaModel: @unchecked Sendable {
         stopTokens: Set<Int> = [], hook: AttentionHook? = nil, collectLogits: Bool = false, onToken: (Int) -> Void = { _ in }
     ) throws(ModelProblem) -> GenerationResult {
         let text = config.text, hidden = text.hiddenSize, vocab = text.vocabSize
-        let features = prompt.imagePositions.isEmpty ? [] : try imageFeatures(pixelValues: pixelValues)
-        guard features.count == prompt.imagePositions.count * hidden else {
-            throw .badInput("the prompt has \(prompt.imagePositions.count) image positions but the image yields \(features.count / max(hidden, 1)) features")
-        }
-        var embeddings = [Float](repeating: 0, count: prompt.tokens.count * hidden)
-        var featureRow = [Int: Int]()
-        for (row, position) in prompt.imagePositions.enumerated() { featureRow[position] = row }
-        embeddings.withUnsafeMutableBufferPointer { output in
-            for (position, token) in prompt.tokens.enumerated() {
-                let destination = UnsafeMutableBufferPointer(rebasing: output[(position * hidden)..<((position + 1) * hidden)])
-                if let row = featureRow[position] {
-                    for i in 0..<hidden { destination[i] = features[row * hidden + i] }
-                } else {
-                    embed(token, into: destination)
-                }
-            }
-        }
+        let embeddings = try promptEmbeddings(prompt, pixelValues: pixelValues)
         let cache = KVCache(layerCount: text.layerCount, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count + maxTokens)
         let promptHidden = decoder.forward(embeddings, count: prompt.tokens.count, cache: cache, hook: hook, imagePositions: prompt.imagePositions)
         var collected: [Float] = []
@@ -104,6 +88,39 @@ public final class LlavaModel: @unchecked Sendable {
             if collectLogits { collected += last }
         }
         return GenerationResult(tokens: tokens, promptLength: prompt.tokens.count, logits: collectLogits ? collected : nil)
+    }
+
+    /// Runs the prompt through decoder layers `0...lastLayer` only, for `hook` to observe:
+    /// calibration's cost follows the calibrated layers, not the model.
+    public func observePrefill(prompt: LlavaPrompt, pixelValues: [Float], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
+        let text = config.text
+        let embeddings = try promptEmbeddings(prompt, pixelValues: pixelValues)
+        let cache = KVCache(layerCount: text.layerCount, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count)
+        _ = decoder.forward(embeddings, count: prompt.tokens.count, cache: cache, hook: hook, imagePositions: prompt.imagePositions,
+                            layerLimit: min(lastLayer + 1, text.layerCount))
+    }
+
+    /// The prompt's input embeddings: token rows, and the image features at the image positions.
+    private func promptEmbeddings(_ prompt: LlavaPrompt, pixelValues: [Float]) throws(ModelProblem) -> [Float] {
+        let hidden = config.text.hiddenSize
+        let features = prompt.imagePositions.isEmpty ? [] : try imageFeatures(pixelValues: pixelValues)
+        guard features.count == prompt.imagePositions.count * hidden else {
+            throw .badInput("the prompt has \(prompt.imagePositions.count) image positions but the image yields \(features.count / max(hidden, 1)) features")
+        }
+        var embeddings = [Float](repeating: 0, count: prompt.tokens.count * hidden)
+        var featureRow = [Int: Int]()
+        for (row, position) in prompt.imagePositions.enumerated() { featureRow[position] = row }
+        embeddings.withUnsafeMutableBufferPointer { output in
+            for (position, token) in prompt.tokens.enumerated() {
+                let destination = UnsafeMutableBufferPointer(rebasing: output[(position * hidden)..<((position + 1) * hidden)])
+                if let row = featureRow[position] {
+                    for i in 0..<hidden { destination[i] = features[row * hidden + i] }
+                } else {
+                    embed(token, into: destination)
+                }
+            }
+        }
+        return embeddings
     }
 
     /// Decodes row `token` of the embedding matrix into `destination`.

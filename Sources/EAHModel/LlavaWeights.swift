@@ -108,8 +108,10 @@ public struct LlavaWeights: @unchecked Sendable {
     public var text: LlamaWeights
     /// Which layout the checkpoint was in.
     public var layout: WeightLayout
-    /// Keeps the mapped files alive.
+    /// Keeps the mapped files alive; the first holds the text decoder.
     public var sources: [any CheckpointReader]
+    /// How the text decoder's tensors are named in `sources[0]` (to find, e.g., a layer's q_proj).
+    public var textScheme: WeightNameTable.Scheme = WeightNameTable.llavaHF
 
     public init(config: LlavaConfig, vision: CLIPVisionWeights, projector: ProjectorWeights, text: LlamaWeights, layout: WeightLayout, sources: [any CheckpointReader]) {
         self.config = config

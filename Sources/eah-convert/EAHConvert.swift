@@ -11,7 +11,7 @@ struct EAHConvert: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eah-convert",
         abstract: "Read, inspect and convert vision-language model checkpoints (safetensors, PyTorch, GGUF).",
-        subcommands: [InspectCommand.self, ConvertCommand.self]
+        subcommands: [InspectCommand.self, ConvertCommand.self, CalibrateCommand.self]
     )
 
     static func main() {

@@ -1,0 +1,182 @@
+import EAHCheckpoint
+
+/// A calibration report: the statistics (exactly mergeable) and their summary, as versioned JSON.
+///
+/// `eah-convert calibrate` writes one per run or shard; `--merge` adds the statistics of
+/// several (same model layout, β, layers and heads) into one.
+public struct CalibrationReport: Sendable, Equatable {
+    public static let schemaVersion = 1
+
+    public var toolVersion: String
+    /// The model's weight layout and the path it was calibrated from (informational).
+    public var modelLayout: String
+    public var modelPath: String
+    public var beta: Double
+    /// SHA-256 digests of the calibration data each shard read, sorted.
+    public var dataDigests: [String]
+    /// The shards merged into this report, as "I/N" (empty: the whole set in one run).
+    public var shards: [String]
+    public var statistics: CalibrationStatistics
+
+    public init(toolVersion: String, modelLayout: String, modelPath: String, beta: Double, dataDigests: [String], shards: [String],
+                statistics: CalibrationStatistics) {
+        self.toolVersion = toolVersion
+        self.modelLayout = modelLayout
+        self.modelPath = modelPath
+        self.beta = beta
+        self.dataDigests = dataDigests
+        self.shards = shards
+        self.statistics = statistics
+    }
+
+    /// The head each calibrated layer would broadcast (layers without a winner are absent).
+    public var chosenHeads: [(layer: Int, head: Int)] {
+        statistics.summary.compactMap { summary in summary.chosenHead.map { (summary.layer, $0) } }
+    }
+
+    /// The reports' statistics added together; they must agree on layout, β, layers and heads.
+    public static func merge(_ reports: [CalibrationReport], paths: [String]) throws(CheckpointError) -> CalibrationReport {
+        guard var merged = reports.first else {
+            throw CheckpointError(path: "--merge", problem: CalibrationProblem.nothingToMerge)
+        }
+        for (report, path) in zip(reports, paths).dropFirst() {
+            guard report.modelLayout == merged.modelLayout, report.beta == merged.beta,
+                  report.statistics.isCompatible(with: merged.statistics) else {
+                throw CheckpointError(path: path, problem: CalibrationProblem.incompatibleReports(
+                    "its layout, β, layers or head count differ from \(paths[0])'s"))
+            }
+            merged.statistics = merged.statistics.merged(with: report.statistics)
+            merged.dataDigests = Array(Set(merged.dataDigests + report.dataDigests)).sorted()
+            merged.shards += report.shards
+        }
+        merged.shards.sort()
+        return merged
+    }
+
+    // MARK: JSON
+
+    public var json: JSONValue {
+        let statistics = self.statistics
+        let layers: [JSONValue] = statistics.layers.indices.map { index in
+            let grouped = statistics.countsByImageTokens[index].keys.sorted().map { tokens in
+                (String(tokens), JSONValue.array(statistics.countsByImageTokens[index][tokens]!.map(JSONValue.integer)))
+            }
+            return .object([
+                ("layer", .integer(statistics.layers[index])),
+                ("sum_counts", .array(statistics.sumCounts[index].map(JSONValue.integer))),
+                ("wins", .array(statistics.wins[index].map(JSONValue.integer))),
+                ("no_winner", .integer(statistics.noWinner[index])),
+                ("counts_by_image_tokens", .object(grouped)),
+            ])
+        }
+        let summary: [JSONValue] = statistics.summary.map { layer in
+            .object([
+                ("layer", .integer(layer.layer)),
+                ("chosen_head", layer.chosenHead.map(JSONValue.integer) ?? .null),
+                ("agreement", .number(layer.agreement)),
+                ("heads", .array((0..<statistics.headCount).map { head in
+                    .object([
+                        ("head", .integer(head)),
+                        ("mean_sink_count", .number(layer.meanSinkCount[head])),
+                        ("sink_density", .number(layer.sinkDensity[head])),
+                        ("win_frequency", .number(layer.winFrequency[head])),
+                    ])
+                })),
+            ])
+        }
+        return .object([
+            ("schema", .integer(Self.schemaVersion)),
+            ("kind", .string("eah-calibration-report")),
+            ("tool_version", .string(toolVersion)),
+            ("model", .object([("layout", .string(modelLayout)), ("path", .string(modelPath))])),
+            ("beta", .number(beta)),
+            ("layers", .array(statistics.layers.map(JSONValue.integer))),
+            ("heads", .integer(statistics.headCount)),
+            ("samples", .integer(statistics.sampleCount)),
+            ("data_digests", .array(dataDigests.map(JSONValue.string))),
+            ("shards", .array(shards.map(JSONValue.string))),
+            ("summary", .array(summary)),
+            ("statistics", .object([("layers", .array(layers))])),
+        ])
+    }
+
+    /// Reads a report written by `json`; the statistics section is authoritative.
+    public init(json: JSONValue) throws(CalibrationProblem) {
+        func field(_ value: JSONValue?, _ name: String) throws(CalibrationProblem) -> JSONValue {
+            guard let value else { throw .badReport("missing '\(name)'") }
+            return value
+        }
+        func int(_ value: JSONValue?, _ name: String) throws(CalibrationProblem) -> Int {
+            guard case .integer(let number)? = value else { throw .badReport("'\(name)' is not an integer") }
+            return number
+        }
+        func ints(_ value: JSONValue?, _ name: String) throws(CalibrationProblem) -> [Int] {
+            guard case .array(let items)? = value else { throw .badReport("'\(name)' is not a list") }
+            var result: [Int] = []
+            for item in items { result.append(try int(item, name)) }
+            return result
+        }
+        func strings(_ value: JSONValue?, _ name: String) throws(CalibrationProblem) -> [String] {
+            guard case .array(let items)? = value else { throw .badReport("'\(name)' is not a list") }
+            return items.compactMap { if case .string(let text) = $0 { text } else { nil } }
+        }
+        guard json["kind"] == .string("eah-calibration-report") else { throw .badReport("not an eah calibration report (kind)") }
+        let version = try int(json["schema"], "schema")
+        guard version <= Self.schemaVersion else { throw .badReport("schema \(version) is newer than this tool's \(Self.schemaVersion)") }
+        let beta: Double
+        switch json["beta"] {
+        case .number(let value)?: beta = value
+        case .integer(let value)?: beta = Double(value)
+        default: throw .badReport("'beta' is not a number")
+        }
+        let layers = try ints(json["layers"], "layers")
+        let heads = try int(json["heads"], "heads")
+        guard heads > 0, heads < 4096, !layers.isEmpty else { throw .badReport("'heads' or 'layers' out of range") }
+        guard case .array(let entries)? = try field(json["statistics"], "statistics")["layers"], entries.count == layers.count else {
+            throw .badReport("'statistics.layers' does not match 'layers'")
+        }
+        var sums: [[Int]] = [], wins: [[Int]] = [], noWinner: [Int] = [], grouped: [[Int: [Int]]] = []
+        for entry in entries {
+            let sum = try ints(entry["sum_counts"], "sum_counts"), win = try ints(entry["wins"], "wins")
+            guard sum.count == heads, win.count == heads else { throw .badReport("per-head lists must have \(heads) entries") }
+            sums.append(sum)
+            wins.append(win)
+            noWinner.append(try int(entry["no_winner"], "no_winner"))
+            guard case .object(let members)? = entry["counts_by_image_tokens"] else { throw .badReport("'counts_by_image_tokens' is not an object") }
+            var byTokens: [Int: [Int]] = [:]
+            for (key, value) in members {
+                guard let tokens = Int(key), tokens > 0 else { throw .badReport("image token count '\(key)' is not a positive integer") }
+                let counts = try ints(value, "counts_by_image_tokens")
+                guard counts.count == heads else { throw .badReport("per-head lists must have \(heads) entries") }
+                byTokens[tokens] = counts
+            }
+            grouped.append(byTokens)
+        }
+        let samples = try int(json["samples"], "samples")
+        guard case .object? = json["model"] else { throw .badReport("missing 'model'") }
+        toolVersion = json["tool_version"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? "unknown"
+        modelLayout = json["model"]?["layout"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? "unknown"
+        modelPath = json["model"]?["path"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? ""
+        self.beta = beta
+        dataDigests = try strings(json["data_digests"], "data_digests")
+        shards = try strings(json["shards"], "shards")
+        statistics = CalibrationStatistics(layers: layers, headCount: heads, sampleCount: samples, sumCounts: sums,
+                                           countsByImageTokens: grouped, wins: wins, noWinner: noWinner)
+    }
+
+    /// Reads a report file.
+    public static func read(_ path: String) throws(CheckpointError) -> CalibrationReport {
+        let file = try MappedFile(path: path)
+        return try withExtendedLifetime(file) { () throws(CheckpointError) -> CalibrationReport in
+            do {
+                return try CalibrationReport(json: try JSONParser.parse(file.bytes))
+            } catch let problem as JSONProblem {
+                throw CheckpointError(path: path, problem: problem)
+            } catch let problem as CalibrationProblem {
+                throw CheckpointError(path: path, problem: problem)
+            } catch {
+                throw CheckpointError(path: path, problem: CalibrationProblem.badReport("\(error)"))
+            }
+        }
+    }
+}

@@ -1,0 +1,193 @@
+import EAH
+import EAHCheckpoint
+import EAHModel
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes a self-contained EAH bundle: the weights (sharded where large), the config,
+/// tokenizer and preprocessor files, and `manifest.pb`, in a temporary directory renamed into
+/// place at the end.
+///
+/// Text weights keep their names and (unless asked otherwise) types. With `bake`, each
+/// patched layer's q_proj/k_proj rows (and biases) are overwritten with the chosen head's, and
+/// the tensors as they were go to `eah_original_rows.*` for `--no-eah` and `unpatch`.
+public enum BundleWriter {
+    @discardableResult
+    public static func write(_ request: BundleRequest, to output: String, overwrite: Bool,
+                             progress: ((Int, Int) -> Void)? = nil) throws(CheckpointError) -> EAHManifest {
+        let weights = try LlavaLoader.load(model: request.model, visionTower: request.visionTower, mmproj: request.mmproj)
+        let config = weights.config.text
+        let patches = try validated(request, config: config)
+        let isGGUF = weights.layout == .llamaCppText
+        let format = request.format ?? (isGGUF ? .gguf : .safetensors)
+        if isGGUF, format != .gguf {
+            throw CheckpointError(path: request.model, problem: BundleProblem.badPatch("a llama.cpp GGUF bundle stays GGUF (its hyperparameters live in GGUF metadata)"))
+        }
+        let directory = try DirectoryOutput(path: output, overwrite: overwrite)
+        let reader = weights.sources[0]
+        let options = ConversionOptions(format: format, dtype: request.dtype)
+        var written: [String] = []
+
+        // The text model (with the projector, and for llava-hf the vision tower too).
+        var rewrites: [String: Converter.Rewrite] = [:]
+        var overwritten: Set<String> = []
+        if request.bake {
+            for patch in patches {
+                guard case .fixed(let head) = patch.selection else { continue }
+                for (role, blocks, source) in [(WeightRole.Tensor.query, config.headCount, head),
+                                               (.key, config.kvHeadCount, HeadBake.kvHead(of: head, headCount: config.headCount, kvHeadCount: config.kvHeadCount))] {
+                    for bias in [false, true] {
+                        let name = WeightNameTable.name(WeightRole(role, layer: patch.layer, bias: bias), in: weights.textScheme)
+                        guard let tensor = reader.tensor(named: name) else { continue }
+                        let rows = tensor.shape.first ?? 0, rowsPerBlock = config.headDim
+                        let targetType = Converter.targetType(of: tensor, options: options)
+                        let rowBytes = targetType.byteCount(elements: tensor.shape.count > 1 ? tensor.shape.dropFirst().reduce(1, *) : 1) ?? 0
+                        guard rows == blocks * rowsPerBlock else { continue }
+                        rewrites[name] = { bytes in
+                            HeadBake.broadcastBlock(&bytes, source: source, blockCount: blocks, rowsPerBlock: rowsPerBlock, rowBytes: rowBytes)
+                        }
+                        overwritten.insert(name)
+                    }
+                }
+            }
+        }
+        let modelName = format == .gguf ? BundleLayout.ggufModel : "model.safetensors"
+        written += try writeWeights(reader, into: directory, name: modelName, options: options, rewrites: rewrites, progress: progress)
+        if request.bake {
+            let originals = format == .gguf ? BundleLayout.originalRowsGGUF : BundleLayout.originalRowsSafetensors
+            try Converter.convert(reader, to: directory.file(originals), options: options, only: overwritten)
+            written.append(originals)
+        }
+
+        // Companions: the original LLaVA's CLIP folder, or the mmproj.
+        var sourceFiles = Set(reader.tensors.map(\.file))
+        let folder = ModelFiles.folder(of: request.model)
+        switch weights.layout {
+        case .llavaOriginal:
+            let tower = weights.sources[1]
+            sourceFiles.formUnion(tower.tensors.map(\.file))
+            try directory.makeFolder(BundleLayout.visionTower)
+            try Converter.convert(tower, to: directory.file(BundleLayout.visionTower + "/model.safetensors"), options: ConversionOptions(format: .safetensors))
+            written.append(BundleLayout.visionTower + "/model.safetensors")
+            let towerFolder = ModelFiles.folder(of: request.visionTower ?? folder)
+            for name in ["config.json", "preprocessor_config.json"] where ModelFiles.exists(towerFolder + "/" + name) {
+                try directory.copy(towerFolder + "/" + name, as: BundleLayout.visionTower + "/" + name)
+                sourceFiles.insert(towerFolder + "/" + name)
+            }
+        case .llamaCppText:
+            let projector = weights.sources[1]
+            sourceFiles.formUnion(projector.tensors.map(\.file))
+            try Converter.convert(projector, to: directory.file(BundleLayout.ggufMMProj), options: ConversionOptions(format: .gguf))
+            written.append(BundleLayout.ggufMMProj)
+        default:
+            break
+        }
+        if !isGGUF {
+            for name in BundleLayout.companionFiles where ModelFiles.exists(folder + "/" + name) {
+                try directory.copy(folder + "/" + name, as: name)
+                sourceFiles.insert(folder + "/" + name)
+            }
+        }
+
+        let manifest = EAHManifest(
+            toolVersion: EAHVersion.current,
+            model: EAHManifest.ModelIdentity(
+                architecture: architecture(of: weights, folder: folder),
+                weightLayout: weights.layout.rawValue,
+                sourceFiles: try sourceFiles.sorted().map { path throws(CheckpointError) in try checksum(path, name: relative(path, to: folder)) }),
+            patches: patches, baked: request.bake, calibration: request.calibration,
+            weightFiles: try written.sorted().map { name throws(CheckpointError) in try checksum(directory.file(name), name: name) })
+        try manifest.write(to: directory.file(BundleLayout.manifest), overwrite: false)
+        try directory.commit()
+        return manifest
+    }
+
+    /// Checks patches against the model; baked patches become phase `all`.
+    static func validated(_ request: BundleRequest, config: LlamaConfig) throws(CheckpointError) -> [EAHLayerPatch] {
+        func fail(_ text: String) -> CheckpointError { CheckpointError(path: request.model, problem: BundleProblem.badPatch(text)) }
+        guard !request.patches.isEmpty else { throw fail("no layer to patch") }
+        var seen = Set<Int>()
+        var patches: [EAHLayerPatch] = []
+        for var patch in request.patches {
+            guard (0..<config.layerCount).contains(patch.layer) else { throw fail("layer \(patch.layer) does not exist (the decoder has \(config.layerCount))") }
+            guard seen.insert(patch.layer).inserted else { throw fail("layer \(patch.layer) is patched twice") }
+            if case .fixed(let head) = patch.selection, !(0..<config.headCount).contains(head) {
+                throw fail("head \(head) does not exist (layer \(patch.layer) has \(config.headCount))")
+            }
+            if let targets = patch.targetHeads, targets.contains(where: { !(0..<config.headCount).contains($0) }) {
+                throw fail("target heads \(targets) include a head the model lacks")
+            }
+            if request.bake {
+                guard case .fixed = patch.selection else { throw fail("--bake needs static heads (--report or --head), not dynamic selection") }
+                guard patch.targetHeads == nil else { throw fail("--bake writes every head; target head subsets cannot be baked") }
+                patch.phase = .all
+            }
+            patches.append(patch)
+        }
+        return patches.sorted { $0.layer < $1.layer }
+    }
+
+    /// Writes `reader`'s tensors as `name`, or as `model-0000i-of-0000n.safetensors` shards plus
+    /// an index when the tensor data exceeds `BundleLayout.maximumShardBytes`.
+    static func writeWeights(_ reader: any CheckpointReader, into directory: DirectoryOutput, name: String, options: ConversionOptions,
+                             rewrites: [String: Converter.Rewrite], progress: ((Int, Int) -> Void)?) throws(CheckpointError) -> [String] {
+        let plans = try Converter.plan(reader, options: options)
+        let total = plans.reduce(0) { $0 + ($1.byteCount ?? 0) }
+        guard options.format == .safetensors, total > BundleLayout.maximumShardBytes else {
+            try Converter.convert(reader, to: directory.file(name), options: options, rewrites: rewrites, progress: progress)
+            return [name]
+        }
+        var shards: [[TensorPlan]] = [[]]
+        var size = 0
+        for plan in plans {
+            let bytes = plan.byteCount ?? 0
+            if size + bytes > BundleLayout.maximumShardBytes, !shards[shards.count - 1].isEmpty {
+                shards.append([])
+                size = 0
+            }
+            shards[shards.count - 1].append(plan)
+            size += bytes
+        }
+        var names: [String] = []
+        var weightMap: [(String, JSONValue)] = []
+        var done = 0
+        for (index, shard) in shards.enumerated() {
+            let shardName = "model-\(pad(index + 1))-of-\(pad(shards.count)).safetensors"
+            let offset = done
+            try Converter.convert(reader, to: directory.file(shardName), options: options, only: Set(shard.map(\.name)), rewrites: rewrites,
+                                  progress: progress.map { report in { done, _ in report(offset + done, total) } })
+            done += shard.reduce(0) { $0 + ($1.byteCount ?? 0) }
+            names.append(shardName)
+            weightMap += shard.map { ($0.name, JSONValue.string(shardName)) }
+        }
+        let index = JSONValue.object([("metadata", .object([("total_size", .integer(total))])), ("weight_map", .object(weightMap))])
+        try TextFile.write(index.serialized + "\n", to: directory.file("model.safetensors.index.json"), overwrite: false)
+        return names + ["model.safetensors.index.json"]
+    }
+
+    static func pad(_ value: Int) -> String {
+        let text = String(value)
+        return String(repeating: "0", count: max(0, 5 - text.count)) + text
+    }
+
+    static func checksum(_ path: String, name: String) throws(CheckpointError) -> EAHManifest.FileChecksum {
+        var status = stat()
+        guard stat(path, &status) == 0 else { throw CheckpointError(path: path, problem: FileProblem.notFound) }
+        return EAHManifest.FileChecksum(path: name, sha256: try FileDigest.sha256(path: path), size: Int(status.st_size))
+    }
+
+    static func relative(_ path: String, to folder: String) -> String {
+        path.hasPrefix(folder + "/") ? String(path.dropFirst(folder.count + 1)) : path
+    }
+
+    /// `architectures[0]` (or `model_type`) from config.json; for GGUF, the two architectures.
+    static func architecture(of weights: LlavaWeights, folder: String) -> String {
+        if weights.layout == .llamaCppText { return "llama+clip (gguf)" }
+        guard let file = try? MappedFile(path: folder + "/config.json"),
+              let json = withExtendedLifetime(file, { try? JSONParser.parse(file.bytes) }) else { return weights.layout.rawValue }
+        if case .array(let names)? = json["architectures"], case .string(let first)? = names.first { return first }
+        if case .string(let type)? = json["model_type"] { return type }
+        return weights.layout.rawValue
+    }
+}

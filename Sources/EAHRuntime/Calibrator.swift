@@ -1,0 +1,42 @@
+import EAH
+import EAHCheckpoint
+import EAHModel
+
+/// Runs calibration samples through a model and collects their sink counts.
+///
+/// Only the vision tower, the projector and decoder layers up to the deepest calibrated one
+/// run; the weights behind later layers are never touched, so time and resident memory follow
+/// the calibrated layers.
+public struct Calibrator {
+    public let pipeline: LlavaPipeline
+    public let layers: [Int]
+    public let beta: Double
+
+    public init(pipeline: LlavaPipeline, layers: [Int], beta: Double) throws(CheckpointError) {
+        let count = pipeline.config.text.layerCount
+        for layer in layers where !(0..<count).contains(layer) {
+            throw CheckpointError(path: "--layers", problem: CalibrationProblem.layerOutOfRange(layer: layer, layerCount: count))
+        }
+        self.pipeline = pipeline
+        self.layers = layers.sorted()
+        self.beta = beta
+    }
+
+    /// The statistics of `samples`; `progress` gets (done, total) after each.
+    public func run(_ samples: [CalibrationData.Sample], progress: (Int, Int) -> Void = { _, _ in }) throws(CheckpointError) -> CalibrationStatistics {
+        var statistics = CalibrationStatistics(layers: layers, headCount: pipeline.config.text.headCount)
+        for (index, sample) in samples.enumerated() {
+            let hook = EAHAttentionHook(patches: [], observedLayers: Set(layers), observationBeta: beta)
+            let prompt = try pipeline.prompt(question: sample.prompt)
+            let pixels = try pipeline.pixelValues(image: sample.image)
+            do throws(ModelProblem) {
+                try pipeline.model.observePrefill(prompt: prompt, pixelValues: pixels, hook: hook, throughLayer: layers.last ?? 0)
+            } catch {
+                throw CheckpointError(path: sample.image, problem: error)
+            }
+            statistics.add(counts: layers.map { hook.sinkCounts[$0] ?? [] }, imageTokens: prompt.imagePositions.count)
+            progress(index + 1, samples.count)
+        }
+        return statistics
+    }
+}
