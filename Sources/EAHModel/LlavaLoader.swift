@@ -29,9 +29,13 @@ import EAHCore
 /// `text_projection.weight`, `visual_projection.weight` in a whole-CLIP folder; `rope_freqs.weight`
 /// in a text GGUF (frequencies come from the config). Every error is a `CheckpointError` about the
 /// file concerned.
+/// `textOverlay` names a checkpoint whose tensors replace the text model's same-named ones (a baked
+/// bundle's original q/k rows, for running it without EAH).
 public enum LlavaLoader {
-    public static func load(model: String, visionTower: String? = nil, mmproj: String? = nil) throws(CheckpointError) -> LlavaWeights {
-        let reader = try Checkpoint.open(model)
+    public static func load(model: String, visionTower: String? = nil, mmproj: String? = nil,
+                            textOverlay: String? = nil) throws(CheckpointError) -> LlavaWeights {
+        var reader = try Checkpoint.open(model)
+        if let textOverlay { reader = try OverlayCheckpoint(base: reader, overlay: try Checkpoint.open(textOverlay)) }
         let layout = WeightLayout.detect(reader)
         switch layout {
         case .llavaHF, .llavaHFCurrent:

@@ -13,7 +13,8 @@ import EAHModel
 ///   `--vision-tower` folder, the mode from `image_aspect_ratio` (`pad` for LLaVA-1.5);
 /// - llama.cpp GGUF: the text GGUF's `tokenizer.ggml.*`, the mmproj's mean/std/size, pad mode
 ///   (as llama.cpp's clip pads to a square).
-/// `imageMode` and `templateName` override the defaults.
+/// `imageMode` and `templateName` override the defaults; `textOverlay` replaces text tensors
+/// (see `LlavaLoader`).
 public final class LlavaPipeline: @unchecked Sendable {
     public let model: LlavaModel
     public let tokenizer: any Tokenizer
@@ -25,8 +26,8 @@ public final class LlavaPipeline: @unchecked Sendable {
     private let imageIsToken: Bool
 
     public init(model path: String, visionTower: String? = nil, mmproj: String? = nil, templateName: String? = nil,
-                imageMode: PreprocessMode? = nil, pool: ThreadPool = .shared) throws(CheckpointError) {
-        let weights = try LlavaLoader.load(model: path, visionTower: visionTower, mmproj: mmproj)
+                imageMode: PreprocessMode? = nil, textOverlay: String? = nil, pool: ThreadPool = .shared) throws(CheckpointError) {
+        let weights = try LlavaLoader.load(model: path, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay)
         model = LlavaModel(weights: weights, pool: pool)
         let folder = ModelFiles.folder(of: path)
         switch weights.layout {

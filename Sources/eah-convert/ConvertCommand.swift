@@ -1,8 +1,6 @@
 import ArgumentParser
 import EAHCheckpoint
 
-extension ConversionOptions.OutputFormat: ExpressibleByArgument {}
-extension ConversionOptions.TargetDType: ExpressibleByArgument {}
 
 /// `eah-convert convert SRC -o DST [--to safetensors|gguf] [--dtype ...] [--force]`.
 struct ConvertCommand: ParsableCommand {

@@ -1,5 +1,7 @@
 import ArgumentParser
+import EAH
 import EAHCheckpoint
+import EAHRuntime
 
 /// `eah-convert inspect PATH [--json]`.
 struct InspectCommand: ParsableCommand {
@@ -8,13 +10,25 @@ struct InspectCommand: ParsableCommand {
         abstract: "List a checkpoint's format, weight layout, metadata and tensors."
     )
 
-    @Argument(help: "A checkpoint file, a model folder or an index .json file.")
+    @Argument(help: "A checkpoint file, a model folder, an index .json file, or an EAH bundle (its manifest is shown too).")
     var path: String
 
     @Flag(help: "Print a JSON document ({\"schema\": 1, ...}) instead of a listing.")
     var json = false
 
     func run() throws {
+        if EAHBundle.isBundle(path) {
+            let bundle = try EAHBundle(path: path, verify: false)
+            let reader = try Checkpoint.open(bundle.modelPath)
+            if json {
+                guard case .object(var fields) = CheckpointReport.json(reader) else { return }
+                fields.append(("manifest", bundle.manifest.json))
+                print(JSONValue.object(fields).serialized)
+            } else {
+                print(bundle.manifest.text + "\n\n" + CheckpointReport.text(reader))
+            }
+            return
+        }
         let reader = try Checkpoint.open(path)
         print(json ? CheckpointReport.json(reader).serialized : CheckpointReport.text(reader))
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EAH
 import EAHCheckpoint
 import EAHCommandLine
 import EAHCore
@@ -7,6 +8,7 @@ import EAHModel
 import EAHRuntime
 
 extension PreprocessMode: ExpressibleByArgument {}
+extension EAHLayerPatch.Phase: ExpressibleByArgument {}
 
 /// `eah-run`: answer a question about an image with a LLaVA model, or run it on raw token ids
 /// and pixel values.
@@ -24,8 +26,20 @@ struct EAHRun: ParsableCommand {
             """
     )
 
-    @Argument(help: "A model folder, checkpoint file, index file, or text-model GGUF.")
+    @Argument(help: "An EAH bundle, a model folder, checkpoint file, index file, or text-model GGUF.")
     var model: String
+
+    @Flag(help: "Run without EAH (a bundle's original model).")
+    var noEah = false
+
+    @Option(help: "Apply dynamic EAH at these decoder layers of a plain model (experiments), e.g. 1 or 0,1.")
+    var eahLayer: String?
+
+    @Option(help: "The sink threshold β for --eah-layer.")
+    var eahBeta = 0.002
+
+    @Option(help: "prefill (the paper) or all (decode steps too), for --eah-layer.")
+    var eahPhase: EAHLayerPatch.Phase = .prefill
 
     @Option(help: "The CLIP vision tower folder of an original LLaVA release.")
     var visionTower: String?
@@ -89,6 +103,9 @@ struct EAHRun: ParsableCommand {
         if raw, template != nil || imageMode != nil || systemPrompt != nil {
             throw ValidationError("--template, --image-mode and --system-prompt apply to --image/--prompt only")
         }
+        if let eahLayer, LayerList.parse(eahLayer) == nil { throw ValidationError("--eah-layer '\(eahLayer)' is not like 1 or 0,1") }
+        if eahLayer != nil, noEah { throw ValidationError("--eah-layer and --no-eah exclude each other") }
+        if !(eahBeta > 0 && eahBeta < 1) { throw ValidationError("--eah-beta must be in (0, 1)") }
         if maxTokens < 0 { throw ValidationError("--max-tokens must be 0 or more") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if temperature < 0 { throw ValidationError("--temperature must be 0 or more") }
@@ -97,16 +114,19 @@ struct EAHRun: ParsableCommand {
 
     func run() throws {
         if let threads { ThreadPool.shared = ThreadPool(threadCount: threads) }
+        let source = try ModelSource(path: model, visionTower: visionTower, mmproj: mmproj, noEAH: noEah,
+                                     dynamicLayers: eahLayer.flatMap(LayerList.parse) ?? [], beta: eahBeta, phase: eahPhase)
         if let inputIds, let pixelValues {
-            try runRaw(ids: try Self.parseIDs(inputIds), pixelPath: pixelValues)
+            try runRaw(source, ids: try Self.parseIDs(inputIds), pixelPath: pixelValues)
         } else if let image, let prompt {
-            try runQuestion(image: image, question: prompt)
+            try runQuestion(source, image: image, question: prompt)
         }
     }
 
     /// The raw entry point: ids and pixel values as given.
-    private func runRaw(ids: [Int], pixelPath: String) throws {
-        let llava = LlavaModel(weights: try LlavaLoader.load(model: model, visionTower: visionTower, mmproj: mmproj))
+    private func runRaw(_ source: ModelSource, ids: [Int], pixelPath: String) throws {
+        let llava = LlavaModel(weights: try source.load())
+        try source.validate(against: llava.config)
         let prompt: LlavaPrompt
         do throws(ModelProblem) {
             prompt = try LlavaPrompt.fromRawIDs(ids, config: llava.config)
@@ -114,7 +134,7 @@ struct EAHRun: ParsableCommand {
             throw CheckpointError(path: model, problem: error)
         }
         let pixels = try PixelValuesFile.read(pixelPath, config: llava.config.vision)
-        let result = try generate(llava, prompt: prompt, pixels: pixels, stopTokens: Set(llava.config.text.eosTokenIDs)) { token in
+        let result = try generate(llava, prompt: prompt, pixels: pixels, stopTokens: Set(llava.config.text.eosTokenIDs), hook: source.hook) { token in
             if !json { StandardStream.output.write("\(token) ") }
         }
         if json {
@@ -125,12 +145,14 @@ struct EAHRun: ParsableCommand {
     }
 
     /// The front-end entry point: the answer to a question about an image, streamed as text.
-    private func runQuestion(image: String, question: String) throws {
-        let pipeline = try LlavaPipeline(model: model, visionTower: visionTower, mmproj: mmproj, templateName: template, imageMode: imageMode)
+    private func runQuestion(_ source: ModelSource, image: String, question: String) throws {
+        let pipeline = try LlavaPipeline(model: source.model, visionTower: source.visionTower, mmproj: source.mmproj, templateName: template,
+                                         imageMode: imageMode, textOverlay: source.textOverlay)
+        try source.validate(against: pipeline.config)
         let prompt = try pipeline.prompt(question: question, systemPrompt: systemPrompt)
         let pixels = try pipeline.pixelValues(image: image)
         var stream = TextStream(tokenizer: pipeline.tokenizer)
-        let result = try generate(pipeline.model, prompt: prompt, pixels: pixels, stopTokens: pipeline.stopTokens) { token in
+        let result = try generate(pipeline.model, prompt: prompt, pixels: pixels, stopTokens: pipeline.stopTokens, hook: source.hook) { token in
             if !json { StandardStream.output.write(stream.append(token)) }
         }
         let answerIDs = result.tokens.filter { !pipeline.stopTokens.contains($0) }
@@ -145,14 +167,14 @@ struct EAHRun: ParsableCommand {
         }
     }
 
-    private func generate(_ llava: LlavaModel, prompt: LlavaPrompt, pixels: [Float], stopTokens: Set<Int>,
+    private func generate(_ llava: LlavaModel, prompt: LlavaPrompt, pixels: [Float], stopTokens: Set<Int>, hook: EAHAttentionHook?,
                           onToken: (Int) -> Void) throws -> GenerationResult {
         let result: GenerationResult
         do throws(ModelProblem) {
             result = try llava.generate(
                 prompt: prompt, pixelValues: pixels, maxTokens: maxTokens,
                 sampling: SamplingParameters(temperature: temperature, topP: topP, seed: seed),
-                stopTokens: stopTokens, collectLogits: logitsOut != nil, onToken: onToken)
+                stopTokens: stopTokens, hook: hook, collectLogits: logitsOut != nil, onToken: onToken)
         } catch {
             throw CheckpointError(path: model, problem: error)
         }

@@ -1,0 +1,54 @@
+import EAH
+import EAHCheckpoint
+import EAHModel
+
+/// What to load and which EAH hook to run, from a model path or a bundle plus run options.
+///
+/// A bundle is verified and gives its model, companions and manifest patches (none when baked:
+/// the weights carry them). `noEAH` runs the model as it was (a baked bundle's original rows
+/// are laid over its patched ones). A plain model gets dynamic EAH at `dynamicLayers`, if any.
+public struct ModelSource {
+    public let model: String
+    public let visionTower: String?
+    public let mmproj: String?
+    public let textOverlay: String?
+    public let hook: EAHAttentionHook?
+    public let bundle: EAHBundle?
+
+    public init(path: String, visionTower: String?, mmproj: String?, noEAH: Bool, dynamicLayers: [Int],
+                beta: Double, phase: EAHLayerPatch.Phase) throws(CheckpointError) {
+        if EAHBundle.isBundle(path) {
+            guard visionTower == nil, mmproj == nil, dynamicLayers.isEmpty else {
+                throw CheckpointError(path: path, problem: BundleProblem.badPatch(
+                    "a bundle carries its own vision tower, mmproj and patches: drop --vision-tower, --mmproj and --eah-layer"))
+            }
+            let bundle = try EAHBundle(path: path)
+            self.bundle = bundle
+            model = bundle.modelPath
+            self.visionTower = bundle.visionTower
+            self.mmproj = bundle.mmproj
+            textOverlay = noEAH && bundle.manifest.baked ? bundle.originalRows : nil
+            hook = noEAH ? nil : bundle.hook
+        } else {
+            bundle = nil
+            model = path
+            self.visionTower = visionTower
+            self.mmproj = mmproj
+            textOverlay = nil
+            hook = noEAH || dynamicLayers.isEmpty ? nil
+                : EAHAttentionHook(patches: dynamicLayers.map { EAHLayerPatch(layer: $0, selection: .dynamic, beta: beta, phase: phase) })
+        }
+    }
+
+    /// The weights, with the overlay applied.
+    public func load() throws(CheckpointError) -> LlavaWeights {
+        try LlavaLoader.load(model: model, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay)
+    }
+
+    /// Checks that dynamic layers exist in the loaded model.
+    public func validate(against config: LlavaConfig) throws(CheckpointError) {
+        for layer in hook?.patches.keys.sorted() ?? [] where layer >= config.text.layerCount {
+            throw CheckpointError(path: model, problem: BundleProblem.badPatch("layer \(layer) does not exist (the decoder has \(config.text.layerCount))"))
+        }
+    }
+}
