@@ -29,6 +29,14 @@ public final class EAHAttentionHook: AttentionHook {
         return phase == .prefill && observedLayers.contains(layer)
     }
 
+    /// Static patches on layers that are not also observed: the attention code computes the
+    /// fixed head's map once and gives it to every target head.
+    public func sharedMap(layer: Int, phase: AttentionPhase) -> (head: Int, targets: [Int]?)? {
+        guard let patch = patches[layer], case .fixed(let head) = patch.selection, !observedLayers.contains(layer),
+              phase == .prefill || patch.phase == .all else { return nil }
+        return (head, patch.targetHeads)
+    }
+
     public func attention(_ probabilities: AttentionProbabilities, context: AttentionContext) {
         let layer = context.layer
         if context.phase == .prefill {

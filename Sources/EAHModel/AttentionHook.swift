@@ -9,4 +9,12 @@ public protocol AttentionHook: AnyObject {
     func wants(layer: Int, phase: AttentionPhase) -> Bool
     /// Inspects or rewrites one layer's probabilities.
     func attention(_ probabilities: AttentionProbabilities, context: AttentionContext)
+    /// A head whose probabilities every head in `targets` takes, known before attention runs
+    /// (a static broadcast): the attention code then computes that one map instead of one per
+    /// target head, and fills the targets (nil: every head) before calling `attention`.
+    func sharedMap(layer: Int, phase: AttentionPhase) -> (head: Int, targets: [Int]?)?
+}
+
+extension AttentionHook {
+    public func sharedMap(layer: Int, phase: AttentionPhase) -> (head: Int, targets: [Int]?)? { nil }
 }

@@ -32,7 +32,12 @@ enum MultiHeadAttention {
         let queryStride = shape.headCount * d, keyStride = shape.kvHeadCount * d
         let probabilities = UnsafeMutablePointer<Float>.allocate(capacity: shape.headCount * m * n)
         defer { probabilities.deallocate() }
+        let wanted = hook != nil && context.map { hook!.wants(layer: $0.layer, phase: $0.phase) } == true
+        let shared = wanted ? context.flatMap { hook!.sharedMap(layer: $0.layer, phase: $0.phase) } : nil
+        let copies = shared.map { shared in (shared.targets ?? Array(0..<shape.headCount)).filter { $0 != shared.head && $0 < shape.headCount } } ?? []
+        let skipped = Set(copies)
         pool.parallelFor(shape.headCount) { head in
+            guard !skipped.contains(head) else { return }
             let scores = probabilities + head * m * n
             let kvHead = head / group
             MatrixMultiply.multiplyTransposed(queries + head * d, lda: queryStride, keys + kvHead * d, ldb: keyStride,
@@ -45,7 +50,10 @@ enum MultiHeadAttention {
             }
             VectorMath.softmaxRows(scores, rows: m, width: n)
         }
-        if let hook, let context, hook.wants(layer: context.layer, phase: context.phase) {
+        if let shared {
+            for target in copies { (probabilities + target * m * n).update(from: probabilities + shared.head * m * n, count: m * n) }
+        }
+        if let hook, let context, wanted {
             hook.attention(AttentionProbabilities(base: probabilities, headCount: shape.headCount, queryCount: m, keyCount: n), context: context)
         }
         pool.parallelFor(shape.headCount) { head in

@@ -7,8 +7,8 @@ import EAHModel
 /// the conversation template, the image preprocessor and its mode, found beside the weights.
 ///
 /// Where each piece comes from, by layout:
-/// - llava-hf folder: `tokenizer.json` (else `tokenizer.model`), `preprocessor_config.json`,
-///   crop mode;
+/// - llava-hf folder: `tokenizer.json` (else `tokenizer.model`), `preprocessor_config.json`
+///   (or `processor_config.json`'s image processor), crop mode;
 /// - original LLaVA: `tokenizer.model` beside the weights, `preprocessor_config.json` in the
 ///   `--vision-tower` folder, the mode from `image_aspect_ratio` (`pad` for LLaVA-1.5);
 /// - llama.cpp GGUF: the text GGUF's `tokenizer.ggml.*`, the mmproj's mean/std/size, pad mode
@@ -40,12 +40,12 @@ public final class LlavaPipeline: @unchecked Sendable {
         case .llavaOriginal:
             tokenizer = try TokenizerFile.load(path: try ModelFiles.tokenizer(in: folder))
             let towerFolder = ModelFiles.folder(of: visionTower ?? folder)
-            preprocessor = CLIPPreprocessor(config: try PreprocessorConfig(path: try ModelFiles.required("preprocessor_config.json", in: towerFolder)))
+            preprocessor = CLIPPreprocessor(config: try ModelFiles.preprocessorConfig(in: towerFolder))
             if let imageMode { self.imageMode = imageMode } else { self.imageMode = try ModelFiles.originalImageMode(in: folder) }
             imageIsToken = false
         default:
             tokenizer = try TokenizerFile.load(path: try ModelFiles.tokenizer(in: folder))
-            preprocessor = CLIPPreprocessor(config: try PreprocessorConfig(path: try ModelFiles.required("preprocessor_config.json", in: folder)))
+            preprocessor = CLIPPreprocessor(config: try ModelFiles.preprocessorConfig(in: folder))
             self.imageMode = imageMode ?? .crop
             imageIsToken = true
         }

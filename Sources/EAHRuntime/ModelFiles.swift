@@ -27,6 +27,17 @@ enum ModelFiles {
         return path
     }
 
+    /// The image processor's settings: `preprocessor_config.json`, else the `image_processor`
+    /// section of `processor_config.json` (where transformers 5 saves it).
+    static func preprocessorConfig(in folder: String) throws(CheckpointError) -> PreprocessorConfig {
+        if exists(folder + "/preprocessor_config.json") { return try PreprocessorConfig(path: folder + "/preprocessor_config.json") }
+        let path = folder + "/processor_config.json"
+        guard exists(path) else {
+            throw CheckpointError(path: folder, problem: ModelProblem.needsCompanion("holds no preprocessor_config.json or processor_config.json, which the image preprocessing needs"))
+        }
+        return try ProcessorConfigFile.imageProcessor(path)
+    }
+
     /// `tokenizer.json`, else `tokenizer.model`, in `folder`.
     static func tokenizer(in folder: String) throws(CheckpointError) -> String {
         for name in ["tokenizer.json", "tokenizer.model"] where exists(folder + "/" + name) {

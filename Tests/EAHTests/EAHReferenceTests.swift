@@ -76,3 +76,22 @@ struct EAHReferenceTests {
         #expect(testCase.layers.map { hook.chosenHeads[$0] ?? -1 } == testCase.chosenHeads.map { testCase.selection == "none" ? -1 : $0 })
     }
 }
+
+extension EAHReferenceTests {
+    @Test("static selection computing one map for all target heads gives the reference logits",
+          arguments: cases.filter { $0.selection == "static" })
+    func staticSharedMap(_ testCase: Case) throws {
+        let file = "../eah/\(testCase.name).safetensors"
+        let ids = try #require(LlavaFixtures.integers(file, "input_ids"))
+        let pixels = try #require(LlavaFixtures.floats(file, "pixel_values"))
+        let expectedLogits = try #require(LlavaFixtures.floats(file, "logits"))
+        let model = LlavaModel(weights: try LlavaLoader.load(model: LlavaFixtures.path(testCase.model)))
+        let hook = EAHAttentionHook(patches: testCase.patches)
+        #expect(hook.sharedMap(layer: testCase.layers[0], phase: .prefill) != nil)
+        let result = try model.generate(prompt: try LlavaPrompt.fromRawIDs(ids, config: model.config), pixelValues: pixels,
+                                        maxTokens: 5, stopTokens: [], hook: hook, collectLogits: true)
+        let logits = try #require(result.logits)
+        let worst = zip(logits, expectedLogits).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .infinity
+        #expect(worst <= 1e-4, "max |Δlogit| / (1 + |logit|) = \(worst)")
+    }
+}
