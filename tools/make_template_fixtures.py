@@ -182,6 +182,42 @@ def extra_conversations():
     ]
 
 
+# Small templates for the engine's corners: whitespace control, literals, operators, filters,
+# tests, methods, loops and scoping. Rendered in transformers' environment with VARIABLES.
+EDGE_CASES = [
+    "  {% if true %}\n    yes\n  {% endif %}\n  after",
+    "a  {%- if true -%}  b  {%- endif -%}  c",
+    "x {{- ' y ' -}} z\n{{ 'w' }}\n",
+    "{# comment #}\n  {# indented comment #}\nline\n{#- strip -#}   tail",
+    "{% for i in [1, 2, 3] %}\n  {{ loop.index0 }}{{ loop.index }}{{ loop.first }}{{ loop.last }}{{ loop.length }}{{ loop.revindex }}\n{% endfor %}",
+    "{% for i in [] %}x{% else %}empty{% endfor %}|{% for k, v in {'a': 1, 'b': [2, 'c']}.items() %}{{ k }}={{ v }};{% endfor %}",
+    "{% for c in 'héllo' if c != 'l' %}{{ c }}{% if loop.last %}!{% endif %}{% endfor %}",
+    "{% for i in range(10) %}{% if i == 2 %}{% continue %}{% endif %}{% if i == 5 %}{% break %}{% endif %}{{ i }}{% endfor %}",
+    "{% set x = 1 %}{% for i in [1] %}{% set x = 2 %}{{ x }}{% endfor %}{{ x }}",
+    "{% set ns = namespace(n=0, s='') %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% set ns.s = ns.s ~ i %}{% endfor %}{{ ns.n }} {{ ns.s }}",
+    "{{ 1 + 2 * 3 }} {{ (1 + 2) * 3 }} {{ 7 // 2 }} {{ -7 // 2 }} {{ 7 % 3 }} {{ -7 % 3 }} {{ 7 / 2 }} {{ 2 ** 10 }} {{ 1.5 + 1 }} {{ 'ab' * 3 }}",
+    "{{ 1 < 2 < 3 }} {{ 'a' < 'b' }} {{ 1 == 1.0 }} {{ 'x' in 'xyz' }} {{ 2 not in [1, 3] }} {{ 'k' in {'k': 1} }} {{ not 0 }} {{ 0 or 'z' }} {{ 1 and 2 }}",
+    "{{ none }} {{ true }} {{ [1, 'a', none, true] }} {{ {'a': 'b', 'c': 1.5} }} {{ 3.0 }} {{ 'it\\'s' }} {{ \"tab\\there\" }}",
+    "{{ undefined_var }}|{{ undefined_var is defined }}|{{ undefined_var | default('dflt') }}|{{ '' | default('e', true) }}|{{ undefined_var | length }}|{{ x.missing }}|{{ x['missing'] is defined }}",
+    "{{ ' Mixed Case ' | upper }}|{{ 'ABC' | lower }}|{{ '  pad \\n ' | trim }}|{{ 'hello world' | capitalize }}|{{ [3, 1, 2] | first }}{{ [3, 1, 2] | last }}|{{ [1, 2] | join(', ') }}|{{ 'abc' | list }}|{{ 'abc' | reverse }}|{{ 'a-b-a' | replace('a', 'x') }}",
+    "{{ items | selectattr('type', 'equalto', 'image') | list | length }} {{ items | rejectattr('type', 'equalto', 'image') | map(attribute='text') | join('+') }} {{ items | map(attribute='text', default='-') | list }} {{ items | selectattr('text') | list | length }} {{ [1, 2, 3, 4] | select('even') | list }} {{ ['a', 'B'] | map('upper') | list }} {{ items | map(attribute='type') | join }}",
+    "{{ {'b': [1, 'é\"\\n'], 'a': none, 'c': true, 'd': 1.5} | tojson }}|{{ [1, {'x': []}] | tojson(indent=2) }}|{{ {'b': 1, 'a': 2} | tojson(sort_keys=true) }}",
+    "{{ '  a b  c '.split() }} {{ 'a,b,,c'.split(',') }} {{ 'a,b,c'.split(',', 1) }} {{ 'xxhixx'.strip('x') }} {{ '  l'.lstrip() }}|{{ 'r  '.rstrip() }}| {{ 'Hello'.startswith('He') }} {{ 'Hello'.endswith(('x', 'lo')) }} {{ 'hello wORLD'.title() }} {{ 'a'.upper() + 'B'.lower() }} {{ {'k': 'v'}.get('k') }} {{ {'k': 'v'}.get('z', 'dz') }} {{ {'k': 'v'}.keys() | list }}",
+    "{{ 'yes' if 1 > 2 else 'no' }} {{ 'shown' if true }}|{{ 'hidden' if false }}| {{ [1, 2, 3][1:] }} {{ 'abcdef'[::2] }} {{ [1, 2, 3][-1] }} {{ 'abc'[0] }} {{ messages[0].content[1].text }}",
+    "{{ 5 is odd }} {{ 4 is even }} {{ 9 is divisibleby 3 }} {{ none is none }} {{ 'a' is string }} {{ 1 is number }} {{ {} is mapping }} {{ [] is iterable }} {{ 'x' is not string }} {{ 1 is integer }} {{ 1.0 is float }} {{ 'abc' is lower }} {{ 3 is gt 2 }} {{ 2 is in [1, 2] }}",
+    "{% set block %}  inner {{ 1 + 1 }}\n{% endset %}[{{ block }}]{% generation %}gen{{ '!' }}{% endgeneration %}",
+    "{%+ if true %}  kept{% endif %}\n    {%+ if true %}indent kept{% endif %}\n\t{% if true %}tab stripped{% endif %}",
+    "a\r\nb\rc\n",
+    "{{ 'a' ~ 1 ~ none ~ undefined_var }} {{ 'x' + 'y' }} {{ [1] + [2] }} {{ - 3 }} {{ 1e3 }} {{ 1_000 }} {{ 0.5e-2 }}",
+    "{{ messages | length }}{% for m in messages %}{{ m.role }}:{% for c in m.content %}{{ c.type }}{{ ',' if not loop.last }}{% endfor %}{% endfor %}",
+]
+EDGE_VARIABLES = {
+    "items": [{"type": "image"}, {"type": "text", "text": "one"}, {"type": "text", "text": "two"}],
+    "x": {"present": 1},
+    "messages": [{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "hi"}]}],
+}
+
+
 def write(path, text):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w", encoding="utf-8", newline="\n") as f:
@@ -219,6 +255,10 @@ def main():
     write_json(os.path.join(OUT, "renders.json"), {
         "jinja2": jinja2.__version__, "transformers": transformers.__version__, "special_tokens": SPECIAL, "cases": cases,
     })
+
+    from transformers.utils.chat_template_utils import _compile_jinja_template
+    edges = [{"template": t, "output": _compile_jinja_template(t).render(**EDGE_VARIABLES)} for t in EDGE_CASES]
+    write_json(os.path.join(OUT, "edge_cases.json"), {"variables": EDGE_VARIABLES, "cases": edges})
 
     vicuna = [{"prompt": p, "system": s, "output": vicuna_v1_prompt(p, s)} for s in SYSTEMS for p in PROMPTS]
     write_json(os.path.join(OUT, "vicuna_v1.json"), {"source": "LLaVA conversation.py conv_vicuna_v1 (SeparatorStyle.TWO)", "cases": vicuna})

@@ -46,6 +46,7 @@ struct TemplateParser {
                     if let opener {
                         throw .syntax("unexpected tag '\(tag)' inside the '\(opener.tag)' block opened on line \(opener.line) (expected \(ends.sorted().map { "'\($0)'" }.joined(separator: " or ")))", line: line)
                     }
+                    if tag.hasPrefix("end") || tag == "elif" || tag == "else" { throw .syntax("unexpected '\(tag)' with no open block", line: line) }
                     throw .syntax("unknown tag '\(tag)'", line: line)
                 }
                 nodes.append(try parseStatement(tag, rest, line: line))
