@@ -282,6 +282,11 @@ def main():
         },
         "chat_template_jinja": {
             "tokenizer_config.json": {"chat_template": tag("tokenizer_config")},
+            "chat_template.jinja": tag("chat_template_jinja"),
+        },
+        # transformers 5.24's ProcessorMixin reads chat_template.jinja only when there is no
+        # legacy chat_template.json (checked with AutoProcessor on a saved LlavaProcessor).
+        "json_and_jinja": {
             "chat_template.json": {"chat_template": tag("chat_template_json")},
             "chat_template.jinja": tag("chat_template_jinja"),
         },
@@ -309,7 +314,7 @@ def main():
     prompt = "What is shown in this image?"
     expected = {}
     for folder, files in folders.items():
-        for file in ("processor_config.json", "chat_template.jinja", "chat_template.json", "tokenizer_config.json"):
+        for file in ("processor_config.json", "chat_template.json", "chat_template.jinja", "tokenizer_config.json"):
             if file not in files:
                 continue
             content = files[file]

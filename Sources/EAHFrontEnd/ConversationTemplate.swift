@@ -69,8 +69,8 @@ public struct ConversationTemplate: Sendable {
     /// 1. `explicitName` (`--template`): a template of that name in the model's
     ///    `tokenizer_config.json` list, else a built-in, else a path to a `.jinja` file;
     /// 2. the processor's template, as transformers 5.24's `ProcessorMixin` loads it: a
-    ///    `chat_template` key in `processor_config.json`, else `chat_template.jinja`, else
-    ///    `chat_template.json`;
+    ///    `chat_template` key in `processor_config.json`, else the legacy `chat_template.json`,
+    ///    else `chat_template.jinja` (5.24 reads the `.jinja` only without the `.json`);
     /// 3. the tokenizer's `chat_template` in `tokenizer_config.json` (a string, or the
     ///    `default` entry of a list of `{name, template}`);
     /// 4. what `config.json` implies: its `conv_mode` if built in, `vicuna_v1` for original
@@ -100,16 +100,16 @@ public struct ConversationTemplate: Sendable {
             let source = try templateSource(entry, path: processorPath)
             return try ConversationTemplate(jinja: source, name: "processor_config.json", origin: processorPath, specialTokens: tokens)
         }
-        let jinjaPath = directory + "/chat_template.jinja"
-        if let source = try readText(jinjaPath) {
-            return try ConversationTemplate(jinja: source, name: "chat_template.jinja", origin: jinjaPath, specialTokens: tokens)
-        }
         let legacyPath = directory + "/chat_template.json"
         if let legacy = try readJSON(legacyPath) {
             guard let entry = legacy["chat_template"] else {
                 throw CheckpointError(path: legacyPath, problem: TemplateProblem.malformedTemplateEntry("is missing from chat_template.json"))
             }
             return try ConversationTemplate(jinja: try templateSource(entry, path: legacyPath), name: "chat_template.json", origin: legacyPath, specialTokens: tokens)
+        }
+        let jinjaPath = directory + "/chat_template.jinja"
+        if let source = try readText(jinjaPath) {
+            return try ConversationTemplate(jinja: source, name: "chat_template.jinja", origin: jinjaPath, specialTokens: tokens)
         }
         if let entry = tokenizerConfig?["chat_template"], entry != .null {
             let source = try templateSource(entry, path: tokenizerConfigPath)

@@ -51,7 +51,7 @@ import Testing
                 #expect(error.problem as? TemplateProblem == .syntax("unexpected '}'", line: 1))
             }
         }
-        #expect(folders.count == 8)
+        #expect(folders.count == 9)
     }
 
     @Test func explicitNamesOverrideTheModelsTemplate() throws {
