@@ -142,6 +142,10 @@ extension TemplateParser {
         private var position = 0
         private let line: Int
         private var depth = 0
+        private var operators = 0
+        /// Most operators, filters, attribute accesses and calls in one tag: each adds a level
+        /// to the tree the renderer walks recursively.
+        static let maxOperators = 256
 
         init(tokens: some Collection<TemplateToken>, line: Int) {
             self.tokens = Array(tokens)
@@ -209,6 +213,11 @@ extension TemplateParser {
             return .list(items)
         }
 
+        private mutating func chained() throws(TemplateProblem) {
+            operators += 1
+            if operators > Self.maxOperators { throw .limitExceeded("operators in one expression (\(Self.maxOperators))") }
+        }
+
         private mutating func enter() throws(TemplateProblem) {
             depth += 1
             if depth > TemplateParser.maxDepth { throw .limitExceeded("expression nesting depth (\(TemplateParser.maxDepth))") }
@@ -230,13 +239,13 @@ extension TemplateParser {
 
         private mutating func parseOr() throws(TemplateProblem) -> TemplateExpression {
             var left = try parseAnd()
-            while skipName("or") { left = .or(left, try parseAnd()) }
+            while skipName("or") { try chained(); left = .or(left, try parseAnd()) }
             return left
         }
 
         private mutating func parseAnd() throws(TemplateProblem) -> TemplateExpression {
             var left = try parseNot()
-            while skipName("and") { left = .and(left, try parseNot()) }
+            while skipName("and") { try chained(); left = .and(left, try parseNot()) }
             return left
         }
 
@@ -266,6 +275,7 @@ extension TemplateParser {
                 } else {
                     break
                 }
+                try chained()
                 let right = try parseMath1()
                 comparisons.append(.binary(op, left, right))
                 left = right
@@ -279,6 +289,7 @@ extension TemplateParser {
             var left = try parseConcat()
             while case .symbol(let s) = current, s == "+" || s == "-" {
                 position += 1
+                try chained()
                 left = .binary(s, left, try parseConcat())
             }
             return left
@@ -286,7 +297,7 @@ extension TemplateParser {
 
         private mutating func parseConcat() throws(TemplateProblem) -> TemplateExpression {
             var left = try parseMath2()
-            while skipSymbol("~") { left = .binary("~", left, try parseMath2()) }
+            while skipSymbol("~") { try chained(); left = .binary("~", left, try parseMath2()) }
             return left
         }
 
@@ -294,6 +305,7 @@ extension TemplateParser {
             var left = try parsePow()
             while case .symbol(let s) = current, ["*", "/", "//", "%"].contains(s) {
                 position += 1
+                try chained()
                 left = .binary(s, left, try parsePow())
             }
             return left
@@ -301,7 +313,7 @@ extension TemplateParser {
 
         private mutating func parsePow() throws(TemplateProblem) -> TemplateExpression {
             var left = try parseUnary(withFilter: true)
-            while skipSymbol("**") { left = .binary("**", left, try parseUnary(withFilter: true)) }
+            while skipSymbol("**") { try chained(); left = .binary("**", left, try parseUnary(withFilter: true)) }
             return left
         }
 
@@ -366,6 +378,7 @@ extension TemplateParser {
         private mutating func parsePostfix(_ start: TemplateExpression) throws(TemplateProblem) -> TemplateExpression {
             var node = start
             while true {
+                if let token = current, [.symbol("."), .symbol("["), .symbol("(")].contains(token) { try chained() }
                 if skipSymbol(".") {
                     switch current {
                     case .name(let name): position += 1; node = .attribute(node, name)
@@ -425,6 +438,7 @@ extension TemplateParser {
         private mutating func parseFilters(_ start: TemplateExpression) throws(TemplateProblem) -> TemplateExpression {
             var node = start
             while true {
+                if let token = current, [.symbol("|"), .name("is"), .symbol("(")].contains(token) { try chained() }
                 if skipSymbol("|") {
                     var name = try expectAnyName()
                     while skipSymbol(".") { name += "." + (try expectAnyName()) }

@@ -119,12 +119,18 @@ enum TemplateFixtures {
         #expect(throws: TemplateProblem.typeMismatch("'integer' object is not iterable", line: 1)) { try Self.render("{% for x in 3 %}{% endfor %}") }
     }
 
-    @Test func hostileTemplatesHitLimitsInsteadOfHanging() {
+    @Test func hostileTemplatesHitLimitsInsteadOfHanging() throws {
         let deep = String(repeating: "(", count: 500) + "1" + String(repeating: ")", count: 500)
         #expect(throws: TemplateProblem.limitExceeded("expression nesting depth (64)")) { try Self.render("{{ \(deep) }}") }
         let nested = String(repeating: "{% if true %}", count: 200) + String(repeating: "{% endif %}", count: 200)
         #expect(throws: TemplateProblem.limitExceeded("block nesting depth (64)")) { try Self.render(nested) }
         #expect(throws: TemplateProblem.limitExceeded("list length (1048576 items)")) { try Self.render("{{ range(100000000) }}") }
+        let chain = Array(repeating: "1", count: 10_000).joined(separator: " + ")
+        #expect(throws: TemplateProblem.limitExceeded("operators in one expression (256)")) { try Self.render("{{ \(chain) }}") }
+        // Just inside the limits renders without exhausting the stack.
+        let longest = Array(repeating: "1", count: 200).joined(separator: " + ")
+        let deepest = String(repeating: "{% if true %}", count: 60) + "{{ \(String(repeating: "(", count: 20))\(longest)\(String(repeating: ")", count: 20)) }}" + String(repeating: "{% endif %}", count: 60)
+        #expect(try Self.render(deepest) == "200")
         var limits = ChatTemplate.Limits()
         limits.maxSteps = 100_000
         #expect(throws: TemplateProblem.limitExceeded("evaluation steps (100000)")) {
