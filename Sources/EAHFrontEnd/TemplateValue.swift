@@ -1,0 +1,144 @@
+import EAHCheckpoint
+
+/// A value inside a chat template: what Jinja2 sees of the Python objects transformers passes.
+///
+/// Dictionaries keep insertion order and have string keys, as the JSON-like data chat templates
+/// receive. Printing follows Python's `str()`: `None`, `True`, `['a', 1]`.
+public enum TemplateValue: Sendable, Equatable {
+    /// Jinja2's default `Undefined`: prints as nothing, is false, iterates as empty; the name is
+    /// kept for error messages.
+    case undefined(String)
+    case none
+    case bool(Bool)
+    case integer(Int)
+    case double(Double)
+    case string(String)
+    case list([TemplateValue])
+    case dictionary([(String, TemplateValue)])
+    /// A `namespace()` object, by its index in the renderer's namespace table.
+    case namespace(Int)
+    /// A global function (`raise_exception`, `strftime_now`, `range`, `namespace`, `dict`).
+    case function(String)
+
+    public static func == (lhs: TemplateValue, rhs: TemplateValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.undefined, .undefined), (.none, .none): true
+        case (.bool(let a), .bool(let b)): a == b
+        case (.integer(let a), .integer(let b)): a == b
+        case (.double(let a), .double(let b)): a == b
+        case (.integer(let a), .double(let b)), (.double(let b), .integer(let a)): Double(a) == b
+        case (.string(let a), .string(let b)): a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        case (.list(let a), .list(let b)): a == b
+        case (.dictionary(let a), .dictionary(let b)):
+            a.count == b.count && a.allSatisfy { pair in b.contains { $0.0 == pair.0 && $0.1 == pair.1 } }
+        case (.namespace(let a), .namespace(let b)): a == b
+        case (.function(let a), .function(let b)): a == b
+        default: false
+        }
+    }
+
+    /// The value of a parsed JSON document (integers stay integers, objects keep their order).
+    public init(json: JSONValue) {
+        switch json {
+        case .null: self = .none
+        case .bool(let b): self = .bool(b)
+        case .integer(let i): self = .integer(i)
+        case .number(let d): self = .double(d)
+        case .string(let s): self = .string(s)
+        case .array(let values): self = .list(values.map(TemplateValue.init(json:)))
+        case .object(let members): self = .dictionary(members.map { ($0.0, TemplateValue(json: $0.1)) })
+        }
+    }
+
+    /// The member `key` of a dictionary.
+    public subscript(key: String) -> TemplateValue? {
+        if case .dictionary(let members) = self { return members.first { $0.0 == key }?.1 }
+        return nil
+    }
+
+    /// Python truthiness.
+    var isTruthy: Bool {
+        switch self {
+        case .undefined, .none: false
+        case .bool(let b): b
+        case .integer(let i): i != 0
+        case .double(let d): d != 0
+        case .string(let s): !s.isEmpty
+        case .list(let l): !l.isEmpty
+        case .dictionary(let d): !d.isEmpty
+        case .namespace, .function: true
+        }
+    }
+
+    var isUndefined: Bool { if case .undefined = self { true } else { false } }
+
+    /// Python's `str()` of the value (what `{{ value }}` prints).
+    var pythonString: String {
+        switch self {
+        case .undefined: ""
+        case .string(let s): s
+        default: pythonRepresentation
+        }
+    }
+
+    /// Python's `repr()` of the value (how it appears inside a printed list or dict).
+    var pythonRepresentation: String {
+        switch self {
+        case .undefined: ""
+        case .none: "None"
+        case .bool(let b): b ? "True" : "False"
+        case .integer(let i): String(i)
+        case .double(let d): Self.pythonFloat(d)
+        case .string(let s): Self.pythonQuoted(s)
+        case .list(let l): "[" + l.map(\.pythonRepresentation).joined(separator: ", ") + "]"
+        case .dictionary(let d): "{" + d.map { Self.pythonQuoted($0.0) + ": " + $0.1.pythonRepresentation }.joined(separator: ", ") + "}"
+        case .namespace: "<Namespace>"
+        case .function(let name): "<function \(name)>"
+        }
+    }
+
+    /// A type name for error messages.
+    var typeName: String {
+        switch self {
+        case .undefined: "undefined"
+        case .none: "none"
+        case .bool: "boolean"
+        case .integer: "integer"
+        case .double: "float"
+        case .string: "string"
+        case .list: "list"
+        case .dictionary: "dict"
+        case .namespace: "namespace"
+        case .function: "function"
+        }
+    }
+
+    /// Python's `repr()` of a float; Swift's shortest round-trip form matches it
+    /// (`1.0`, `0.1`, `1e+16`, `1e-05`).
+    static func pythonFloat(_ d: Double) -> String {
+        if d.isNaN { return "nan" }
+        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        return "\(d)"
+    }
+
+    static func pythonQuoted(_ s: String) -> String {
+        let useDouble = s.contains("'") && !s.contains("\"")
+        let quote: Character = useDouble ? "\"" : "'"
+        var out = String(quote)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "'" where !useDouble: out += "\\'"
+            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
+                let hex = Swift.String(scalar.value, radix: 16)
+                out += "\\x" + (hex.count < 2 ? "0" : "") + hex
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        out.append(quote)
+        return out
+    }
+}

@@ -1,0 +1,158 @@
+import EAHCheckpoint
+import EAHFrontEnd
+import EAHTestSupport
+import Foundation
+import Testing
+
+/// Fixture access for the template tests (`tools/make_template_fixtures.py`).
+enum TemplateFixtures {
+    static func json(_ name: String) throws -> JSONValue {
+        let text = try String(contentsOfFile: Fixtures.path("templates/\(name)"), encoding: .utf8)
+        return try JSONParser.parse(text)
+    }
+
+    static func text(_ name: String) throws -> String {
+        try String(contentsOfFile: Fixtures.path("templates/\(name)"), encoding: .utf8)
+    }
+
+    static func cases(_ name: String) throws -> [JSONValue] {
+        guard case .array(let cases)? = try json(name)["cases"] else { return [] }
+        return cases
+    }
+
+    static func string(_ value: JSONValue?) -> String? {
+        if case .string(let s)? = value { return s }
+        return nil
+    }
+}
+
+@Suite struct ChatTemplateTests {
+    static let special: [String: TemplateValue] = ["bos_token": .string("<s>"), "eos_token": .string("</s>"), "unk_token": .string("<unk>")]
+
+    static func render(_ source: String, _ variables: [String: TemplateValue] = [:]) throws(TemplateProblem) -> String {
+        try ChatTemplate(source: source).render(variables)
+    }
+
+    @Test func rendersTheRealTemplatesLikeJinja2() throws {
+        let cases = try TemplateFixtures.cases("renders.json")
+        #expect(cases.count > 100)
+        var compiled: [String: ChatTemplate] = [:]
+        for item in cases {
+            let name = try #require(TemplateFixtures.string(item["template"]))
+            if compiled[name] == nil { compiled[name] = try ChatTemplate(source: try TemplateFixtures.text("\(name).jinja")) }
+            let template = try #require(compiled[name])
+            var variables = Self.special
+            variables["messages"] = TemplateValue(json: try #require(item["messages"]))
+            variables["add_generation_prompt"] = .bool(item["add_generation_prompt"] == .bool(true))
+            variables["tools"] = TemplateValue.none
+            variables["documents"] = TemplateValue.none
+            if let expected = TemplateFixtures.string(item["output"]) {
+                let rendered = try template.render(variables)
+                #expect(Array(rendered.utf8) == Array(expected.utf8), "\(name): \(item["messages"]?.serialized ?? "")")
+            } else {
+                let message = try #require(TemplateFixtures.string(item["error"]))
+                #expect(throws: TemplateProblem.raised(message)) { try template.render(variables) }
+            }
+        }
+    }
+
+    @Test func rendersEngineCornersLikeJinja2() throws {
+        let fixture = try TemplateFixtures.json("edge_cases.json")
+        var variables = [String: TemplateValue]()
+        if case .object(let members)? = fixture["variables"] {
+            for (key, value) in members { variables[key] = TemplateValue(json: value) }
+        }
+        for item in try TemplateFixtures.cases("edge_cases.json") {
+            let source = try #require(TemplateFixtures.string(item["template"]))
+            let expected = try #require(TemplateFixtures.string(item["output"]))
+            let rendered = try Self.render(source, variables)
+            #expect(rendered == expected, "template: \(source)")
+        }
+    }
+
+    @Test func reportsSyntaxErrorsWithTheirLine() {
+        #expect(throws: TemplateProblem.syntax("unexpected end of template: the 'for' block opened on line 2 needs 'else' or 'endfor'", line: 2)) {
+            try Self.render("x\n{% for m in messages %}{{ m }}")
+        }
+        #expect(throws: TemplateProblem.syntax("unexpected '}'", line: 1)) {
+            try Self.render("{{ message['role'] }")
+        }
+        #expect(throws: TemplateProblem.syntax("unexpected 'endif' with no open block", line: 3)) {
+            try Self.render("a\nb\n{% endif %}")
+        }
+        #expect(throws: TemplateProblem.syntax("unexpected end of template: the tag opened here has no '%}'", line: 2)) {
+            try Self.render("\n{% if x ")
+        }
+        #expect(throws: TemplateProblem.syntax("unknown tag 'frobnicate'", line: 1)) { try Self.render("{% frobnicate %}") }
+        #expect(throws: TemplateProblem.syntax("missing end of comment tag (the comment opened here has no '#}')", line: 1)) {
+            try Self.render("{# open")
+        }
+        #expect(throws: TemplateProblem.syntax("unterminated string literal", line: 1)) { try Self.render("{{ 'abc }}") }
+        #expect(throws: TemplateProblem.syntax("unexpected ')'", line: 1)) { try Self.render("{{ (1 + 2)) }}") }
+        #expect(throws: TemplateProblem.syntax("expected an expression", line: 1)) { try Self.render("{{ }}") }
+        #expect(throws: TemplateProblem.syntax("unexpected 'endfor' after 'endif'", line: 1)) {
+            try Self.render("{% if x %}{% endif endfor %}")
+        }
+    }
+
+    @Test func refusesUnsupportedConstructsByName() {
+        #expect(throws: TemplateProblem.unsupported("tag 'macro'", line: 1)) { try Self.render("{% macro f() %}{% endmacro %}") }
+        #expect(throws: TemplateProblem.unsupported("tag 'include'", line: 2)) { try Self.render("\n{% include 'x.jinja' %}") }
+        #expect(throws: TemplateProblem.unsupported("filter 'wordwrap'", line: 1)) { try Self.render("{{ 'a' | wordwrap }}") }
+        #expect(throws: TemplateProblem.unsupported("test 'sameasnot'", line: 1)) { try Self.render("{{ 1 is sameasnot 2 }}") }
+        #expect(throws: TemplateProblem.unsupported("method 'format' of a string", line: 1)) { try Self.render("{{ '{}'.format(1) }}") }
+        #expect(throws: TemplateProblem.unsupported("list.append() (the sandbox makes lists immutable; build a new list with '+')", line: 1)) {
+            try Self.render("{% set l = [] %}{{ l.append(1) }}")
+        }
+    }
+
+    @Test func raiseExceptionAndRuntimeErrorsAreTyped() {
+        #expect(throws: TemplateProblem.raised("Only user and assistant roles are supported!")) {
+            try Self.render("{{ raise_exception('Only user and assistant roles are supported!') }}")
+        }
+        #expect(throws: TemplateProblem.undefined("'nothing'", line: 1)) { try Self.render("{{ nothing.attribute }}") }
+        #expect(throws: TemplateProblem.undefined("'nothing'", line: 1)) { try Self.render("{{ nothing + 'x' }}") }
+        #expect(throws: TemplateProblem.typeMismatch("unsupported operand types for +: 'string' and 'integer'", line: 1)) {
+            try Self.render("{{ 'a' + 1 }}")
+        }
+        #expect(throws: TemplateProblem.typeMismatch("integer division or modulo by zero", line: 2)) { try Self.render("\n{{ 1 // 0 }}") }
+        #expect(throws: TemplateProblem.typeMismatch("'integer' object is not iterable", line: 1)) { try Self.render("{% for x in 3 %}{% endfor %}") }
+    }
+
+    @Test func hostileTemplatesHitLimitsInsteadOfHanging() throws {
+        let deep = String(repeating: "(", count: 500) + "1" + String(repeating: ")", count: 500)
+        #expect(throws: TemplateProblem.limitExceeded("expression nesting depth (64)")) { try Self.render("{{ \(deep) }}") }
+        let nested = String(repeating: "{% if true %}", count: 200) + String(repeating: "{% endif %}", count: 200)
+        #expect(throws: TemplateProblem.limitExceeded("block nesting depth (64)")) { try Self.render(nested) }
+        #expect(throws: TemplateProblem.limitExceeded("list length (1048576 items)")) { try Self.render("{{ range(100000000) }}") }
+        let chain = Array(repeating: "1", count: 10_000).joined(separator: " + ")
+        #expect(throws: TemplateProblem.limitExceeded("operators in one expression (256)")) { try Self.render("{{ \(chain) }}") }
+        // Just inside the limits renders without exhausting the stack.
+        let longest = Array(repeating: "1", count: 200).joined(separator: " + ")
+        let deepest = String(repeating: "{% if true %}", count: 60) + "{{ \(String(repeating: "(", count: 20))\(longest)\(String(repeating: ")", count: 20)) }}" + String(repeating: "{% endif %}", count: 60)
+        #expect(try Self.render(deepest) == "200")
+        var limits = ChatTemplate.Limits()
+        limits.maxSteps = 100_000
+        #expect(throws: TemplateProblem.limitExceeded("evaluation steps (100000)")) {
+            try ChatTemplate(source: "{% for i in range(1000) %}{% for j in range(1000) %}{{ j }}{% endfor %}{% endfor %}").render([:], limits: limits)
+        }
+        #expect(throws: TemplateProblem.limitExceeded("string length (8388608 bytes)")) {
+            try Self.render("{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(40) %}{% set ns.s = ns.s + ns.s %}{% endfor %}")
+        }
+        #expect(throws: TemplateProblem.limitExceeded("string length (8388608 bytes)")) { try Self.render("{{ 'x' * 100000000000 }}") }
+    }
+
+    @Test func malformedTemplatesNeverCrash() {
+        // Every prefix of the real templates either compiles or throws a TemplateProblem.
+        let sources = ["llava_15_hf.jinja", "llava_interleave.jinja", "strict_roles.jinja"].compactMap { try? TemplateFixtures.text($0) }
+        #expect(sources.count == 3)
+        for source in sources {
+            let scalars = Array(source.unicodeScalars)
+            for end in stride(from: 0, through: scalars.count, by: 7) {
+                var prefix = String.UnicodeScalarView()
+                prefix.append(contentsOf: scalars[0..<end])
+                _ = try? ChatTemplate(source: String(prefix)).render(["messages": .list([.integer(1), .string("x"), .none])])
+            }
+        }
+    }
+}
