@@ -24,7 +24,7 @@ from transformers.models.clip.image_processing_pil_clip import CLIPImageProcesso
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "Tests", "Fixtures")
 OUT = os.path.join(FIXTURES, "e2e")
-LLAVA_15_HF_TEMPLATE = open(os.path.join(HERE, "llava_15_hf_chat_template.jinja")).read()
+LLAVA_15_HF_TEMPLATE = open(os.path.join(FIXTURES, "templates", "llava_15_hf.jinja")).read()
 CASES = [("rgb_37x53_420.jpg", "What is shown in this picture?"), ("exif6_45x31.jpg", "Describe the image."),
          ("rgba_301x97.png", "Is there a red square? Answer yes or no.")]
 
