@@ -33,6 +33,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-256 of bundle files (BoringSSL's SHA-NI/AVX2 code paths on Linux).
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
     ],
     targets: [
         // zlib (Debian zlib1g-dev): CRC-32 of zip entries and inflate of deflated entries.
@@ -55,6 +57,8 @@ let package = Package(
         ),
         // protoc-c output for schemas/sentencepiece_model.proto (tools/generate-protos.sh).
         .target(name: "CSentencePieceProto", dependencies: ["CProtobufC"]),
+        // protoc-c output for schemas/eah_manifest.proto (tools/generate-protos.sh): a bundle's manifest.
+        .target(name: "CEAHManifest", dependencies: ["CProtobufC"]),
         // Tensor core: element types, half/bfloat conversion, ggml quant blocks.
         .target(name: "EAHCore", swiftSettings: coreSettings),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
@@ -65,7 +69,7 @@ let package = Package(
         // image decoding and CLIP preprocessing.
         .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CSentencePieceProto", "CJPEG", "CPNG", "CImageShims"]),
         // EAH: vision-sink counting, the head broadcast, calibration statistics, manifest, bundles.
-        .target(name: "EAH", dependencies: ["EAHModel", "EAHCheckpoint"]),
+        .target(name: "EAH", dependencies: ["EAHModel", "EAHCheckpoint", "CEAHManifest", .product(name: "Crypto", package: "swift-crypto")]),
         // The runtime: a model with its tokenizer, template and preprocessor; EAH at load time.
         .target(name: "EAHRuntime", dependencies: ["EAHModel", "EAHFrontEnd", "EAH"]),
         // What every executable shares: argument parsing entry point, exit statuses.

@@ -112,5 +112,15 @@ public struct CalibrationStatistics: Sendable, Equatable {
         public let chosenHead: Int?
         /// Share of samples whose own winner is `chosenHead`.
         public let agreement: Double
+
+        /// A summary from its parts (a manifest's calibration provenance being read back).
+        public init(layer: Int, meanSinkCount: [Double], sinkDensity: [Double], winFrequency: [Double], chosenHead: Int?, agreement: Double) {
+            self.layer = layer
+            self.meanSinkCount = meanSinkCount
+            self.sinkDensity = sinkDensity
+            self.winFrequency = winFrequency
+            self.chosenHead = chosenHead
+            self.agreement = agreement
+        }
     }
 }
