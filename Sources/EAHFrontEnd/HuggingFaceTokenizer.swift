@@ -237,6 +237,10 @@ public struct HuggingFaceTokenizer: Tokenizer {
     // MARK: Decoding
 
     /// The text of `ids` without special added tokens (like sentencepiece dropping `<s>`).
+    public func isBytePiece(_ id: Int) -> Bool {
+        byteFallback && byteIDs.contains(id)
+    }
+
     public func decode(_ ids: [Int]) throws(TokenizerProblem) -> String {
         try decode(ids, skipSpecialTokens: true)
     }

@@ -35,6 +35,10 @@ public struct SentencePieceTokenizer: Tokenizer {
         return ids
     }
 
+    public func isBytePiece(_ id: Int) -> Bool {
+        vocabulary.kinds.indices.contains(id) && vocabulary.kinds[id] == .byte
+    }
+
     public func decode(_ ids: [Int]) throws(TokenizerProblem) -> String {
         var text: [UInt8] = []
         var pendingBytes: [UInt8] = []

@@ -14,6 +14,9 @@ public protocol Tokenizer: Sendable {
     /// The text of `ids`, as the reference library decodes it; throws `idOutOfRange` for ids
     /// outside the vocabulary.
     func decode(_ ids: [Int]) throws(TokenizerProblem) -> String
+    /// Whether `id` is a byte-fallback piece (`<0xXX>`): its text depends on the byte pieces
+    /// around it, so streamed text holds it back until a non-byte piece follows.
+    func isBytePiece(_ id: Int) -> Bool
 }
 
 extension Tokenizer {

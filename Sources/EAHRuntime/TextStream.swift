@@ -1,7 +1,8 @@
 import EAHFrontEnd
 
-/// Turns generated ids into text as they arrive, without splitting a character whose bytes
-/// come from several byte-fallback pieces.
+/// Turns generated ids into text as they arrive. Text is emitted up to the last non-byte
+/// piece: byte-fallback pieces decode as a group (an invalid group becomes U+FFFD per byte,
+/// as the reference decoders do), so their text is only final once the group ends.
 public struct TextStream {
     private let tokenizer: any Tokenizer
     private var ids: [Int] = []
@@ -11,20 +12,22 @@ public struct TextStream {
         self.tokenizer = tokenizer
     }
 
-    /// The text `token` adds; empty while the decoded text ends in an unfinished character.
+    /// The text `token` makes final (often empty while byte pieces accumulate).
     public mutating func append(_ token: Int) -> String {
         ids.append(token)
-        guard let text = try? tokenizer.decode(ids), !text.hasSuffix("\u{FFFD}"), text.hasPrefix(emitted) else { return "" }
+        guard let stable = ids.lastIndex(where: { !tokenizer.isBytePiece($0) }) else { return "" }
+        return emit(upTo: stable + 1)
+    }
+
+    /// The rest of the text, once generation has ended.
+    public mutating func finish() -> String {
+        emit(upTo: ids.count)
+    }
+
+    private mutating func emit(upTo count: Int) -> String {
+        guard let text = try? tokenizer.decode(Array(ids[..<count])), text.hasPrefix(emitted) else { return "" }
         let added = String(text.dropFirst(emitted.count))
         emitted = text
         return added
-    }
-
-    /// Whatever is still held back (an unfinished character at the very end).
-    public mutating func finish() -> String {
-        guard let text = try? tokenizer.decode(ids), text.hasPrefix(emitted) else { return "" }
-        let rest = String(text.dropFirst(emitted.count))
-        emitted = text
-        return rest
     }
 }
