@@ -43,11 +43,12 @@ $(VENV)/.installed: tools/requirements.txt
 	$(PYTHON) -m pip install -q -r tools/requirements.txt
 	touch $@
 
+# Regenerates every committed fixture with the pinned reference libraries. Order matters:
+# the e2e fixture reads the tokenizer and template fixtures, the EAH one the LLaVA models.
+FIXTURE_SCRIPTS = safetensors torch gguf convert matmul tokenizer image template llava eah e2e
+
 fixtures: tools-venv
-	$(PYTHON) tools/make_safetensors_fixtures.py
-	$(PYTHON) tools/make_torch_fixtures.py
-	$(PYTHON) tools/make_gguf_fixtures.py
-	$(PYTHON) tools/make_matmul_fixtures.py
+	@for name in $(FIXTURE_SCRIPTS); do echo "tools/make_$${name}_fixtures.py"; $(PYTHON) tools/make_$${name}_fixtures.py || exit 1; done
 
 clean:
 	rm -rf .build bench-data $(BENCH_VENV)
