@@ -17,12 +17,15 @@ import Glibc
 struct Benchmark {
     static func main() {
         let arguments = CommandLine.arguments
+        if arguments.count == 4, arguments[1] == "calibration-run" {
+            exit(CalibrationBenchmark.child(model: arguments[2], mode: arguments[3]))
+        }
         if arguments.count >= 2, arguments[1] == "matmul", arguments.count <= 3 {
             MatmulBenchmark.run(numpyPath: arguments.count == 3 ? arguments[2] : nil)
             return
         }
-        guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "all"].contains(arguments[3]) else {
-            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON]\n")
+        guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "calibration", "all"].contains(arguments[3]) else {
+            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON]\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]
@@ -39,10 +42,18 @@ struct Benchmark {
             StandardStream.error.write("eah-bench: \(error)\n")
             exit(1)
         }
-        if only != "decoder" { convertBenchmark(source: source, folder: folder, binaries: binaries) }
-        if only != "convert" {
+        if only == nil || only == "convert" { convertBenchmark(source: source, folder: folder, binaries: binaries) }
+        if only == nil || only == "decoder" {
             do {
                 for line in try DecoderBenchmark.run(source: source, q8Path: folder + "/tinyllama-q8_0.gguf", numpyPeak: numpyPeak) { print(line.serialized) }
+            } catch {
+                StandardStream.error.write("eah-bench: \(error)\n")
+                exit(1)
+            }
+        }
+        if only == nil || only == "calibration" {
+            do {
+                print(try CalibrationBenchmark.run(folder: folder, binaries: binaries).serialized)
             } catch {
                 StandardStream.error.write("eah-bench: \(error)\n")
                 exit(1)

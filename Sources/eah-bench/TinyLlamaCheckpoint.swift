@@ -32,6 +32,11 @@ enum TinyLlamaCheckpoint {
 
     /// Streams the checkpoint to `path` in 8 MiB chunks.
     static func write(to path: String) throws(CheckpointError) {
+        try writeRandom(plans: plans, to: path)
+    }
+
+    /// Streams F16 tensors of `plans` with deterministic pseudo-random values to `path`.
+    static func writeRandom(plans: [TensorPlan], to path: String) throws(CheckpointError) {
         let writer = try SafetensorsWriter(path: path, overwrite: false, tensors: plans)
         var state: UInt64 = 0x9e37_79b9_7f4a_7c15
         let chunkElements = 4 << 20
