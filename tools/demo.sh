@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# make demo: inspect and convert the bundled tiny checkpoints with the release build.
-# Outputs go to demo-out/ (git-ignored); rerunning replaces them (--force).
+# make demo: the main job on the bundled demo model, with the release build.
+#  1. calibrate the model on its calibration images and write an EAH bundle (+ heatmap);
+#  2. answer "Describe the image." for a held-out image without and with EAH;
+#  3. show what the bundle's manifest says.
+# Outputs go to demo-out/ (git-ignored); rerunning replaces them.
 set -euo pipefail
 bin=${1:-.build/release}
 cd "$(dirname "$0")/.."
@@ -8,8 +11,27 @@ out=demo-out
 mkdir -p "$out"
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 
-step "$bin/eah-convert" inspect Tests/Fixtures/convert/tiny-llava
-step "$bin/eah-convert" convert Tests/Fixtures/convert/tiny-llava -o "$out/tiny-llava-bf16.safetensors" --dtype bf16 --force
-step "$bin/eah-convert" convert Tests/Fixtures/convert/tiny-llama.safetensors -o "$out/tiny-llama-q4_0.gguf" --dtype q4_0 --force
-step "$bin/eah-convert" inspect "$out/tiny-llama-q4_0.gguf"
-printf '\nThe converted files are in %s/.\n' "$out"
+if [ -d models/demo-llava ]; then
+    model=models/demo-llava
+    data=data/demo/calibration.jsonl
+    image=$(ls data/demo/eval/*.png | head -n 1)
+    layers=0-1
+else
+    # Until the demo model is committed: the tiny random model of the end-to-end tests.
+    model=Tests/Fixtures/e2e/tiny-llava-hf
+    data=$out/calibration.jsonl
+    : > "$data"
+    for picture in Tests/Fixtures/e2e/*.jpg Tests/Fixtures/e2e/*.png; do
+        printf '{"image": "%s", "prompt": "Describe the image."}\n' "$(realpath "$picture")" >> "$data"
+    done
+    image=Tests/Fixtures/e2e/rgb_37x53_420.jpg
+    layers=0-1
+fi
+
+step "$bin/eah-convert" "$model" --data "$data" --layers "$layers" --beta 0.05 -o "$out/bundle" --force
+printf '\nHeatmap of the calibration (layers x heads): %s/bundle/calibration.svg\n' "$out"
+printf '\nWithout EAH:\n'
+step "$bin/eah-run" "$out/bundle" --no-eah --image "$image" --prompt "Describe the image." --max-tokens 40
+printf '\nWith EAH:\n'
+step "$bin/eah-run" "$out/bundle" --image "$image" --prompt "Describe the image." --max-tokens 40
+step "$bin/eah-convert" inspect "$out/bundle"
