@@ -1,0 +1,86 @@
+import EAHCheckpoint
+import EAHTestSupport
+import Foundation
+import Testing
+
+/// `eah-convert tokenize` and `preprocess` against the reference libraries' outputs.
+@Suite("eah-convert tokenize and preprocess")
+struct FrontEndCommandTests {
+    /// The corpus lines with sentencepiece's ids (tools/make_tokenizer_fixtures.py).
+    static func corpus(limit: Int) throws -> [(text: String, ids: [Int])] {
+        let file = try MappedFile(path: Fixtures.path("tokenizer/corpus.jsonl"))
+        let lines = withExtendedLifetime(file) { String(decoding: file.bytes, as: UTF8.self) }.split(separator: "\n")
+        return try lines.prefix(limit).map { line in
+            let entry = try JSONParser.parse(String(line))
+            guard case .string(let text)? = entry["text"], case .array(let ids)? = entry["spm"] else { throw FixtureError.malformed }
+            return (text, ids.compactMap { if case .integer(let id) = $0 { id } else { nil } })
+        }
+    }
+
+    enum FixtureError: Error { case malformed }
+
+    @Test("--jsonl gives sentencepiece's ids line by line, in order")
+    func tokenizeJSONL() throws {
+        let corpus = try Self.corpus(limit: 300)
+        let directory = TemporaryDirectory()
+        let input = directory.write("lines.jsonl", Array(corpus.map { JSONValue.string($0.text).serialized }.joined(separator: "\n").utf8))
+        let result = try CommandRunner.run("eah-convert", ["tokenize", Fixtures.path("tokenizer/tokenizer.model"), "--jsonl", input, "--no-bos"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast()
+        #expect(lines.count == corpus.count)
+        for (line, entry) in zip(lines, corpus) {
+            #expect(try JSONParser.parse(String(line)) == .array(entry.ids.map(JSONValue.integer)), "\(entry.text)")
+        }
+    }
+
+    @Test("TEXT with --json; a model folder finds its tokenizer")
+    func tokenizeText() throws {
+        let corpus = try Self.corpus(limit: 40)
+        let entry = try #require(corpus.first { $0.text.count > 5 })
+        let result = try CommandRunner.run("eah-convert", ["tokenize", Fixtures.path("tokenizer/tokenizer.model"), entry.text, "--json"])
+        #expect(result.status == 0)
+        #expect(try JSONParser.parse(result.stdout.trimmingCharacters(in: .newlines)) == .object([
+            ("schema", .integer(1)), ("ids", .array(([1] + entry.ids).map(JSONValue.integer))),
+        ]))
+        let folder = try CommandRunner.run("eah-convert", ["tokenize", Fixtures.path("e2e/tiny-llava-hf"), "USER: <image>\nHi"])
+        #expect(folder.status == 0, "\(folder.stderr)")
+        #expect(folder.stdout.contains(" 1500 "))
+    }
+
+    @Test("a line that is not a JSON string is bad input naming the line")
+    func tokenizeBadLine() throws {
+        let directory = TemporaryDirectory()
+        let input = directory.write("lines.jsonl", Array("\"fine\"\n{\"text\": 1}\n".utf8))
+        let result = try CommandRunner.run("eah-convert", ["tokenize", Fixtures.path("tokenizer/tokenizer.model"), "--jsonl", input])
+        #expect(result.status == 1)
+        #expect(result.stderr == "eah-convert: \(input): line 2 is not a JSON string; write one JSON string per line, e.g. \"a photo of a cat\"\n")
+    }
+
+    @Test("preprocess writes transformers' pixel values", arguments: ["crop", "pad"])
+    func preprocess(_ mode: String) throws {
+        let directory = TemporaryDirectory()
+        let output = directory.file("pv.safetensors")
+        let image = "rgb_301x97_444.jpg"
+        let result = try CommandRunner.run("eah-convert", ["preprocess", "--processor", Fixtures.path("images/configs/small"), "--mode", mode,
+                                                          Fixtures.path("images/valid/" + image), "-o", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        let reader = try SafetensorsReader(path: output)
+        let tensor = try #require(reader.tensor(named: "pixel_values"))
+        #expect(tensor.shape == [1, 3, 24, 24])
+        let mine = try reader.bytes(of: tensor).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let expected = try SafetensorsReader(path: Fixtures.path("images/pixel_values_small.safetensors"))
+        let reference = try #require(expected.tensor(named: "\(image)|\(mode)"))
+        let theirs = try expected.bytes(of: reference).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        #expect(mine == theirs)
+    }
+
+    @Test("a truncated image is bad input; no output is written")
+    func preprocessBadImage() throws {
+        let directory = TemporaryDirectory()
+        let result = try CommandRunner.run("eah-convert", ["preprocess", "--processor", Fixtures.path("images/configs/small"),
+                                                          Fixtures.path("images/invalid/header_only.jpg"), "-o", directory.file("pv.safetensors")])
+        #expect(result.status == 1)
+        #expect(result.stderr.hasPrefix("eah-convert: \(Fixtures.path("images/invalid/header_only.jpg")): "))
+        #expect(directory.contents.isEmpty)
+    }
+}
