@@ -22,9 +22,14 @@ public enum CommandRunner {
     }()
 
     /// Runs `tool` (a product name) with `arguments` and waits for it.
-    public static func run(_ tool: String, _ arguments: [String], stdin: String? = nil) throws -> Result {
+    public static func run(_ tool: String, _ arguments: [String]) throws -> Result {
+        try run(executable: productsFolder + "/" + tool, arguments)
+    }
+
+    /// Runs the program at `executable` with `arguments` and waits for it.
+    public static func run(executable: String, _ arguments: [String]) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: productsFolder + "/" + tool)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

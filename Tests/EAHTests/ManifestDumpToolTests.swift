@@ -10,30 +10,11 @@ private let cCompiler = "/usr/bin/cc"
 @Suite("manifest C dump tool", .enabled(if: FileManager.default.isExecutableFile(atPath: cCompiler),
                                          "no C compiler at /usr/bin/cc: tools/eah-manifest-dump.c not built"))
 struct ManifestDumpToolTests {
-    struct Output {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
     /// The checkout's root (Tests/Fixtures/../..).
     static let root = URL(fileURLWithPath: Fixtures.root).deletingLastPathComponent().deletingLastPathComponent().path
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> Output {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Output(status: process.terminationStatus,
-                                    stdout: String(decoding: outData, as: UTF8.self),
-                                    stderr: String(decoding: errData, as: UTF8.self))
+    static func run(_ executable: String, _ arguments: [String]) throws -> CommandRunner.Result {
+        try CommandRunner.run(executable: executable, arguments)
     }
 
     /// `pkg-config --cflags --libs libprotobuf-c`, or plain `-lprotobuf-c` without pkg-config.
