@@ -70,7 +70,7 @@ struct PatchCommand: ParsableCommand {
         var patches: [EAHLayerPatch]
         var calibration: EAHManifest.CalibrationProvenance?
         if selection == .dynamic, let layer, let layers = LayerList.parse(layer) {
-            patches = layers.map { EAHLayerPatch(layer: $0, selection: .dynamic, beta: beta, phase: patch.phase, targetHeads: patch.parsedTargets) }
+            patches = layers.map { EAHLayerPatch(layer: $0, selection: .dynamic, beta: beta, phase: patch.phase ?? .prefill, targetHeads: patch.parsedTargets) }
         } else if let report {
             let calibrationReport = try CalibrationReport.read(report)
             patches = patch.staticPatches(calibrationReport.chosenHeads, beta: calibrationReport.beta)

@@ -8,8 +8,8 @@ extension ConversionOptions.TargetDType: ExpressibleByArgument {}
 
 /// The bundle options `patch` and the main job share.
 struct PatchOptions: ParsableArguments {
-    @Option(help: "When EAH applies: prefill (the paper) or all (decode steps too).")
-    var phase: EAHLayerPatch.Phase = .prefill
+    @Option(help: "When EAH applies: prefill (the paper; the default) or all (decode steps too).")
+    var phase: EAHLayerPatch.Phase?
 
     @Option(help: "Heads that receive the chosen map, e.g. 0,1,2 (default: all).")
     var targetHeads: String?
@@ -27,9 +27,7 @@ struct PatchOptions: ParsableArguments {
     var force = false
 
     func validate() throws {
-        if bake, phase == .prefill, CommandLine.arguments.contains("--phase") {
-            throw ValidationError("--bake equals phase all; drop --phase prefill")
-        }
+        if bake, phase == .prefill { throw ValidationError("--bake equals phase all; drop --phase prefill") }
         if let targetHeads, parsedTargets == nil { throw ValidationError("--target-heads '\(targetHeads)' is not like 0,1,2") }
     }
 
@@ -41,7 +39,8 @@ struct PatchOptions: ParsableArguments {
 
     /// Static patches for `(layer, head)` pairs.
     func staticPatches(_ heads: [(layer: Int, head: Int)], beta: Double) -> [EAHLayerPatch] {
-        heads.map { EAHLayerPatch(layer: $0.layer, selection: .fixed(head: $0.head), beta: beta, phase: bake ? .all : phase, targetHeads: parsedTargets) }
+        heads.map { EAHLayerPatch(layer: $0.layer, selection: .fixed(head: $0.head), beta: beta, phase: bake ? .all : phase ?? .prefill,
+                                  targetHeads: parsedTargets) }
     }
 
     /// The calibration provenance a report gives a manifest.
