@@ -136,7 +136,7 @@ struct EvalCommand: ParsableCommand {
             }
             bar.finish()
             if json {
-                print(JSONValue.object(header + [("seed", .number(Double(seed)))] + results.map { ($0.0.rawValue, Self.popeFigures($0.1)) }).serialized)
+                print(JSONValue.object(header + [("seed", Int(exactly: seed).map(JSONValue.integer) ?? .number(Double(seed)))] + results.map { ($0.0.rawValue, Self.popeFigures($0.1)) }).serialized)
             } else {
                 print(Self.popeSummary(results, images: selected.count, eah: eah, tokens: tokens))
             }
@@ -180,8 +180,8 @@ struct EvalCommand: ParsableCommand {
     }
 
     static func popeSummary(_ results: [(POPEMetric.Sampling, POPEMetric)], images: Int, eah: Bool, tokens: Int) -> String {
-        var lines = ["POPE on \(images) images (EAH \(eah ? "on" : "off"), up to \(tokens) tokens)",
-                     "  sampling     accuracy  precision  recall     F1         yes        questions"]
+        let columns = ["accuracy", "precision", "recall", "F1", "yes"].map { pad($0, 11) }.joined()
+        var lines = ["POPE on \(images) images (EAH \(eah ? "on" : "off"), up to \(tokens) tokens)", "  " + pad("sampling", 13) + columns + "questions"]
         for (sampling, metric) in results {
             let cells = [metric.accuracy, metric.precision, metric.recall, metric.f1, metric.yesRatio].map { pad(percent($0), 11) }
             lines.append("  " + pad(sampling.rawValue, 13) + cells.joined() + "\(metric.questions)")
