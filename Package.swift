@@ -91,6 +91,6 @@ let package = Package(
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),
         .testTarget(name: "EAHFrontEndTests", dependencies: ["EAHFrontEnd", "EAHTestSupport"]),
         .testTarget(name: "EAHTests", dependencies: ["EAH", "EAHModel", "EAHTestSupport"]),
-        .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHTestSupport", "eah-convert", "eah-run"]),
+        .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHRuntime", "EAHTestSupport", "eah-convert", "eah-run"]),
     ]
 )

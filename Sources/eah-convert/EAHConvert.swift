@@ -12,7 +12,7 @@ struct EAHConvert: ParsableCommand {
         commandName: "eah-convert",
         abstract: "Read, inspect and convert vision-language model checkpoints (safetensors, PyTorch, GGUF).",
         subcommands: [BundleCommand.self, InspectCommand.self, ConvertCommand.self, TokenizeCommand.self, PreprocessCommand.self,
-                      CalibrateCommand.self, PatchCommand.self, UnpatchCommand.self],
+                      CalibrateCommand.self, PatchCommand.self, UnpatchCommand.self, EvalCommand.self],
         defaultSubcommand: BundleCommand.self
     )
 

@@ -1,0 +1,83 @@
+import EAH
+import EAHCheckpoint
+import EAHModel
+
+/// Runs a LLaVA pipeline over annotated images for CHAIR captions or POPE answers.
+///
+/// Decoding is greedy and stops at EOS (or after `maxTokens`); `hook` is the EAH hook of the
+/// `ModelSource` (nil for `--no-eah`, a baked bundle or a plain model). Each image is decoded and
+/// preprocessed once; a POPE question asked again by another sampling reuses its answer, since
+/// greedy decoding gives the same one. `progress` gets (done, total) in images.
+public final class Evaluator {
+    /// One image's caption and what CHAIR made of it.
+    public struct CaptionRecord: Sendable {
+        public let image: COCOAnnotations.Image
+        public let caption: String
+        public let score: CHAIRMetric.Caption
+    }
+
+    public let pipeline: LlavaPipeline
+    public let hook: EAHAttentionHook?
+    public let maxTokens: Int
+
+    public init(pipeline: LlavaPipeline, hook: EAHAttentionHook?, maxTokens: Int) {
+        self.pipeline = pipeline
+        self.hook = hook
+        self.maxTokens = maxTokens
+    }
+
+    /// The greedy answer to `question` about an image's pixel values, without its stop token.
+    public func answer(question: String, pixels: [Float], image: String) throws(CheckpointError) -> String {
+        let prompt = try pipeline.prompt(question: question)
+        let result: GenerationResult
+        do throws(ModelProblem) {
+            result = try pipeline.model.generate(prompt: prompt, pixelValues: pixels, maxTokens: maxTokens, sampling: .greedy,
+                                                 stopTokens: pipeline.stopTokens, hook: hook)
+        } catch {
+            throw CheckpointError(path: image, problem: error)
+        }
+        let ids = result.tokens.filter { !pipeline.stopTokens.contains($0) }
+        return (try? pipeline.tokenizer.decode(ids)) ?? ""
+    }
+
+    /// CHAIR over `images`: one caption per image for `prompt`.
+    public func chair(images: [COCOAnnotations.Image], annotations: COCOAnnotations, vocabulary: ObjectVocabulary, prompt: String,
+                      progress: (Int, Int) -> Void = { _, _ in }) throws(CheckpointError) -> (metric: CHAIRMetric, captions: [CaptionRecord]) {
+        var metric = CHAIRMetric(vocabulary: vocabulary)
+        var records: [CaptionRecord] = []
+        for (index, image) in images.enumerated() {
+            let path = annotations.path(of: image)
+            let caption = try answer(question: prompt, pixels: try pipeline.pixelValues(image: path), image: path)
+            let score = metric.add(caption: caption, groundTruth: annotations.objectNames(of: image))
+            records.append(CaptionRecord(image: image, caption: caption, score: score))
+            progress(index + 1, images.count)
+        }
+        return (metric, records)
+    }
+
+    /// POPE over `images` for each of `samplings` (in that order).
+    public func pope(images: [COCOAnnotations.Image], annotations: COCOAnnotations, samplings: [POPEMetric.Sampling], seed: UInt64,
+                     progress: (Int, Int) -> Void = { _, _ in }) throws(CheckpointError) -> [(POPEMetric.Sampling, POPEMetric)] {
+        let questions = samplings.map { POPEMetric.questions(for: images, in: annotations, sampling: $0, seed: seed) }
+        var asked: [Int: Set<Int>] = [:]
+        for question in questions.joined() { asked[question.imageID, default: []].insert(question.categoryID) }
+        var answers: [Int: [Int: String]] = [:]
+        for (index, image) in images.enumerated() {
+            if let asked = asked[image.id] {
+                let path = annotations.path(of: image)
+                let pixels = try pipeline.pixelValues(image: path)
+                for category in asked.sorted() {
+                    let object = annotations.name(of: category) ?? String(category)
+                    let question = POPEMetric.Question(imageID: image.id, categoryID: category, object: object, present: false)
+                    answers[image.id, default: [:]][category] = try answer(question: question.text, pixels: pixels, image: path)
+                }
+            }
+            progress(index + 1, images.count)
+        }
+        return zip(samplings, questions).map { sampling, list in
+            var metric = POPEMetric()
+            for question in list { metric.add(present: question.present, answer: answers[question.imageID]?[question.categoryID] ?? "") }
+            return (sampling, metric)
+        }
+    }
+}
