@@ -292,6 +292,11 @@ def train(args):
     print(f"data ready: {len(scenes)} train scenes, {len(rows)} eval, {time.time() - t_start:.0f}s", flush=True)
 
     model = build_model(tok, args)
+    if args.init_from:  # continue from an exported folder (same deterministic tokenizer)
+        prev = LlavaForConditionalGeneration.from_pretrained(args.init_from)
+        assert prev.config.text_config.vocab_size == len(tok)
+        model.load_state_dict(prev.state_dict())
+        print(f"initialised from {args.init_from}", flush=True)
     nparams = sum(p.numel() for p in model.parameters())
     print(f"model params: {nparams}", flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -438,6 +443,7 @@ def main():
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--max-minutes", type=float, default=0, help="safety stop (0 = off)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init-from", default="", help="exported folder to continue training from")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--verify-only", action="store_true")
     args = ap.parse_args()
