@@ -57,6 +57,7 @@ public final class Evaluator {
 
     /// POPE over `images` for each of `samplings` (in that order).
     public func pope(images: [COCOAnnotations.Image], annotations: COCOAnnotations, samplings: [POPEMetric.Sampling], seed: UInt64,
+                     questionTemplate: String = POPEMetric.defaultTemplate,
                      progress: (Int, Int) -> Void = { _, _ in }) throws(CheckpointError) -> [(POPEMetric.Sampling, POPEMetric)] {
         let questions = samplings.map { POPEMetric.questions(for: images, in: annotations, sampling: $0, seed: seed) }
         var asked: [Int: Set<Int>] = [:]
@@ -69,7 +70,7 @@ public final class Evaluator {
                 for category in asked.sorted() {
                     let object = annotations.name(of: category) ?? String(category)
                     let question = POPEMetric.Question(imageID: image.id, categoryID: category, object: object, present: false)
-                    answers[image.id, default: [:]][category] = try answer(question: question.text, pixels: pixels, image: path)
+                    answers[image.id, default: [:]][category] = try answer(question: question.text(template: questionTemplate), pixels: pixels, image: path)
                 }
             }
             progress(index + 1, images.count)

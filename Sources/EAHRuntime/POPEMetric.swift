@@ -26,8 +26,16 @@ public struct POPEMetric: Sendable {
         public let present: Bool
 
         /// POPE's template (the chat template wraps it).
-        public var text: String { "Is there a \(object) in the image?" }
+        public var text: String { text(template: POPEMetric.defaultTemplate) }
+
+        /// The question from a template in which `{object}` stands for the object's name.
+        public func text(template: String) -> String {
+            template.split(separator: "{object}", omittingEmptySubsequences: false).joined(separator: object)
+        }
     }
+
+    /// POPE's question.
+    public static let defaultTemplate = "Is there a {object} in the image?"
 
     public private(set) var truePositives = 0
     public private(set) var falsePositives = 0

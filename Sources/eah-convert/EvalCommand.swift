@@ -54,7 +54,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "CHAIR's synonyms list: per line a canonical object, then its synonyms, comma-separated.")
     var synonyms: String?
 
-    @Option(help: "The captioning prompt for CHAIR (default: \"\(defaultPrompt)\").")
+    @Option(help: "CHAIR: the captioning prompt (default: \"\(defaultPrompt)\"); POPE: the question template with {object} (default: POPE's \"Is there a {object} in the image?\").")
     var prompt: String?
 
     @Option(help: "Tokens to generate per answer (default: 64 for chair, 8 for pope).")
@@ -84,8 +84,11 @@ struct EvalCommand: ParsableCommand {
         if let eahLayer, LayerList.parse(eahLayer) == nil { throw ValidationError("--eah-layer '\(eahLayer)' is not like 1 or 0,1") }
         if eahLayer != nil, noEah { throw ValidationError("--eah-layer and --no-eah exclude each other") }
         if !(eahBeta > 0 && eahBeta < 1) { throw ValidationError("--eah-beta must be in (0, 1)") }
-        if metric == .pope, prompt != nil || synonyms != nil || captionsOut != nil {
-            throw ValidationError("--prompt, --synonyms and --captions-out apply to --metric chair only")
+        if metric == .pope, let prompt, !prompt.contains("{object}") {
+            throw ValidationError("for pope, --prompt is the question template and must contain {object}")
+        }
+        if metric == .pope, synonyms != nil || captionsOut != nil {
+            throw ValidationError("--synonyms and --captions-out apply to --metric chair only")
         }
         if metric == .chair, popeSampling != .all { throw ValidationError("--pope-sampling applies to --metric pope only") }
     }
@@ -131,7 +134,8 @@ struct EvalCommand: ParsableCommand {
             }
         case .pope:
             let samplings = popeSampling == .all ? POPEMetric.Sampling.allCases : POPEMetric.Sampling(rawValue: popeSampling.rawValue).map { [$0] } ?? []
-            let results = try evaluator.pope(images: selected, annotations: annotations, samplings: samplings, seed: seed) {
+            let results = try evaluator.pope(images: selected, annotations: annotations, samplings: samplings, seed: seed,
+                                             questionTemplate: prompt ?? POPEMetric.defaultTemplate) {
                 bar.update(done: $0, total: $1)
             }
             bar.finish()

@@ -127,5 +127,6 @@ struct EvalCommandTests {
 
         let usage = try CommandRunner.run("eah-convert", ["eval", Self.model, "--data", Self.write(folder), "--metric", "pope", "--prompt", "hi"])
         #expect(usage.status == 2)
+        #expect(usage.stderr.contains("for pope, --prompt is the question template and must contain {object}"))
     }
 }

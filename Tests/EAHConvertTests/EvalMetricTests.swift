@@ -75,6 +75,13 @@ struct EvalMetricTests {
         }
     }
 
+    @Test("POPE's question, and a template with {object}")
+    func questionTemplate() {
+        let question = POPEMetric.Question(imageID: 1, categoryID: 2, object: "traffic light", present: true)
+        #expect(question.text == "Is there a traffic light in the image?")
+        #expect(question.text(template: "Is there a {object} in the image? Answer yes or no.") == "Is there a traffic light in the image? Answer yes or no.")
+    }
+
     @Test("POPE parses answers as its evaluation does")
     func popeParsing() {
         #expect(POPEMetric.isYes("No, there is not.") == false)   // starts with "no"
