@@ -25,6 +25,13 @@ public struct POPEMetric: Sendable {
         /// Whether the object is annotated in the image (the right answer is "yes").
         public let present: Bool
 
+        public init(imageID: Int, categoryID: Int, object: String, present: Bool) {
+            self.imageID = imageID
+            self.categoryID = categoryID
+            self.object = object
+            self.present = present
+        }
+
         /// POPE's template (the chat template wraps it).
         public var text: String { text(template: POPEMetric.defaultTemplate) }
 
