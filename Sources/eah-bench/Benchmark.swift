@@ -43,17 +43,19 @@ struct Benchmark {
             exit(1)
         }
         if only == nil || only == "convert" { convertBenchmark(source: source, folder: folder, binaries: binaries) }
-        if only == nil || only == "decoder" {
+        // Child processes first: a child's peak RSS (ru_maxrss) starts from this process's
+        // own when it is spawned, so the in-process decoder benchmark (GBs of weights) runs last.
+        if only == nil || only == "calibration" {
             do {
-                for line in try DecoderBenchmark.run(source: source, q8Path: folder + "/tinyllama-q8_0.gguf", numpyPeak: numpyPeak) { print(line.serialized) }
+                print(try CalibrationBenchmark.run(folder: folder, binaries: binaries).serialized)
             } catch {
                 StandardStream.error.write("eah-bench: \(error)\n")
                 exit(1)
             }
         }
-        if only == nil || only == "calibration" {
+        if only == nil || only == "decoder" {
             do {
-                print(try CalibrationBenchmark.run(folder: folder, binaries: binaries).serialized)
+                for line in try DecoderBenchmark.run(source: source, q8Path: folder + "/tinyllama-q8_0.gguf", numpyPeak: numpyPeak) { print(line.serialized) }
             } catch {
                 StandardStream.error.write("eah-bench: \(error)\n")
                 exit(1)
