@@ -73,7 +73,8 @@ let package = Package(
         // The runtime: a model with its tokenizer, template and preprocessor; EAH at load time.
         .target(name: "EAHRuntime", dependencies: ["EAHModel", "EAHFrontEnd", "EAH"]),
         // What every executable shares: argument parsing entry point, exit statuses.
-        .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", "EAHCore", "EAHFrontEnd", "EAH", "EAHRuntime",
+                                                 .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
         .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel"], path: "Sources/EAHTestSupport"),
         .executableTarget(

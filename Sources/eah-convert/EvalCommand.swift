@@ -1,4 +1,5 @@
 import ArgumentParser
+import EAHCommandLine
 import EAH
 import EAHCheckpoint
 import EAHCore
@@ -39,14 +40,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "chair or pope.")
     var metric: Metric
 
-    @Flag(help: "Run without EAH (a bundle's original model).")
-    var noEah = false
-
-    @Option(help: "Apply dynamic EAH at these decoder layers of a plain model, e.g. 1 or 0,1.")
-    var eahLayer: String?
-
-    @Option(help: "The sink threshold β for --eah-layer.")
-    var eahBeta = 0.002
+    @OptionGroup var eah: EAHRunOptions
 
     @Option(help: "The folder holding the images (default: the annotation file's folder).")
     var images: String?
@@ -81,9 +75,6 @@ struct EvalCommand: ParsableCommand {
     func validate() throws {
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
-        if let eahLayer, LayerList.parse(eahLayer) == nil { throw ValidationError("--eah-layer '\(eahLayer)' is not like 1 or 0,1") }
-        if eahLayer != nil, noEah { throw ValidationError("--eah-layer and --no-eah exclude each other") }
-        if !(eahBeta > 0 && eahBeta < 1) { throw ValidationError("--eah-beta must be in (0, 1)") }
         if metric == .pope, let prompt, !prompt.contains("{object}") {
             throw ValidationError("for pope, --prompt is the question template and must contain {object}")
         }
@@ -102,17 +93,14 @@ struct EvalCommand: ParsableCommand {
         guard !selected.isEmpty else { throw CheckpointError(path: data, problem: EvaluationProblem.noImages) }
         try annotations.checkFiles(selected)
 
-        if let threads = source.threads { ThreadPool.shared = ThreadPool(threadCount: threads) }
-        let modelSource = try ModelSource(path: model, visionTower: source.visionTower, mmproj: source.mmproj, noEAH: noEah,
-                                          dynamicLayers: eahLayer.flatMap(LayerList.parse) ?? [], beta: eahBeta, phase: .prefill)
-        let pipeline = try LlavaPipeline(model: modelSource.model, visionTower: modelSource.visionTower, mmproj: modelSource.mmproj,
-                                         templateName: source.template, imageMode: source.imageMode, textOverlay: modelSource.textOverlay)
+        let modelSource = try eah.modelSource(path: model, options: source)
+        let pipeline = try source.pipeline(modelSource)
         try modelSource.validate(against: pipeline.config)
-        let eah = !noEah && (modelSource.hook != nil || modelSource.bundle != nil)
+        let eahApplied = !eah.noEah && (modelSource.hook != nil || modelSource.bundle != nil)
         let tokens = maxTokens ?? (metric == .chair ? 64 : 8)
         let evaluator = Evaluator(pipeline: pipeline, hook: modelSource.hook, maxTokens: tokens)
         let header: [(String, JSONValue)] = [
-            ("schema", .integer(1)), ("metric", .string(metric.rawValue)), ("samples", .integer(selected.count)), ("eah", .bool(eah)),
+            ("schema", .integer(1)), ("metric", .string(metric.rawValue)), ("samples", .integer(selected.count)), ("eah", .bool(eahApplied)),
             ("max_tokens", .integer(tokens)),
         ]
         let bar = ProgressBar(label: metric == .chair ? "captioning" : "asking", unit: .items("images"))
@@ -130,7 +118,7 @@ struct EvalCommand: ParsableCommand {
             if json {
                 print(JSONValue.object(header + [("prompt", .string(question))] + Self.chairFigures(result)).serialized)
             } else {
-                print(Self.chairSummary(result, eah: eah, tokens: tokens))
+                print(Self.chairSummary(result, eah: eahApplied, tokens: tokens))
             }
         case .pope:
             let samplings = popeSampling == .all ? POPEMetric.Sampling.allCases : POPEMetric.Sampling(rawValue: popeSampling.rawValue).map { [$0] } ?? []
@@ -142,7 +130,7 @@ struct EvalCommand: ParsableCommand {
             if json {
                 print(JSONValue.object(header + [("seed", Int(exactly: seed).map(JSONValue.integer) ?? .number(Double(seed)))] + results.map { ($0.0.rawValue, Self.popeFigures($0.1)) }).serialized)
             } else {
-                print(Self.popeSummary(results, images: selected.count, eah: eah, tokens: tokens))
+                print(Self.popeSummary(results, images: selected.count, eah: eahApplied, tokens: tokens))
             }
         }
     }

@@ -1,10 +1,8 @@
 import ArgumentParser
+import EAHCommandLine
 import EAH
 import EAHCheckpoint
 
-extension EAHLayerPatch.Phase: ExpressibleByArgument {}
-extension ConversionOptions.OutputFormat: ExpressibleByArgument {}
-extension ConversionOptions.TargetDType: ExpressibleByArgument {}
 
 /// The bundle options `patch` and the main job share.
 struct PatchOptions: ParsableArguments {

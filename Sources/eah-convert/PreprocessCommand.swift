@@ -1,4 +1,5 @@
 import ArgumentParser
+import EAHCommandLine
 import EAHCheckpoint
 import EAHFrontEnd
 #if canImport(Glibc)

@@ -7,8 +7,6 @@ import EAHFrontEnd
 import EAHModel
 import EAHRuntime
 
-extension PreprocessMode: ExpressibleByArgument {}
-extension EAHLayerPatch.Phase: ExpressibleByArgument {}
 
 /// `eah-run`: answer a question about an image with a LLaVA model, or run it on raw token ids
 /// and pixel values.
@@ -29,23 +27,9 @@ struct EAHRun: ParsableCommand {
     @Argument(help: "An EAH bundle, a model folder, checkpoint file, index file, or text-model GGUF.")
     var model: String
 
-    @Flag(help: "Run without EAH (a bundle's original model).")
-    var noEah = false
+    @OptionGroup var eah: EAHRunOptions
 
-    @Option(help: "Apply dynamic EAH at these decoder layers of a plain model (experiments), e.g. 1 or 0,1.")
-    var eahLayer: String?
-
-    @Option(help: "The sink threshold β for --eah-layer.")
-    var eahBeta = 0.002
-
-    @Option(help: "prefill (the paper) or all (decode steps too), for --eah-layer.")
-    var eahPhase: EAHLayerPatch.Phase = .prefill
-
-    @Option(help: "The CLIP vision tower folder of an original LLaVA release.")
-    var visionTower: String?
-
-    @Option(help: "The mmproj GGUF that goes with a text-model GGUF.")
-    var mmproj: String?
+    @OptionGroup var source: ModelSourceOptions
 
     @Option(help: "A JPEG or PNG image to ask about.")
     var image: String?
@@ -55,12 +39,6 @@ struct EAHRun: ParsableCommand {
 
     @Option(help: "A system prompt, where the conversation template has one.")
     var systemPrompt: String?
-
-    @Option(help: "A built-in conversation template (vicuna_v1, llava_hf, plain) when the model names none.")
-    var template: String?
-
-    @Option(help: "Image preprocessing: crop (resize, center crop) or pad (to a square in the mean colour first).")
-    var imageMode: PreprocessMode?
 
     @Option(help: "Comma-separated token ids; a single -200 stands for the image's feature tokens.")
     var inputIds: String?
@@ -83,9 +61,6 @@ struct EAHRun: ParsableCommand {
     @Option(help: "Seed for sampling.")
     var seed: UInt64 = 0
 
-    @Option(help: "Worker threads (default: one per core).")
-    var threads: Int?
-
     @Flag(help: "Overwrite --logits-out if it exists.")
     var force = false
 
@@ -93,29 +68,23 @@ struct EAHRun: ParsableCommand {
     var json = false
 
     func validate() throws {
-        if visionTower != nil, mmproj != nil { throw ValidationError("--vision-tower and --mmproj exclude each other") }
         let frontEnd = image != nil || prompt != nil, raw = inputIds != nil || pixelValues != nil
         guard frontEnd != raw else {
             throw ValidationError("give either --image and --prompt, or --input-ids and --pixel-values")
         }
         if frontEnd, image == nil || prompt == nil { throw ValidationError("--image and --prompt go together") }
         if raw, inputIds == nil || pixelValues == nil { throw ValidationError("--input-ids and --pixel-values go together") }
-        if raw, template != nil || imageMode != nil || systemPrompt != nil {
+        if raw, source.template != nil || source.imageMode != nil || systemPrompt != nil {
             throw ValidationError("--template, --image-mode and --system-prompt apply to --image/--prompt only")
         }
-        if let eahLayer, LayerList.parse(eahLayer) == nil { throw ValidationError("--eah-layer '\(eahLayer)' is not like 1 or 0,1") }
-        if eahLayer != nil, noEah { throw ValidationError("--eah-layer and --no-eah exclude each other") }
-        if !(eahBeta > 0 && eahBeta < 1) { throw ValidationError("--eah-beta must be in (0, 1)") }
         if maxTokens < 0 { throw ValidationError("--max-tokens must be 0 or more") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if temperature < 0 { throw ValidationError("--temperature must be 0 or more") }
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
     }
 
     func run() throws {
-        if let threads { ThreadPool.shared = ThreadPool(threadCount: threads) }
-        let source = try ModelSource(path: model, visionTower: visionTower, mmproj: mmproj, noEAH: noEah,
-                                     dynamicLayers: eahLayer.flatMap(LayerList.parse) ?? [], beta: eahBeta, phase: eahPhase)
+        self.source.applyThreads()
+        let source = try eah.modelSource(path: model, options: self.source)
         if let inputIds, let pixelValues {
             try runRaw(source, ids: try Self.parseIDs(inputIds), pixelPath: pixelValues)
         } else if let image, let prompt {
@@ -146,8 +115,7 @@ struct EAHRun: ParsableCommand {
 
     /// The front-end entry point: the answer to a question about an image, streamed as text.
     private func runQuestion(_ source: ModelSource, image: String, question: String) throws {
-        let pipeline = try LlavaPipeline(model: source.model, visionTower: source.visionTower, mmproj: source.mmproj, templateName: template,
-                                         imageMode: imageMode, textOverlay: source.textOverlay)
+        let pipeline = try self.source.pipeline(source)
         try source.validate(against: pipeline.config)
         let prompt = try pipeline.prompt(question: question, systemPrompt: systemPrompt)
         let pixels = try pipeline.pixelValues(image: image)

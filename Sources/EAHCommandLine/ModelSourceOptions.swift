@@ -1,0 +1,48 @@
+import ArgumentParser
+import EAHCore
+import EAHFrontEnd
+import EAHRuntime
+
+/// Options that say where a model's companions are and how to feed it: shared by every command
+/// that runs a model.
+public struct ModelSourceOptions: ParsableArguments {
+    @Option(help: "The CLIP vision tower folder of an original LLaVA release.")
+    public var visionTower: String?
+
+    @Option(help: "The mmproj GGUF that goes with a text-model GGUF.")
+    public var mmproj: String?
+
+    @Option(help: "A conversation template: a built-in (vicuna_v1, llava_hf, plain), a named template of the model, or a .jinja file; wins over the model's own.")
+    public var template: String?
+
+    @Option(help: "Image preprocessing: crop (resize, center crop) or pad (to a square in the mean colour first).")
+    public var imageMode: PreprocessMode?
+
+    @Option(help: "Worker threads (default: one per core).")
+    public var threads: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        if visionTower != nil, mmproj != nil { throw ValidationError("--vision-tower and --mmproj exclude each other") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// Sizes the shared thread pool as `--threads` says.
+    public func applyThreads() {
+        if let threads { ThreadPool.shared = ThreadPool(threadCount: threads) }
+    }
+
+    /// The model with its tokenizer, template and preprocessor, as a run of `source` needs it.
+    public func pipeline(_ source: ModelSource) throws -> LlavaPipeline {
+        applyThreads()
+        return try LlavaPipeline(model: source.model, visionTower: source.visionTower, mmproj: source.mmproj, templateName: template,
+                                 imageMode: imageMode, textOverlay: source.textOverlay)
+    }
+
+    /// The model at `model` with its tokenizer, template and preprocessor (no EAH options).
+    public func pipeline(model: String) throws -> LlavaPipeline {
+        applyThreads()
+        return try LlavaPipeline(model: model, visionTower: visionTower, mmproj: mmproj, templateName: template, imageMode: imageMode)
+    }
+}
