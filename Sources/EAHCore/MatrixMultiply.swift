@@ -93,6 +93,20 @@ public enum MatrixMultiply {
             return
         }
         let nr = GEMMKernel.nr
+        if dtype == .f32 {
+            // F32 rows are read straight into the panel, as `multiplyTransposed` does.
+            let weights = base.assumingMemoryBound(to: Float.self)
+            GEMMKernel.run(x, lda: columns, m: count, n: rows, k: columns, into: y, ldc: rows, bias: bias, pool: pool) { column, width, depth, depthCount, panel in
+                for j in 0..<width {
+                    let source = weights + (column + j) * columns + depth
+                    for p in 0..<depthCount { panel[p * nr + j] = source[p] }
+                }
+                if width < nr {
+                    for p in 0..<depthCount { for j in width..<nr { panel[p * nr + j] = 0 } }
+                }
+            }
+            return
+        }
         GEMMKernel.run(x, lda: columns, m: count, n: rows, k: columns, into: y, ldc: rows, bias: bias, pool: pool) { column, width, depth, depthCount, panel in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: GEMMKernel.kc) { buffer in
                 guard let decoded = buffer.baseAddress else { return }
