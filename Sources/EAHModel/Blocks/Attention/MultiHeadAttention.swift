@@ -20,11 +20,11 @@ enum MultiHeadAttention {
     /// Writes the attention output (`queryCount × headCount·headDim`) to `output`.
     ///
     /// With `causalStart` set, query row `i` is absolute position `causalStart + i` and sees
-    /// keys `0...causalStart + i` only. `hook`, when it wants this layer and phase, sees the
+    /// keys `0...causalStart + i` only; with `window` too, only the last `window` of those. `hook`, when it wants this layer and phase, sees the
     /// probabilities after the softmax and may rewrite them before they weight the values.
     static func compute(
         queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, shape: Shape,
-        scale: Float, causalStart: Int?, hook: AttentionHook?, context: AttentionContext?,
+        scale: Float, causalStart: Int?, window: Int? = nil, hook: AttentionHook?, context: AttentionContext?,
         output: UnsafeMutablePointer<Float>, pool: ThreadPool
     ) {
         let (m, n, d) = (shape.queryCount, shape.keyCount, shape.headDim)
@@ -45,7 +45,9 @@ enum MultiHeadAttention {
             for row in 0..<m {
                 let rowScores = scores + row * n
                 let visible = causalStart.map { min(n, $0 + row + 1) } ?? n
-                for column in 0..<visible { rowScores[column] *= scale }
+                let first = window.map { max(0, visible - $0) } ?? 0
+                for column in 0..<first { rowScores[column] = -.infinity }
+                for column in first..<visible { rowScores[column] *= scale }
                 for column in visible..<n { rowScores[column] = -.infinity }
             }
             VectorMath.softmaxRows(scores, rows: m, width: n)
