@@ -9,6 +9,11 @@ head and pass the rest) and the interleaved layout (GLM's), at non-contiguous po
 `sliding_window.json`: eager attention (Mistral's `eager_attention_forward`) under the mask
 transformers builds from `sliding_window_causal_mask_function`, with grouped KV heads and a
 query block that continues a cache (queries at KV index 6..9 of 10 keys).
+
+`attention_blocks.json`: a causal prefill longer than two of the decoder's 64-row attention
+blocks (Mistral's `eager_attention_forward`, grouped KV heads), with the per-head column sums EAH's
+sink rule needs (torch float64 over the rows after each image column) and the output when
+one head's map is broadcast over every head (each head keeps its own values).
 """
 import json
 import os
@@ -77,6 +82,31 @@ def sliding_window_case(window=4, heads=4, kv_heads=2, head_dim=8, keys=10, quer
     }
 
 
+def attention_blocks_case(rows=140, heads=4, kv_heads=2, head_dim=4, source=1):
+    generator = torch.Generator().manual_seed(140)
+    q = torch.randn(1, heads, rows, head_dim, generator=generator) * 2
+    k = torch.randn(1, kv_heads, rows, head_dim, generator=generator) * 2
+    v = torch.randn(1, kv_heads, rows, head_dim, generator=generator)
+    mask = torch.triu(torch.full((rows, rows), float("-inf")), diagonal=1)[None, None]
+
+    class Module(torch.nn.Module):
+        num_key_value_groups = heads // kv_heads
+        training = False
+
+    output, weights = eager_attention_forward(Module(), q, k, v, mask, scaling=head_dim ** -0.5)
+    columns = list(range(10, 100))
+    probabilities = weights[0].double()
+    sums = [[float(probabilities[h, c + 1:, c].sum()) for c in columns] for h in range(heads)]
+    shared = probabilities[source].float()[None].expand(heads, rows, rows)
+    values = v[0].repeat_interleave(heads // kv_heads, dim=0)
+    broadcast = torch.matmul(shared, values).transpose(0, 1)
+    return {
+        "rows": rows, "heads": heads, "kv_heads": kv_heads, "head_dim": head_dim, "columns": columns, "source": source,
+        "q": floats(q[0].transpose(0, 1)), "k": floats(k[0].transpose(0, 1)), "v": floats(v[0].transpose(0, 1)),
+        "output": floats(output[0]), "column_sums": [x for row in sums for x in row], "broadcast_output": floats(broadcast),
+    }
+
+
 def main():
     os.makedirs(ROOT, exist_ok=True)
     cases = [rope_case("rotate-half partial 0.5", "rotate_half", 0.5), rope_case("rotate-half partial 0.25", "rotate_half", 0.25),
@@ -85,6 +115,8 @@ def main():
         json.dump({"cases": cases}, f)
     with open(os.path.join(ROOT, "sliding_window.json"), "w") as f:
         json.dump(sliding_window_case(), f)
+    with open(os.path.join(ROOT, "attention_blocks.json"), "w") as f:
+        json.dump(attention_blocks_case(), f)
 
 
 if __name__ == "__main__":

@@ -75,4 +75,55 @@ import Testing
         let worst = zip(output, expected).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .infinity
         #expect(worst <= 1e-5, "worst relative error \(worst)")
     }
+
+    /// Records the column sums it is given and names a head to broadcast.
+    final class ColumnSumHook: AttentionHook {
+        let columns: [Int], source: Int
+        var received: AttentionColumnSums?
+        init(columns: [Int], source: Int) { self.columns = columns; self.source = source }
+        func plan(for context: AttentionContext) -> AttentionPlan? { AttentionPlan(countedColumns: columns) }
+        func columnSums(_ sums: AttentionColumnSums, context: AttentionContext) -> Int? {
+            received = sums
+            return source
+        }
+    }
+
+    /// A prefill longer than two attention row blocks: outputs, the sink rule's column sums and
+    /// a broadcast head's map over every head equal transformers' eager attention.
+    @Test func rowBlocksColumnSumsAndBroadcastMatchTransformers() throws {
+        let item = try Self.json("attention_blocks.json")
+        let rows = Self.int(item["rows"]), heads = Self.int(item["heads"]), kvHeads = Self.int(item["kv_heads"]), headDim = Self.int(item["head_dim"])
+        #expect(rows > 2 * MultiHeadAttention.rowBlock)
+        guard case .array(let columnValues)? = item["columns"] else { Issue.record("columns"); return }
+        let columns = columnValues.map { Self.int($0) }, source = Self.int(item["source"])
+        let q = Self.floats(item["q"]), k = Self.floats(item["k"]), v = Self.floats(item["v"])
+        func run(_ hook: AttentionHook?) -> [Float] {
+            var output = [Float](repeating: .nan, count: rows * heads * headDim)
+            let context = AttentionContext(layer: 0, phase: .prefill, queryStart: 0, imagePositions: columns, queriesPerKVHead: heads / kvHeads)
+            q.withUnsafeBufferPointer { q in
+                k.withUnsafeBufferPointer { k in
+                    v.withUnsafeBufferPointer { v in
+                        output.withUnsafeMutableBufferPointer { out in
+                            MultiHeadAttention.compute(
+                                queries: q.baseAddress!, keys: k.baseAddress!, values: v.baseAddress!,
+                                shape: .init(queryCount: rows, keyCount: rows, headCount: heads, kvHeadCount: kvHeads, headDim: headDim),
+                                scale: 1 / Float(headDim).squareRoot(), causalStart: 0, hook: hook, context: context,
+                                output: out.baseAddress!, pool: .shared)
+                        }
+                    }
+                }
+            }
+            return output
+        }
+        func worst(_ got: [Float], _ want: [Float]) -> Float {
+            got.count == want.count ? zip(got, want).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0 : .infinity
+        }
+        #expect(worst(run(nil), Self.floats(item["output"])) <= 1e-5)
+        let hook = ColumnSumHook(columns: columns, source: source)
+        #expect(worst(run(hook), Self.floats(item["broadcast_output"])) <= 1e-5)
+        let sums = try #require(hook.received)
+        let expected = Self.floats(item["column_sums"])
+        #expect(sums.rowsAfter == columns.map { rows - 1 - $0 })
+        #expect(worst(sums.sums.map(Float.init), expected) <= 1e-5)
+    }
 }

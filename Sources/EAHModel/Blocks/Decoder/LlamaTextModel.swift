@@ -35,4 +35,14 @@ public final class LlamaTextModel: @unchecked Sendable {
                                      cache: cache, hook: hook, imagePositions: [])
         return states.withUnsafeBufferPointer { decoder.logits($0.baseAddress! + (tokens.count - 1) * hidden, rows: 1) }
     }
+
+    /// Runs `embeddings` (`count × hidden`, a whole prompt) through layers `0...lastLayer` only,
+    /// for `hook` to observe (calibration at a model's shallow layers, as `LlavaModel` does).
+    public func observePrefill(embeddings: [Float], imagePositions: [Int], hook: AttentionHook, throughLayer lastLayer: Int) {
+        let count = embeddings.count / config.hiddenSize
+        let layers = min(lastLayer + 1, config.layerCount)
+        let scratch = KVCache(layerCount: layers, kvWidth: config.kvHeadCount * config.headDim, capacity: count)
+        _ = decoder.forward(embeddings, count: count, positionIDs: Array(0..<count), cache: scratch, hook: hook,
+                            imagePositions: imagePositions, layerLimit: layers)
+    }
 }

@@ -4,7 +4,7 @@ import EAHCore
 /// A loaded LLaVA model ready to run: image features, prefill and decoding with a KV cache.
 ///
 /// Activations are F32; weights stay in their stored types. Every matrix product runs on
-/// `pool`. An `AttentionHook` sees (and may rewrite) decoder attention probabilities.
+/// `pool`. An `AttentionHook` reads decoder attention (column sums) and may broadcast one head's map.
 public final class LlavaModel: @unchecked Sendable {
     public let weights: LlavaWeights
     public let pool: ThreadPool
@@ -95,10 +95,11 @@ public final class LlavaModel: @unchecked Sendable {
     public func observePrefill(prompt: LlavaPrompt, pixelValues: [Float], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
         let text = config.text
         let embeddings = try promptEmbeddings(prompt, pixelValues: pixelValues)
-        let cache = KVCache(layerCount: text.layerCount, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count)
+        let layers = min(lastLayer + 1, text.layerCount)
+        let cache = KVCache(layerCount: layers, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count)
         _ = decoder.forward(embeddings, count: prompt.tokens.count, positionIDs: prompt.positionIDs, cache: cache, hook: hook,
                             imagePositions: prompt.imagePositions,
-                            layerLimit: min(lastLayer + 1, text.layerCount))
+                            layerLimit: layers)
     }
 
     /// The prompt's input embeddings: token rows, and the image features at the image positions.
