@@ -51,6 +51,11 @@ public struct DecoderSpec: Sendable, Equatable {
         public var parameters: RopeParameters
         public var style: Style
         public var maxPositionEmbeddings: Int
+        /// Multi-section RoPE (Qwen2-VL's M-RoPE, `mrope_section`): the rotary pairs are split
+        /// into consecutive sections of these sizes (summing to the rotated half), section `s`
+        /// rotating by position row `s % rows` of a multi-row position id (time, height, width).
+        /// nil: one position per token.
+        public var sections: [Int]? = nil
     }
 
     public struct MLP: Sendable, Equatable {

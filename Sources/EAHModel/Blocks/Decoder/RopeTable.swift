@@ -33,6 +33,29 @@ struct RopeTable {
         self.sines = sines
     }
 
+    /// Multi-section positions (M-RoPE): pair `j` of the section `s` holding it rotates by
+    /// `positionRows[s % positionRows.count][i]` at row `i`, as transformers' `mrope_section`
+    /// recomposition does. `sections` must sum to the number of frequencies.
+    init(inverseFrequencies: [Float], attentionScaling: Float, positionRows: [[Int]], sections: [Int], style: DecoderSpec.Rope.Style = .rotateHalf) {
+        precondition(sections.reduce(0, +) == inverseFrequencies.count, "the sections must cover every rotary pair")
+        precondition(!positionRows.isEmpty && positionRows.allSatisfy { $0.count == positionRows[0].count }, "one id per position in every row")
+        halfDim = inverseFrequencies.count
+        self.style = style
+        var rowOfPair: [Int] = []
+        for (section, size) in sections.enumerated() { rowOfPair += [Int](repeating: section % positionRows.count, count: size) }
+        let count = positionRows[0].count
+        var cosines = [Float](repeating: 0, count: count * halfDim), sines = cosines
+        for i in 0..<count {
+            for (j, frequency) in inverseFrequencies.enumerated() {
+                let angle = Float(positionRows[rowOfPair[j]][i]) * frequency
+                cosines[i * halfDim + j] = Float(cos(Double(angle))) * attentionScaling
+                sines[i * halfDim + j] = Float(sin(Double(angle))) * attentionScaling
+            }
+        }
+        self.cosines = cosines
+        self.sines = sines
+    }
+
     /// Rotates `heads` heads of `headDim` values for each of the table's positions; row `i` of
     /// `x` (stride `rowStride`) is the table's position `i`. Head `h` starts at `h · headDim`.
     func apply(_ x: UnsafeMutablePointer<Float>, rows: Int, heads: Int, headDim: Int, rowStride: Int) {

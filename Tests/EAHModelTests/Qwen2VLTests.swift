@@ -1,0 +1,149 @@
+import EAHCheckpoint
+import EAHCore
+import EAHModel
+import EAHTestSupport
+import Testing
+
+/// Qwen2-VL and Qwen2.5-VL against transformers 5.24 (tools/make_qwen2vl_fixtures.py): tiny
+/// random models saved with their processors, four images (one below min_pixels, two above
+/// max_pixels), eager attention.
+@Suite("Qwen2-VL family vs transformers")
+struct Qwen2VLTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let model: String
+        let layout: String
+        let image: Int
+        var testDescription: String { "\(model)/\(layout) image \(image)" }
+        var expected: String { "../qwen2vl/\(model)/expected.safetensors" }
+        var folder: String { Fixtures.path("qwen2vl/\(model)/\(layout)") }
+    }
+
+    static let cases: [Case] = ["hf-save", "hf-inmemory"].flatMap { layout in (0..<4).map { Case(model: "qwen2vl", layout: layout, image: $0) } }
+        + (0..<4).map { Case(model: "qwen25vl", layout: "hf-save", image: $0) }
+
+    static func grid(_ values: [Int]) -> PatchGrid { PatchGrid(t: values[0], h: values[1], w: values[2]) }
+
+    @Test("token ids, M-RoPE positions, prompt and decode logits and greedy tokens equal transformers'", arguments: cases)
+    func matchesTransformers(_ testCase: Case) throws {
+        let k = testCase.image, file = testCase.expected
+        let model = Qwen2VLModel(weights: try Qwen2VLLoader.load(model: testCase.folder))
+        let pixels = try #require(LlavaFixtures.floats(file, "pixel_values_\(k)"))
+        let grid = Self.grid(try #require(LlavaFixtures.integers(file, "grid_\(k)")))
+        let templateIDs = try #require(LlavaFixtures.integers(file, "template_ids_\(k)"))
+        let inputIDs = try #require(LlavaFixtures.integers(file, "input_ids_\(k)"))
+        let positions = try #require(LlavaFixtures.integers(file, "position_ids_\(k)"))
+        let expectedLogits = try #require(LlavaFixtures.floats(file, "logits_\(k)"))
+        let generated = try #require(LlavaFixtures.integers(file, "generated_\(k)"))
+
+        let prompt = try Qwen2VLPrompt.make(ids: templateIDs, grids: [grid], config: model.config)
+        #expect(prompt.tokens == inputIDs)
+        #expect(prompt.positionRows.flatMap { $0 } == positions)
+        #expect(prompt.imagePositions == inputIDs.indices.filter { inputIDs[$0] == model.config.imageTokenID })
+        let result = try model.generate(prompt: prompt, pixelValues: [pixels], maxTokens: generated.count, collectLogits: true)
+        #expect(result.tokens == generated)
+        let logits = try #require(result.logits)
+        #expect(logits.count == expectedLogits.count)
+        let worst = zip(logits, expectedLogits).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .infinity
+        print("\(testCase.testDescription): \(prompt.imagePositions.count) image tokens, \(logits.count / model.config.text.vocabSize) logit rows, max |Δ|/(1+|x|) \(worst)")
+        #expect(worst <= 1e-4, "max |Δlogit| / (1 + |logit|) = \(worst)")
+    }
+
+    @Test("an already expanded run is kept; a wrong run length or a stray id is refused")
+    func promptExpansion() throws {
+        let config = try Qwen2VLLoader.load(model: Fixtures.path("qwen2vl/qwen2vl/hf-save")).config
+        let pad = config.imageTokenID, grid = PatchGrid(t: 1, h: 4, w: 6)
+        let expanded = try Qwen2VLPrompt.make(ids: [1, pad, 2], grids: [grid], config: config)
+        #expect(expanded.tokens == [1] + [Int](repeating: pad, count: 6) + [2])
+        #expect(try Qwen2VLPrompt.make(ids: expanded.tokens, grids: [grid], config: config) == expanded)
+        // Text after the image resumes at start + max(h, w) / merge = 1 + 3.
+        #expect(expanded.positionRows[0] == [0, 1, 1, 1, 1, 1, 1, 4])
+        #expect(expanded.positionRows[1] == [0, 1, 1, 1, 2, 2, 2, 4])
+        #expect(expanded.positionRows[2] == [0, 1, 2, 3, 1, 2, 3, 4])
+        #expect(expanded.nextPositionID == 5)
+        #expect(throws: ModelProblem.badInput("image 0 needs one <|image_pad|> or 6, found a run of 2")) {
+            try Qwen2VLPrompt.make(ids: [pad, pad], grids: [grid], config: config)
+        }
+        #expect(throws: ModelProblem.badInput("token id 9999 at position 1 is outside the vocabulary (0..<320)")) {
+            try Qwen2VLPrompt.make(ids: [pad, 9999], grids: [grid], config: config)
+        }
+        #expect(throws: ModelProblem.badInput("2 images but 1 <|image_pad|> runs in the ids")) {
+            try Qwen2VLPrompt.make(ids: [pad], grids: [grid, grid], config: config)
+        }
+    }
+
+    @Test("the hub's flat config form reads as the nested one")
+    func flatConfig() throws {
+        let nested = try Qwen2VLLoader.load(model: Fixtures.path("qwen2vl/qwen2vl/hf-save")).config
+        let json = try JSONParser.parse(Array("""
+        {"model_type": "qwen2_vl", "hidden_size": 64, "intermediate_size": 96, "num_hidden_layers": 2, "num_attention_heads": 4,
+         "num_key_value_heads": 2, "vocab_size": 320, "rms_norm_eps": 1e-6, "max_position_embeddings": 512, "rope_theta": 10000.0,
+         "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]}, "tie_word_embeddings": true, "hidden_act": "silu",
+         "eos_token_id": 315, "image_token_id": 318, "vision_start_token_id": 316, "vision_end_token_id": 317,
+         "vision_config": {"depth": 2, "embed_dim": 32, "num_heads": 2, "mlp_ratio": 2, "hidden_size": 64, "patch_size": 4,
+                           "spatial_merge_size": 2, "temporal_patch_size": 2, "hidden_act": "quick_gelu"}}
+        """.utf8))
+        #expect(try Qwen2VLConfigReader.read(json) == nested)
+    }
+
+    @Test("bad configs name the field")
+    func badConfigs() throws {
+        func read(_ text: String) throws(ModelProblem) -> Qwen2VLConfig {
+            try Qwen2VLConfigReader.read(try! JSONParser.parse(Array(text.utf8)))
+        }
+        #expect(throws: ModelProblem.badConfig(field: "text_config.rope_parameters.mrope_section", reason: "([2, 3, 4]) must be three sizes summing to head_dim / 2 (8)")) {
+            try read(#"{"model_type": "qwen2_vl", "text_config": {"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2, "rope_parameters": {"rope_type": "default", "mrope_section": [2, 3, 4]}}, "vision_config": {"hidden_size": 64}}"#)
+        }
+        #expect(throws: ModelProblem.badConfig(field: "model_type", reason: "is 'llava', expected 'qwen2_vl' or 'qwen2_5_vl'")) {
+            try read(#"{"model_type": "llava"}"#)
+        }
+        #expect(throws: ModelProblem.badConfig(field: "vision_config.fullatt_block_indexes", reason: "holds a value outside 0..<3")) {
+            try read(#"{"model_type": "qwen2_5_vl", "text_config": {"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2, "rope_parameters": {"mrope_section": [2, 3, 3]}}, "vision_config": {"depth": 3, "out_hidden_size": 64, "fullatt_block_indexes": [3]}}"#)
+        }
+    }
+
+    @Test("pixel values that do not fit the grid are refused")
+    func badPixels() throws {
+        let model = Qwen2VLModel(weights: try Qwen2VLLoader.load(model: Fixtures.path("qwen2vl/qwen2vl/hf-save")))
+        #expect(throws: ModelProblem.badPixelValues("pixel values hold 10 floats; grid (1, 4, 4) needs 16 patches of 96")) {
+            try model.imageFeatures(pixelValues: [Float](repeating: 0, count: 10), grid: PatchGrid(t: 1, h: 4, w: 4))
+        }
+        #expect(throws: ModelProblem.badPixelValues("image grid (1, 3, 4) must be positive with h and w multiples of the merge size 2")) {
+            try model.imageFeatures(pixelValues: [], grid: PatchGrid(t: 1, h: 3, w: 4))
+        }
+    }
+
+    /// A copy of the Qwen2-VL fixture's hf-save folder with its tensor list edited.
+    static func editedCopy(_ edit: (inout [(name: String, dtype: DType, shape: [Int], bytes: [UInt8])]) -> Void) throws -> TemporaryDirectory {
+        let folder = Fixtures.path("qwen2vl/qwen2vl/hf-save")
+        let reader = try Checkpoint.open(folder + "/model.safetensors")
+        var tensors = try reader.tensors.map { info in (name: info.name, dtype: info.dtype, shape: info.shape, bytes: try reader.bytes(of: info).withUnsafeBytes { Array($0) }) }
+        edit(&tensors)
+        tensors.sort { $0.name < $1.name }  // the writer lays tensors out by name
+        let directory = TemporaryDirectory()
+        let writer = try SafetensorsWriter(path: directory.file("model.safetensors"), overwrite: false,
+                                           tensors: tensors.map { TensorPlan(name: $0.name, dtype: $0.dtype, shape: $0.shape) })
+        for tensor in tensors { try writer.write(tensor.bytes) }
+        try writer.finish()
+        let config = try MappedFile(path: folder + "/config.json")
+        directory.write("config.json", withExtendedLifetime(config) { Array(config.bytes) })
+        return directory
+    }
+
+    @Test("missing, misshapen and unknown tensors are named")
+    func badCheckpoints() throws {
+        func problem(_ directory: TemporaryDirectory) -> ModelProblem? {
+            do { _ = try Qwen2VLLoader.load(model: directory.path); return nil } catch { return error.problem as? ModelProblem }
+        }
+        let missing = try Self.editedCopy { $0.removeAll { $0.name == "visual.merger.mlp.2.bias" } }
+        #expect(problem(missing) == .missingTensors(["visual.merger.mlp.2.bias"]))
+        let extra = try Self.editedCopy { $0.append((name: "visual.blocks.2.norm1.weight", dtype: .f32, shape: [1], bytes: [0, 0, 0, 0])) }
+        #expect(problem(extra) == .unexpectedTensors(["visual.blocks.2.norm1.weight"]))
+        let misshapen = try Self.editedCopy { tensors in
+            let index = tensors.firstIndex { $0.name == "visual.patch_embed.proj.weight" }!
+            tensors[index].shape = [32, 3, 1, 8, 4]
+        }
+        #expect(problem(misshapen) == .wrongShape(tensor: "visual.patch_embed.proj.weight", expected: [32, 3, 2, 4, 4], actual: [32, 3, 1, 8, 4]))
+        let notQwen = try Self.editedCopy { $0.removeAll { $0.name.hasPrefix("visual.") } }
+        #expect(problem(notQwen) == .unsupportedLayout("holds no Qwen2-VL tensors (model.embed_tokens and visual.patch_embed, or their model.language_model / model.visual forms)"))
+    }
+}
