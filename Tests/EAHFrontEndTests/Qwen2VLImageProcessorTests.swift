@@ -65,3 +65,21 @@ import Testing
         }
     }
 }
+
+/// The Qwen2-VL fixture's own chat template against what `Qwen2VLProcessor.apply_chat_template`
+/// rendered. (Its ByteLevel BPE tokenizer.json is checked against `template_ids_k` once the
+/// ByteLevel tokenizer lands; until then the model tests start from those ids.)
+@Suite struct Qwen2VLPromptTextTests {
+    @Test("ChatML with the default system prompt from the model's chat_template.jinja", arguments: 0..<4)
+    func chatTemplate(_ k: Int) throws {
+        let folder = Fixtures.path("qwen2vl/qwen2vl/hf-save")
+        let facts = try MappedFile(path: Fixtures.path("qwen2vl/qwen2vl/facts.json"))
+        let document = try withExtendedLifetime(facts) { try JSONParser.parse(facts.bytes) }
+        guard case .array(let images)? = document["images"], case .string(let question)? = images[k]["question"],
+              case .string(let expectedPrompt)? = images[k]["prompt"] else { Issue.record("facts.json lacks image \(k)"); return }
+        let template = try ConversationTemplate.resolve(modelDirectory: folder)
+        let prompt = try template.render(prompt: question)
+        #expect(prompt == expectedPrompt)
+        #expect(prompt.hasPrefix("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>"))
+    }
+}
