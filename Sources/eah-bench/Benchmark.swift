@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`;
-/// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`).
+/// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`);
+/// `eah-bench tokenize VOCAB_DIR TEXT [REFERENCE_JSON]`: tokenization throughput (`TokenizerBenchmark`).
 ///
 /// Generates (once) a TinyLlama-shaped F16 safetensors checkpoint in DIR, then measures, in the
 /// same run, `cat` copying its bytes and `eah-convert convert --to gguf` converting it, and
@@ -20,12 +21,15 @@ struct Benchmark {
         if arguments.count == 4, arguments[1] == "calibration-run" {
             exit(CalibrationBenchmark.child(model: arguments[2], mode: arguments[3]))
         }
+        if (4...5).contains(arguments.count), arguments[1] == "tokenize" {
+            exit(TokenizerBenchmark.run(folder: arguments[2], textPath: arguments[3], referencePath: arguments.count == 5 ? arguments[4] : nil))
+        }
         if arguments.count >= 2, arguments[1] == "matmul", arguments.count <= 3 {
             MatmulBenchmark.run(numpyPath: arguments.count == 3 ? arguments[2] : nil)
             return
         }
         guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "calibration", "all"].contains(arguments[3]) else {
-            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON]\n")
+            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON] | eah-bench tokenize VOCAB_DIR TEXT [REFERENCE_JSON]\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]

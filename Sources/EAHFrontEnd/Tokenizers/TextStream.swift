@@ -1,5 +1,3 @@
-import EAHFrontEnd
-
 /// Turns generated ids into text as they arrive. Text is emitted up to the last non-byte
 /// piece: byte-fallback pieces decode as a group (an invalid group becomes U+FFFD per byte,
 /// as the reference decoders do), so their text is only final once the group ends.
