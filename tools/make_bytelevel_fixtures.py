@@ -9,7 +9,7 @@ ids and decoded texts:
 - gpt2.json: GPT-2's (ByteLevel pre-tokenizer with its own regex and add_prefix_space);
 - llama3.json: LLaMA 3's (Split by its regex, ignore_merges, TemplateProcessing adding BOS);
 - <pre>.gguf for tokenizer.ggml.pre in qwen2, llama-bpe, gpt-2, default, tokenized by llama.cpp's
-  llama-tokenize (built by tools/llama-cpp.sh).
+  llama.cpp's tokenizer (tools/llama_reference.py).
 
 expected.jsonl: one record per string with the tokenizers ids (with and without special tokens)
 and decodes for each json, and llama-tokenize's ids for each GGUF.
@@ -19,15 +19,13 @@ Run with the pinned venv: .venv/bin/python tools/make_bytelevel_fixtures.py
 import json
 import os
 import random
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import llama_reference  # noqa: E402
 import make_tokenizer_fixtures as base  # noqa: E402
 
 OUT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "tokenizer-bytelevel"))
-ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 QWEN2_REGEX = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
 LLAMA3_REGEX = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
@@ -57,8 +55,9 @@ def training_lines(rng):
 
 def test_strings():
     items = base.test_corpus(random.Random(7))
-    # A few hundred strings: every seventh of the shared corpus (it keeps each kind) and the long ones.
-    chosen = items[:21] + items[21:-6:7] + items[-6:]
+    # A few hundred strings: every seventh of the shared corpus (it keeps each kind), one long
+    # mixed text and the long runs.
+    chosen = items[:21] + items[21:-6:7] + [items[-6]] + items[-3:]
     chosen += CODE + CONTRACTIONS + CHAT
     chosen += ["e\u0301 a\u0308 \u212b \u1100\u1161\u11a8 \uff76\uff9e", "Ω\u2126 ﬁ", "1234567 12.5e-3", "  \n\n  x", "a\r\nb\rc",
                "\u00a0 \u2003x\u3000y", "tab\tand\u000bvt", "emoji 👩‍💻 🇫🇷!", "ἀρχή", "\u0000\u0001\u007f"]
@@ -149,26 +148,6 @@ def write_gguf(doc, pre, path):
     writer.close()
 
 
-def llama_tokenize_binary():
-    folder = subprocess.run([os.path.join(ROOT, "tools", "llama-cpp.sh"), "llama-tokenize"], check=True,
-                            capture_output=True, text=True).stdout.strip()
-    return os.path.join(folder, "llama-tokenize")
-
-
-def llama_tokenize(binary, gguf_path, text):
-    """llama-tokenize's ids for `text` (special tokens parsed, as its default; no escapes)."""
-    with tempfile.NamedTemporaryFile("wb", suffix=".txt", delete=False) as f:
-        f.write(text.encode("utf-8"))
-        name = f.name
-    try:
-        out = subprocess.run([binary, "-m", gguf_path, "-f", name, "--ids", "--no-escape", "--log-disable"],
-                             check=True, capture_output=True).stdout.decode()
-    finally:
-        os.unlink(name)
-    line = [l for l in out.splitlines() if l.startswith("[")][-1]
-    return json.loads(line)
-
-
 def main():
     from tokenizers import Tokenizer
     os.makedirs(OUT, exist_ok=True)
@@ -181,14 +160,14 @@ def main():
         Tokenizer.from_str(json.dumps(doc)).save(path, pretty=False)
         tokenizers[name] = Tokenizer.from_file(path)
     ggufs = {}
-    binary = llama_tokenize_binary()
     for pre in ("qwen2", "llama-bpe", "gpt-2", "default"):
         path = os.path.join(OUT, pre + ".gguf")
         write_gguf(docs["qwen2"], pre, path)
         ggufs[pre] = path
     strings = test_strings()
+    llama = {pre: llama_reference.tokenize(path, strings) for pre, path in ggufs.items()}
     with open(os.path.join(OUT, "expected.jsonl"), "w", encoding="utf-8") as f:
-        for text in strings:
+        for index, text in enumerate(strings):
             record = {"text": text}
             for name, t in tokenizers.items():
                 ids = t.encode(text, add_special_tokens=True).ids
@@ -196,8 +175,8 @@ def main():
                 record[name + "_plain"] = t.encode(text, add_special_tokens=False).ids
                 record[name + "_decoded"] = t.decode(ids, skip_special_tokens=False)
                 record[name + "_decoded_skip"] = t.decode(ids, skip_special_tokens=True)
-            for pre, path in ggufs.items():
-                record["gguf_" + pre] = llama_tokenize(binary, path, text)
+            for pre in ggufs:
+                record["gguf_" + pre] = llama[pre][index][0]
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
     print("wrote", OUT, len(strings), "strings;", tokenizers["qwen2"].get_vocab_size(), "tokens")
 

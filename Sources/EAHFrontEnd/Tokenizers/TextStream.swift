@@ -23,8 +23,10 @@ public struct TextStream {
     }
 
     private mutating func emit(upTo count: Int) -> String {
-        guard let text = try? tokenizer.decode(Array(ids[..<count])), text.hasPrefix(emitted) else { return "" }
-        let added = String(text.dropFirst(emitted.count))
+        // Compared by bytes, not characters: a new piece may extend the last character (a
+        // combining mark, the \n of \r\n, an emoji's zero-width joiner).
+        guard let text = try? tokenizer.decode(Array(ids[..<count])), text.utf8.starts(with: emitted.utf8) else { return "" }
+        let added = String(decoding: text.utf8.dropFirst(emitted.utf8.count), as: UTF8.self)
         emitted = text
         return added
     }
