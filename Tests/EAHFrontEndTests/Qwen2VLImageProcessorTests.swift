@@ -66,12 +66,11 @@ import Testing
     }
 }
 
-/// The Qwen2-VL fixture's own chat template against what `Qwen2VLProcessor.apply_chat_template`
-/// rendered. (Its ByteLevel BPE tokenizer.json is checked against `template_ids_k` once the
-/// ByteLevel tokenizer lands; until then the model tests start from those ids.)
+/// The Qwen2-VL fixture's own chat template and ByteLevel BPE tokenizer against what
+/// `Qwen2VLProcessor.apply_chat_template` rendered and its tokenizer produced.
 @Suite struct Qwen2VLPromptTextTests {
-    @Test("ChatML with the default system prompt from the model's chat_template.jinja", arguments: 0..<4)
-    func chatTemplate(_ k: Int) throws {
+    @Test("ChatML with the default system prompt from the model's chat_template.jinja, tokenized as transformers does", arguments: 0..<4)
+    func chatTemplateAndTokens(_ k: Int) throws {
         let folder = Fixtures.path("qwen2vl/qwen2vl/hf-save")
         let facts = try MappedFile(path: Fixtures.path("qwen2vl/qwen2vl/facts.json"))
         let document = try withExtendedLifetime(facts) { try JSONParser.parse(facts.bytes) }
@@ -81,5 +80,8 @@ import Testing
         let prompt = try template.render(prompt: question)
         #expect(prompt == expectedPrompt)
         #expect(prompt.hasPrefix("<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n<|im_start|>user\n<|vision_start|><|image_pad|><|vision_end|>"))
+        let tokenizer = try TokenizerFile.load(path: folder + "/tokenizer.json")
+        let expected = try #require(LlavaFixtures.integers("../qwen2vl/qwen2vl/expected.safetensors", "template_ids_\(k)"))
+        #expect(tokenizer.encode(prompt, addBOS: true) == expected)
     }
 }
