@@ -7,7 +7,9 @@ Run: /work/main/.venv/bin/python tools/make_qwen2vl_fixtures.py   (transformers 
 float32, eager attention). Deterministic: fixed seeds; re-running rewrites identical tensors.
 
 Processor: `Qwen2VLProcessor(Qwen2VLImageProcessorPil, tokenizer, chat_template)`; 5.24 has the Pil
-class for Qwen2-VL (Qwen2.5-VL uses the same image processor). The tokenizer is a tiny ByteLevel BPE
+class for Qwen2-VL (Qwen2.5-VL uses the same image processor). Qwen2VLProcessor's constructor also
+builds a video processor, which needs torchvision (not pinned); a subclass without it does the same
+image and text processing, and `processor_class` is written back as "Qwen2VLProcessor". The tokenizer is a tiny ByteLevel BPE
 in Qwen2's style (NFC, Qwen2's split regex, byte-level alphabet, ChatML and vision special tokens)
 trained here on a few sentences, so the vocabulary (and the models' embeddings) stay small. The chat
 template is the one Qwen2-VL-*-Instruct ship (default system prompt "You are a helpful assistant.").
@@ -286,6 +288,15 @@ def main():
         processor = processor_for(tok)
         model.save_pretrained(folder)
         processor.save_pretrained(folder)
+        # The folder is a Qwen2VLProcessor's (same image processor, tokenizer and template); only
+        # the torchvision-free subclass above wrote it.
+        config_path = os.path.join(folder, "processor_config.json")
+        with open(config_path) as f:
+            processor_config = json.load(f)
+        processor_config["processor_class"] = "Qwen2VLProcessor"
+        with open(config_path, "w") as f:
+            json.dump(processor_config, f, indent=2, sort_keys=True)
+            f.write("\n")
         loaded = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32).eval()
         if kind == "qwen2vl":
             mem = os.path.join(out, "hf-inmemory")

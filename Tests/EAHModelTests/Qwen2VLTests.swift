@@ -66,6 +66,9 @@ struct Qwen2VLTests {
         #expect(throws: ModelProblem.badInput("token id 9999 at position 1 is outside the vocabulary (0..<320)")) {
             try Qwen2VLPrompt.make(ids: [pad, 9999], grids: [grid], config: config)
         }
+        #expect(throws: ModelProblem.badInput("the prompt needs 577 tokens (576 for the image) and positions up to 24, but the model's context is 512 (max_position_embeddings); use a smaller image or lower the processor's max_pixels")) {
+            try Qwen2VLPrompt.make(ids: [pad, 1], grids: [PatchGrid(t: 1, h: 48, w: 48)], config: config)
+        }
         #expect(throws: ModelProblem.badInput("2 images but 1 <|image_pad|> runs in the ids")) {
             try Qwen2VLPrompt.make(ids: [pad], grids: [grid, grid], config: config)
         }

@@ -47,8 +47,14 @@ public struct Qwen2VLPrompt: Sendable, Equatable {
             index = end
         }
         guard image == grids.count else { throw .badInput("\(grids.count) images but \(image) <|image_pad|> runs in the ids") }
-        return Qwen2VLPrompt(tokens: tokens, image: ImageLayout(runs: runs), grids: grids,
-                             positionRows: ropeIndex(tokenCount: tokens.count, runs: runs, grids: grids, mergeSize: m))
+        let prompt = Qwen2VLPrompt(tokens: tokens, image: ImageLayout(runs: runs), grids: grids,
+                                   positionRows: ropeIndex(tokenCount: tokens.count, runs: runs, grids: grids, mergeSize: m))
+        let context = config.text.rope.maxPositionEmbeddings
+        guard prompt.tokens.count <= context, prompt.nextPositionID <= context else {
+            throw .badInput("the prompt needs \(prompt.tokens.count) tokens (\(prompt.image.count) for the image) and positions up to \(prompt.nextPositionID - 1), "
+                            + "but the model's context is \(context) (max_position_embeddings); use a smaller image or lower the processor's max_pixels")
+        }
+        return prompt
     }
 
     /// transformers' `get_rope_index` for images: text counts on from the current position on
