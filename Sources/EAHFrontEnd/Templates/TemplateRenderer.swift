@@ -9,7 +9,7 @@ struct TemplateRenderer {
     static let filters: Set<String> = [
         "upper", "lower", "trim", "capitalize", "length", "count", "selectattr", "rejectattr", "select", "reject",
         "map", "join", "default", "d", "tojson", "first", "last", "list", "string", "int", "float", "abs", "replace",
-        "reverse", "items", "safe",
+        "reverse", "items", "safe", "dictsort", "sort", "unique", "min", "max", "sum", "indent", "title", "round",
     ]
 
     /// The tests the engine implements.
@@ -28,16 +28,34 @@ struct TemplateRenderer {
     private var outputBytes = 0
     private var scopes: [[String: TemplateValue]]
     private var namespaces: [[(String, TemplateValue)]] = []
+    private var macros: [Macro] = []
+    private var callDepth = 0
     private var steps = 0
     private var line = 1
 
-    init(variables: [String: TemplateValue], limits: ChatTemplate.Limits) {
+    /// A defined macro: its parameters, body, and the loop and macro variables visible where it
+    /// was defined (the template's top level is looked up when it runs).
+    private struct Macro {
+        let name: String
+        let parameters: [TemplateParameter]
+        let body: [TemplateNode]
+        let closure: [String: TemplateValue]
+    }
+
+    /// Deepest chain of macro calls (recursive macros render nested JSON schemas).
+    static let maxCallDepth = 48
+
+    /// The instant `strftime_now` formats (seconds since 1970, as UTC); nil: the local time.
+    private let now: Int?
+
+    init(variables: [String: TemplateValue], limits: ChatTemplate.Limits, now: Int?) {
         self.limits = limits
+        self.now = now
         scopes = [variables]
     }
 
-    static func render(_ nodes: [TemplateNode], variables: [String: TemplateValue], limits: ChatTemplate.Limits) throws(TemplateProblem) -> String {
-        var renderer = TemplateRenderer(variables: variables, limits: limits)
+    static func render(_ nodes: [TemplateNode], variables: [String: TemplateValue], limits: ChatTemplate.Limits, now: Int?) throws(TemplateProblem) -> String {
+        var renderer = TemplateRenderer(variables: variables, limits: limits, now: now)
         _ = try renderer.render(nodes)
         return renderer.output
     }
@@ -81,20 +99,87 @@ struct TemplateRenderer {
                 try assign(targets: targets, attribute: attribute, value: value)
             case .assignBlock(let name, let body, let at):
                 line = at
-                let saved = output
-                output = ""
-                _ = try render(body)
-                let captured = output
-                output = saved
-                scopes[scopes.count - 1][name] = .string(captured)
+                scopes[scopes.count - 1][name] = .string(try capture(body))
             case .generation(let body):
                 let flow = try render(body)
                 if flow != .normal { return flow }
+            case .macro(let name, let parameters, let body, let at):
+                line = at
+                scopes[scopes.count - 1][name] = define(name, parameters, body)
+            case .callBlock(let expression, let parameters, let body, let at):
+                line = at
+                guard case .call(let callee, let arguments, let keywords) = expression else { break }
+                let caller = define("caller", parameters, body)
+                try emit(try call(callee, arguments, keywords, extra: [("caller", caller)]).pythonString)
+            case .filterBlock(let name, let arguments, let keywords, let body, let at):
+                line = at
+                let text = try capture(body)
+                line = at
+                var positional: [TemplateValue] = []
+                for argument in arguments { positional.append(try evaluate(argument)) }
+                var named: [String: TemplateValue] = [:]
+                for (key, argument) in keywords { named[key] = try evaluate(argument) }
+                try emit(try applyFilter(name, .string(text), positional, named).pythonString)
             case .breakLoop: return .breakLoop
             case .continueLoop: return .continueLoop
             }
         }
         return .normal
+    }
+
+    /// The output of `nodes`, kept apart from the template's output.
+    private mutating func capture(_ nodes: [TemplateNode]) throws(TemplateProblem) -> String {
+        let saved = output
+        output = ""
+        defer { output = saved }
+        _ = try render(nodes)
+        return output
+    }
+
+    private mutating func define(_ name: String, _ parameters: [TemplateParameter], _ body: [TemplateNode]) -> TemplateValue {
+        var closure: [String: TemplateValue] = [:]
+        for scope in scopes.dropFirst() { closure.merge(scope) { $1 } }
+        macros.append(Macro(name: name, parameters: parameters, body: body, closure: closure))
+        return .macro(macros.count - 1)
+    }
+
+    /// Calls a macro as Jinja2 does: positional then keyword arguments, defaults for the rest
+    /// (evaluated in the macro's scope), extra ones in `varargs` and `kwargs`, and `caller`.
+    /// The result is the body's output.
+    private mutating func invoke(_ id: Int, _ positional: [TemplateValue], _ named: [(String, TemplateValue)]) throws(TemplateProblem) -> TemplateValue {
+        let macro = macros[id]
+        let callLine = line
+        var locals: [String: TemplateValue] = [:]
+        var varargs: [TemplateValue] = []
+        for (index, value) in positional.enumerated() {
+            if index < macro.parameters.count { locals[macro.parameters[index].name] = value } else { varargs.append(value) }
+        }
+        var kwargs: [(String, TemplateValue)] = []
+        for (key, value) in named {
+            if key == "caller" {
+                locals[key] = value
+            } else if macro.parameters.contains(where: { $0.name == key }) {
+                guard locals[key] == nil else { throw .typeMismatch("macro '\(macro.name)' got multiple values for argument '\(key)'", line: line) }
+                locals[key] = value
+            } else {
+                kwargs.append((key, value))
+            }
+        }
+        locals["varargs"] = .list(varargs)
+        locals["kwargs"] = .dictionary(kwargs)
+        callDepth += 1
+        guard callDepth <= Self.maxCallDepth else { throw .limitExceeded("macro call depth (\(Self.maxCallDepth))") }
+        let savedScopes = scopes
+        scopes = [scopes[0], macro.closure, locals]
+        defer {
+            scopes = savedScopes
+            callDepth -= 1
+            line = callLine
+        }
+        for parameter in macro.parameters where scopes[2][parameter.name] == nil {
+            scopes[2][parameter.name] = try parameter.defaultValue.map { e throws(TemplateProblem) in try evaluate(e) } ?? .undefined(parameter.name)
+        }
+        return .string(try capture(macro.body))
     }
 
     private mutating func assign(targets: [String], attribute: String?, value: TemplateValue) throws(TemplateProblem) {
@@ -168,7 +253,7 @@ struct TemplateRenderer {
     /// Python iteration: list items, dictionary keys, string characters; undefined is empty.
     private func iterate(_ value: TemplateValue) throws(TemplateProblem) -> [TemplateValue] {
         switch value {
-        case .list(let items): return items
+        case .list(let items), .generator(let items): return items
         case .dictionary(let members): return members.map { .string($0.0) }
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
@@ -316,7 +401,8 @@ struct TemplateRenderer {
 
     // MARK: Calls
 
-    private mutating func call(_ callee: TemplateExpression, _ arguments: [TemplateExpression], _ keywords: [(String, TemplateExpression)]) throws(TemplateProblem) -> TemplateValue {
+    private mutating func call(_ callee: TemplateExpression, _ arguments: [TemplateExpression], _ keywords: [(String, TemplateExpression)],
+                               extra: [(String, TemplateValue)] = []) throws(TemplateProblem) -> TemplateValue {
         var positional: [TemplateValue] = []
         var named: [(String, TemplateValue)] = []
         if case .attribute(let receiverExpression, let method) = callee {
@@ -332,12 +418,15 @@ struct TemplateRenderer {
             for argument in arguments { positional.append(try evaluate(argument)) }
             for (key, argument) in keywords { named.append((key, try evaluate(argument))) }
         }
+        named += extra
         switch function {
+        case .macro(let id):
+            return try invoke(id, positional, named)
         case .function("raise_exception"):
             throw .raised(positional.first?.pythonString ?? "")
         case .function("strftime_now"):
             guard case .string(let format)? = positional.first else { throw .typeMismatch("strftime_now() takes a format string", line: line) }
-            return .string(Self.strftimeNow(format))
+            return .string(Self.formatTime(format, at: now))
         case .function("range"):
             var bounds: [Int] = []
             for value in positional {
@@ -370,11 +459,17 @@ struct TemplateRenderer {
         }
     }
 
-    private static func strftimeNow(_ format: String) -> String {
+    /// C's `strftime` (what Python's calls) of `instant` as UTC, or of the local time now.
+    private static func formatTime(_ format: String, at instant: Int?) -> String {
         #if canImport(Glibc)
-        var now = time(nil)
         var parts = tm()
-        localtime_r(&now, &parts)
+        if let instant {
+            var seconds = time_t(instant)
+            gmtime_r(&seconds, &parts)
+        } else {
+            var seconds = time(nil)
+            localtime_r(&seconds, &parts)
+        }
         var buffer = [CChar](repeating: 0, count: 512)
         let count = strftime(&buffer, buffer.count, format, &parts)
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -434,6 +529,7 @@ struct TemplateRenderer {
                 return .string(try replace(s, old, new, count: count))
             case "title": return .string(Self.pythonTitle(s))
             case "capitalize": return .string(Self.capitalize(s))
+            case "format": return .string(try limited(try Self.format(s, arguments, keywords, line: line)))
             case "join":
                 var parts: [String] = []
                 for item in try iterate(argument(0, "iterable") ?? .list([])) {
@@ -460,6 +556,40 @@ struct TemplateRenderer {
         default: break
         }
         throw .unsupported("method '\(method)' of a \(receiver.typeName)", line: line)
+    }
+
+    /// Python's `str.format` with `{}`, `{0}` and `{name}` fields and `{{`/`}}` escapes; a
+    /// conversion or format spec is refused.
+    static func format(_ s: String, _ arguments: [TemplateValue], _ keywords: [(String, TemplateValue)], line: Int) throws(TemplateProblem) -> String {
+        var out = ""
+        var automatic = 0
+        var scalars = s.unicodeScalars[...]
+        while let scalar = scalars.popFirst() {
+            if scalar == "}" {
+                guard scalars.popFirst() == "}" else { throw .typeMismatch("Single '}' encountered in format string", line: line) }
+                out += "}"
+                continue
+            }
+            guard scalar == "{" else { out.unicodeScalars.append(scalar); continue }
+            if scalars.first == "{" { scalars.removeFirst(); out += "{"; continue }
+            var field = ""
+            while let next = scalars.popFirst(), next != "}" { field.unicodeScalars.append(next) }
+            if field.contains(":") || field.contains("!") || field.contains(".") || field.contains("[") {
+                throw .unsupported("str.format() field '{\(field)}' (only {}, {N} and {name} are supported)", line: line)
+            }
+            let value: TemplateValue?
+            if field.isEmpty {
+                value = automatic < arguments.count ? arguments[automatic] : nil
+                automatic += 1
+            } else if let index = Int(field) {
+                value = index < arguments.count ? arguments[index] : nil
+            } else {
+                value = keywords.first { $0.0 == field }?.1
+            }
+            guard let value else { throw .typeMismatch("str.format() has no argument for the field '{\(field)}'", line: line) }
+            out += value.pythonString
+        }
+        return out
     }
 
     private func limited(_ s: String) throws(TemplateProblem) -> String {
@@ -562,7 +692,7 @@ struct TemplateRenderer {
             case .string(let haystack):
                 guard case .string(let needle) = left else { throw .typeMismatch("'in <string>' requires a string on the left, not \(left.typeName)", line: line) }
                 found = needle.isEmpty || Self.split(haystack, needle, limit: 1).count > 1
-            case .list(let items): found = items.contains(left)
+            case .list(let items), .generator(let items): found = items.contains(left)
             case .dictionary(let members): found = members.contains { TemplateValue.string($0.0) == left }
             case .undefined: found = false
             default: throw .typeMismatch("argument of type '\(right.typeName)' is not iterable", line: line)
@@ -718,7 +848,8 @@ struct TemplateRenderer {
             }
             return .string(try limited(items.map(\.pythonString).joined(separator: separator)))
         case "map":
-            let items = try iterate(value)
+            // Jinja2 maps and selects nothing from a false value (None included).
+            let items = value.isTruthy ? try iterate(value) : []
             try step(items.count)
             if let attribute = keywords["attribute"] {
                 var mapped: [TemplateValue] = []
@@ -726,15 +857,15 @@ struct TemplateRenderer {
                     let member = try attributePath(item, attribute.pythonString)
                     mapped.append(member.isUndefined ? (keywords["default"] ?? member) : member)
                 }
-                return .list(mapped)
+                return .generator(mapped)
             }
             guard case .string(let filterName)? = arguments.first else { throw .typeMismatch("map needs a filter name or attribute=", line: line) }
             guard Self.filters.contains(filterName) else { throw .unsupported("filter '\(filterName)'", line: line) }
             var mapped: [TemplateValue] = []
             for item in items { mapped.append(try applyFilter(filterName, item, Array(arguments.dropFirst()), [:])) }
-            return .list(mapped)
+            return .generator(mapped)
         case "selectattr", "rejectattr", "select", "reject":
-            let items = try iterate(value)
+            let items = value.isTruthy ? try iterate(value) : []
             try step(items.count)
             let byAttribute = name.hasSuffix("attr")
             var rest = arguments[...]
@@ -754,7 +885,82 @@ struct TemplateRenderer {
                 let passes = try testName.map { t throws(TemplateProblem) in try applyTest(t.pythonString, subject, Array(rest)) } ?? subject.isTruthy
                 if passes == keep { selected.append(item) }
             }
-            return .list(selected)
+            return .generator(selected)
+        case "dictsort":
+            guard case .dictionary(let members) = value else { throw .typeMismatch("dictsort needs a mapping, not \(value.typeName)", line: line) }
+            let caseSensitive = argument(0, "case_sensitive")?.isTruthy ?? false
+            let byValue = argument(1, "by") == .string("value")
+            let pairs: [TemplateValue] = members.map { .list([.string($0.0), $0.1]) }
+            return .list(try sorted(pairs, reverse: argument(2, "reverse")?.isTruthy ?? false) { pair throws(TemplateProblem) in
+                guard case .list(let kv) = pair else { return pair }
+                return Self.sortKey(kv[byValue ? 1 : 0], caseSensitive: caseSensitive)
+            })
+        case "sort":
+            let caseSensitive = argument(1, "case_sensitive")?.isTruthy ?? false
+            let attribute = argument(2, "attribute")
+            return .list(try sorted(try iterate(value), reverse: argument(0, "reverse")?.isTruthy ?? false) { item throws(TemplateProblem) in
+                Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item, caseSensitive: caseSensitive)
+            })
+        case "unique":
+            let caseSensitive = argument(0, "case_sensitive")?.isTruthy ?? false
+            let attribute = argument(1, "attribute")
+            var seen: [TemplateValue] = []
+            var kept: [TemplateValue] = []
+            for item in try iterate(value) {
+                try step()
+                let key = Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item, caseSensitive: caseSensitive)
+                if !seen.contains(key) { seen.append(key); kept.append(item) }
+            }
+            return .generator(kept)
+        case "min", "max":
+            let caseSensitive = argument(0, "case_sensitive")?.isTruthy ?? false
+            let attribute = argument(1, "attribute")
+            let ordered = try sorted(try iterate(value), reverse: false) { item throws(TemplateProblem) in
+                Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item, caseSensitive: caseSensitive)
+            }
+            // Python's min/max keep the first of equal items.
+            guard let chosen = name == "min" ? ordered.first : try ordered.last.map({ last throws(TemplateProblem) in
+                let key = Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(last, a.pythonString) } ?? last, caseSensitive: caseSensitive)
+                for item in ordered {
+                    let itemKey = Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item, caseSensitive: caseSensitive)
+                    if itemKey == key { return item }
+                }
+                return last
+            }) else { return .undefined("\(name) of an empty sequence") }
+            return chosen
+        case "sum":
+            var total: TemplateValue = argument(1, "start") ?? .integer(0)
+            for item in try iterate(value) {
+                try step()
+                total = try binary("+", total, try argument(0, "attribute").map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item)
+            }
+            return total
+        case "indent":
+            var indentation = "    "
+            switch argument(0, "width") {
+            case .string(let text)?: indentation = text
+            case .integer(let n)?: indentation = String(repeating: " ", count: max(0, min(n, limits.maxOutputBytes)))
+            default: break
+            }
+            let lines = Self.splitLines(value.pythonString + "\n")
+            var text: String
+            if argument(2, "blank")?.isTruthy ?? false {
+                text = lines.joined(separator: "\n" + indentation)
+            } else {
+                text = lines.first ?? ""
+                if lines.count > 1 { text += "\n" + lines.dropFirst().map { $0.isEmpty ? $0 : indentation + $0 }.joined(separator: "\n") }
+            }
+            if argument(1, "first")?.isTruthy ?? false { text = indentation + text }
+            return .string(try limited(text))
+        case "title": return .string(Self.pythonTitle(value.pythonString))
+        case "round":
+            guard let number = Self.number(value) else { throw .typeMismatch("round needs a number", line: line) }
+            var precision = 0
+            if case .integer(let p)? = argument(0, "precision") { precision = p }
+            let method = argument(1, "method")?.pythonString ?? "common"
+            let scale = pow(10.0, Double(precision))
+            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrAwayFromZero
+            return .double((number * scale).rounded(rule) / scale)
         case "tojson":
             var indent: Int? = nil
             if case .integer(let n)? = argument(0, "indent") { indent = n }
@@ -802,6 +1008,50 @@ struct TemplateRenderer {
         }
     }
 
+    /// Python's `sorted(items, key=key, reverse=reverse)` (stable); unorderable keys are an error.
+    private func sorted(_ items: [TemplateValue], reverse: Bool, key: (TemplateValue) throws(TemplateProblem) -> TemplateValue) throws(TemplateProblem) -> [TemplateValue] {
+        var keyed: [(key: TemplateValue, item: TemplateValue)] = []
+        for item in items { keyed.append((try key(item), item)) }
+        var failure: TemplateProblem? = nil
+        let ordered = keyed.enumerated().sorted { a, b in
+            do throws(TemplateProblem) {
+                let (first, second) = reverse ? (b.element.key, a.element.key) : (a.element.key, b.element.key)
+                if try binary("<", first, second).isTruthy { return true }
+                if try binary("<", second, first).isTruthy { return false }
+            } catch {
+                failure = failure ?? error
+            }
+            return a.offset < b.offset
+        }
+        if let failure { throw failure }
+        return ordered.map(\.element.item)
+    }
+
+    /// Jinja2's `ignore_case`: strings compare lowercased unless case-sensitive.
+    private static func sortKey(_ value: TemplateValue, caseSensitive: Bool) -> TemplateValue {
+        if !caseSensitive, case .string(let s) = value { return .string(s.lowercased()) }
+        return value
+    }
+
+    /// Python's `str.splitlines()`.
+    static func splitLines(_ s: String) -> [String] {
+        var lines: [String] = []
+        var current = String.UnicodeScalarView()
+        var previousCR = false
+        for scalar in s.unicodeScalars {
+            if previousCR, scalar == "\n" { previousCR = false; continue }
+            previousCR = scalar == "\r"
+            if ["\n", "\r", "\u{0B}", "\u{0C}", "\u{1C}", "\u{1D}", "\u{1E}", "\u{85}", "\u{2028}", "\u{2029}"].contains(scalar) {
+                lines.append(String(current))
+                current = String.UnicodeScalarView()
+            } else {
+                current.append(scalar)
+            }
+        }
+        if !current.isEmpty { lines.append(String(current)) }
+        return lines
+    }
+
     private func applyTest(_ name: String, _ value: TemplateValue, _ arguments: [TemplateValue]) throws(TemplateProblem) -> Bool {
         let other = arguments.first ?? .undefined("the test's argument")
         switch name {
@@ -817,8 +1067,8 @@ struct TemplateRenderer {
         case "false": return value == .bool(false)
         case "mapping": if case .dictionary = value { return true } else { return false }
         case "iterable", "sequence":
-            switch value { case .string, .list, .dictionary: return true; case .undefined: return name == "iterable"; default: return false }
-        case "callable": if case .function = value { return true } else { return false }
+            switch value { case .string, .list, .dictionary: return true; case .undefined, .generator: return name == "iterable"; default: return false }
+        case "callable": switch value { case .function, .macro: return true; default: return false }
         case "equalto", "eq", "sameas": return value == other
         case "ne": return value != other
         case "lt", "le", "gt", "ge":
@@ -884,7 +1134,7 @@ struct TemplateRenderer {
                 try json(item, indent: indent, level: level + 1, itemSeparator: itemSeparator, keySeparator: keySeparator, sortKeys: sortKeys, into: &out, line: line)
             }
             out += newline(level) + "}"
-        case .undefined, .namespace, .function:
+        case .undefined, .namespace, .function, .macro, .generator:
             throw .typeMismatch("object of type \(value.typeName) is not JSON serializable", line: line)
         }
     }

@@ -29,3 +29,7 @@ indirect enum TemplateExpression: Sendable {
     /// `value if condition else other` (`other` missing: undefined).
     case conditional(TemplateExpression, condition: TemplateExpression, otherwise: TemplateExpression?)
 }
+
+extension TemplateExpression {
+    var isConditional: Bool { if case .conditional = self { true } else { false } }
+}

@@ -14,11 +14,17 @@ public enum TemplateValue: Sendable, Equatable {
     case double(Double)
     case string(String)
     case list([TemplateValue])
+    /// What Jinja2's `map`, `select`, `selectattr`, `reject`, `rejectattr` and `unique` return:
+    /// a Python generator, which iterates like its items but is always true, has no length,
+    /// cannot be indexed or serialised, and prints as `<generator object>`.
+    case generator([TemplateValue])
     case dictionary([(String, TemplateValue)])
     /// A `namespace()` object, by its index in the renderer's namespace table.
     case namespace(Int)
     /// A global function (`raise_exception`, `strftime_now`, `range`, `namespace`, `dict`).
     case function(String)
+    /// A `macro` (or a call block's `caller`), by its index in the renderer's macro table.
+    case macro(Int)
 
     public static func == (lhs: TemplateValue, rhs: TemplateValue) -> Bool {
         switch (lhs, rhs) {
@@ -29,10 +35,12 @@ public enum TemplateValue: Sendable, Equatable {
         case (.integer(let a), .double(let b)), (.double(let b), .integer(let a)): Double(a) == b
         case (.string(let a), .string(let b)): a.unicodeScalars.elementsEqual(b.unicodeScalars)
         case (.list(let a), .list(let b)): a == b
+        case (.generator, .generator): false
         case (.dictionary(let a), .dictionary(let b)):
             a.count == b.count && a.allSatisfy { pair in b.contains { $0.0 == pair.0 && $0.1 == pair.1 } }
         case (.namespace(let a), .namespace(let b)): a == b
         case (.function(let a), .function(let b)): a == b
+        case (.macro(let a), .macro(let b)): a == b
         default: false
         }
     }
@@ -66,7 +74,7 @@ public enum TemplateValue: Sendable, Equatable {
         case .string(let s): !s.isEmpty
         case .list(let l): !l.isEmpty
         case .dictionary(let d): !d.isEmpty
-        case .namespace, .function: true
+        case .namespace, .function, .macro, .generator: true
         }
     }
 
@@ -94,6 +102,8 @@ public enum TemplateValue: Sendable, Equatable {
         case .dictionary(let d): "{" + d.map { Self.pythonQuoted($0.0) + ": " + $0.1.pythonRepresentation }.joined(separator: ", ") + "}"
         case .namespace: "<Namespace>"
         case .function(let name): "<function \(name)>"
+        case .macro: "<Macro>"
+        case .generator: "<generator object>"
         }
     }
 
@@ -110,6 +120,8 @@ public enum TemplateValue: Sendable, Equatable {
         case .dictionary: "dict"
         case .namespace: "namespace"
         case .function: "function"
+        case .macro: "macro"
+        case .generator: "generator"
         }
     }
 

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Writes Tests/Fixtures/templates/corpus/: real chat templates from the Hugging Face Hub and
+what transformers renders from them, for eah's template-engine corpus test.
+
+The templates are llama.cpp's `models/templates/*.jinja` (each copied from the Hub repository its
+file name spells), taken from the llama-cpp-python 0.3.36 source distribution on PyPI, which
+vendors llama.cpp. The sdist is fetched with pip (pinned version, no dependencies, no binary)
+into EAH_LLAMA_CPP_CACHE (default ~/.cache/eah), the folder tools/llama-cpp.sh extracts it to;
+an already extracted copy there is reused. SOURCES.json records the sdist, the path inside it
+and the SHA-256 of every template copied.
+
+Each template is rendered for every conversation below, with and without the generation prompt,
+by transformers 5.24's `render_jinja_template` (jinja2 3.1.6, sandboxed, trim_blocks,
+lstrip_blocks, loopcontrols, its tojson, raise_exception, strftime_now, the generation block).
+`strftime_now` reads a fixed clock (FIXED_NOW) so that the expected text does not depend on the
+day it was made; the Swift test passes the same instant. A render that fails records the
+exception's class and message instead.
+
+Deterministic. Run with the pinned venv:
+    .venv/bin/python tools/make_template_corpus.py
+"""
+import datetime as datetime_module
+import glob
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+import jinja2
+import transformers
+import transformers.utils.chat_template_utils as chat_template_utils
+from transformers.utils.chat_template_utils import render_jinja_template
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+OUT = os.path.join(ROOT, "Tests", "Fixtures", "templates", "corpus")
+VERSION = "0.3.36"
+SDIST = f"llama_cpp_python-{VERSION}.tar.gz"
+INNER = "vendor/llama.cpp/models/templates"
+CACHE = os.environ.get("EAH_LLAMA_CPP_CACHE", os.path.expanduser("~/.cache/eah"))
+
+# 2026-03-14 15:09:26, a Saturday, as the naive local time datetime.now() returns.
+FIXED_NOW = datetime_module.datetime(2026, 3, 14, 15, 9, 26)
+SPECIAL = {"bos_token": "<s>", "eos_token": "</s>"}
+
+WEATHER_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Current weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "The city, e.g. Paris"},
+                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            },
+            "required": ["city"],
+        },
+    },
+}
+
+
+def text(t):
+    return [{"type": "text", "text": t}]
+
+
+# name -> (messages, extra keyword arguments)
+CONVERSATIONS = {
+    "plain": ([{"role": "user", "content": "Hello"}], {}),
+    "system_user": ([
+        {"role": "system", "content": "You are a helpful assistant."},
+        {"role": "user", "content": "What is 2 + 2?"},
+    ], {}),
+    "multi_turn": ([
+        {"role": "user", "content": "Hi there"},
+        {"role": "assistant", "content": "Hello! How can I help?"},
+        {"role": "user", "content": "Tell me a joke."},
+        {"role": "assistant", "content": "Why did the chicken cross the road?"},
+        {"role": "user", "content": "Why?"},
+    ], {}),
+    "parts": ([
+        {"role": "system", "content": text("Describe images briefly.")},
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is in this image?"}]},
+        {"role": "assistant", "content": text("A cat on a mat.")},
+        {"role": "user", "content": text("And its colour?")},
+    ], {}),
+    "unicode_whitespace": ([
+        {"role": "user", "content": "  Décris l'image 🐱 — 日本語で説明して\n\n\ttab, \"quotes\" and {{ braces }}  \n"},
+        {"role": "assistant", "content": " Une photo\r\nd'un chat. "},
+        {"role": "user", "content": "{% raw %} \\n is not a newline; ' and \" are quotes"},
+    ], {}),
+    "tools": ([
+        {"role": "system", "content": "You can call tools."},
+        {"role": "user", "content": "What is the weather in Paris?"},
+        {"role": "assistant", "content": "", "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}},
+        ]},
+        {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": "{\"temperature\": 22}"},
+        {"role": "assistant", "content": "It is 22 °C in Paris."},
+        {"role": "user", "content": "Thanks!"},
+    ], {"tools": [WEATHER_TOOL]}),
+    "reasoning": ([
+        {"role": "user", "content": "Is 17 prime?"},
+        {"role": "assistant", "reasoning_content": "17 has no divisor between 2 and 4.", "content": "Yes, 17 is prime."},
+        {"role": "user", "content": "And 21?"},
+    ], {}),
+}
+
+
+class FixedClock(datetime_module.datetime):
+    @classmethod
+    def now(cls, tz=None):
+        return FIXED_NOW
+
+
+def templates_folder():
+    """The extracted sdist's templates folder, fetching and extracting the sdist if needed."""
+    root = os.path.join(CACHE, f"llama-cpp-python-{VERSION}")
+    if os.path.exists(os.path.join(root, ".extracted")):
+        return os.path.join(root, INNER), "extracted by tools/llama-cpp.sh"
+    download = tempfile.mkdtemp(prefix="eah-sdist-")
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", "-d", download,
+                    f"llama-cpp-python=={VERSION}"], check=True)
+    archive = os.path.join(download, SDIST)
+    digest = hashlib.sha256(open(archive, "rb").read()).hexdigest()
+    target = os.path.join(download, "templates")
+    with tarfile.open(archive) as tar:
+        prefix = f"llama_cpp_python-{VERSION}/{INNER}/"
+        members = [m for m in tar.getmembers() if m.name.startswith(prefix) and m.isfile()]
+        for member in members:
+            member.name = member.name[len(prefix):]
+        tar.extractall(target, members=members, filter="data")
+    return target, f"sha256 {digest}"
+
+
+def render(template, messages, extra, generation):
+    rendered, _ = render_jinja_template(
+        conversations=[messages], chat_template=template, add_generation_prompt=generation, **SPECIAL, **extra
+    )
+    return rendered[0]
+
+
+def main():
+    chat_template_utils.datetime = FixedClock
+    folder, origin = templates_folder()
+    if os.path.isdir(OUT):
+        shutil.rmtree(OUT)
+    os.makedirs(OUT)
+    sources = {}
+    cases = []
+    for path in sorted(glob.glob(os.path.join(folder, "*.jinja"))):
+        name = os.path.basename(path)
+        data = open(path, "rb").read()
+        with open(os.path.join(OUT, name), "wb") as f:
+            f.write(data)
+        sources[name] = hashlib.sha256(data).hexdigest()
+        template = data.decode("utf-8")
+        for conversation, (messages, extra) in CONVERSATIONS.items():
+            for generation in (False, True):
+                case = {"template": name, "conversation": conversation, "add_generation_prompt": generation}
+                try:
+                    case["output"] = render(template, messages, extra, generation)
+                except Exception as error:  # noqa: BLE001 - every failure is an expected error
+                    case["error"] = {"type": type(error).__name__, "message": str(error)}
+                cases.append(case)
+    with open(os.path.join(OUT, "SOURCES.json"), "w", encoding="utf-8", newline="\n") as f:
+        json.dump({
+            "package": f"llama-cpp-python=={VERSION}", "sdist": SDIST, "sdist_origin": origin, "path": INNER,
+            "note": "each file is a Hub repository's chat template as llama.cpp copied it; the file name spells the repository",
+            "files": sources,
+        }, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    with open(os.path.join(OUT, "renders.json"), "w", encoding="utf-8", newline="\n") as f:
+        json.dump({
+            "jinja2": jinja2.__version__, "transformers": transformers.__version__, "now": FIXED_NOW.isoformat(),
+            "special_tokens": SPECIAL,
+            "conversations": {name: {"messages": m, "kwargs": k} for name, (m, k) in CONVERSATIONS.items()},
+            "cases": cases,
+        }, f, ensure_ascii=False, indent=0)
+        f.write("\n")
+    failures = sum(1 for c in cases if "error" in c)
+    print(f"{len(sources)} templates, {len(cases)} cases, {failures} expected errors", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
