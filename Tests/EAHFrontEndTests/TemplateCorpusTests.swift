@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// Real Hub chat templates (llama.cpp's `models/templates`, from the llama-cpp-python sdist)
-/// rendered as transformers renders them (`tools/make_template_corpus.py`).
+/// rendered as transformers renders them (`tools/make_template_corpus_fixtures.py`).
 @Suite struct TemplateCorpusTests {
     /// Templates eah renders differently from transformers, and why (the README lists them).
     static let knownDifferences: [String: String] = [:]

@@ -1,3 +1,5 @@
+import EAHCheckpoint
+
 /// A compiled Jinja2 chat template, rendered as transformers' `apply_chat_template` renders it
 /// (sandboxed Jinja2 with `trim_blocks`, `lstrip_blocks`, `raise_exception`, `strftime_now`,
 /// `namespace`, `tojson` without HTML escaping, and the `generation` block).
@@ -33,6 +35,23 @@ public struct ChatTemplate: Sendable {
     /// clock `strftime_now` reads; by default it reads the local time.
     public func render(_ variables: [String: TemplateValue], limits: Limits = Limits(), now: Int? = nil) throws(TemplateProblem) -> String {
         try TemplateRenderer.render(nodes, variables: variables, limits: limits, now: now)
+    }
+
+    /// The template variables of a JSON object (`eah-convert template --context`).
+    public static func context(json: JSONValue) throws(TemplateProblem) -> [String: TemplateValue] {
+        guard case .object(let members) = json else {
+            let found = switch json {
+            case .array: "an array"
+            case .string: "a string"
+            case .null: "null"
+            case .bool: "a boolean"
+            default: "a number"
+            }
+            throw .contextNotAnObject(found: found)
+        }
+        var variables: [String: TemplateValue] = [:]
+        for (key, value) in members { variables[key] = TemplateValue(json: value) }
+        return variables
     }
 
     /// The context transformers' `render_jinja_template` hands a template for `context`:

@@ -252,7 +252,7 @@ struct TemplateRenderer {
 
     /// Python iteration: list items, dictionary keys, string characters; undefined is empty.
     private func iterate(_ value: TemplateValue) throws(TemplateProblem) -> [TemplateValue] {
-        switch value {
+        switch value.plain {
         case .list(let items), .generator(let items): return items
         case .dictionary(let members): return members.map { .string($0.0) }
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
@@ -295,11 +295,11 @@ struct TemplateRenderer {
             return .dictionary(members)
         case .variable(let name): return lookup(name)
         case .attribute(let target, let name):
-            return try attribute(of: try evaluate(target), name)
+            return try attribute(of: try evaluate(target).plain, name)
         case .item(let target, let key):
-            return try item(of: try evaluate(target), try evaluate(key))
+            return try item(of: try evaluate(target).plain, try evaluate(key).plain)
         case .slice(let target, let start, let stop, let stride):
-            let value = try evaluate(target)
+            let value = try evaluate(target).plain
             return try slice(value, start.map { e throws(TemplateProblem) in try evaluate(e) }, stop.map { e throws(TemplateProblem) in try evaluate(e) }, stride.map { e throws(TemplateProblem) in try evaluate(e) })
         case .call(let callee, let arguments, let keywords):
             return try call(callee, arguments, keywords)
@@ -489,6 +489,7 @@ struct TemplateRenderer {
     /// Python string and dictionary methods; list-mutating methods are refused, as the
     /// immutable sandbox does.
     private mutating func callMethod(_ receiver: TemplateValue, _ method: String, _ arguments: [TemplateValue], _ keywords: [(String, TemplateValue)]) throws(TemplateProblem) -> TemplateValue {
+        let receiver = receiver.plain, arguments = arguments.map(\.plain), keywords = keywords.map { ($0.0, $0.1.plain) }
         let argument = { (i: Int, name: String) -> TemplateValue? in arguments.count > i ? arguments[i] : keywords.first { $0.0 == name }?.1 }
         switch receiver {
         case .undefined(let path): throw .undefined("'\(path)'", line: line)
@@ -682,6 +683,13 @@ struct TemplateRenderer {
     // MARK: Operators
 
     private func binary(_ op: String, _ left: TemplateValue, _ right: TemplateValue) throws(TemplateProblem) -> TemplateValue {
+        switch (op, left, right) {
+        case ("+", .markup(let a), .string(let b)): return .markup(try limited(a + TemplateValue.htmlEscaped(b)))
+        case ("+", .string(let a), .markup(let b)): return .markup(try limited(TemplateValue.htmlEscaped(a) + b))
+        case ("+", .markup(let a), .markup(let b)): return .markup(try limited(a + b))
+        default: break
+        }
+        let left = left.plain, right = right.plain
         switch op {
         case "~": return .string(try limited(left.pythonString + right.pythonString))
         case "==": return .bool(left == right)
@@ -800,6 +808,8 @@ struct TemplateRenderer {
     }
 
     private mutating func applyFilter(_ name: String, _ value: TemplateValue, _ arguments: [TemplateValue], _ keywords: [String: TemplateValue]) throws(TemplateProblem) -> TemplateValue {
+        if name == "safe" { return value.isUndefined ? value : .markup(value.pythonString) }
+        let value = value.plain, arguments = arguments.map(\.plain), keywords = keywords.mapValues(\.plain)
         let argument = { (i: Int, key: String) -> TemplateValue? in arguments.count > i ? arguments[i] : keywords[key] }
         switch name {
         case "upper": return .string(value.pythonString.uppercased())
@@ -807,7 +817,7 @@ struct TemplateRenderer {
         case "capitalize": return .string(Self.capitalize(value.pythonString))
         case "trim":
             return .string(Self.strip(value.pythonString, try string(argument(0, "chars"), "trim's argument"), leading: true, trailing: true))
-        case "safe", "string": return name == "safe" ? value : .string(value.pythonString)
+        case "string": return .string(value.pythonString)
         case "length", "count":
             switch value {
             case .string(let s): return .integer(s.unicodeScalars.count)
@@ -1053,6 +1063,7 @@ struct TemplateRenderer {
     }
 
     private func applyTest(_ name: String, _ value: TemplateValue, _ arguments: [TemplateValue]) throws(TemplateProblem) -> Bool {
+        let value = value.plain, arguments = arguments.map(\.plain)
         let other = arguments.first ?? .undefined("the test's argument")
         switch name {
         case "defined": return !value.isUndefined
@@ -1092,7 +1103,7 @@ struct TemplateRenderer {
     /// Python's `json.dumps(value, ensure_ascii=False, …)`, as transformers' `tojson` filter.
     private static func json(_ value: TemplateValue, indent: Int?, level: Int, itemSeparator: String, keySeparator: String, sortKeys: Bool, into out: inout String, line: Int) throws(TemplateProblem) {
         func newline(_ depth: Int) -> String { indent.map { "\n" + String(repeating: " ", count: $0 * depth) } ?? "" }
-        switch value {
+        switch value.plain {
         case .none: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .integer(let i): out += String(i)
@@ -1134,7 +1145,7 @@ struct TemplateRenderer {
                 try json(item, indent: indent, level: level + 1, itemSeparator: itemSeparator, keySeparator: keySeparator, sortKeys: sortKeys, into: &out, line: line)
             }
             out += newline(level) + "}"
-        case .undefined, .namespace, .function, .macro, .generator:
+        case .undefined, .namespace, .function, .macro, .generator, .markup:
             throw .typeMismatch("object of type \(value.typeName) is not JSON serializable", line: line)
         }
     }

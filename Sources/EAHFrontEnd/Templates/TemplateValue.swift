@@ -13,6 +13,9 @@ public enum TemplateValue: Sendable, Equatable {
     case integer(Int)
     case double(Double)
     case string(String)
+    /// A `Markup` string (what `| safe` returns): `+` with a plain string HTML-escapes the
+    /// plain one, as markupsafe does; everywhere else it is its text.
+    case markup(String)
     case list([TemplateValue])
     /// What Jinja2's `map`, `select`, `selectattr`, `reject`, `rejectattr` and `unique` return:
     /// a Python generator, which iterates like its items but is always true, has no length,
@@ -33,7 +36,8 @@ public enum TemplateValue: Sendable, Equatable {
         case (.integer(let a), .integer(let b)): a == b
         case (.double(let a), .double(let b)): a == b
         case (.integer(let a), .double(let b)), (.double(let b), .integer(let a)): Double(a) == b
-        case (.string(let a), .string(let b)): a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        case (.string(let a), .string(let b)), (.markup(let a), .markup(let b)), (.string(let a), .markup(let b)), (.markup(let a), .string(let b)):
+            a.unicodeScalars.elementsEqual(b.unicodeScalars)
         case (.list(let a), .list(let b)): a == b
         case (.generator, .generator): false
         case (.dictionary(let a), .dictionary(let b)):
@@ -71,11 +75,30 @@ public enum TemplateValue: Sendable, Equatable {
         case .bool(let b): b
         case .integer(let i): i != 0
         case .double(let d): d != 0
-        case .string(let s): !s.isEmpty
+        case .string(let s), .markup(let s): !s.isEmpty
         case .list(let l): !l.isEmpty
         case .dictionary(let d): !d.isEmpty
         case .namespace, .function, .macro, .generator: true
         }
+    }
+
+    /// The value with a `Markup` string made plain.
+    var plain: TemplateValue { if case .markup(let s) = self { .string(s) } else { self } }
+
+    /// markupsafe's `escape`.
+    static func htmlEscaped(_ s: String) -> String {
+        var out = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&#34;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     var isUndefined: Bool { if case .undefined = self { true } else { false } }
@@ -84,7 +107,7 @@ public enum TemplateValue: Sendable, Equatable {
     var pythonString: String {
         switch self {
         case .undefined: ""
-        case .string(let s): s
+        case .string(let s), .markup(let s): s
         default: pythonRepresentation
         }
     }
@@ -98,6 +121,7 @@ public enum TemplateValue: Sendable, Equatable {
         case .integer(let i): String(i)
         case .double(let d): Self.pythonFloat(d)
         case .string(let s): Self.pythonQuoted(s)
+        case .markup(let s): "Markup(" + Self.pythonQuoted(s) + ")"
         case .list(let l): "[" + l.map(\.pythonRepresentation).joined(separator: ", ") + "]"
         case .dictionary(let d): "{" + d.map { Self.pythonQuoted($0.0) + ": " + $0.1.pythonRepresentation }.joined(separator: ", ") + "}"
         case .namespace: "<Namespace>"
@@ -115,7 +139,7 @@ public enum TemplateValue: Sendable, Equatable {
         case .bool: "boolean"
         case .integer: "integer"
         case .double: "float"
-        case .string: "string"
+        case .string, .markup: "string"
         case .list: "list"
         case .dictionary: "dict"
         case .namespace: "namespace"

@@ -16,8 +16,14 @@ lstrip_blocks, loopcontrols, its tojson, raise_exception, strftime_now, the gene
 day it was made; the Swift test passes the same instant. A render that fails records the
 exception's class and message instead.
 
-Deterministic. Run with the pinned venv:
-    .venv/bin/python tools/make_template_corpus.py
+command.json holds what `eah-convert template` must print for the e2e tiny llava-hf model
+(Tests/Fixtures/e2e/tiny-llava-hf, made by make_e2e_fixtures.py): the text LlavaProcessor's
+apply_chat_template renders and the ids its tokenizer gives that text without special tokens
+(what apply_chat_template(tokenize=True) returns), with the model's template and with a corpus
+template whose bos_token the context overrides.
+
+Deterministic. Run with the pinned venv after make_e2e_fixtures.py:
+    .venv/bin/python tools/make_template_corpus_fixtures.py
 """
 import datetime as datetime_module
 import glob
@@ -143,6 +149,34 @@ def render(template, messages, extra, generation):
     return rendered[0]
 
 
+def command_cases():
+    """`eah-convert template` on the e2e model: its own template, and a corpus one via --template."""
+    from transformers import AutoProcessor, AutoTokenizer
+
+    folder = os.path.join(ROOT, "Tests", "Fixtures", "e2e", "tiny-llava-hf")
+    processor = AutoProcessor.from_pretrained(folder)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    own = {"messages": [
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is this? Décris 🐱"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "A cat."}]},
+        {"role": "user", "content": [{"type": "text", "text": "Colour?"}]},
+    ], "add_generation_prompt": True}
+    own_text = processor.apply_chat_template(own["messages"], add_generation_prompt=True, tokenize=False)
+    template_name = "mistralai-Mistral-Nemo-Instruct-2407.jinja"
+    overridden = {"messages": [{"role": "user", "content": "Hello"}, {"role": "assistant", "content": "Hi!"},
+                               {"role": "user", "content": "Bye"}], "bos_token": "<BOS>"}
+    special = {k: getattr(tokenizer, k) for k in ("bos_token", "eos_token", "unk_token", "pad_token")}
+    template = open(os.path.join(OUT, template_name), encoding="utf-8").read()
+    over_text = render_jinja_template(
+        conversations=[overridden["messages"]], chat_template=template, add_generation_prompt=False, **{**special, "bos_token": "<BOS>"})[0][0]
+    return [
+        {"model": "e2e/tiny-llava-hf", "template": None, "context": own, "text": own_text,
+         "ids": tokenizer(own_text, add_special_tokens=False)["input_ids"]},
+        {"model": "e2e/tiny-llava-hf", "template": "templates/corpus/" + template_name, "context": overridden, "text": over_text,
+         "ids": tokenizer(over_text, add_special_tokens=False)["input_ids"]},
+    ]
+
+
 def main():
     chat_template_utils.datetime = FixedClock
     folder, origin = templates_folder()
@@ -180,6 +214,9 @@ def main():
             "conversations": {name: {"messages": m, "kwargs": k} for name, (m, k) in CONVERSATIONS.items()},
             "cases": cases,
         }, f, ensure_ascii=False, indent=0)
+        f.write("\n")
+    with open(os.path.join(OUT, "command.json"), "w", encoding="utf-8", newline="\n") as f:
+        json.dump({"cases": command_cases()}, f, ensure_ascii=False, indent=1)
         f.write("\n")
     failures = sum(1 for c in cases if "error" in c)
     print(f"{len(sources)} templates, {len(cases)} cases, {failures} expected errors", file=sys.stderr)
