@@ -210,6 +210,22 @@ EDGE_CASES = [
     "a\r\nb\rc\n",
     "{{ 'a' ~ 1 ~ none ~ undefined_var }} {{ 'x' + 'y' }} {{ [1] + [2] }} {{ - 3 }} {{ 1e3 }} {{ 1_000 }} {{ 0.5e-2 }}",
     "{{ messages | length }}{% for m in messages %}{{ m.role }}:{% for c in m.content %}{{ c.type }}{{ ',' if not loop.last }}{% endfor %}{% endfor %}",
+    # Macros: defaults evaluated per call, keyword arguments, varargs/kwargs, recursion, caller.
+    "{% macro greet(name, punct='!', times=1) %}{{ ('Hi ' ~ name ~ punct) * times }}{% endmacro %}{{ greet('a') }}|{{ greet('b', times=2) }}|{{ greet(punct='?', name='c') }}",
+    "{% macro show(a) %}{{ a }}:{{ varargs | length }}:{{ kwargs | dictsort }}{% endmacro %}{{ show(1, 2, 3, z=4, y=5) }}",
+    "{% macro walk(node, depth=0) %}{{ ' ' * depth }}{{ node.name }}\n{% for child in node.get('children', []) %}{{ walk(child, depth + 1) }}{% endfor %}{% endmacro %}{{ walk({'name': 'root', 'children': [{'name': 'x', 'children': [{'name': 'y'}]}, {'name': 'z'}]}) }}",
+    "{% macro box(title) %}[{{ title }}: {{ caller() }}]{% endmacro %}{% call box('t') %}inner {{ 1 + 1 }}{% endcall %}{% macro each(items) %}{% for i in items %}{{ caller(i) }}{% endfor %}{% endmacro %}{% call(x) each([1, 2]) %}<{{ x }}>{% endcall %}",
+    "{% set outer = 'seen' %}{% macro peek() %}{{ outer }}{% endmacro %}{{ peek() }}{% macro uses(x) %}{% set x = x ~ '!' %}{{ x }}{% endmacro %}{{ uses('v') }}",
+    "{% filter upper %}shout {{ 'this' }}{% endfilter %}|{% filter trim %}  padded  {% endfilter %}|{% filter indent(2, true) %}a\nb{% endfilter %}",
+    # Filters added for the Hub corpus.
+    "{{ {'b': 1, 'A': 2, 'c': 0} | dictsort }} {{ {'b': 1, 'A': 2} | dictsort(true) }} {{ {'b': 1, 'a': 2, 'c': 0} | dictsort(by='value', reverse=true) }}",
+    "{{ ['b', 'A', 'c'] | sort }} {{ ['b', 'A', 'c'] | sort(case_sensitive=true) }} {{ [3, 1, 2] | sort(reverse=true) }} {{ items | sort(attribute='type') | map(attribute='type') | list }}",
+    "{{ ['a', 'A', 'b', 'a'] | unique | list }} {{ [3, 1, 2] | min }} {{ [3, 1, 2] | max }} {{ ['b', 'A'] | min }} {{ [1, 2, 3] | sum }} {{ [{'n': 1}, {'n': 2}] | sum(attribute='n') }}",
+    "{{ 'a\nb\n\nc' | indent }}|{{ 'a\nb' | indent(2, first=true) }}|{{ 'a\n\nb' | indent('> ', blank=true) }}|{{ 'hello wORLD-x' | title }}|{{ 2.5 | round }} {{ 3.14159 | round(2) }} {{ 2.1 | round(0, 'ceil') }}",
+    "{{ '{} and {}'.format('a', 1) }} {{ '{1}{0}'.format('x', 'y') }} {{ '{name}={{v}}'.format(name='k') }}",
+    "{{ 'a<b' | safe + '<i>' }}|{{ '<i>' + ('a&b' | safe) }}|{{ ('x' | safe) ~ '<y>' }}|{{ ('q' | safe) | length }}",
+    "{{ none | selectattr('type') | list }} {{ none | map(attribute='x') | list }} {{ (items | selectattr('type', 'equalto', 'zzz')) is iterable }} {{ 'yes' if items | selectattr('type', 'equalto', 'zzz') else 'no' }}",
+    "{% if false %}{{ x | no_such_filter }}{{ x is no_such_test }}{% endif %}{{ 'fine' if true else x | no_such_filter }}",
 ]
 EDGE_VARIABLES = {
     "items": [{"type": "image"}, {"type": "text", "text": "one"}, {"type": "text", "text": "two"}],
@@ -229,8 +245,12 @@ def write_json(path, value):
 
 
 def main():
+    # corpus/ belongs to make_template_corpus_fixtures.py.
     if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
+        for entry in os.listdir(OUT):
+            if entry != "corpus":
+                path = os.path.join(OUT, entry)
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     cases = []
     for name, template in TEMPLATES.items():
         write(os.path.join(OUT, name + ".jinja"), template)

@@ -6,6 +6,7 @@ indirect enum TemplateExpression: Sendable {
     case bool(Bool)
     case none
     case list([TemplateExpression])
+    case tuple([TemplateExpression])
     case dictionary([(TemplateExpression, TemplateExpression)])
     case variable(String)
     /// `object.name`

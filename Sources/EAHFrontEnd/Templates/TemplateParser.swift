@@ -284,16 +284,16 @@ extension TemplateParser {
             return (name, [], [])
         }
 
-        /// An expression, or `a, b` as a tuple (a list here).
+        /// An expression, or `a, b` as a tuple.
         mutating func parseTupleOrExpression() throws(TemplateProblem) -> TemplateExpression {
             let first = try parseExpression(allowConditional: true)
             guard current == .symbol(",") else { return first }
             var items = [first]
             while skipSymbol(",") {
-                if atEnd { break }
+                if atEnd || current == .symbol(")") { break }
                 items.append(try parseExpression(allowConditional: true))
             }
-            return .list(items)
+            return .tuple(items)
         }
 
         private mutating func chained() throws(TemplateProblem) {
@@ -435,7 +435,7 @@ extension TemplateParser {
             case .integer(let i): return .integer(i)
             case .double(let d): return .double(d)
             case .symbol("("):
-                if skipSymbol(")") { return .list([]) }
+                if skipSymbol(")") { return .tuple([]) }
                 let inner = try parseTupleOrExpression()
                 try expectSymbol(")")
                 return inner

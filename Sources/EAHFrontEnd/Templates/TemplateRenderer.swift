@@ -165,7 +165,7 @@ struct TemplateRenderer {
                 kwargs.append((key, value))
             }
         }
-        locals["varargs"] = .list(varargs)
+        locals["varargs"] = .tuple(varargs)
         locals["kwargs"] = .dictionary(kwargs)
         callDepth += 1
         guard callDepth <= Self.maxCallDepth else { throw .limitExceeded("macro call depth (\(Self.maxCallDepth))") }
@@ -203,7 +203,7 @@ struct TemplateRenderer {
     }
 
     private func unpack(_ value: TemplateValue, count: Int) throws(TemplateProblem) -> [TemplateValue] {
-        guard case .list(let items) = value, items.count == count else {
+        guard let items = value.sequence, items.count == count else {
             throw .typeMismatch("cannot unpack \(value.typeName) into \(count) names", line: line)
         }
         return items
@@ -253,7 +253,7 @@ struct TemplateRenderer {
     /// Python iteration: list items, dictionary keys, string characters; undefined is empty.
     private func iterate(_ value: TemplateValue) throws(TemplateProblem) -> [TemplateValue] {
         switch value.plain {
-        case .list(let items), .generator(let items): return items
+        case .list(let items), .tuple(let items), .generator(let items): return items
         case .dictionary(let members): return members.map { .string($0.0) }
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
@@ -283,6 +283,10 @@ struct TemplateRenderer {
             var values: [TemplateValue] = []
             for item in items { values.append(try evaluate(item)) }
             return .list(values)
+        case .tuple(let items):
+            var values: [TemplateValue] = []
+            for item in items { values.append(try evaluate(item)) }
+            return .tuple(values)
         case .dictionary(let pairs):
             var members: [(String, TemplateValue)] = []
             for (keyExpression, valueExpression) in pairs {
@@ -355,7 +359,7 @@ struct TemplateRenderer {
         case (.undefined(let path), _): throw .undefined("'\(path)'", line: line)
         case (.dictionary(let members), .string(let name)): return members.first { $0.0 == name }?.1 ?? .undefined(name)
         case (.namespace, .string(let name)): return try attribute(of: value, name)
-        case (.list(let items), .integer(let i)):
+        case (.list(let items), .integer(let i)), (.tuple(let items), .integer(let i)):
             let index = i < 0 ? items.count + i : i
             return items.indices.contains(index) ? items[index] : .undefined("item \(i)")
         case (.string(let s), .integer(let i)):
@@ -389,6 +393,7 @@ struct TemplateRenderer {
         }
         switch value {
         case .list(let items): return .list(try indices(count: items.count).map { items[$0] })
+        case .tuple(let items): return .tuple(try indices(count: items.count).map { items[$0] })
         case .string(let s):
             let scalars = Array(s.unicodeScalars)
             var out = String.UnicodeScalarView()
@@ -504,7 +509,7 @@ struct TemplateRenderer {
                 var candidates: [String] = []
                 switch argument(0, "prefix") {
                 case .string(let p)?: candidates = [p]
-                case .list(let items)?:
+                case .list(let items)?, .tuple(let items)?:
                     for case .string(let p) in items { candidates.append(p) }
                 default: throw .typeMismatch("\(method)() takes a string", line: line)
                 }
@@ -542,7 +547,7 @@ struct TemplateRenderer {
             }
         case .dictionary(let members):
             switch method {
-            case "items": return .list(members.map { .list([.string($0.0), $0.1]) })
+            case "items": return .list(members.map { .tuple([.string($0.0), $0.1]) })
             case "keys": return .list(members.map { .string($0.0) })
             case "values": return .list(members.map { $0.1 })
             case "get":
@@ -700,7 +705,7 @@ struct TemplateRenderer {
             case .string(let haystack):
                 guard case .string(let needle) = left else { throw .typeMismatch("'in <string>' requires a string on the left, not \(left.typeName)", line: line) }
                 found = needle.isEmpty || Self.split(haystack, needle, limit: 1).count > 1
-            case .list(let items), .generator(let items): found = items.contains(left)
+            case .list(let items), .tuple(let items), .generator(let items): found = items.contains(left)
             case .dictionary(let members): found = members.contains { TemplateValue.string($0.0) == left }
             case .undefined: found = false
             default: throw .typeMismatch("argument of type '\(right.typeName)' is not iterable", line: line)
@@ -713,6 +718,9 @@ struct TemplateRenderer {
         let mismatch = TemplateProblem.typeMismatch("unsupported operand types for \(op): '\(left.typeName)' and '\(right.typeName)'", line: line)
         switch (op, left, right) {
         case ("+", .string(let a), .string(let b)): return .string(try limited(a + b))
+        case ("+", .tuple(let a), .tuple(let b)):
+            guard a.count + b.count <= limits.maxItems else { throw .limitExceeded("list length (\(limits.maxItems) items)") }
+            return .tuple(a + b)
         case ("+", .list(let a), .list(let b)):
             guard a.count + b.count <= limits.maxItems else { throw .limitExceeded("list length (\(limits.maxItems) items)") }
             return .list(a + b)
@@ -821,7 +829,7 @@ struct TemplateRenderer {
         case "length", "count":
             switch value {
             case .string(let s): return .integer(s.unicodeScalars.count)
-            case .list(let l): return .integer(l.count)
+            case .list(let l), .tuple(let l): return .integer(l.count)
             case .dictionary(let d): return .integer(d.count)
             case .undefined: return .integer(0)
             default: throw .typeMismatch("object of type '\(value.typeName)' has no len()", line: line)
@@ -843,7 +851,7 @@ struct TemplateRenderer {
             return .list(try iterate(value).reversed())
         case "items":
             switch value {
-            case .dictionary(let members): return .list(members.map { .list([.string($0.0), $0.1]) })
+            case .dictionary(let members): return .list(members.map { .tuple([.string($0.0), $0.1]) })
             case .undefined: return .list([])
             default: throw .typeMismatch("can only get item pairs from a mapping", line: line)
             }
@@ -900,9 +908,9 @@ struct TemplateRenderer {
             guard case .dictionary(let members) = value else { throw .typeMismatch("dictsort needs a mapping, not \(value.typeName)", line: line) }
             let caseSensitive = argument(0, "case_sensitive")?.isTruthy ?? false
             let byValue = argument(1, "by") == .string("value")
-            let pairs: [TemplateValue] = members.map { .list([.string($0.0), $0.1]) }
+            let pairs: [TemplateValue] = members.map { .tuple([.string($0.0), $0.1]) }
             return .list(try sorted(pairs, reverse: argument(2, "reverse")?.isTruthy ?? false) { pair throws(TemplateProblem) in
-                guard case .list(let kv) = pair else { return pair }
+                guard case .tuple(let kv) = pair else { return pair }
                 return Self.sortKey(kv[byValue ? 1 : 0], caseSensitive: caseSensitive)
             })
         case "sort":
@@ -969,14 +977,14 @@ struct TemplateRenderer {
             if case .integer(let p)? = argument(0, "precision") { precision = p }
             let method = argument(1, "method")?.pythonString ?? "common"
             let scale = pow(10.0, Double(precision))
-            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrAwayFromZero
+            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrEven
             return .double((number * scale).rounded(rule) / scale)
         case "tojson":
             var indent: Int? = nil
             if case .integer(let n)? = argument(0, "indent") { indent = n }
             var itemSeparator = indent == nil ? ", " : ","
             var keySeparator = ": "
-            if case .list(let separators)? = keywords["separators"], separators.count == 2,
+            if let separators = keywords["separators"]?.sequence, separators.count == 2,
                case .string(let a) = separators[0], case .string(let b) = separators[1] {
                 itemSeparator = a
                 keySeparator = b
@@ -1078,7 +1086,7 @@ struct TemplateRenderer {
         case "false": return value == .bool(false)
         case "mapping": if case .dictionary = value { return true } else { return false }
         case "iterable", "sequence":
-            switch value { case .string, .list, .dictionary: return true; case .undefined, .generator: return name == "iterable"; default: return false }
+            switch value { case .string, .list, .tuple, .dictionary: return true; case .undefined, .generator: return name == "iterable"; default: return false }
         case "callable": switch value { case .function, .macro: return true; default: return false }
         case "equalto", "eq", "sameas": return value == other
         case "ne": return value != other
@@ -1126,7 +1134,7 @@ struct TemplateRenderer {
                 }
             }
             out += "\""
-        case .list(let items):
+        case .list(let items), .tuple(let items):
             if items.isEmpty { out += "[]"; return }
             out += "["
             for (i, item) in items.enumerated() {

@@ -17,6 +17,9 @@ public enum TemplateValue: Sendable, Equatable {
     /// plain one, as markupsafe does; everywhere else it is its text.
     case markup(String)
     case list([TemplateValue])
+    /// A Python tuple (`(a, b)`, `dict.items()` pairs, `varargs`): a list that prints with
+    /// parentheses.
+    case tuple([TemplateValue])
     /// What Jinja2's `map`, `select`, `selectattr`, `reject`, `rejectattr` and `unique` return:
     /// a Python generator, which iterates like its items but is always true, has no length,
     /// cannot be indexed or serialised, and prints as `<generator object>`.
@@ -38,7 +41,7 @@ public enum TemplateValue: Sendable, Equatable {
         case (.integer(let a), .double(let b)), (.double(let b), .integer(let a)): Double(a) == b
         case (.string(let a), .string(let b)), (.markup(let a), .markup(let b)), (.string(let a), .markup(let b)), (.markup(let a), .string(let b)):
             a.unicodeScalars.elementsEqual(b.unicodeScalars)
-        case (.list(let a), .list(let b)): a == b
+        case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)): a == b
         case (.generator, .generator): false
         case (.dictionary(let a), .dictionary(let b)):
             a.count == b.count && a.allSatisfy { pair in b.contains { $0.0 == pair.0 && $0.1 == pair.1 } }
@@ -76,9 +79,17 @@ public enum TemplateValue: Sendable, Equatable {
         case .integer(let i): i != 0
         case .double(let d): d != 0
         case .string(let s), .markup(let s): !s.isEmpty
-        case .list(let l): !l.isEmpty
+        case .list(let l), .tuple(let l): !l.isEmpty
         case .dictionary(let d): !d.isEmpty
         case .namespace, .function, .macro, .generator: true
+        }
+    }
+
+    /// The items of a list or tuple.
+    var sequence: [TemplateValue]? {
+        switch self {
+        case .list(let items), .tuple(let items): items
+        default: nil
         }
     }
 
@@ -123,6 +134,7 @@ public enum TemplateValue: Sendable, Equatable {
         case .string(let s): Self.pythonQuoted(s)
         case .markup(let s): "Markup(" + Self.pythonQuoted(s) + ")"
         case .list(let l): "[" + l.map(\.pythonRepresentation).joined(separator: ", ") + "]"
+        case .tuple(let l): "(" + l.map(\.pythonRepresentation).joined(separator: ", ") + (l.count == 1 ? ",)" : ")")
         case .dictionary(let d): "{" + d.map { Self.pythonQuoted($0.0) + ": " + $0.1.pythonRepresentation }.joined(separator: ", ") + "}"
         case .namespace: "<Namespace>"
         case .function(let name): "<function \(name)>"
@@ -141,6 +153,7 @@ public enum TemplateValue: Sendable, Equatable {
         case .double: "float"
         case .string, .markup: "string"
         case .list: "list"
+        case .tuple: "tuple"
         case .dictionary: "dict"
         case .namespace: "namespace"
         case .function: "function"
