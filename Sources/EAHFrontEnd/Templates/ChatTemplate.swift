@@ -74,13 +74,13 @@ public struct ChatTemplate: Sendable {
     private static func aliasingReasoning(_ message: TemplateValue) -> TemplateValue {
         guard case .dictionary(let members) = message else { return message }
         let present = { (key: String) -> TemplateValue? in
-            guard let value = members.first(where: { $0.0 == key })?.1, value != .none else { return nil }
+            guard let value = members.first(where: { $0.0 == .string(key) })?.1, value != .none else { return nil }
             return value
         }
         guard let reasoning = reasoningFields.lazy.compactMap(present).first else { return message }
         // Python's {"thinking": r, **message, "reasoning_content": r}: a key keeps the place it
         // was first given and takes the last value given.
-        var aliased: [(String, TemplateValue)] = [("thinking", reasoning)]
+        var aliased: [(TemplateValue, TemplateValue)] = [("thinking", reasoning)]
         for (key, value) in members + [("reasoning_content", reasoning)] {
             if let index = aliased.firstIndex(where: { $0.0 == key }) { aliased[index].1 = value } else { aliased.append((key, value)) }
         }

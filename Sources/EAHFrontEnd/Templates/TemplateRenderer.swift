@@ -166,7 +166,7 @@ struct TemplateRenderer {
             }
         }
         locals["varargs"] = .tuple(varargs)
-        locals["kwargs"] = .dictionary(kwargs)
+        locals["kwargs"] = .dictionary(kwargs.map { (.string($0.0), $0.1) })
         callDepth += 1
         guard callDepth <= Self.maxCallDepth else { throw .limitExceeded("macro call depth (\(Self.maxCallDepth))") }
         let savedScopes = scopes
@@ -230,14 +230,15 @@ struct TemplateRenderer {
         for (index, item) in items.enumerated() {
             try step()
             try bind(targets: targets, item: item)
-            scopes[scopes.count - 1]["loop"] = .dictionary([
+            let previous: TemplateValue = index > 0 ? items[index - 1] : .undefined("loop.previtem")
+            let next: TemplateValue = index + 1 < length ? items[index + 1] : .undefined("loop.nextitem")
+            let members: [(String, TemplateValue)] = [
                 ("index0", .integer(index)), ("index", .integer(index + 1)),
                 ("revindex0", .integer(length - index - 1)), ("revindex", .integer(length - index)),
                 ("first", .bool(index == 0)), ("last", .bool(index == length - 1)), ("length", .integer(length)),
-                ("previtem", index > 0 ? items[index - 1] : .undefined("loop.previtem")),
-                ("nextitem", index + 1 < length ? items[index + 1] : .undefined("loop.nextitem")),
-                ("depth", .integer(1)), ("depth0", .integer(0)),
-            ])
+                ("previtem", previous), ("nextitem", next), ("depth", .integer(1)), ("depth0", .integer(0)),
+            ]
+            scopes[scopes.count - 1]["loop"] = .dictionary(members.map { (.string($0.0), $0.1) })
             if try render(body) == .breakLoop { break }
         }
     }
@@ -254,7 +255,7 @@ struct TemplateRenderer {
     private func iterate(_ value: TemplateValue) throws(TemplateProblem) -> [TemplateValue] {
         switch value.plain {
         case .list(let items), .tuple(let items), .generator(let items): return items
-        case .dictionary(let members): return members.map { .string($0.0) }
+        case .dictionary(let members): return members.map(\.0)
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
         default: throw .typeMismatch("'\(value.typeName)' object is not iterable", line: line)
@@ -288,11 +289,10 @@ struct TemplateRenderer {
             for item in items { values.append(try evaluate(item)) }
             return .tuple(values)
         case .dictionary(let pairs):
-            var members: [(String, TemplateValue)] = []
+            var members: [(TemplateValue, TemplateValue)] = []
             for (keyExpression, valueExpression) in pairs {
-                guard case .string(let key) = try evaluate(keyExpression) else {
-                    throw .unsupported("dictionary keys that are not strings", line: line)
-                }
+                let key = try evaluate(keyExpression).plain
+                guard key.isHashable else { throw .typeMismatch("unhashable type: '\(key.typeName)'", line: line) }
                 let value = try evaluate(valueExpression)
                 if let index = members.firstIndex(where: { $0.0 == key }) { members[index].1 = value } else { members.append((key, value)) }
             }
@@ -346,7 +346,7 @@ struct TemplateRenderer {
     private func attribute(of value: TemplateValue, _ name: String) throws(TemplateProblem) -> TemplateValue {
         switch value {
         case .undefined(let path): throw .undefined("'\(path)'", line: line)
-        case .dictionary(let members): return members.first { $0.0 == name }?.1 ?? .undefined(name)
+        case .dictionary(let members): return members.first { $0.0 == .string(name) }?.1 ?? .undefined(name)
         case .namespace(let id): return namespaces[id].first { $0.0 == name }?.1 ?? .undefined(name)
         default: return .undefined(name)
         }
@@ -357,7 +357,7 @@ struct TemplateRenderer {
     private func item(of value: TemplateValue, _ key: TemplateValue) throws(TemplateProblem) -> TemplateValue {
         switch (value, key) {
         case (.undefined(let path), _): throw .undefined("'\(path)'", line: line)
-        case (.dictionary(let members), .string(let name)): return members.first { $0.0 == name }?.1 ?? .undefined(name)
+        case (.dictionary(let members), _): return members.first { $0.0 == key }?.1 ?? .undefined("item \(key.pythonRepresentation)")
         case (.namespace, .string(let name)): return try attribute(of: value, name)
         case (.list(let items), .integer(let i)), (.tuple(let items), .integer(let i)):
             let index = i < 0 ? items.count + i : i
@@ -414,7 +414,7 @@ struct TemplateRenderer {
             let receiver = try evaluate(receiverExpression)
             for argument in arguments { positional.append(try evaluate(argument)) }
             for (key, argument) in keywords { named.append((key, try evaluate(argument))) }
-            if case .namespace = receiver {} else if case .dictionary(let members) = receiver, members.contains(where: { $0.0 == method }) {} else {
+            if case .namespace = receiver {} else if case .dictionary(let members) = receiver, members.contains(where: { $0.0 == .string(method) }) {} else {
                 return try callMethod(receiver, method, positional, named)
             }
         }
@@ -452,11 +452,11 @@ struct TemplateRenderer {
             return .list(Swift.stride(from: from, to: to, by: by).map { .integer($0) })
         case .function("namespace"), .function("dict"):
             var members: [(String, TemplateValue)] = []
-            if case .dictionary(let initial)? = positional.first { members = initial }
+            if case .dictionary(let initial)? = positional.first { members = initial.map { ($0.0.pythonString, $0.1) } }
             for (key, value) in named {
                 if let index = members.firstIndex(where: { $0.0 == key }) { members[index].1 = value } else { members.append((key, value)) }
             }
-            if case .function("dict") = function { return .dictionary(members) }
+            if case .function("dict") = function { return .dictionary(members.map { (.string($0.0), $0.1) }) }
             namespaces.append(members)
             return .namespace(namespaces.count - 1)
         case .undefined(let name): throw .undefined("'\(name)'", line: line)
@@ -547,11 +547,11 @@ struct TemplateRenderer {
             }
         case .dictionary(let members):
             switch method {
-            case "items": return .list(members.map { .tuple([.string($0.0), $0.1]) })
-            case "keys": return .list(members.map { .string($0.0) })
-            case "values": return .list(members.map { $0.1 })
+            case "items": return .list(members.map { .tuple([$0.0, $0.1]) })
+            case "keys": return .list(members.map(\.0))
+            case "values": return .list(members.map(\.1))
             case "get":
-                guard case .string(let key)? = argument(0, "key") else { return argument(1, "default") ?? .none }
+                guard let key = argument(0, "key") else { return argument(1, "default") ?? .none }
                 return members.first { $0.0 == key }?.1 ?? argument(1, "default") ?? .none
             default: break
             }
@@ -706,7 +706,7 @@ struct TemplateRenderer {
                 guard case .string(let needle) = left else { throw .typeMismatch("'in <string>' requires a string on the left, not \(left.typeName)", line: line) }
                 found = needle.isEmpty || Self.split(haystack, needle, limit: 1).count > 1
             case .list(let items), .tuple(let items), .generator(let items): found = items.contains(left)
-            case .dictionary(let members): found = members.contains { TemplateValue.string($0.0) == left }
+            case .dictionary(let members): found = members.contains { $0.0 == left }
             case .undefined: found = false
             default: throw .typeMismatch("argument of type '\(right.typeName)' is not iterable", line: line)
             }
@@ -851,7 +851,7 @@ struct TemplateRenderer {
             return .list(try iterate(value).reversed())
         case "items":
             switch value {
-            case .dictionary(let members): return .list(members.map { .tuple([.string($0.0), $0.1]) })
+            case .dictionary(let members): return .list(members.map { .tuple([$0.0, $0.1]) })
             case .undefined: return .list([])
             default: throw .typeMismatch("can only get item pairs from a mapping", line: line)
             }
@@ -908,7 +908,7 @@ struct TemplateRenderer {
             guard case .dictionary(let members) = value else { throw .typeMismatch("dictsort needs a mapping, not \(value.typeName)", line: line) }
             let caseSensitive = argument(0, "case_sensitive")?.isTruthy ?? false
             let byValue = argument(1, "by") == .string("value")
-            let pairs: [TemplateValue] = members.map { .tuple([.string($0.0), $0.1]) }
+            let pairs: [TemplateValue] = members.map { .tuple([$0.0, $0.1]) }
             return .list(try sorted(pairs, reverse: argument(2, "reverse")?.isTruthy ?? false) { pair throws(TemplateProblem) in
                 guard case .tuple(let kv) = pair else { return pair }
                 return Self.sortKey(kv[byValue ? 1 : 0], caseSensitive: caseSensitive)
@@ -1144,7 +1144,18 @@ struct TemplateRenderer {
             out += newline(level) + "]"
         case .dictionary(let members):
             if members.isEmpty { out += "{}"; return }
-            let ordered = sortKeys ? members.sorted { $0.0.unicodeScalars.map(\.value).lexicographicallyPrecedes($1.0.unicodeScalars.map(\.value)) } : members
+            // json.dumps writes number, boolean and None keys as strings.
+            var keyed: [(String, TemplateValue)] = []
+            for (key, item) in members {
+                switch key {
+                case .string(let s): keyed.append((s, item))
+                case .integer, .double: keyed.append((key.pythonString, item))
+                case .bool(let b): keyed.append((b ? "true" : "false", item))
+                case .none: keyed.append(("null", item))
+                default: throw .typeMismatch("keys must be str, int, float, bool or None, not \(key.typeName)", line: line)
+                }
+            }
+            let ordered = sortKeys ? keyed.sorted { $0.0.unicodeScalars.map(\.value).lexicographicallyPrecedes($1.0.unicodeScalars.map(\.value)) } : keyed
             out += "{"
             for (i, (key, item)) in ordered.enumerated() {
                 out += (i > 0 ? itemSeparator : "") + newline(level + 1)

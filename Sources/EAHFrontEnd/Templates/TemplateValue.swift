@@ -4,7 +4,7 @@ import EAHCheckpoint
 ///
 /// Dictionaries keep insertion order and have string keys, as the JSON-like data chat templates
 /// receive. Printing follows Python's `str()`: `None`, `True`, `['a', 1]`.
-public enum TemplateValue: Sendable, Equatable {
+public enum TemplateValue: Sendable, Equatable, ExpressibleByStringLiteral {
     /// Jinja2's default `Undefined`: prints as nothing, is false, iterates as empty; the name is
     /// kept for error messages.
     case undefined(String)
@@ -24,7 +24,9 @@ public enum TemplateValue: Sendable, Equatable {
     /// a Python generator, which iterates like its items but is always true, has no length,
     /// cannot be indexed or serialised, and prints as `<generator object>`.
     case generator([TemplateValue])
-    case dictionary([(String, TemplateValue)])
+    /// A Python dict: keys are strings in JSON data, and any hashable value (a number, a
+    /// boolean, None, a tuple) in a template's own literals.
+    case dictionary([(TemplateValue, TemplateValue)])
     /// A `namespace()` object, by its index in the renderer's namespace table.
     case namespace(Int)
     /// A global function (`raise_exception`, `strftime_now`, `range`, `namespace`, `dict`).
@@ -61,13 +63,13 @@ public enum TemplateValue: Sendable, Equatable {
         case .number(let d): self = .double(d)
         case .string(let s): self = .string(s)
         case .array(let values): self = .list(values.map(TemplateValue.init(json:)))
-        case .object(let members): self = .dictionary(members.map { ($0.0, TemplateValue(json: $0.1)) })
+        case .object(let members): self = .dictionary(members.map { (.string($0.0), TemplateValue(json: $0.1)) })
         }
     }
 
     /// The member `key` of a dictionary.
     public subscript(key: String) -> TemplateValue? {
-        if case .dictionary(let members) = self { return members.first { $0.0 == key }?.1 }
+        if case .dictionary(let members) = self { return members.first { $0.0 == .string(key) }?.1 }
         return nil
     }
 
@@ -82,6 +84,17 @@ public enum TemplateValue: Sendable, Equatable {
         case .list(let l), .tuple(let l): !l.isEmpty
         case .dictionary(let d): !d.isEmpty
         case .namespace, .function, .macro, .generator: true
+        }
+    }
+
+    public init(stringLiteral value: String) { self = .string(value) }
+
+    /// Whether Python can use the value as a dict key.
+    var isHashable: Bool {
+        switch self {
+        case .none, .bool, .integer, .double, .string, .markup: true
+        case .tuple(let items): items.allSatisfy(\.isHashable)
+        default: false
         }
     }
 
@@ -135,7 +148,7 @@ public enum TemplateValue: Sendable, Equatable {
         case .markup(let s): "Markup(" + Self.pythonQuoted(s) + ")"
         case .list(let l): "[" + l.map(\.pythonRepresentation).joined(separator: ", ") + "]"
         case .tuple(let l): "(" + l.map(\.pythonRepresentation).joined(separator: ", ") + (l.count == 1 ? ",)" : ")")
-        case .dictionary(let d): "{" + d.map { Self.pythonQuoted($0.0) + ": " + $0.1.pythonRepresentation }.joined(separator: ", ") + "}"
+        case .dictionary(let d): "{" + d.map { $0.0.pythonRepresentation + ": " + $0.1.pythonRepresentation }.joined(separator: ", ") + "}"
         case .namespace: "<Namespace>"
         case .function(let name): "<function \(name)>"
         case .macro: "<Macro>"
