@@ -226,6 +226,9 @@ EDGE_CASES = [
     "{{ 'a<b' | safe + '<i>' }}|{{ '<i>' + ('a&b' | safe) }}|{{ ('x' | safe) ~ '<y>' }}|{{ ('q' | safe) | length }}",
     "{{ none | selectattr('type') | list }} {{ none | map(attribute='x') | list }} {{ (items | selectattr('type', 'equalto', 'zzz')) is iterable }} {{ 'yes' if items | selectattr('type', 'equalto', 'zzz') else 'no' }}",
     "{% if false %}{{ x | no_such_filter }}{{ x is no_such_test }}{% endif %}{{ 'fine' if true else x | no_such_filter }}",
+    "{% set d = {1: 'a', 2.5: 'b', none: 'c', (1, 2): 'd', true: 'e'} %}{{ d }}|{{ d[1] }}{{ d[(1, 2)] }}{{ d.get(2.5) }}|{{ {1: 2, 'x': none, false: 0} | tojson }}|{{ d | length }} {{ 1 in d }} {{ d.keys() | list }}",
+    "{{ (1,) }} {{ () }} {{ (1, 2) + (3,) }} {{ {'a': 1}.items() | list }} {{ true + 1 }} {{ true == 1 }} {{ 'ab' * true }} {{ [1, 2][true] }}",
+    "{{ ''.__class__ }}|{{ x.__dict__ }}|{{ items.__len__ }}|{{ x.present.__class__ }}",
 ]
 EDGE_VARIABLES = {
     "items": [{"type": "image"}, {"type": "text", "text": "one"}, {"type": "text", "text": "two"}],

@@ -104,6 +104,12 @@ enum TemplateFixtures {
             try Self.render("{{ '{:>5}'.format(1) }}")
         }
         #expect(throws: TemplateProblem.unsupported("method 'zfill' of a string", line: 1)) { try Self.render("{{ '1'.zfill(3) }}") }
+        #expect(throws: TemplateProblem.refused("a namespace attribute named '_x' (names starting with '_')", line: 1)) {
+            try Self.render("{% set ns = namespace(_x=1) %}")
+        }
+        #expect(throws: TemplateProblem.refused("a namespace attribute named '__class__' (names starting with '_')", line: 2)) {
+            try Self.render("{% set ns = namespace() %}\n{% set ns.__class__ = 1 %}")
+        }
         #expect(throws: TemplateProblem.unsupported("list.append() (the sandbox makes lists immutable; build a new list with '+')", line: 1)) {
             try Self.render("{% set l = [] %}{{ l.append(1) }}")
         }
@@ -134,6 +140,10 @@ enum TemplateFixtures {
         let longest = Array(repeating: "1", count: 200).joined(separator: " + ")
         let deepest = String(repeating: "{% if true %}", count: 60) + "{{ \(String(repeating: "(", count: 20))\(longest)\(String(repeating: ")", count: 20)) }}" + String(repeating: "{% endif %}", count: 60)
         #expect(try Self.render(deepest) == "200")
+        #expect(throws: TemplateProblem.limitExceeded("macro call depth (48)")) {
+            try Self.render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}")
+        }
+        #expect(try Self.render("{% macro f(n) %}{{ f(n - 1) if n > 0 else 'bottom' }}{% endmacro %}{{ f(47) }}") == "bottom")
         var limits = ChatTemplate.Limits()
         limits.maxSteps = 100_000
         #expect(throws: TemplateProblem.limitExceeded("evaluation steps (100000)")) {

@@ -15,6 +15,8 @@ public enum TemplateProblem: CheckpointProblem, Equatable {
     case undefined(String, line: Int)
     /// An operation got values of the wrong type (e.g. `+` of a string and an integer).
     case typeMismatch(String, line: Int)
+    /// The template did something the sandbox forbids (`what` names it).
+    case refused(String, line: Int)
     /// The template called `raise_exception(message)`.
     case raised(String)
     /// Rendering went over a safety limit (`what` names it: loop iterations, output size, …).
@@ -37,6 +39,7 @@ public enum TemplateProblem: CheckpointProblem, Equatable {
         case .unsupported(let construct, let line): "chat template line \(line) uses \(TerminalText.escape(construct)), which eah's template engine does not support"
         case .undefined(let what, let line): "chat template line \(line): \(TerminalText.escape(what)) is undefined"
         case .typeMismatch(let what, let line): "chat template line \(line): \(TerminalText.escape(what))"
+        case .refused(let what, let line): "chat template line \(line) stores \(TerminalText.escape(what)), which the template sandbox refuses"
         case .raised(let text): "the chat template raised an exception: \(TerminalText.escape(text))"
         case .limitExceeded(let what): "rendering the chat template exceeded the limit on \(what)"
         case .unknownTemplateName(let name, let known): "there is no conversation template named \"\(TerminalText.escape(name))\" (known: \(known.joined(separator: ", ")))"
@@ -49,7 +52,7 @@ public enum TemplateProblem: CheckpointProblem, Equatable {
 
     public var fix: String? {
         switch self {
-        case .syntax, .typeMismatch, .undefined: "fix the template, or pass --template NAME to use a built-in one"
+        case .syntax, .typeMismatch, .undefined, .refused: "fix the template, or pass --template NAME to use a built-in one"
         case .unsupported: "rewrite that part of the template with supported constructs, or pass --template NAME to use a built-in one"
         case .raised: "the conversation does not fit what the template accepts; change the messages or pass --template NAME"
         case .limitExceeded: "the template loops or grows without bound; fix it or pass --template NAME"

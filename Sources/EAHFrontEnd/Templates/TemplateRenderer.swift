@@ -182,11 +182,17 @@ struct TemplateRenderer {
         return .string(try capture(macro.body))
     }
 
+    /// transformers' namespaces refuse underscore-prefixed attributes (a sandbox escape route).
+    private func checkNamespaceName(_ name: String) throws(TemplateProblem) {
+        if name.hasPrefix("_") { throw .refused("a namespace attribute named '\(name)' (names starting with '_')", line: line) }
+    }
+
     private mutating func assign(targets: [String], attribute: String?, value: TemplateValue) throws(TemplateProblem) {
         if let attribute {
             guard case .namespace(let id) = lookup(targets[0]) else {
                 throw .typeMismatch("cannot assign attribute '\(attribute)' on \(targets[0]), which is not a namespace()", line: line)
             }
+            try checkNamespaceName(attribute)
             if let index = namespaces[id].firstIndex(where: { $0.0 == attribute }) {
                 namespaces[id][index].1 = value
             } else {
@@ -355,6 +361,7 @@ struct TemplateRenderer {
     /// Jinja2's `getitem`: dictionary key, list or string index (negative from the end), else
     /// undefined.
     private func item(of value: TemplateValue, _ key: TemplateValue) throws(TemplateProblem) -> TemplateValue {
+        if case .bool(let b) = key, value.sequence != nil || value.isString { return try item(of: value, .integer(b ? 1 : 0)) }
         switch (value, key) {
         case (.undefined(let path), _): throw .undefined("'\(path)'", line: line)
         case (.dictionary(let members), _): return members.first { $0.0 == key }?.1 ?? .undefined("item \(key.pythonRepresentation)")
@@ -457,6 +464,7 @@ struct TemplateRenderer {
                 if let index = members.firstIndex(where: { $0.0 == key }) { members[index].1 = value } else { members.append((key, value)) }
             }
             if case .function("dict") = function { return .dictionary(members.map { (.string($0.0), $0.1) }) }
+            for (name, _) in members { try checkNamespaceName(name) }
             namespaces.append(members)
             return .namespace(namespaces.count - 1)
         case .undefined(let name): throw .undefined("'\(name)'", line: line)
@@ -715,6 +723,9 @@ struct TemplateRenderer {
         }
         if case .undefined(let name) = left { throw .undefined("'\(name)'", line: line) }
         if case .undefined(let name) = right { throw .undefined("'\(name)'", line: line) }
+        // Arithmetic and ordering treat Python's booleans as the integers 0 and 1.
+        if case .bool(let b) = left { return try binary(op, .integer(b ? 1 : 0), right) }
+        if case .bool(let b) = right { return try binary(op, left, .integer(b ? 1 : 0)) }
         let mismatch = TemplateProblem.typeMismatch("unsupported operand types for \(op): '\(left.typeName)' and '\(right.typeName)'", line: line)
         switch (op, left, right) {
         case ("+", .string(let a), .string(let b)): return .string(try limited(a + b))

@@ -41,6 +41,9 @@ public enum TemplateValue: Sendable, Equatable, ExpressibleByStringLiteral {
         case (.integer(let a), .integer(let b)): a == b
         case (.double(let a), .double(let b)): a == b
         case (.integer(let a), .double(let b)), (.double(let b), .integer(let a)): Double(a) == b
+        // Python's bool is an int: True == 1, False == 0.0.
+        case (.bool(let a), .integer(let b)), (.integer(let b), .bool(let a)): (a ? 1 : 0) == b
+        case (.bool(let a), .double(let b)), (.double(let b), .bool(let a)): (a ? 1.0 : 0.0) == b
         case (.string(let a), .string(let b)), (.markup(let a), .markup(let b)), (.string(let a), .markup(let b)), (.markup(let a), .string(let b)):
             a.unicodeScalars.elementsEqual(b.unicodeScalars)
         case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)): a == b
@@ -97,6 +100,8 @@ public enum TemplateValue: Sendable, Equatable, ExpressibleByStringLiteral {
         default: false
         }
     }
+
+    var isString: Bool { if case .string = self { true } else { false } }
 
     /// The items of a list or tuple.
     var sequence: [TemplateValue]? {
