@@ -20,7 +20,8 @@ command.json holds what `eah-convert template` must print for the e2e tiny llava
 (Tests/Fixtures/e2e/tiny-llava-hf, made by make_e2e_fixtures.py): the text LlavaProcessor's
 apply_chat_template renders and the ids its tokenizer gives that text without special tokens
 (what apply_chat_template(tokenize=True) returns), with the model's template and with a corpus
-template whose bos_token the context overrides.
+template whose bos_token the context overrides; and for a GGUF carrying a corpus template, the
+text with the GGUF's special tokens and sentencepiece's ids.
 
 Deterministic. Run with the pinned venv after make_e2e_fixtures.py:
     .venv/bin/python tools/make_template_corpus_fixtures.py
@@ -169,7 +170,17 @@ def command_cases():
     template = open(os.path.join(OUT, template_name), encoding="utf-8").read()
     over_text = render_jinja_template(
         conversations=[overridden["messages"]], chat_template=template, add_generation_prompt=False, **{**special, "bos_token": "<BOS>"})[0][0]
+    # A GGUF carrying a chat template: the test adds tokenizer.chat_template to the
+    # tokenizer-only tokenizer/tokenizer.gguf (made from tokenizer.model by
+    # make_tokenizer_fixtures.py); sentencepiece gives the reference ids.
+    import sentencepiece
+    sp = sentencepiece.SentencePieceProcessor(model_file=os.path.join(ROOT, "Tests", "Fixtures", "tokenizer", "tokenizer.model"))
+    gguf_special = {"bos_token": sp.id_to_piece(sp.bos_id()), "eos_token": sp.id_to_piece(sp.eos_id()), "unk_token": sp.id_to_piece(sp.unk_id())}
+    gguf_messages, _ = CONVERSATIONS["multi_turn"]
+    gguf_text = render_jinja_template(conversations=[gguf_messages], chat_template=template, add_generation_prompt=True, **gguf_special)[0][0]
     return [
+        {"model": "tokenizer/tokenizer.gguf", "gguf_chat_template": "templates/corpus/" + template_name,
+         "context": {"messages": gguf_messages, "add_generation_prompt": True}, "text": gguf_text, "ids": sp.encode(gguf_text)},
         {"model": "e2e/tiny-llava-hf", "template": None, "context": own, "text": own_text,
          "ids": tokenizer(own_text, add_special_tokens=False)["input_ids"]},
         {"model": "e2e/tiny-llava-hf", "template": "templates/corpus/" + template_name, "context": overridden, "text": over_text,

@@ -47,21 +47,45 @@ struct TemplateCommandTests {
         }
     }
 
-    @Test("a model folder: its own template or --template, given special tokens winning, ids as apply_chat_template's")
-    func modelFolderWithIDs() throws {
+    /// `tokenizer/tokenizer.gguf` with `tokenizer.chat_template` added.
+    static func ggufWithTemplate(_ templatePath: String, in directory: TemporaryDirectory) throws -> String {
+        let reader = try GGUFReader(path: Fixtures.path("tokenizer/tokenizer.gguf"))
+        let template = try String(contentsOfFile: Fixtures.path(templatePath), encoding: .utf8)
+        let path = directory.file("model.gguf")
+        let writer = try GGUFWriter(path: path, overwrite: false,
+                                    metadata: reader.metadata + [MetadataEntry(key: "tokenizer.chat_template", value: .string(template))], tensors: [])
+        try writer.finish()
+        return path
+    }
+
+    @Test("a model folder, a bundle or a GGUF: its own template or --template, given special tokens winning, ids as the reference tokenizers give")
+    func modelSourcesWithIDs() throws {
         let directory = TemporaryDirectory()
         guard case .array(let cases)? = try Self.fixture("templates/corpus/command.json")["cases"] else { throw FixtureError.missing }
-        #expect(cases.count == 2)
+        #expect(cases.count == 3)
         for (index, item) in cases.enumerated() {
             guard case .string(let model)? = item["model"], let context = item["context"] else { throw FixtureError.missing }
             let path = directory.write("context\(index).json", Array(context.serialized.utf8))
-            var arguments = ["template", Fixtures.path(model), "--context", path, "--json"]
+            var source = Fixtures.path(model)
+            if case .string(let template)? = item["gguf_chat_template"] { source = try Self.ggufWithTemplate(template, in: directory) }
+            var arguments = ["template", source, "--context", path, "--json"]
             if case .string(let template)? = item["template"] { arguments += ["--template", Fixtures.path(template)] }
             let result = try CommandRunner.run("eah-convert", arguments)
             #expect(result.status == 0, "\(result.stderr)")
             let document = try JSONParser.parse(result.stdout.trimmingCharacters(in: .newlines))
-            #expect(document == .object([("schema", .integer(1)), ("text", try #require(item["text"])), ("ids", try #require(item["ids"]))]))
+            #expect(document == .object([("schema", .integer(1)), ("text", try #require(item["text"])), ("ids", try #require(item["ids"]))]), "\(model)")
         }
+
+        // A bundle made from the e2e model renders with the template and tokenizer it carries.
+        let own = try #require(cases.first { $0["model"] == .string("e2e/tiny-llava-hf") && $0["template"] == .null })
+        let bundle = directory.file("bundle")
+        let patched = try CommandRunner.run("eah-convert", ["patch", Fixtures.path("e2e/tiny-llava-hf"), "-o", bundle, "--head", "0:0", "--beta", "0.05"])
+        #expect(patched.status == 0, "\(patched.stderr)")
+        let context = directory.write("bundle-context.json", Array(try #require(own["context"]).serialized.utf8))
+        let result = try CommandRunner.run("eah-convert", ["template", bundle, "--context", context, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try JSONParser.parse(result.stdout.trimmingCharacters(in: .newlines))
+                == .object([("schema", .integer(1)), ("text", try #require(own["text"])), ("ids", try #require(own["ids"]))]))
     }
 
     @Test("raise_exception is bad input with the template's message on one line")

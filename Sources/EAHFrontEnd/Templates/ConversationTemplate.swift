@@ -225,8 +225,8 @@ public struct ConversationTemplate: Sendable {
         }
         var tokens: [String: String] = [:]
         if case .array(_, let pieces)? = values["tokenizer.ggml.tokens"] {
-            for name in ["bos", "eos", "unk", "pad"] {
-                if let id = values["tokenizer.ggml.\(name)_token_id"]?.integer, pieces.indices.contains(id), let piece = pieces[id].string {
+            for (name, key) in [("bos", "bos"), ("eos", "eos"), ("unk", "unknown"), ("pad", "padding")] {
+                if let id = values["tokenizer.ggml.\(key)_token_id"]?.integer, pieces.indices.contains(id), let piece = pieces[id].string {
                     tokens["\(name)_token"] = piece
                 }
             }
