@@ -4,9 +4,11 @@ import EAHCheckpoint
 /// (sandboxed Jinja2 with `trim_blocks`, `lstrip_blocks`, `raise_exception`, `strftime_now`,
 /// `namespace`, `tojson` without HTML escaping, and the `generation` block).
 ///
-/// The engine has no file access and no Python objects; it implements the subset of Jinja2
-/// that chat templates use and refuses the rest with `TemplateProblem.unsupported`. Rendering
-/// is bounded by `Limits`, so a hostile template cannot hang or exhaust memory.
+/// The engine has no file access and no Python objects; it implements what Hub chat templates
+/// use (statements, macros and call blocks, filters, tests, string and dict methods, Python's
+/// printing of values; the README lists it) and refuses the rest with
+/// `TemplateProblem.unsupported`, naming the line. Rendering is bounded by `Limits` and a
+/// macro-recursion depth, so a hostile template cannot hang or exhaust memory.
 public struct ChatTemplate: Sendable {
     /// Bounds on one rendering.
     public struct Limits: Sendable {

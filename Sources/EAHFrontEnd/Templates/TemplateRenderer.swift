@@ -542,6 +542,43 @@ struct TemplateRenderer {
                 if case .integer(let n)? = argument(2, "count") { count = n }
                 return .string(try replace(s, old, new, count: count))
             case "title": return .string(Self.pythonTitle(s))
+            case "find", "rfind", "count":
+                guard case .string(let needle)? = argument(0, "sub") else { throw .typeMismatch("\(method)() takes a string", line: line) }
+                let haystack = Array(s.unicodeScalars), target = Array(needle.unicodeScalars)
+                var found: [Int] = []
+                var index = 0
+                while index + target.count <= haystack.count {
+                    if haystack[index..<index + target.count].elementsEqual(target) {
+                        found.append(index)
+                        index += max(target.count, 1)
+                    } else {
+                        index += 1
+                    }
+                }
+                if method == "count" { return .integer(found.count) }
+                return .integer((method == "find" ? found.first : found.last) ?? -1)
+            case "isdigit", "isalpha", "isalnum", "isspace":
+                let scalars = s.unicodeScalars
+                let test: (Unicode.Scalar) -> Bool = switch method {
+                case "isdigit": { $0.properties.numericType == .digit || $0.properties.numericType == .decimal }
+                case "isalpha": { $0.properties.isAlphabetic }
+                case "isalnum": { $0.properties.isAlphabetic || $0.properties.numericType != nil }
+                default: TemplateLexer.isSpace
+                }
+                return .bool(!scalars.isEmpty && scalars.allSatisfy(test))
+            case "isupper", "islower":
+                let cased = s.unicodeScalars.contains { $0.properties.isCased }
+                return .bool(cased && (method == "isupper" ? s.uppercased() == s : s.lowercased() == s))
+            case "removeprefix", "removesuffix":
+                guard case .string(let affix)? = argument(0, method == "removeprefix" ? "prefix" : "suffix") else {
+                    throw .typeMismatch("\(method)() takes a string", line: line)
+                }
+                let scalars = Array(s.unicodeScalars), cut = Array(affix.unicodeScalars)
+                var kept = scalars[...]
+                if method == "removeprefix", scalars.starts(with: cut) { kept = scalars.dropFirst(cut.count) }
+                if method == "removesuffix", !cut.isEmpty, scalars.reversed().starts(with: cut.reversed()) { kept = scalars.dropLast(cut.count) }
+                return .string(String(String.UnicodeScalarView(kept)))
+            case "splitlines": return .list(Self.splitLines(s).map { .string($0) })
             case "capitalize": return .string(Self.capitalize(s))
             case "format": return .string(try limited(try Self.format(s, arguments, keywords, line: line)))
             case "join":
