@@ -229,7 +229,7 @@ EDGE_CASES = [
     "{% set d = {1: 'a', 2.5: 'b', none: 'c', (1, 2): 'd', true: 'e'} %}{{ d }}|{{ d[1] }}{{ d[(1, 2)] }}{{ d.get(2.5) }}|{{ {1: 2, 'x': none, false: 0} | tojson }}|{{ d | length }} {{ 1 in d }} {{ d.keys() | list }}",
     "{{ (1,) }} {{ () }} {{ (1, 2) + (3,) }} {{ {'a': 1}.items() | list }} {{ true + 1 }} {{ true == 1 }} {{ 'ab' * true }} {{ [1, 2][true] }}",
     "{{ ''.__class__ }}|{{ x.__dict__ }}|{{ items.__len__ }}|{{ x.present.__class__ }}",
-    "{{ 'banana'.find('an') }} {{ 'banana'.rfind('an') }} {{ 'banana'.find('x') }} {{ 'banana'.count('a') }} {{ 'aaa'.count('aa') }} {{ 'ab'.count('') }} {{ ''.find('') }}",
+    "{{ 'banana'.find('an') }} {{ 'banana'.rfind('an') }} {{ 'banana'.find('x') }} {{ 'banana'.count('a') }} {{ 'aaa'.count('aa') }} {{ 'ab'.count('') }} {{ ''.find('') }} {{ 'aaa'.rfind('aa') }} {{ 'ab'.rfind('') }} {{ 'a'.count('abc') }}",
     "{{ '123'.isdigit() }} {{ '12a'.isdigit() }} {{ ''.isdigit() }} {{ 'abé'.isalpha() }} {{ 'a1'.isalnum() }} {{ ' \t\n'.isspace() }} {{ 'AB1'.isupper() }} {{ 'ab1'.islower() }} {{ '12'.islower() }}",
     "{{ '<think>x'.removeprefix('<think>') }}|{{ 'x</think>'.removesuffix('</think>') }}|{{ 'abc'.removesuffix('') }}|{{ 'a\nb\r\nc\n'.splitlines() }}",
 ]

@@ -115,7 +115,7 @@ enum TemplateFixtures {
         }
     }
 
-    @Test func raiseExceptionAndRuntimeErrorsAreTyped() {
+    @Test func raiseExceptionAndRuntimeErrorsAreTyped() throws {
         #expect(throws: TemplateProblem.raised("Only user and assistant roles are supported!")) {
             try Self.render("{{ raise_exception('Only user and assistant roles are supported!') }}")
         }
@@ -126,6 +126,18 @@ enum TemplateFixtures {
         }
         #expect(throws: TemplateProblem.typeMismatch("integer division or modulo by zero", line: 2)) { try Self.render("\n{{ 1 // 0 }}") }
         #expect(throws: TemplateProblem.typeMismatch("'integer' object is not iterable", line: 1)) { try Self.render("{% for x in 3 %}{% endfor %}") }
+        // As jinja2, a macro takes extra arguments and a call block only when its body reads
+        // varargs, kwargs or caller.
+        #expect(throws: TemplateProblem.typeMismatch("macro 'f' takes not more than 1 argument(s)", line: 1)) {
+            try Self.render("{% macro f(a) %}{{ a }}{% endmacro %}{{ f(1, 2) }}")
+        }
+        #expect(throws: TemplateProblem.typeMismatch("macro 'f' takes no keyword argument 'z'", line: 1)) {
+            try Self.render("{% macro f(a) %}{{ a }}{% endmacro %}{{ f(1, z=2) }}")
+        }
+        #expect(throws: TemplateProblem.typeMismatch("macro 'f' takes no keyword argument 'caller'", line: 2)) {
+            try Self.render("{% macro f(a) %}{{ a }}{% endmacro %}\n{% call f(1) %}x{% endcall %}")
+        }
+        #expect(try Self.render("{% macro f() %}{{ varargs }}{{ kwargs }}{% endmacro %}{{ f(1, k=2) }}") == "(1,){'k': 2}")
     }
 
     @Test func hostileTemplatesHitLimitsInsteadOfHanging() throws {

@@ -26,7 +26,8 @@ public struct ChatTemplate: Sendable {
     public let source: String
     let nodes: [TemplateNode]
 
-    /// Compiles `source`; unknown tags, filters and tests are refused here, as Jinja2 does.
+    /// Compiles `source`; unknown tags, filters and tests are refused here, as Jinja2 does
+    /// (a filter or test inside an `if` fails only when evaluated, as in Jinja2).
     public init(source: String) throws(TemplateProblem) {
         self.source = source
         nodes = try TemplateParser.parse(source)

@@ -1,12 +1,13 @@
 import EAHCheckpoint
 
-/// Turns one user prompt about one image (and an optional system prompt) into the text prompt a
-/// LLaVA model expects, with the assistant turn opened (`add_generation_prompt=True`).
+/// A model's conversation template: turns a conversation into the text prompt the model
+/// expects, for one question about one image (`render(prompt:systemPrompt:)`) or for any
+/// template context (`render(context:)`, what `eah-convert template` prints).
 ///
 /// The template is a model's Jinja2 chat template, rendered as transformers 5.24 renders it
-/// for `[{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]`
-/// (preceded by a system message whose content is one text part, when there is a system
-/// prompt), or one of the built-in templates (`builtInNames`). The image is the text
+/// (a question is `[{"role": "user", "content": [{"type": "image"}, {"type": "text", "text":
+/// prompt}]}]`, preceded by a system message whose content is one text part when there is a
+/// system prompt), or one of the built-in templates (`builtInNames`). The image is the text
 /// `<image>`, which the caller later expands into image features.
 public struct ConversationTemplate: Sendable {
     /// The names `builtIn(_:)` and `--template` accept.

@@ -40,6 +40,11 @@ struct TemplateRenderer {
         let parameters: [TemplateParameter]
         let body: [TemplateNode]
         let closure: [String: TemplateValue]
+        /// Which of `varargs`, `kwargs` and `caller` the body reads: only those accept extra
+        /// positional arguments, extra keyword arguments and a call block.
+        let readsVarargs: Bool
+        let readsKwargs: Bool
+        let readsCaller: Bool
     }
 
     /// Deepest chain of macro calls (recursive macros render nested JSON schemas).
@@ -115,10 +120,7 @@ struct TemplateRenderer {
                 line = at
                 let text = try capture(body)
                 line = at
-                var positional: [TemplateValue] = []
-                for argument in arguments { positional.append(try evaluate(argument)) }
-                var named: [String: TemplateValue] = [:]
-                for (key, argument) in keywords { named[key] = try evaluate(argument) }
+                let (positional, named) = try evaluateArguments(arguments, keywords)
                 try emit(try applyFilter(name, .string(text), positional, named).pythonString)
             case .breakLoop: return .breakLoop
             case .continueLoop: return .continueLoop
@@ -139,7 +141,9 @@ struct TemplateRenderer {
     private mutating func define(_ name: String, _ parameters: [TemplateParameter], _ body: [TemplateNode]) -> TemplateValue {
         var closure: [String: TemplateValue] = [:]
         for scope in scopes.dropFirst() { closure.merge(scope) { $1 } }
-        macros.append(Macro(name: name, parameters: parameters, body: body, closure: closure))
+        macros.append(Macro(name: name, parameters: parameters, body: body, closure: closure,
+                            readsVarargs: TemplateNode.read("varargs", in: body), readsKwargs: TemplateNode.read("kwargs", in: body),
+                            readsCaller: TemplateNode.read("caller", in: body)))
         return .macro(macros.count - 1)
     }
 
@@ -154,21 +158,25 @@ struct TemplateRenderer {
         for (index, value) in positional.enumerated() {
             if index < macro.parameters.count { locals[macro.parameters[index].name] = value } else { varargs.append(value) }
         }
+        if !varargs.isEmpty, !macro.readsVarargs {
+            throw .typeMismatch("macro '\(macro.name)' takes not more than \(macro.parameters.count) argument(s)", line: line)
+        }
         var kwargs: [(String, TemplateValue)] = []
         for (key, value) in named {
-            if key == "caller" {
+            if key == "caller", macro.readsCaller {
                 locals[key] = value
             } else if macro.parameters.contains(where: { $0.name == key }) {
                 guard locals[key] == nil else { throw .typeMismatch("macro '\(macro.name)' got multiple values for argument '\(key)'", line: line) }
                 locals[key] = value
             } else {
+                guard macro.readsKwargs else { throw .typeMismatch("macro '\(macro.name)' takes no keyword argument '\(key)'", line: line) }
                 kwargs.append((key, value))
             }
         }
         locals["varargs"] = .tuple(varargs)
         locals["kwargs"] = .dictionary(kwargs.map { (.string($0.0), $0.1) })
+        guard callDepth < Self.maxCallDepth else { throw .limitExceeded("macro call depth (\(Self.maxCallDepth))") }
         callDepth += 1
-        guard callDepth <= Self.maxCallDepth else { throw .limitExceeded("macro call depth (\(Self.maxCallDepth))") }
         let savedScopes = scopes
         scopes = [scopes[0], macro.closure, locals]
         defer {
@@ -315,10 +323,7 @@ struct TemplateRenderer {
             return try call(callee, arguments, keywords)
         case .filter(let target, let name, let arguments, let keywords):
             let value = try evaluate(target)
-            var positional: [TemplateValue] = []
-            for argument in arguments { positional.append(try evaluate(argument)) }
-            var named: [String: TemplateValue] = [:]
-            for (key, argument) in keywords { named[key] = try evaluate(argument) }
+            let (positional, named) = try evaluateArguments(arguments, keywords)
             return try applyFilter(name, value, positional, named)
         case .test(let target, let name, let arguments, let negated):
             let value = try evaluate(target)
@@ -346,6 +351,15 @@ struct TemplateRenderer {
             if let otherwise { return try evaluate(otherwise) }
             return .undefined("the else branch of a conditional expression")
         }
+    }
+
+    /// A filter's arguments, evaluated in order.
+    private mutating func evaluateArguments(_ arguments: [TemplateExpression], _ keywords: [(String, TemplateExpression)]) throws(TemplateProblem) -> ([TemplateValue], [String: TemplateValue]) {
+        var positional: [TemplateValue] = []
+        for argument in arguments { positional.append(try evaluate(argument)) }
+        var named: [String: TemplateValue] = [:]
+        for (key, argument) in keywords { named[key] = try evaluate(argument) }
+        return (positional, named)
     }
 
     /// Jinja2's `getattr`: a dictionary's member or a namespace's attribute, else undefined.
@@ -545,18 +559,20 @@ struct TemplateRenderer {
             case "find", "rfind", "count":
                 guard case .string(let needle)? = argument(0, "sub") else { throw .typeMismatch("\(method)() takes a string", line: line) }
                 let haystack = Array(s.unicodeScalars), target = Array(needle.unicodeScalars)
-                var found: [Int] = []
-                var index = 0
-                while index + target.count <= haystack.count {
-                    if haystack[index..<index + target.count].elementsEqual(target) {
-                        found.append(index)
-                        index += max(target.count, 1)
-                    } else {
-                        index += 1
+                guard target.count <= haystack.count else { return .integer(method == "count" ? 0 : -1) }
+                let matches = { (i: Int) in haystack[i..<i + target.count].elementsEqual(target) }
+                let starts = 0...(haystack.count - target.count)
+                switch method {
+                case "find": return .integer(starts.first(where: matches) ?? -1)
+                case "rfind": return .integer(starts.reversed().first(where: matches) ?? -1)
+                default:
+                    // Non-overlapping occurrences, as Python counts them.
+                    var count = 0, index = 0
+                    while index <= haystack.count - target.count {
+                        if matches(index) { count += 1; index += max(target.count, 1) } else { index += 1 }
                     }
+                    return .integer(count)
                 }
-                if method == "count" { return .integer(found.count) }
-                return .integer((method == "find" ? found.first : found.last) ?? -1)
             case "isdigit", "isalpha", "isalnum", "isspace":
                 let scalars = s.unicodeScalars
                 let test: (Unicode.Scalar) -> Bool = switch method {
