@@ -4,10 +4,11 @@ what transformers renders from them, for eah's template-engine corpus test.
 
 The templates are llama.cpp's `models/templates/*.jinja` (each copied from the Hub repository its
 file name spells), taken from the llama-cpp-python 0.3.36 source distribution on PyPI, which
-vendors llama.cpp. The sdist is fetched with pip (pinned version, no dependencies, no binary)
+vendors llama.cpp, and llama-cpp-python's own chat formats (its multimodal chat handlers' Jinja,
+LLaVA 1.5/1.6 and Qwen2.5-VL among them) from the same sdist. The sdist is fetched with pip (pinned version, no dependencies, no binary)
 into EAH_LLAMA_CPP_CACHE (default ~/.cache/eah), the folder tools/llama-cpp.sh extracts it to;
-an already extracted copy there is reused. SOURCES.json records the sdist, the path inside it
-and the SHA-256 of every template copied.
+an already extracted copy there is reused. SOURCES.json records the sdist and, for every
+template copied, where in the sdist it comes from and its SHA-256.
 
 Each template is rendered for every conversation below, with and without the generation prompt,
 by transformers 5.24's `render_jinja_template` (jinja2 3.1.6, sandboxed, trim_blocks,
@@ -26,6 +27,7 @@ text with the GGUF's special tokens and sentencepiece's ids.
 Deterministic. Run with the pinned venv after make_e2e_fixtures.py:
     .venv/bin/python tools/make_template_corpus_fixtures.py
 """
+import ast
 import datetime as datetime_module
 import glob
 import hashlib
@@ -47,6 +49,7 @@ OUT = os.path.join(ROOT, "Tests", "Fixtures", "templates", "corpus")
 VERSION = "0.3.36"
 SDIST = f"llama_cpp_python-{VERSION}.tar.gz"
 INNER = "vendor/llama.cpp/models/templates"
+HANDLERS = "llama_cpp/llama_chat_format.py"
 CACHE = os.environ.get("EAH_LLAMA_CPP_CACHE", os.path.expanduser("~/.cache/eah"))
 
 # 2026-03-14 15:09:26, a Saturday, as the naive local time datetime.now() returns.
@@ -109,6 +112,18 @@ CONVERSATIONS = {
         {"role": "assistant", "content": "It is 22 °C in Paris."},
         {"role": "user", "content": "Thanks!"},
     ], {"tools": [WEATHER_TOOL]}),
+    "image_url": ([
+        {"role": "system", "content": "Describe images."},
+        {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}},
+                                     {"type": "text", "text": "What is this?"}]},
+    ], {}),
+    "documents": ([{"role": "user", "content": "What does the report say?"}], {"documents": [
+        {"title": "Report", "text": "Sales rose by 5%."}, {"title": "Notes", "text": "Ship on Monday."},
+    ]}),
+    "thinking_off": ([
+        {"role": "system", "content": "Answer briefly."},
+        {"role": "user", "content": "Capital of France?"},
+    ], {"enable_thinking": False}),
     "reasoning": ([
         {"role": "user", "content": "Is 17 prime?"},
         {"role": "assistant", "reasoning_content": "17 has no divisor between 2 and 4.", "content": "Yes, 17 is prime."},
@@ -123,24 +138,40 @@ class FixedClock(datetime_module.datetime):
         return FIXED_NOW
 
 
-def templates_folder():
-    """The extracted sdist's templates folder, fetching and extracting the sdist if needed."""
+def sdist_root():
+    """The extracted sdist (its templates folder and llama_chat_format.py), fetching it if needed."""
     root = os.path.join(CACHE, f"llama-cpp-python-{VERSION}")
     if os.path.exists(os.path.join(root, ".extracted")):
-        return os.path.join(root, INNER), "extracted by tools/llama-cpp.sh"
+        return root, "extracted by tools/llama-cpp.sh"
     download = tempfile.mkdtemp(prefix="eah-sdist-")
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--no-binary", ":all:", "-d", download,
                     f"llama-cpp-python=={VERSION}"], check=True)
     archive = os.path.join(download, SDIST)
     digest = hashlib.sha256(open(archive, "rb").read()).hexdigest()
-    target = os.path.join(download, "templates")
+    target = os.path.join(download, "sdist")
     with tarfile.open(archive) as tar:
-        prefix = f"llama_cpp_python-{VERSION}/{INNER}/"
-        members = [m for m in tar.getmembers() if m.name.startswith(prefix) and m.isfile()]
+        prefix = f"llama_cpp_python-{VERSION}/"
+        members = [m for m in tar.getmembers() if m.isfile() and (m.name.startswith(prefix + INNER + "/") or m.name == prefix + HANDLERS)]
         for member in members:
             member.name = member.name[len(prefix):]
         tar.extractall(target, members=members, filter="data")
     return target, f"sha256 {digest}"
+
+
+def handler_templates(root):
+    """llama-cpp-python's own Jinja chat formats: each multimodal chat handler's CHAT_FORMAT
+    (LLaVA 1.5/1.6, Qwen2.5-VL, MiniCPM-V 2.6, Moondream, nanoLLaVA, Obsidian, Llama-3 vision
+    alpha) and the module's *_CHAT_TEMPLATE constants, read from the source without importing it."""
+    tree = ast.parse(open(os.path.join(root, HANDLERS), encoding="utf-8").read())
+    found = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id.endswith("_CHAT_TEMPLATE"):
+            found[node.targets[0].id] = ast.literal_eval(node.value)
+        if isinstance(node, ast.ClassDef):
+            for statement in node.body:
+                if isinstance(statement, ast.Assign) and any(getattr(t, "id", None) == "CHAT_FORMAT" for t in statement.targets):
+                    found[node.name + ".CHAT_FORMAT"] = ast.literal_eval(statement.value)
+    return found
 
 
 def render(template, messages, extra, generation):
@@ -190,18 +221,21 @@ def command_cases():
 
 def main():
     chat_template_utils.datetime = FixedClock
-    folder, origin = templates_folder()
+    root, origin = sdist_root()
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
     os.makedirs(OUT)
+    templates = {}  # file name -> (where in the sdist, bytes)
+    for path in sorted(glob.glob(os.path.join(root, INNER, "*.jinja"))):
+        templates[os.path.basename(path)] = (INNER + "/" + os.path.basename(path), open(path, "rb").read())
+    for symbol, text in sorted(handler_templates(root).items()):
+        templates["llama-cpp-python-" + symbol.replace(".CHAT_FORMAT", "") + ".jinja"] = (HANDLERS + ": " + symbol, text.encode("utf-8"))
     sources = {}
     cases = []
-    for path in sorted(glob.glob(os.path.join(folder, "*.jinja"))):
-        name = os.path.basename(path)
-        data = open(path, "rb").read()
+    for name, (where, data) in templates.items():
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(data)
-        sources[name] = hashlib.sha256(data).hexdigest()
+        sources[name] = {"from": where, "sha256": hashlib.sha256(data).hexdigest()}
         template = data.decode("utf-8")
         for conversation, (messages, extra) in CONVERSATIONS.items():
             for generation in (False, True):
@@ -213,8 +247,9 @@ def main():
                 cases.append(case)
     with open(os.path.join(OUT, "SOURCES.json"), "w", encoding="utf-8", newline="\n") as f:
         json.dump({
-            "package": f"llama-cpp-python=={VERSION}", "sdist": SDIST, "sdist_origin": origin, "path": INNER,
-            "note": "each file is a Hub repository's chat template as llama.cpp copied it; the file name spells the repository",
+            "package": f"llama-cpp-python=={VERSION}", "sdist": SDIST, "sdist_origin": origin,
+            "note": (f"files from {INNER} are Hub repositories' chat templates as llama.cpp copied them (the file name spells "
+                     f"the repository); llama-cpp-python-*.jinja are llama-cpp-python's own chat formats from {HANDLERS}"),
             "files": sources,
         }, f, ensure_ascii=False, indent=1)
         f.write("\n")

@@ -60,7 +60,7 @@ import Testing
 
     @Test func everyHubTemplateRendersAsTransformersDoes() throws {
         let corpus = try Self.corpus()
-        #expect(corpus.cases.count >= 500)
+        #expect(corpus.cases.count >= 1600)
         var compiled: [String: Result<ChatTemplate, TemplateProblem>] = [:]
         var identical = 0
         var differing: [String: Int] = [:]
@@ -124,8 +124,16 @@ import Testing
         let sources = try TemplateFixtures.json("corpus/SOURCES.json")
         #expect(sources["package"] == .string("llama-cpp-python==0.3.36"))
         guard case .object(let files)? = sources["files"] else { Issue.record("SOURCES.json lists no files"); return }
-        #expect(files.count >= 50)
+        #expect(files.count >= 80)
         let listed = try FileManager.default.contentsOfDirectory(atPath: Fixtures.path("templates/corpus")).filter { $0.hasSuffix(".jinja") }
         #expect(Set(listed) == Set(files.map(\.0)))
+        for (name, entry) in files {
+            guard case .string(let origin)? = entry["from"], case .string(let digest)? = entry["sha256"] else {
+                Issue.record("\(name) has no origin and digest in SOURCES.json")
+                continue
+            }
+            #expect(origin.hasPrefix("vendor/llama.cpp/models/templates/") || origin.hasPrefix("llama_cpp/llama_chat_format.py: "), "\(name)")
+            #expect(digest.count == 64)
+        }
     }
 }

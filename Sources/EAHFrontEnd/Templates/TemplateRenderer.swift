@@ -19,7 +19,9 @@ struct TemplateRenderer {
         "divisibleby", "lower", "upper",
     ]
 
-    private static let globals: Set<String> = ["raise_exception", "strftime_now", "range", "namespace", "dict"]
+    /// Global names; `self` (jinja2's reference to the template's blocks, of which chat
+    /// templates have none) has only undefined attributes.
+    private static let globals: Set<String> = ["raise_exception", "strftime_now", "range", "namespace", "dict", "self"]
 
     enum Flow { case normal, breakLoop, continueLoop }
 
