@@ -155,6 +155,31 @@ def vicuna_v1_prompt(prompt, system=None):
     return ret
 
 
+def vicuna_v1_conversation(turns, system=None):
+    """conv_vicuna_v1.get_prompt() (SeparatorStyle.TWO, as above) for several turns: `turns` is
+    a list of (role, message), message None for the opened assistant turn."""
+    seps = [" ", "</s>"]
+    ret = (VICUNA_V1_SYSTEM if system is None else system) + seps[0]
+    for i, (role, message) in enumerate(turns):
+        ret += role + ": " + message + seps[i % 2] if message else role + ":"
+    return ret
+
+
+# Chat messages for eah's vicuna_v1 built-in, and the LLaVA turns they stand for: image parts
+# become "<image>\n" before the text, as LLaVA's run_llava puts DEFAULT_IMAGE_TOKEN.
+VICUNA_CONVERSATIONS = [
+    {"messages": [
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is this?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "A cat on a mat."}]},
+        {"role": "user", "content": "What colour is it?"},
+    ], "turns": [("USER", "<image>\nWhat is this?"), ("ASSISTANT", "A cat on a mat."), ("USER", "What colour is it?")], "system": None},
+    {"messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Describe it."}]},
+    ], "turns": [("USER", "<image>\nDescribe it.")], "system": "Be brief."},
+]
+
+
 def messages_for(prompt, system):
     messages = []
     if system is not None:
@@ -287,7 +312,14 @@ def main():
     write_json(os.path.join(OUT, "edge_cases.json"), {"variables": EDGE_VARIABLES, "cases": edges})
 
     vicuna = [{"prompt": p, "system": s, "output": vicuna_v1_prompt(p, s)} for s in SYSTEMS for p in PROMPTS]
-    write_json(os.path.join(OUT, "vicuna_v1.json"), {"source": "LLaVA conversation.py conv_vicuna_v1 (SeparatorStyle.TWO)", "cases": vicuna})
+    conversations = []
+    for item in VICUNA_CONVERSATIONS:
+        for generation in (True, False):
+            turns = item["turns"] + ([("ASSISTANT", None)] if generation else [])
+            conversations.append({"messages": item["messages"], "add_generation_prompt": generation,
+                                  "output": vicuna_v1_conversation(turns, item["system"])})
+    write_json(os.path.join(OUT, "vicuna_v1.json"), {"source": "LLaVA conversation.py conv_vicuna_v1 (SeparatorStyle.TWO)", "cases": vicuna,
+                                                     "conversations": conversations})
 
     # Model folders for the source-precedence tests; "expected" names the template each resolves to.
     models = os.path.join(OUT, "models")

@@ -67,7 +67,7 @@ struct EAHRun: ParsableCommand {
     @Flag(help: "Print one JSON document ({\"schema\": 1, ...}) instead of streaming.")
     var json = false
 
-    @Flag(help: "Print the rendered prompt and its token ids (image runs as <image × N>) to stderr before answering.")
+    @Flag(help: "Print the rendered prompt and its token ids (image runs as <image × N>; with --input-ids, the ids) to stderr before answering.")
     var verbosePrompt = false
 
     func validate() throws {
@@ -105,6 +105,7 @@ struct EAHRun: ParsableCommand {
         } catch {
             throw CheckpointError(path: model, problem: error)
         }
+        if verbosePrompt { StandardStream.error.write(Self.describe(prompt, text: nil)) }
         let pixels = try PixelValuesFile.read(pixelPath, config: llava.config.vision)
         let result = try generate(llava, prompt: prompt, pixels: pixels, stopTokens: Set(llava.config.text.eosTokenIDs), hook: source.hook) { token in
             if !json { StandardStream.output.write("\(token) ") }
@@ -163,10 +164,9 @@ struct EAHRun: ParsableCommand {
         return result
     }
 
-    /// The `--verbose-prompt` report: the rendered text (control characters other than newlines
-    /// escaped) and the ids, each run of image positions shown as `<image × N>`.
-    static func describe(_ prompt: LlavaPrompt, text: String) -> String {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escape(String($0)) }
+    /// The `--verbose-prompt` report: the rendered text, if there is one (control characters
+    /// other than newlines escaped), and the ids, each run of image positions as `<image × N>`.
+    static func describe(_ prompt: LlavaPrompt, text: String?) -> String {
         var ids: [String] = []
         let image = Set(prompt.imagePositions)
         var run = 0
@@ -179,7 +179,11 @@ struct EAHRun: ParsableCommand {
             ids.append(String(id))
         }
         if run > 0 { ids.append("<image × \(run)>") }
-        return "eah-run: prompt (\(prompt.tokens.count) tokens):\n" + lines.joined(separator: "\n") + "\neah-run: prompt ids: " + ids.joined(separator: " ") + "\n"
+        var report = "eah-run: prompt (\(prompt.tokens.count) tokens)"
+        if let text {
+            report += ":\n" + text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escape(String($0)) }.joined(separator: "\n")
+        }
+        return report + "\neah-run: prompt ids: " + ids.joined(separator: " ") + "\n"
     }
 
     static func parseIDs(_ text: String) throws -> [Int] {

@@ -152,4 +152,20 @@ struct TemplateCommandTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr == "eah-run: prompt (\(ids.count) tokens):\n\(prompt)\neah-run: prompt ids: \(shown.joined(separator: " "))\n")
     }
+
+    @Test("eah-run --verbose-prompt with --input-ids shows the ids, the -200 marker expanded to the image run")
+    func verboseRawPrompt() throws {
+        let ids = try #require(LlavaFixtures.integers("m1-gqa-bias/expected.safetensors", "input_ids"))
+        let imageCount = ids.filter { $0 == 300 }.count  // image_token_index of the m1 model
+        let first = try #require(ids.firstIndex(of: 300))
+        var marked = ids.filter { $0 != 300 }
+        marked.insert(-200, at: first)
+        let shown = ids[..<first].map(String.init) + ["<image × \(imageCount)>"] + ids[(first + imageCount)...].map(String.init)
+        let result = try CommandRunner.run("eah-run", [
+            LlavaFixtures.path("m1-gqa-bias/hf-current"), "--input-ids", marked.map(String.init).joined(separator: ","),
+            "--pixel-values", LlavaFixtures.path("m1-gqa-bias/expected.safetensors"), "--max-tokens", "0", "--verbose-prompt",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr == "eah-run: prompt (\(ids.count) tokens)\neah-run: prompt ids: \(shown.joined(separator: " "))\n")
+    }
 }
