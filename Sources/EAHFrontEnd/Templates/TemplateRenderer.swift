@@ -31,6 +31,8 @@ struct TemplateRenderer {
     private var scopes: [[String: TemplateValue]]
     private var namespaces: [[(String, TemplateValue)]] = []
     private var macros: [Macro] = []
+    /// How many items of each generator (by id) have been taken.
+    private var generatorsTaken: [Int] = []
     private var callDepth = 0
     private var steps = 0
     private var line = 1
@@ -268,9 +270,13 @@ struct TemplateRenderer {
     }
 
     /// Python iteration: list items, dictionary keys, string characters; undefined is empty.
-    private func iterate(_ value: TemplateValue) throws(TemplateProblem) -> [TemplateValue] {
+    private mutating func iterate(_ value: TemplateValue) throws(TemplateProblem) -> [TemplateValue] {
         switch value.plain {
-        case .list(let items), .tuple(let items), .generator(let items): return items
+        case .list(let items), .tuple(let items): return items
+        case .generator(let id, let items):
+            let rest = items[generatorsTaken[id]...]
+            generatorsTaken[id] = items.count
+            return Array(rest)
         case .dictionary(let members): return members.map(\.0)
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
@@ -333,7 +339,15 @@ struct TemplateRenderer {
             for argument in arguments { positional.append(try evaluate(argument)) }
             return .bool(try applyTest(name, value, positional) != negated)
         case .binary(let op, let left, let right):
-            return try binary(op, try evaluate(left), try evaluate(right))
+            let (l, r) = (try evaluate(left), try evaluate(right))
+            if op == "in" || op == "not in", case .generator(let id, let items) = r {
+                // Python's `in` takes a generator's items up to the first equal one.
+                let rest = items[generatorsTaken[id]...]
+                let found = rest.firstIndex(of: l)
+                generatorsTaken[id] = found.map { $0 + 1 } ?? items.count
+                return .bool((found != nil) == (op == "in"))
+            }
+            return try binary(op, l, r)
         case .and(let left, let right):
             let l = try evaluate(left)
             return l.isTruthy ? try evaluate(right) : l
@@ -353,6 +367,12 @@ struct TemplateRenderer {
             if let otherwise { return try evaluate(otherwise) }
             return .undefined("the else branch of a conditional expression")
         }
+    }
+
+    /// A new generator yielding `items`.
+    private mutating func generator(_ items: [TemplateValue]) -> TemplateValue {
+        generatorsTaken.append(0)
+        return .generator(id: generatorsTaken.count - 1, items)
     }
 
     /// A filter's arguments, evaluated in order.
@@ -768,7 +788,7 @@ struct TemplateRenderer {
             case .string(let haystack):
                 guard case .string(let needle) = left else { throw .typeMismatch("'in <string>' requires a string on the left, not \(left.typeName)", line: line) }
                 found = needle.isEmpty || Self.split(haystack, needle, limit: 1).count > 1
-            case .list(let items), .tuple(let items), .generator(let items): found = items.contains(left)
+            case .list(let items), .tuple(let items), .generator(_, let items): found = items.contains(left)
             case .dictionary(let members): found = members.contains { $0.0 == left }
             case .undefined: found = false
             default: throw .typeMismatch("argument of type '\(right.typeName)' is not iterable", line: line)
@@ -906,6 +926,13 @@ struct TemplateRenderer {
             if value.isUndefined || (boolean && !value.isTruthy) { return fallback }
             return value
         case "first", "last":
+            if name == "first", case .generator(let id, let items) = value {
+                // next(generator): one item taken, the rest left for later.
+                guard generatorsTaken[id] < items.count else { return .undefined("first item of an empty sequence") }
+                generatorsTaken[id] += 1
+                return items[generatorsTaken[id] - 1]
+            }
+            if name == "last", case .generator = value { throw .typeMismatch("'generator' object is not reversible", line: line) }
             let items = try iterate(value)
             try step(items.count)
             return (name == "first" ? items.first : items.last) ?? .undefined("\(name) item of an empty sequence")
@@ -941,13 +968,13 @@ struct TemplateRenderer {
                     let member = try attributePath(item, attribute.pythonString)
                     mapped.append(member.isUndefined ? (keywords["default"] ?? member) : member)
                 }
-                return .generator(mapped)
+                return generator(mapped)
             }
             guard case .string(let filterName)? = arguments.first else { throw .typeMismatch("map needs a filter name or attribute=", line: line) }
             guard Self.filters.contains(filterName) else { throw .unsupported("filter '\(filterName)'", line: line) }
             var mapped: [TemplateValue] = []
             for item in items { mapped.append(try applyFilter(filterName, item, Array(arguments.dropFirst()), [:])) }
-            return .generator(mapped)
+            return generator(mapped)
         case "selectattr", "rejectattr", "select", "reject":
             let items = value.isTruthy ? try iterate(value) : []
             try step(items.count)
@@ -969,7 +996,7 @@ struct TemplateRenderer {
                 let passes = try testName.map { t throws(TemplateProblem) in try applyTest(t.pythonString, subject, Array(rest)) } ?? subject.isTruthy
                 if passes == keep { selected.append(item) }
             }
-            return .generator(selected)
+            return generator(selected)
         case "dictsort":
             guard case .dictionary(let members) = value else { throw .typeMismatch("dictsort needs a mapping, not \(value.typeName)", line: line) }
             let caseSensitive = argument(0, "case_sensitive")?.isTruthy ?? false
@@ -995,7 +1022,7 @@ struct TemplateRenderer {
                 let key = Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item, caseSensitive: caseSensitive)
                 if !seen.contains(key) { seen.append(key); kept.append(item) }
             }
-            return .generator(kept)
+            return generator(kept)
         case "min", "max":
             let caseSensitive = argument(0, "case_sensitive")?.isTruthy ?? false
             let attribute = argument(1, "attribute")

@@ -21,9 +21,10 @@ public enum TemplateValue: Sendable, Equatable, ExpressibleByStringLiteral {
     /// parentheses.
     case tuple([TemplateValue])
     /// What Jinja2's `map`, `select`, `selectattr`, `reject`, `rejectattr` and `unique` return:
-    /// a Python generator, which iterates like its items but is always true, has no length,
-    /// cannot be indexed or serialised, and prints as `<generator object>`.
-    case generator([TemplateValue])
+    /// a Python generator (`id` tells one from another), which is always true, has no length,
+    /// cannot be indexed or serialised, prints as `<generator object>`, and yields each of its
+    /// items once: iterated a second time it is empty.
+    case generator(id: Int, [TemplateValue])
     /// A Python dict: keys are strings in JSON data, and any hashable value (a number, a
     /// boolean, None, a tuple) in a template's own literals.
     case dictionary([(TemplateValue, TemplateValue)])
@@ -47,7 +48,7 @@ public enum TemplateValue: Sendable, Equatable, ExpressibleByStringLiteral {
         case (.string(let a), .string(let b)), (.markup(let a), .markup(let b)), (.string(let a), .markup(let b)), (.markup(let a), .string(let b)):
             a.unicodeScalars.elementsEqual(b.unicodeScalars)
         case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)): a == b
-        case (.generator, .generator): false
+        case (.generator(let a, _), .generator(let b, _)): a == b
         case (.dictionary(let a), .dictionary(let b)):
             a.count == b.count && a.allSatisfy { pair in b.contains { $0.0 == pair.0 && $0.1 == pair.1 } }
         case (.namespace(let a), .namespace(let b)): a == b
