@@ -155,6 +155,31 @@ def vicuna_v1_prompt(prompt, system=None):
     return ret
 
 
+def vicuna_v1_conversation(turns, system=None):
+    """conv_vicuna_v1.get_prompt() (SeparatorStyle.TWO, as above) for several turns: `turns` is
+    a list of (role, message), message None for the opened assistant turn."""
+    seps = [" ", "</s>"]
+    ret = (VICUNA_V1_SYSTEM if system is None else system) + seps[0]
+    for i, (role, message) in enumerate(turns):
+        ret += role + ": " + message + seps[i % 2] if message else role + ":"
+    return ret
+
+
+# Chat messages for eah's vicuna_v1 built-in, and the LLaVA turns they stand for: image parts
+# become "<image>\n" before the text, as LLaVA's run_llava puts DEFAULT_IMAGE_TOKEN.
+VICUNA_CONVERSATIONS = [
+    {"messages": [
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "What is this?"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "A cat on a mat."}]},
+        {"role": "user", "content": "What colour is it?"},
+    ], "turns": [("USER", "<image>\nWhat is this?"), ("ASSISTANT", "A cat on a mat."), ("USER", "What colour is it?")], "system": None},
+    {"messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": [{"type": "image"}, {"type": "text", "text": "Describe it."}]},
+    ], "turns": [("USER", "<image>\nDescribe it.")], "system": "Be brief."},
+]
+
+
 def messages_for(prompt, system):
     messages = []
     if system is not None:
@@ -210,6 +235,29 @@ EDGE_CASES = [
     "a\r\nb\rc\n",
     "{{ 'a' ~ 1 ~ none ~ undefined_var }} {{ 'x' + 'y' }} {{ [1] + [2] }} {{ - 3 }} {{ 1e3 }} {{ 1_000 }} {{ 0.5e-2 }}",
     "{{ messages | length }}{% for m in messages %}{{ m.role }}:{% for c in m.content %}{{ c.type }}{{ ',' if not loop.last }}{% endfor %}{% endfor %}",
+    # Macros: defaults evaluated per call, keyword arguments, varargs/kwargs, recursion, caller.
+    "{% macro greet(name, punct='!', times=1) %}{{ ('Hi ' ~ name ~ punct) * times }}{% endmacro %}{{ greet('a') }}|{{ greet('b', times=2) }}|{{ greet(punct='?', name='c') }}",
+    "{% macro show(a) %}{{ a }}:{{ varargs | length }}:{{ kwargs | dictsort }}{% endmacro %}{{ show(1, 2, 3, z=4, y=5) }}",
+    "{% macro walk(node, depth=0) %}{{ ' ' * depth }}{{ node.name }}\n{% for child in node.get('children', []) %}{{ walk(child, depth + 1) }}{% endfor %}{% endmacro %}{{ walk({'name': 'root', 'children': [{'name': 'x', 'children': [{'name': 'y'}]}, {'name': 'z'}]}) }}",
+    "{% macro box(title) %}[{{ title }}: {{ caller() }}]{% endmacro %}{% call box('t') %}inner {{ 1 + 1 }}{% endcall %}{% macro each(items) %}{% for i in items %}{{ caller(i) }}{% endfor %}{% endmacro %}{% call(x) each([1, 2]) %}<{{ x }}>{% endcall %}",
+    "{% set outer = 'seen' %}{% macro peek() %}{{ outer }}{% endmacro %}{{ peek() }}{% macro uses(x) %}{% set x = x ~ '!' %}{{ x }}{% endmacro %}{{ uses('v') }}",
+    "{% filter upper %}shout {{ 'this' }}{% endfilter %}|{% filter trim %}  padded  {% endfilter %}|{% filter indent(2, true) %}a\nb{% endfilter %}",
+    # Filters added for the Hub corpus.
+    "{{ {'b': 1, 'A': 2, 'c': 0} | dictsort }} {{ {'b': 1, 'A': 2} | dictsort(true) }} {{ {'b': 1, 'a': 2, 'c': 0} | dictsort(by='value', reverse=true) }}",
+    "{{ ['b', 'A', 'c'] | sort }} {{ ['b', 'A', 'c'] | sort(case_sensitive=true) }} {{ [3, 1, 2] | sort(reverse=true) }} {{ items | sort(attribute='type') | map(attribute='type') | list }}",
+    "{{ ['a', 'A', 'b', 'a'] | unique | list }} {{ [3, 1, 2] | min }} {{ [3, 1, 2] | max }} {{ ['b', 'A'] | min }} {{ [1, 2, 3] | sum }} {{ [{'n': 1}, {'n': 2}] | sum(attribute='n') }}",
+    "{{ 'a\nb\n\nc' | indent }}|{{ 'a\nb' | indent(2, first=true) }}|{{ 'a\n\nb' | indent('> ', blank=true) }}|{{ 'hello wORLD-x' | title }}|{{ 2.5 | round }} {{ 3.14159 | round(2) }} {{ 2.1 | round(0, 'ceil') }}",
+    "{{ '{} and {}'.format('a', 1) }} {{ '{1}{0}'.format('x', 'y') }} {{ '{name}={{v}}'.format(name='k') }}",
+    "{{ 'a<b' | safe + '<i>' }}|{{ '<i>' + ('a&b' | safe) }}|{{ ('x' | safe) ~ '<y>' }}|{{ ('q' | safe) | length }}",
+    "{{ none | selectattr('type') | list }} {{ none | map(attribute='x') | list }} {{ (items | selectattr('type', 'equalto', 'zzz')) is iterable }} {{ 'yes' if items | selectattr('type', 'equalto', 'zzz') else 'no' }}",
+    "{% if false %}{{ x | no_such_filter }}{{ x is no_such_test }}{% endif %}{{ 'fine' if true else x | no_such_filter }}",
+    "{% set d = {1: 'a', 2.5: 'b', none: 'c', (1, 2): 'd', true: 'e'} %}{{ d }}|{{ d[1] }}{{ d[(1, 2)] }}{{ d.get(2.5) }}|{{ {1: 2, 'x': none, false: 0} | tojson }}|{{ d | length }} {{ 1 in d }} {{ d.keys() | list }}",
+    "{{ (1,) }} {{ () }} {{ (1, 2) + (3,) }} {{ {'a': 1}.items() | list }} {{ true + 1 }} {{ true == 1 }} {{ 'ab' * true }} {{ [1, 2][true] }}",
+    "{{ ''.__class__ }}|{{ x.__dict__ }}|{{ items.__len__ }}|{{ x.present.__class__ }}",
+    "{{ 'banana'.find('an') }} {{ 'banana'.rfind('an') }} {{ 'banana'.find('x') }} {{ 'banana'.count('a') }} {{ 'aaa'.count('aa') }} {{ 'ab'.count('') }} {{ ''.find('') }} {{ 'aaa'.rfind('aa') }} {{ 'ab'.rfind('') }} {{ 'a'.count('abc') }}",
+    "{{ '123'.isdigit() }} {{ '12a'.isdigit() }} {{ ''.isdigit() }} {{ 'abé'.isalpha() }} {{ 'a1'.isalnum() }} {{ ' \t\n'.isspace() }} {{ 'AB1'.isupper() }} {{ 'ab1'.islower() }} {{ '12'.islower() }}",
+    "{% set g = items | map(attribute='type') %}{{ g | list }}|{{ g | list }}|{% set h = items | selectattr('text') %}{{ (h | first).text }}{{ h | map(attribute='text') | list }}|{% set k = [1, 2, 3] | select %}{{ 2 in k }}{{ k | list }}|{{ 'x' in ([1] | select) }}|{% set e = [] | select %}{{ e | first is undefined }}",
+    "{{ '<think>x'.removeprefix('<think>') }}|{{ 'x</think>'.removesuffix('</think>') }}|{{ 'abc'.removesuffix('') }}|{{ 'a\nb\r\nc\n'.splitlines() }}",
 ]
 EDGE_VARIABLES = {
     "items": [{"type": "image"}, {"type": "text", "text": "one"}, {"type": "text", "text": "two"}],
@@ -229,8 +277,12 @@ def write_json(path, value):
 
 
 def main():
+    # corpus/ belongs to make_template_corpus_fixtures.py.
     if os.path.isdir(OUT):
-        shutil.rmtree(OUT)
+        for entry in os.listdir(OUT):
+            if entry != "corpus":
+                path = os.path.join(OUT, entry)
+                shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
     cases = []
     for name, template in TEMPLATES.items():
         write(os.path.join(OUT, name + ".jinja"), template)
@@ -261,7 +313,14 @@ def main():
     write_json(os.path.join(OUT, "edge_cases.json"), {"variables": EDGE_VARIABLES, "cases": edges})
 
     vicuna = [{"prompt": p, "system": s, "output": vicuna_v1_prompt(p, s)} for s in SYSTEMS for p in PROMPTS]
-    write_json(os.path.join(OUT, "vicuna_v1.json"), {"source": "LLaVA conversation.py conv_vicuna_v1 (SeparatorStyle.TWO)", "cases": vicuna})
+    conversations = []
+    for item in VICUNA_CONVERSATIONS:
+        for generation in (True, False):
+            turns = item["turns"] + ([("ASSISTANT", None)] if generation else [])
+            conversations.append({"messages": item["messages"], "add_generation_prompt": generation,
+                                  "output": vicuna_v1_conversation(turns, item["system"])})
+    write_json(os.path.join(OUT, "vicuna_v1.json"), {"source": "LLaVA conversation.py conv_vicuna_v1 (SeparatorStyle.TWO)", "cases": vicuna,
+                                                     "conversations": conversations})
 
     # Model folders for the source-precedence tests; "expected" names the template each resolves to.
     models = os.path.join(OUT, "models")

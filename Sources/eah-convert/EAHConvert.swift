@@ -11,7 +11,7 @@ struct EAHConvert: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eah-convert",
         abstract: "Read, inspect and convert vision-language model checkpoints (safetensors, PyTorch, GGUF).",
-        subcommands: [BundleCommand.self, InspectCommand.self, ConvertCommand.self, TokenizeCommand.self, PreprocessCommand.self,
+        subcommands: [BundleCommand.self, InspectCommand.self, ConvertCommand.self, TokenizeCommand.self, TemplateCommand.self, PreprocessCommand.self,
                       CalibrateCommand.self, PatchCommand.self, UnpatchCommand.self, EvalCommand.self],
         defaultSubcommand: BundleCommand.self
     )

@@ -67,6 +67,9 @@ struct EAHRun: ParsableCommand {
     @Flag(help: "Print one JSON document ({\"schema\": 1, ...}) instead of streaming.")
     var json = false
 
+    @Flag(help: "Print the rendered prompt and its token ids (image runs as <image × N>; with --input-ids, the ids) to stderr before answering.")
+    var verbosePrompt = false
+
     func validate() throws {
         let frontEnd = image != nil || prompt != nil, raw = inputIds != nil || pixelValues != nil
         guard frontEnd != raw else {
@@ -102,6 +105,7 @@ struct EAHRun: ParsableCommand {
         } catch {
             throw CheckpointError(path: model, problem: error)
         }
+        if verbosePrompt { StandardStream.error.write(Self.describe(prompt, text: nil)) }
         let pixels = try PixelValuesFile.read(pixelPath, config: llava.config.vision)
         let result = try generate(llava, prompt: prompt, pixels: pixels, stopTokens: Set(llava.config.text.eosTokenIDs), hook: source.hook) { token in
             if !json { StandardStream.output.write("\(token) ") }
@@ -118,6 +122,10 @@ struct EAHRun: ParsableCommand {
         let pipeline = try self.source.pipeline(source)
         try source.validate(against: pipeline.config)
         let prompt = try pipeline.prompt(question: question, systemPrompt: systemPrompt)
+        if verbosePrompt {
+            let text = try pipeline.template.render(prompt: question, systemPrompt: systemPrompt)
+            StandardStream.error.write(Self.describe(prompt, text: text))
+        }
         let pixels = try pipeline.pixelValues(image: image)
         var stream = TextStream(tokenizer: pipeline.tokenizer)
         let result = try generate(pipeline.model, prompt: prompt, pixels: pixels, stopTokens: pipeline.stopTokens, hook: source.hook) { token in
@@ -154,6 +162,28 @@ struct EAHRun: ParsableCommand {
             try writer.finish()
         }
         return result
+    }
+
+    /// The `--verbose-prompt` report: the rendered text, if there is one (control characters
+    /// other than newlines escaped), and the ids, each run of image positions as `<image × N>`.
+    static func describe(_ prompt: LlavaPrompt, text: String?) -> String {
+        var ids: [String] = []
+        let image = Set(prompt.imagePositions)
+        var run = 0
+        for (position, id) in prompt.tokens.enumerated() {
+            if image.contains(position) {
+                run += 1
+                continue
+            }
+            if run > 0 { ids.append("<image × \(run)>"); run = 0 }
+            ids.append(String(id))
+        }
+        if run > 0 { ids.append("<image × \(run)>") }
+        var report = "eah-run: prompt (\(prompt.tokens.count) tokens)"
+        if let text {
+            report += ":\n" + text.split(separator: "\n", omittingEmptySubsequences: false).map { TerminalText.escape(String($0)) }.joined(separator: "\n")
+        }
+        return report + "\neah-run: prompt ids: " + ids.joined(separator: " ") + "\n"
     }
 
     static func parseIDs(_ text: String) throws -> [Int] {

@@ -96,17 +96,26 @@ enum TemplateFixtures {
     }
 
     @Test func refusesUnsupportedConstructsByName() {
-        #expect(throws: TemplateProblem.unsupported("tag 'macro'", line: 1)) { try Self.render("{% macro f() %}{% endmacro %}") }
+        #expect(throws: TemplateProblem.unsupported("tag 'import'", line: 1)) { try Self.render("{% import 'macros.jinja' as m %}") }
         #expect(throws: TemplateProblem.unsupported("tag 'include'", line: 2)) { try Self.render("\n{% include 'x.jinja' %}") }
         #expect(throws: TemplateProblem.unsupported("filter 'wordwrap'", line: 1)) { try Self.render("{{ 'a' | wordwrap }}") }
         #expect(throws: TemplateProblem.unsupported("test 'sameasnot'", line: 1)) { try Self.render("{{ 1 is sameasnot 2 }}") }
-        #expect(throws: TemplateProblem.unsupported("method 'format' of a string", line: 1)) { try Self.render("{{ '{}'.format(1) }}") }
+        #expect(throws: TemplateProblem.unsupported("str.format() field '{:>5}' (only {}, {N} and {name} are supported)", line: 1)) {
+            try Self.render("{{ '{:>5}'.format(1) }}")
+        }
+        #expect(throws: TemplateProblem.unsupported("method 'encode' of a string", line: 1)) { try Self.render("{{ 'a'.encode() }}") }
+        #expect(throws: TemplateProblem.refused("a namespace attribute named '_x' (names starting with '_')", line: 1)) {
+            try Self.render("{% set ns = namespace(_x=1) %}")
+        }
+        #expect(throws: TemplateProblem.refused("a namespace attribute named '__class__' (names starting with '_')", line: 2)) {
+            try Self.render("{% set ns = namespace() %}\n{% set ns.__class__ = 1 %}")
+        }
         #expect(throws: TemplateProblem.unsupported("list.append() (the sandbox makes lists immutable; build a new list with '+')", line: 1)) {
             try Self.render("{% set l = [] %}{{ l.append(1) }}")
         }
     }
 
-    @Test func raiseExceptionAndRuntimeErrorsAreTyped() {
+    @Test func raiseExceptionAndRuntimeErrorsAreTyped() throws {
         #expect(throws: TemplateProblem.raised("Only user and assistant roles are supported!")) {
             try Self.render("{{ raise_exception('Only user and assistant roles are supported!') }}")
         }
@@ -117,6 +126,18 @@ enum TemplateFixtures {
         }
         #expect(throws: TemplateProblem.typeMismatch("integer division or modulo by zero", line: 2)) { try Self.render("\n{{ 1 // 0 }}") }
         #expect(throws: TemplateProblem.typeMismatch("'integer' object is not iterable", line: 1)) { try Self.render("{% for x in 3 %}{% endfor %}") }
+        // As jinja2, a macro takes extra arguments and a call block only when its body reads
+        // varargs, kwargs or caller.
+        #expect(throws: TemplateProblem.typeMismatch("macro 'f' takes not more than 1 argument(s)", line: 1)) {
+            try Self.render("{% macro f(a) %}{{ a }}{% endmacro %}{{ f(1, 2) }}")
+        }
+        #expect(throws: TemplateProblem.typeMismatch("macro 'f' takes no keyword argument 'z'", line: 1)) {
+            try Self.render("{% macro f(a) %}{{ a }}{% endmacro %}{{ f(1, z=2) }}")
+        }
+        #expect(throws: TemplateProblem.typeMismatch("macro 'f' takes no keyword argument 'caller'", line: 2)) {
+            try Self.render("{% macro f(a) %}{{ a }}{% endmacro %}\n{% call f(1) %}x{% endcall %}")
+        }
+        #expect(try Self.render("{% macro f() %}{{ varargs }}{{ kwargs }}{% endmacro %}{{ f(1, k=2) }}") == "(1,){'k': 2}")
     }
 
     @Test func hostileTemplatesHitLimitsInsteadOfHanging() throws {
@@ -131,6 +152,10 @@ enum TemplateFixtures {
         let longest = Array(repeating: "1", count: 200).joined(separator: " + ")
         let deepest = String(repeating: "{% if true %}", count: 60) + "{{ \(String(repeating: "(", count: 20))\(longest)\(String(repeating: ")", count: 20)) }}" + String(repeating: "{% endif %}", count: 60)
         #expect(try Self.render(deepest) == "200")
+        #expect(throws: TemplateProblem.limitExceeded("macro call depth (48)")) {
+            try Self.render("{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}")
+        }
+        #expect(try Self.render("{% macro f(n) %}{{ f(n - 1) if n > 0 else 'bottom' }}{% endmacro %}{{ f(47) }}") == "bottom")
         var limits = ChatTemplate.Limits()
         limits.maxSteps = 100_000
         #expect(throws: TemplateProblem.limitExceeded("evaluation steps (100000)")) {

@@ -16,6 +16,25 @@ import Testing
         #expect(try ConversationTemplate.builtIn("llava_v1").render(prompt: "Hi") == ConversationTemplate.vicunaSystemPrompt + " USER: <image>\nHi ASSISTANT:")
     }
 
+    @Test func vicunaV1RendersWholeConversations() throws {
+        let template = try ConversationTemplate.builtIn("vicuna_v1")
+        guard case .array(let conversations)? = try TemplateFixtures.json("vicuna_v1.json")["conversations"] else {
+            Issue.record("vicuna_v1.json has no conversations")
+            return
+        }
+        #expect(conversations.count == 4)
+        for item in conversations {
+            let context: [String: TemplateValue] = [
+                "messages": TemplateValue(json: try #require(item["messages"])),
+                "add_generation_prompt": .bool(item["add_generation_prompt"] == .bool(true)),
+            ]
+            #expect(try template.render(context: context) == TemplateFixtures.string(item["output"]))
+        }
+        let tool: [String: TemplateValue] = ["messages": .list([.dictionary([("role", "tool"), ("content", "42")])])]
+        let error = try #require(throws: CheckpointError.self) { try template.render(context: tool) }
+        #expect(error.problem as? TemplateProblem == .raised("vicuna_v1 has only system, user and assistant roles, not 'tool'"))
+    }
+
     @Test func llavaHFMatchesTransformers() throws {
         let template = try ConversationTemplate.builtIn("llava_hf")
         var checked = 0

@@ -8,6 +8,9 @@ struct TemplateParser {
     private let segments: [TemplateLexer.Segment]
     private var index = 0
     private var depth = 0
+    /// Inside an `if` (not crossing a `for` body): as in Jinja2, an unknown filter or test
+    /// here is an error only when evaluated.
+    private var soft = false
 
     static func parse(_ source: String) throws(TemplateProblem) -> [TemplateNode] {
         var parser = TemplateParser(segments: try TemplateLexer.segments(source))
@@ -21,8 +24,8 @@ struct TemplateParser {
     /// The tag that ended a body: its name, the tokens after the name, and its line.
     private struct End { let tag: String; let tokens: ArraySlice<TemplateToken>; let line: Int }
 
-    private static let blockTags: Set<String> = ["if", "for", "set", "generation", "break", "continue"]
-    private static let unsupportedTags: Set<String> = ["macro", "call", "filter", "include", "import", "from", "extends", "block", "with", "raw", "do", "autoescape", "trans"]
+    private static let blockTags: Set<String> = ["if", "for", "set", "generation", "break", "continue", "macro", "call", "filter"]
+    private static let unsupportedTags: Set<String> = ["include", "import", "from", "extends", "block", "with", "raw", "do", "autoescape", "trans"]
 
     private mutating func parseBody(until ends: Set<String>, openedBy opener: (tag: String, line: Int)?) throws(TemplateProblem) -> ([TemplateNode], End?) {
         depth += 1
@@ -35,7 +38,7 @@ struct TemplateParser {
             switch segment {
             case .text(let text): nodes.append(.text(text))
             case .output(let tokens, let line):
-                var expression = ExpressionParser(tokens: tokens, line: line)
+                var expression = ExpressionParser(tokens: tokens, line: line, soft: soft)
                 nodes.append(.output(try expression.parseWhole(), line: line))
             case .statement(let tokens, let line):
                 guard case .name(let tag) = tokens.first else { throw .syntax("a tag must start with a name", line: line) }
@@ -61,8 +64,11 @@ struct TemplateParser {
     private mutating func parseStatement(_ tag: String, _ tokens: ArraySlice<TemplateToken>, line: Int) throws(TemplateProblem) -> TemplateNode {
         switch tag {
         case "if":
+            let outer = soft
+            soft = true
+            defer { soft = outer }
             var branches: [(TemplateExpression, [TemplateNode])] = []
-            var conditionParser = ExpressionParser(tokens: tokens, line: line)
+            var conditionParser = ExpressionParser(tokens: tokens, line: line, soft: soft)
             var condition = try conditionParser.parseWhole()
             while true {
                 let (body, end) = try parseBody(until: ["elif", "else", "endif"], openedBy: ("if", line))
@@ -70,7 +76,7 @@ struct TemplateParser {
                 branches.append((condition, body))
                 switch end.tag {
                 case "elif":
-                    var elifParser = ExpressionParser(tokens: end.tokens, line: end.line)
+                    var elifParser = ExpressionParser(tokens: end.tokens, line: end.line, soft: soft)
                     condition = try elifParser.parseWhole()
                 case "else":
                     try Self.expectEmpty(end)
@@ -83,14 +89,17 @@ struct TemplateParser {
                 }
             }
         case "for":
-            var parser = ExpressionParser(tokens: tokens, line: line)
+            var parser = ExpressionParser(tokens: tokens, line: line, soft: soft)
             let targets = try parser.parseTargets()
             try parser.expectName("in")
             let iterable = try parser.parseExpression(allowConditional: false)
             var filter: TemplateExpression? = nil
             if parser.skipName("if") { filter = try parser.parseExpression(allowConditional: true) }
             if parser.skipName("recursive") { throw .unsupported("recursive loops", line: line) }
-            try parser.expectEnd()
+            try parser.finish()
+            let outer = soft
+            soft = false
+            defer { soft = outer }
             let (body, end) = try parseBody(until: ["else", "endfor"], openedBy: ("for", line))
             var otherwise: [TemplateNode] = []
             if let end, end.tag == "else" {
@@ -103,7 +112,7 @@ struct TemplateParser {
             }
             return .loop(targets: targets, iterable: iterable, filter: filter, body: body, otherwise: otherwise, line: line)
         case "set":
-            var parser = ExpressionParser(tokens: tokens, line: line)
+            var parser = ExpressionParser(tokens: tokens, line: line, soft: soft)
             let targets = try parser.parseTargets()
             var attribute: String? = nil
             if targets.count == 1, parser.skipSymbol(".") { attribute = try parser.expectAnyName() }
@@ -115,19 +124,49 @@ struct TemplateParser {
             }
             guard parser.skipSymbol("=") else { throw .syntax("expected '=' after the name in 'set'", line: line) }
             let value = try parser.parseTupleOrExpression()
-            try parser.expectEnd()
+            try parser.finish()
             return .assign(targets: targets, attribute: attribute, value, line: line)
         case "generation":
             guard tokens.isEmpty else { throw .syntax("'generation' takes no arguments", line: line) }
             let (body, end) = try parseBody(until: ["endgeneration"], openedBy: ("generation", line))
             if let end { try Self.expectEmpty(end) }
             return .generation(body)
+        case "macro":
+            var parser = ExpressionParser(tokens: tokens, line: line, soft: soft)
+            let name = try parser.expectAnyName()
+            let parameters = try parser.parseParameters()
+            try parser.finish()
+            let (body, end) = try parseBody(until: ["endmacro"], openedBy: ("macro", line))
+            if let end { try Self.expectMacroEnd(end, name: name) }
+            return .macro(name: name, parameters: parameters, body: body, line: line)
+        case "call":
+            var parser = ExpressionParser(tokens: tokens, line: line, soft: soft)
+            let parameters = parser.startsParameters ? try parser.parseParameters() : []
+            let call = try parser.parseExpression(allowConditional: false)
+            guard case .call = call else { throw .syntax("expected a macro call after 'call'", line: line) }
+            try parser.finish()
+            let (body, end) = try parseBody(until: ["endcall"], openedBy: ("call", line))
+            if let end { try Self.expectEmpty(end) }
+            return .callBlock(call, parameters: parameters, body: body, line: line)
+        case "filter":
+            var parser = ExpressionParser(tokens: tokens, line: line, soft: soft)
+            let (name, arguments, keywords) = try parser.parseFilterCall()
+            try parser.finish()
+            let (body, end) = try parseBody(until: ["endfilter"], openedBy: ("filter", line))
+            if let end { try Self.expectEmpty(end) }
+            return .filterBlock(name: name, arguments, keywords, body: body, line: line)
         case "break", "continue":
             guard tokens.isEmpty else { throw .syntax("'\(tag)' takes no arguments", line: line) }
             return tag == "break" ? .breakLoop(line: line) : .continueLoop(line: line)
         default:
             throw .syntax("unknown tag '\(tag)'", line: line)
         }
+    }
+
+    /// `endmacro` may repeat the macro's name.
+    private static func expectMacroEnd(_ end: End, name: String) throws(TemplateProblem) {
+        if end.tokens.count == 1, end.tokens.first == .name(name) { return }
+        try expectEmpty(end)
     }
 
     private static func expectEmpty(_ end: End) throws(TemplateProblem) {
@@ -147,9 +186,21 @@ extension TemplateParser {
         /// to the tree the renderer walks recursively.
         static let maxOperators = 256
 
-        init(tokens: some Collection<TemplateToken>, line: Int) {
+        /// Whether unknown filters and tests wait until they are evaluated to fail.
+        private let soft: Bool
+        /// Unknown filters and tests met outside a conditional expression.
+        private var unknown: [String] = []
+
+        init(tokens: some Collection<TemplateToken>, line: Int, soft: Bool) {
             self.tokens = Array(tokens)
             self.line = line
+            self.soft = soft
+        }
+
+        /// The tag's end: nothing left, and no unknown filter or test outside a conditional.
+        func finish() throws(TemplateProblem) {
+            try expectEnd()
+            if !soft, let first = unknown.first { throw .unsupported(first, line: line) }
         }
 
         var atEnd: Bool { position >= tokens.count }
@@ -158,7 +209,7 @@ extension TemplateParser {
         mutating func parseWhole() throws(TemplateProblem) -> TemplateExpression {
             guard !atEnd else { throw .syntax("expected an expression", line: line) }
             let expression = try parseExpression(allowConditional: true)
-            try expectEnd()
+            try finish()
             return expression
         }
 
@@ -201,16 +252,48 @@ extension TemplateParser {
             return names
         }
 
-        /// An expression, or `a, b` as a tuple (a list here).
+        /// Whether a `(` opens a parameter list (as in `call(x) macro()`), not the call itself.
+        var startsParameters: Bool { current == .symbol("(") }
+
+        /// `(name, name=default, …)` of a macro or a call block's caller.
+        mutating func parseParameters() throws(TemplateProblem) -> [TemplateParameter] {
+            try expectSymbol("(")
+            var parameters: [TemplateParameter] = []
+            while !skipSymbol(")") {
+                if !parameters.isEmpty { try expectSymbol(","); if skipSymbol(")") { break } }
+                let name = try expectAnyName()
+                if parameters.contains(where: { $0.name == name }) { throw .syntax("duplicate parameter '\(name)'", line: line) }
+                if skipSymbol("=") {
+                    parameters.append(TemplateParameter(name: name, defaultValue: try parseExpression(allowConditional: true)))
+                } else {
+                    if parameters.last?.defaultValue != nil { throw .syntax("non-default argument follows default argument", line: line) }
+                    parameters.append(TemplateParameter(name: name, defaultValue: nil))
+                }
+            }
+            return parameters
+        }
+
+        /// `name(arguments)` of a filter block; the filter must exist.
+        mutating func parseFilterCall() throws(TemplateProblem) -> (String, [TemplateExpression], [(String, TemplateExpression)]) {
+            let name = try expectAnyName()
+            guard TemplateRenderer.filters.contains(name) else { throw .unsupported("filter '\(name)'", line: line) }
+            if skipSymbol("(") {
+                let (arguments, keywords) = try parseArguments()
+                return (name, arguments, keywords)
+            }
+            return (name, [], [])
+        }
+
+        /// An expression, or `a, b` as a tuple.
         mutating func parseTupleOrExpression() throws(TemplateProblem) -> TemplateExpression {
             let first = try parseExpression(allowConditional: true)
             guard current == .symbol(",") else { return first }
             var items = [first]
             while skipSymbol(",") {
-                if atEnd { break }
+                if atEnd || current == .symbol(")") { break }
                 items.append(try parseExpression(allowConditional: true))
             }
-            return .list(items)
+            return .tuple(items)
         }
 
         private mutating func chained() throws(TemplateProblem) {
@@ -226,8 +309,10 @@ extension TemplateParser {
         mutating func parseExpression(allowConditional: Bool) throws(TemplateProblem) -> TemplateExpression {
             try enter()
             defer { depth -= 1 }
+            let known = unknown.count
             var expression = try parseOr()
             if allowConditional {
+                defer { if expression.isConditional { unknown.removeSubrange(known...) } }
                 while skipName("if") {
                     let condition = try parseOr()
                     let otherwise = skipName("else") ? try parseExpression(allowConditional: true) : nil
@@ -350,7 +435,7 @@ extension TemplateParser {
             case .integer(let i): return .integer(i)
             case .double(let d): return .double(d)
             case .symbol("("):
-                if skipSymbol(")") { return .list([]) }
+                if skipSymbol(")") { return .tuple([]) }
                 let inner = try parseTupleOrExpression()
                 try expectSymbol(")")
                 return inner
@@ -442,7 +527,7 @@ extension TemplateParser {
                 if skipSymbol("|") {
                     var name = try expectAnyName()
                     while skipSymbol(".") { name += "." + (try expectAnyName()) }
-                    guard TemplateRenderer.filters.contains(name) else { throw .unsupported("filter '\(name)'", line: line) }
+                    if !TemplateRenderer.filters.contains(name) { unknown.append("filter '\(name)'") }
                     var arguments: [TemplateExpression] = []
                     var keywords: [(String, TemplateExpression)] = []
                     if skipSymbol("(") { (arguments, keywords) = try parseArguments() }
@@ -451,7 +536,7 @@ extension TemplateParser {
                     let negated = skipName("not")
                     var name = try expectAnyName()
                     while skipSymbol(".") { name += "." + (try expectAnyName()) }
-                    guard TemplateRenderer.tests.contains(name) else { throw .unsupported("test '\(name)'", line: line) }
+                    if !TemplateRenderer.tests.contains(name) { unknown.append("test '\(name)'") }
                     var arguments: [TemplateExpression] = []
                     if skipSymbol("(") {
                         let (positional, keywords) = try parseArguments()

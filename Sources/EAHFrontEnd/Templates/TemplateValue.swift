@@ -4,7 +4,7 @@ import EAHCheckpoint
 ///
 /// Dictionaries keep insertion order and have string keys, as the JSON-like data chat templates
 /// receive. Printing follows Python's `str()`: `None`, `True`, `['a', 1]`.
-public enum TemplateValue: Sendable, Equatable {
+public enum TemplateValue: Sendable, Equatable, ExpressibleByStringLiteral {
     /// Jinja2's default `Undefined`: prints as nothing, is false, iterates as empty; the name is
     /// kept for error messages.
     case undefined(String)
@@ -13,12 +13,27 @@ public enum TemplateValue: Sendable, Equatable {
     case integer(Int)
     case double(Double)
     case string(String)
+    /// A `Markup` string (what `| safe` returns): `+` with a plain string HTML-escapes the
+    /// plain one, as markupsafe does; everywhere else it is its text.
+    case markup(String)
     case list([TemplateValue])
-    case dictionary([(String, TemplateValue)])
+    /// A Python tuple (`(a, b)`, `dict.items()` pairs, `varargs`): a list that prints with
+    /// parentheses.
+    case tuple([TemplateValue])
+    /// What Jinja2's `map`, `select`, `selectattr`, `reject`, `rejectattr` and `unique` return:
+    /// a Python generator (`id` tells one from another), which is always true, has no length,
+    /// cannot be indexed or serialised, prints as `<generator object>`, and yields each of its
+    /// items once: iterated a second time it is empty.
+    case generator(id: Int, [TemplateValue])
+    /// A Python dict: keys are strings in JSON data, and any hashable value (a number, a
+    /// boolean, None, a tuple) in a template's own literals.
+    case dictionary([(TemplateValue, TemplateValue)])
     /// A `namespace()` object, by its index in the renderer's namespace table.
     case namespace(Int)
     /// A global function (`raise_exception`, `strftime_now`, `range`, `namespace`, `dict`).
     case function(String)
+    /// A `macro` (or a call block's `caller`), by its index in the renderer's macro table.
+    case macro(Int)
 
     public static func == (lhs: TemplateValue, rhs: TemplateValue) -> Bool {
         switch (lhs, rhs) {
@@ -27,12 +42,18 @@ public enum TemplateValue: Sendable, Equatable {
         case (.integer(let a), .integer(let b)): a == b
         case (.double(let a), .double(let b)): a == b
         case (.integer(let a), .double(let b)), (.double(let b), .integer(let a)): Double(a) == b
-        case (.string(let a), .string(let b)): a.unicodeScalars.elementsEqual(b.unicodeScalars)
-        case (.list(let a), .list(let b)): a == b
+        // Python's bool is an int: True == 1, False == 0.0.
+        case (.bool(let a), .integer(let b)), (.integer(let b), .bool(let a)): (a ? 1 : 0) == b
+        case (.bool(let a), .double(let b)), (.double(let b), .bool(let a)): (a ? 1.0 : 0.0) == b
+        case (.string(let a), .string(let b)), (.markup(let a), .markup(let b)), (.string(let a), .markup(let b)), (.markup(let a), .string(let b)):
+            a.unicodeScalars.elementsEqual(b.unicodeScalars)
+        case (.list(let a), .list(let b)), (.tuple(let a), .tuple(let b)): a == b
+        case (.generator(let a, _), .generator(let b, _)): a == b
         case (.dictionary(let a), .dictionary(let b)):
             a.count == b.count && a.allSatisfy { pair in b.contains { $0.0 == pair.0 && $0.1 == pair.1 } }
         case (.namespace(let a), .namespace(let b)): a == b
         case (.function(let a), .function(let b)): a == b
+        case (.macro(let a), .macro(let b)): a == b
         default: false
         }
     }
@@ -46,13 +67,13 @@ public enum TemplateValue: Sendable, Equatable {
         case .number(let d): self = .double(d)
         case .string(let s): self = .string(s)
         case .array(let values): self = .list(values.map(TemplateValue.init(json:)))
-        case .object(let members): self = .dictionary(members.map { ($0.0, TemplateValue(json: $0.1)) })
+        case .object(let members): self = .dictionary(members.map { (.string($0.0), TemplateValue(json: $0.1)) })
         }
     }
 
     /// The member `key` of a dictionary.
     public subscript(key: String) -> TemplateValue? {
-        if case .dictionary(let members) = self { return members.first { $0.0 == key }?.1 }
+        if case .dictionary(let members) = self { return members.first { $0.0 == .string(key) }?.1 }
         return nil
     }
 
@@ -63,11 +84,51 @@ public enum TemplateValue: Sendable, Equatable {
         case .bool(let b): b
         case .integer(let i): i != 0
         case .double(let d): d != 0
-        case .string(let s): !s.isEmpty
-        case .list(let l): !l.isEmpty
+        case .string(let s), .markup(let s): !s.isEmpty
+        case .list(let l), .tuple(let l): !l.isEmpty
         case .dictionary(let d): !d.isEmpty
-        case .namespace, .function: true
+        case .namespace, .function, .macro, .generator: true
         }
+    }
+
+    public init(stringLiteral value: String) { self = .string(value) }
+
+    /// Whether Python can use the value as a dict key.
+    var isHashable: Bool {
+        switch self {
+        case .none, .bool, .integer, .double, .string, .markup: true
+        case .tuple(let items): items.allSatisfy(\.isHashable)
+        default: false
+        }
+    }
+
+    var isString: Bool { if case .string = self { true } else { false } }
+
+    /// The items of a list or tuple.
+    var sequence: [TemplateValue]? {
+        switch self {
+        case .list(let items), .tuple(let items): items
+        default: nil
+        }
+    }
+
+    /// The value with a `Markup` string made plain.
+    var plain: TemplateValue { if case .markup(let s) = self { .string(s) } else { self } }
+
+    /// markupsafe's `escape`.
+    static func htmlEscaped(_ s: String) -> String {
+        var out = ""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&#34;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 
     var isUndefined: Bool { if case .undefined = self { true } else { false } }
@@ -76,7 +137,7 @@ public enum TemplateValue: Sendable, Equatable {
     var pythonString: String {
         switch self {
         case .undefined: ""
-        case .string(let s): s
+        case .string(let s), .markup(let s): s
         default: pythonRepresentation
         }
     }
@@ -90,10 +151,14 @@ public enum TemplateValue: Sendable, Equatable {
         case .integer(let i): String(i)
         case .double(let d): Self.pythonFloat(d)
         case .string(let s): Self.pythonQuoted(s)
+        case .markup(let s): "Markup(" + Self.pythonQuoted(s) + ")"
         case .list(let l): "[" + l.map(\.pythonRepresentation).joined(separator: ", ") + "]"
-        case .dictionary(let d): "{" + d.map { Self.pythonQuoted($0.0) + ": " + $0.1.pythonRepresentation }.joined(separator: ", ") + "}"
+        case .tuple(let l): "(" + l.map(\.pythonRepresentation).joined(separator: ", ") + (l.count == 1 ? ",)" : ")")
+        case .dictionary(let d): "{" + d.map { $0.0.pythonRepresentation + ": " + $0.1.pythonRepresentation }.joined(separator: ", ") + "}"
         case .namespace: "<Namespace>"
         case .function(let name): "<function \(name)>"
+        case .macro: "<Macro>"
+        case .generator: "<generator object>"
         }
     }
 
@@ -105,11 +170,14 @@ public enum TemplateValue: Sendable, Equatable {
         case .bool: "boolean"
         case .integer: "integer"
         case .double: "float"
-        case .string: "string"
+        case .string, .markup: "string"
         case .list: "list"
+        case .tuple: "tuple"
         case .dictionary: "dict"
         case .namespace: "namespace"
         case .function: "function"
+        case .macro: "macro"
+        case .generator: "generator"
         }
     }
 

@@ -6,6 +6,7 @@ indirect enum TemplateExpression: Sendable {
     case bool(Bool)
     case none
     case list([TemplateExpression])
+    case tuple([TemplateExpression])
     case dictionary([(TemplateExpression, TemplateExpression)])
     case variable(String)
     /// `object.name`
@@ -28,4 +29,8 @@ indirect enum TemplateExpression: Sendable {
     case negate(TemplateExpression)
     /// `value if condition else other` (`other` missing: undefined).
     case conditional(TemplateExpression, condition: TemplateExpression, otherwise: TemplateExpression?)
+}
+
+extension TemplateExpression {
+    var isConditional: Bool { if case .conditional = self { true } else { false } }
 }

@@ -1,12 +1,13 @@
 import EAHCheckpoint
 
-/// Turns one user prompt about one image (and an optional system prompt) into the text prompt a
-/// LLaVA model expects, with the assistant turn opened (`add_generation_prompt=True`).
+/// A model's conversation template: turns a conversation into the text prompt the model
+/// expects, for one question about one image (`render(prompt:systemPrompt:)`) or for any
+/// template context (`render(context:)`, what `eah-convert template` prints).
 ///
 /// The template is a model's Jinja2 chat template, rendered as transformers 5.24 renders it
-/// for `[{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": prompt}]}]`
-/// (preceded by a system message whose content is one text part, when there is a system
-/// prompt), or one of the built-in templates (`builtInNames`). The image is the text
+/// (a question is `[{"role": "user", "content": [{"type": "image"}, {"type": "text", "text":
+/// prompt}]}]`, preceded by a system message whose content is one text part when there is a
+/// system prompt), or one of the built-in templates (`builtInNames`). The image is the text
 /// `<image>`, which the caller later expands into image features.
 public struct ConversationTemplate: Sendable {
     /// The names `builtIn(_:)` and `--template` accept.
@@ -133,35 +134,105 @@ public struct ConversationTemplate: Sendable {
         return nil
     }
 
-    /// Renders the conversation; a template's `raise_exception` or a runtime error is thrown
-    /// as a `TemplateProblem` naming `origin`.
+    /// Renders one question about one image (and an optional system prompt), with the
+    /// assistant turn opened; a template's `raise_exception` or a runtime error is thrown as a
+    /// `TemplateProblem` naming `origin`.
     public func render(prompt: String, systemPrompt: String? = nil) throws(CheckpointError) -> String {
-        switch body {
-        case .vicuna:
-            // LLaVA's conv_vicuna_v1.get_prompt() (SeparatorStyle.TWO, sep " ") for
-            // [(USER, "<image>\n" + prompt), (ASSISTANT, None)].
-            return (systemPrompt ?? Self.vicunaSystemPrompt) + " USER: <image>\n" + prompt + " ASSISTANT:"
-        case .plain:
-            return (systemPrompt.map { $0 + "\n" } ?? "") + "<image>\n" + prompt
-        case .jinja(let template):
-            var messages: [TemplateValue] = []
-            if let systemPrompt {
-                messages.append(.dictionary([("role", .string("system")), ("content", .list([.dictionary([("type", .string("text")), ("text", .string(systemPrompt))])]))]))
+        var messages: [TemplateValue] = []
+        if let systemPrompt {
+            messages.append(.dictionary([("role", .string("system")), ("content", .list([.dictionary([("type", .string("text")), ("text", .string(systemPrompt))])]))]))
+        }
+        messages.append(.dictionary([
+            ("role", .string("user")),
+            ("content", .list([.dictionary([("type", .string("image"))]), .dictionary([("type", .string("text")), ("text", .string(prompt))])])),
+        ]))
+        return try render(context: ["messages": .list(messages), "add_generation_prompt": .bool(true)])
+    }
+
+    /// Renders `context` (every template variable: `messages`, `add_generation_prompt`, `tools`,
+    /// …) as transformers' `render_jinja_template` does (see `ChatTemplate.transformersContext`);
+    /// the template's special tokens fill the names `context` does not give. `now` fixes the
+    /// clock of `strftime_now` (seconds since 1970, UTC).
+    public func render(context: [String: TemplateValue], now: Int? = nil) throws(CheckpointError) -> String {
+        var variables = ChatTemplate.transformersContext(context)
+        for (key, value) in specialTokens where variables[key] == nil { variables[key] = .string(value) }
+        do throws(TemplateProblem) {
+            switch body {
+            case .jinja(let template): return try template.render(variables, now: now)
+            case .vicuna: return try Self.renderVicuna(variables)
+            case .plain: return try Self.renderPlain(variables)
             }
-            messages.append(.dictionary([
-                ("role", .string("user")),
-                ("content", .list([.dictionary([("type", .string("image"))]), .dictionary([("type", .string("text")), ("text", .string(prompt))])])),
-            ]))
-            var variables: [String: TemplateValue] = [
-                "messages": .list(messages), "add_generation_prompt": .bool(true), "tools": .none, "documents": .none,
-            ]
-            for (key, value) in specialTokens { variables[key] = .string(value) }
-            do throws(TemplateProblem) {
-                return try template.render(variables)
-            } catch {
-                throw CheckpointError(path: origin, problem: error)
+        } catch {
+            throw CheckpointError(path: origin, problem: error)
+        }
+    }
+
+    /// The messages of a context as (role, text) pairs; a list content puts `<image>\n` for each
+    /// image part first, then the text parts joined by spaces (as LLaVA's prompts place it).
+    private static func turns(_ variables: [String: TemplateValue]) throws(TemplateProblem) -> [(role: String, text: String)] {
+        guard case .list(let messages)? = variables["messages"] else { throw .typeMismatch("'messages' must be a list of {\"role\", \"content\"} objects", line: 1) }
+        var turns: [(role: String, text: String)] = []
+        for message in messages {
+            guard case .string(let role)? = message["role"] else { throw .typeMismatch("every message needs a string 'role'", line: 1) }
+            switch message["content"] {
+            case .string(let text)?: turns.append((role, text))
+            case .list(let parts)?:
+                let images = parts.filter { $0["type"] == .string("image") }.count
+                let texts = parts.compactMap { part -> String? in if case .string(let t)? = part["text"] { t } else { nil } }
+                turns.append((role, String(repeating: "<image>\n", count: images) + texts.joined(separator: " ")))
+            default: turns.append((role, ""))
             }
         }
+        return turns
+    }
+
+    /// LLaVA's `conv_vicuna_v1.get_prompt()` (SeparatorStyle.TWO: sep " ", sep2 "</s>"): the
+    /// system message (or LLaVA's default), then `USER: …` and `ASSISTANT: …` turns, and
+    /// `ASSISTANT:` for the generation prompt.
+    private static func renderVicuna(_ variables: [String: TemplateValue]) throws(TemplateProblem) -> String {
+        var system = vicunaSystemPrompt
+        var text = ""
+        let separators = [" ", "</s>"]
+        var index = 0
+        for turn in try turns(variables) {
+            switch turn.role {
+            case "system": system = turn.text; continue
+            case "user": text += "USER: "
+            case "assistant": text += "ASSISTANT: "
+            default: throw .raised("vicuna_v1 has only system, user and assistant roles, not '\(turn.role)'")
+            }
+            text += turn.text + separators[index % 2]
+            index += 1
+        }
+        if variables["add_generation_prompt"]?.isTruthy ?? false { text += "ASSISTANT:" }
+        return system + " " + text
+    }
+
+    /// The `plain` template: the system text and a newline, then the user turns' text.
+    private static func renderPlain(_ variables: [String: TemplateValue]) throws(TemplateProblem) -> String {
+        let turns = try turns(variables)
+        let system = turns.filter { $0.role == "system" }.map { $0.text + "\n" }.joined()
+        return system + turns.filter { $0.role == "user" }.map(\.text).joined(separator: "\n")
+    }
+
+    /// The template a GGUF carries (`tokenizer.chat_template`) with the special tokens its
+    /// `tokenizer.ggml.*_token_id` entries name; nil when it has no template.
+    public static func fromGGUF(path: String, metadata: [MetadataEntry]) throws(CheckpointError) -> ConversationTemplate? {
+        var values: [String: MetadataValue] = [:]
+        for entry in metadata where entry.key.hasPrefix("tokenizer.") { values[entry.key] = entry.value }
+        guard let entry = values["tokenizer.chat_template"] else { return nil }
+        guard let source = entry.string else {
+            throw CheckpointError(path: path, problem: TemplateProblem.malformedTemplateEntry("(tokenizer.chat_template) is not a string"))
+        }
+        var tokens: [String: String] = [:]
+        if case .array(_, let pieces)? = values["tokenizer.ggml.tokens"] {
+            for (name, key) in [("bos", "bos"), ("eos", "eos"), ("unk", "unknown"), ("pad", "padding")] {
+                if let id = values["tokenizer.ggml.\(key)_token_id"]?.integer, pieces.indices.contains(id), let piece = pieces[id].string {
+                    tokens["\(name)_token"] = piece
+                }
+            }
+        }
+        return try ConversationTemplate(jinja: source, name: "tokenizer.chat_template", origin: path, specialTokens: tokens)
     }
 
     // MARK: Reading the model folder

@@ -9,7 +9,7 @@ struct TemplateRenderer {
     static let filters: Set<String> = [
         "upper", "lower", "trim", "capitalize", "length", "count", "selectattr", "rejectattr", "select", "reject",
         "map", "join", "default", "d", "tojson", "first", "last", "list", "string", "int", "float", "abs", "replace",
-        "reverse", "items", "safe",
+        "reverse", "items", "safe", "dictsort", "sort", "unique", "min", "max", "sum", "indent", "title", "round",
     ]
 
     /// The tests the engine implements.
@@ -19,7 +19,9 @@ struct TemplateRenderer {
         "divisibleby", "lower", "upper",
     ]
 
-    private static let globals: Set<String> = ["raise_exception", "strftime_now", "range", "namespace", "dict"]
+    /// Global names; `self` (jinja2's reference to the template's blocks, of which chat
+    /// templates have none) has only undefined attributes.
+    private static let globals: Set<String> = ["raise_exception", "strftime_now", "range", "namespace", "dict", "self"]
 
     enum Flow { case normal, breakLoop, continueLoop }
 
@@ -28,16 +30,41 @@ struct TemplateRenderer {
     private var outputBytes = 0
     private var scopes: [[String: TemplateValue]]
     private var namespaces: [[(String, TemplateValue)]] = []
+    private var macros: [Macro] = []
+    /// How many items of each generator (by id) have been taken.
+    private var generatorsTaken: [Int] = []
+    private var callDepth = 0
     private var steps = 0
     private var line = 1
 
-    init(variables: [String: TemplateValue], limits: ChatTemplate.Limits) {
+    /// A defined macro: its parameters, body, and the loop and macro variables visible where it
+    /// was defined (the template's top level is looked up when it runs).
+    private struct Macro {
+        let name: String
+        let parameters: [TemplateParameter]
+        let body: [TemplateNode]
+        let closure: [String: TemplateValue]
+        /// Which of `varargs`, `kwargs` and `caller` the body reads: only those accept extra
+        /// positional arguments, extra keyword arguments and a call block.
+        let readsVarargs: Bool
+        let readsKwargs: Bool
+        let readsCaller: Bool
+    }
+
+    /// Deepest chain of macro calls (recursive macros render nested JSON schemas).
+    static let maxCallDepth = 48
+
+    /// The instant `strftime_now` formats (seconds since 1970, as UTC); nil: the local time.
+    private let now: Int?
+
+    init(variables: [String: TemplateValue], limits: ChatTemplate.Limits, now: Int?) {
         self.limits = limits
+        self.now = now
         scopes = [variables]
     }
 
-    static func render(_ nodes: [TemplateNode], variables: [String: TemplateValue], limits: ChatTemplate.Limits) throws(TemplateProblem) -> String {
-        var renderer = TemplateRenderer(variables: variables, limits: limits)
+    static func render(_ nodes: [TemplateNode], variables: [String: TemplateValue], limits: ChatTemplate.Limits, now: Int?) throws(TemplateProblem) -> String {
+        var renderer = TemplateRenderer(variables: variables, limits: limits, now: now)
         _ = try renderer.render(nodes)
         return renderer.output
     }
@@ -81,15 +108,24 @@ struct TemplateRenderer {
                 try assign(targets: targets, attribute: attribute, value: value)
             case .assignBlock(let name, let body, let at):
                 line = at
-                let saved = output
-                output = ""
-                _ = try render(body)
-                let captured = output
-                output = saved
-                scopes[scopes.count - 1][name] = .string(captured)
+                scopes[scopes.count - 1][name] = .string(try capture(body))
             case .generation(let body):
                 let flow = try render(body)
                 if flow != .normal { return flow }
+            case .macro(let name, let parameters, let body, let at):
+                line = at
+                scopes[scopes.count - 1][name] = define(name, parameters, body)
+            case .callBlock(let expression, let parameters, let body, let at):
+                line = at
+                guard case .call(let callee, let arguments, let keywords) = expression else { break }
+                let caller = define("caller", parameters, body)
+                try emit(try call(callee, arguments, keywords, extra: [("caller", caller)]).pythonString)
+            case .filterBlock(let name, let arguments, let keywords, let body, let at):
+                line = at
+                let text = try capture(body)
+                line = at
+                let (positional, named) = try evaluateArguments(arguments, keywords)
+                try emit(try applyFilter(name, .string(text), positional, named).pythonString)
             case .breakLoop: return .breakLoop
             case .continueLoop: return .continueLoop
             }
@@ -97,11 +133,78 @@ struct TemplateRenderer {
         return .normal
     }
 
+    /// The output of `nodes`, kept apart from the template's output.
+    private mutating func capture(_ nodes: [TemplateNode]) throws(TemplateProblem) -> String {
+        let saved = output
+        output = ""
+        defer { output = saved }
+        _ = try render(nodes)
+        return output
+    }
+
+    private mutating func define(_ name: String, _ parameters: [TemplateParameter], _ body: [TemplateNode]) -> TemplateValue {
+        var closure: [String: TemplateValue] = [:]
+        for scope in scopes.dropFirst() { closure.merge(scope) { $1 } }
+        macros.append(Macro(name: name, parameters: parameters, body: body, closure: closure,
+                            readsVarargs: TemplateNode.read("varargs", in: body), readsKwargs: TemplateNode.read("kwargs", in: body),
+                            readsCaller: TemplateNode.read("caller", in: body)))
+        return .macro(macros.count - 1)
+    }
+
+    /// Calls a macro as Jinja2 does: positional then keyword arguments, defaults for the rest
+    /// (evaluated in the macro's scope), extra ones in `varargs` and `kwargs`, and `caller`.
+    /// The result is the body's output.
+    private mutating func invoke(_ id: Int, _ positional: [TemplateValue], _ named: [(String, TemplateValue)]) throws(TemplateProblem) -> TemplateValue {
+        let macro = macros[id]
+        let callLine = line
+        var locals: [String: TemplateValue] = [:]
+        var varargs: [TemplateValue] = []
+        for (index, value) in positional.enumerated() {
+            if index < macro.parameters.count { locals[macro.parameters[index].name] = value } else { varargs.append(value) }
+        }
+        if !varargs.isEmpty, !macro.readsVarargs {
+            throw .typeMismatch("macro '\(macro.name)' takes not more than \(macro.parameters.count) argument(s)", line: line)
+        }
+        var kwargs: [(String, TemplateValue)] = []
+        for (key, value) in named {
+            if key == "caller", macro.readsCaller {
+                locals[key] = value
+            } else if macro.parameters.contains(where: { $0.name == key }) {
+                guard locals[key] == nil else { throw .typeMismatch("macro '\(macro.name)' got multiple values for argument '\(key)'", line: line) }
+                locals[key] = value
+            } else {
+                guard macro.readsKwargs else { throw .typeMismatch("macro '\(macro.name)' takes no keyword argument '\(key)'", line: line) }
+                kwargs.append((key, value))
+            }
+        }
+        locals["varargs"] = .tuple(varargs)
+        locals["kwargs"] = .dictionary(kwargs.map { (.string($0.0), $0.1) })
+        guard callDepth < Self.maxCallDepth else { throw .limitExceeded("macro call depth (\(Self.maxCallDepth))") }
+        callDepth += 1
+        let savedScopes = scopes
+        scopes = [scopes[0], macro.closure, locals]
+        defer {
+            scopes = savedScopes
+            callDepth -= 1
+            line = callLine
+        }
+        for parameter in macro.parameters where scopes[2][parameter.name] == nil {
+            scopes[2][parameter.name] = try parameter.defaultValue.map { e throws(TemplateProblem) in try evaluate(e) } ?? .undefined(parameter.name)
+        }
+        return .string(try capture(macro.body))
+    }
+
+    /// transformers' namespaces refuse underscore-prefixed attributes (a sandbox escape route).
+    private func checkNamespaceName(_ name: String) throws(TemplateProblem) {
+        if name.hasPrefix("_") { throw .refused("a namespace attribute named '\(name)' (names starting with '_')", line: line) }
+    }
+
     private mutating func assign(targets: [String], attribute: String?, value: TemplateValue) throws(TemplateProblem) {
         if let attribute {
             guard case .namespace(let id) = lookup(targets[0]) else {
                 throw .typeMismatch("cannot assign attribute '\(attribute)' on \(targets[0]), which is not a namespace()", line: line)
             }
+            try checkNamespaceName(attribute)
             if let index = namespaces[id].firstIndex(where: { $0.0 == attribute }) {
                 namespaces[id][index].1 = value
             } else {
@@ -118,7 +221,7 @@ struct TemplateRenderer {
     }
 
     private func unpack(_ value: TemplateValue, count: Int) throws(TemplateProblem) -> [TemplateValue] {
-        guard case .list(let items) = value, items.count == count else {
+        guard let items = value.sequence, items.count == count else {
             throw .typeMismatch("cannot unpack \(value.typeName) into \(count) names", line: line)
         }
         return items
@@ -145,14 +248,15 @@ struct TemplateRenderer {
         for (index, item) in items.enumerated() {
             try step()
             try bind(targets: targets, item: item)
-            scopes[scopes.count - 1]["loop"] = .dictionary([
+            let previous: TemplateValue = index > 0 ? items[index - 1] : .undefined("loop.previtem")
+            let next: TemplateValue = index + 1 < length ? items[index + 1] : .undefined("loop.nextitem")
+            let members: [(String, TemplateValue)] = [
                 ("index0", .integer(index)), ("index", .integer(index + 1)),
                 ("revindex0", .integer(length - index - 1)), ("revindex", .integer(length - index)),
                 ("first", .bool(index == 0)), ("last", .bool(index == length - 1)), ("length", .integer(length)),
-                ("previtem", index > 0 ? items[index - 1] : .undefined("loop.previtem")),
-                ("nextitem", index + 1 < length ? items[index + 1] : .undefined("loop.nextitem")),
-                ("depth", .integer(1)), ("depth0", .integer(0)),
-            ])
+                ("previtem", previous), ("nextitem", next), ("depth", .integer(1)), ("depth0", .integer(0)),
+            ]
+            scopes[scopes.count - 1]["loop"] = .dictionary(members.map { (.string($0.0), $0.1) })
             if try render(body) == .breakLoop { break }
         }
     }
@@ -166,10 +270,14 @@ struct TemplateRenderer {
     }
 
     /// Python iteration: list items, dictionary keys, string characters; undefined is empty.
-    private func iterate(_ value: TemplateValue) throws(TemplateProblem) -> [TemplateValue] {
-        switch value {
-        case .list(let items): return items
-        case .dictionary(let members): return members.map { .string($0.0) }
+    private mutating func iterate(_ value: TemplateValue) throws(TemplateProblem) -> [TemplateValue] {
+        switch value.plain {
+        case .list(let items), .tuple(let items): return items
+        case .generator(let id, let items):
+            let rest = items[generatorsTaken[id]...]
+            generatorsTaken[id] = items.count
+            return Array(rest)
+        case .dictionary(let members): return members.map(\.0)
         case .string(let s): return s.unicodeScalars.map { .string(String($0)) }
         case .undefined: return []
         default: throw .typeMismatch("'\(value.typeName)' object is not iterable", line: line)
@@ -198,32 +306,32 @@ struct TemplateRenderer {
             var values: [TemplateValue] = []
             for item in items { values.append(try evaluate(item)) }
             return .list(values)
+        case .tuple(let items):
+            var values: [TemplateValue] = []
+            for item in items { values.append(try evaluate(item)) }
+            return .tuple(values)
         case .dictionary(let pairs):
-            var members: [(String, TemplateValue)] = []
+            var members: [(TemplateValue, TemplateValue)] = []
             for (keyExpression, valueExpression) in pairs {
-                guard case .string(let key) = try evaluate(keyExpression) else {
-                    throw .unsupported("dictionary keys that are not strings", line: line)
-                }
+                let key = try evaluate(keyExpression).plain
+                guard key.isHashable else { throw .typeMismatch("unhashable type: '\(key.typeName)'", line: line) }
                 let value = try evaluate(valueExpression)
                 if let index = members.firstIndex(where: { $0.0 == key }) { members[index].1 = value } else { members.append((key, value)) }
             }
             return .dictionary(members)
         case .variable(let name): return lookup(name)
         case .attribute(let target, let name):
-            return try attribute(of: try evaluate(target), name)
+            return try attribute(of: try evaluate(target).plain, name)
         case .item(let target, let key):
-            return try item(of: try evaluate(target), try evaluate(key))
+            return try item(of: try evaluate(target).plain, try evaluate(key).plain)
         case .slice(let target, let start, let stop, let stride):
-            let value = try evaluate(target)
+            let value = try evaluate(target).plain
             return try slice(value, start.map { e throws(TemplateProblem) in try evaluate(e) }, stop.map { e throws(TemplateProblem) in try evaluate(e) }, stride.map { e throws(TemplateProblem) in try evaluate(e) })
         case .call(let callee, let arguments, let keywords):
             return try call(callee, arguments, keywords)
         case .filter(let target, let name, let arguments, let keywords):
             let value = try evaluate(target)
-            var positional: [TemplateValue] = []
-            for argument in arguments { positional.append(try evaluate(argument)) }
-            var named: [String: TemplateValue] = [:]
-            for (key, argument) in keywords { named[key] = try evaluate(argument) }
+            let (positional, named) = try evaluateArguments(arguments, keywords)
             return try applyFilter(name, value, positional, named)
         case .test(let target, let name, let arguments, let negated):
             let value = try evaluate(target)
@@ -231,7 +339,15 @@ struct TemplateRenderer {
             for argument in arguments { positional.append(try evaluate(argument)) }
             return .bool(try applyTest(name, value, positional) != negated)
         case .binary(let op, let left, let right):
-            return try binary(op, try evaluate(left), try evaluate(right))
+            let (l, r) = (try evaluate(left), try evaluate(right))
+            if op == "in" || op == "not in", case .generator(let id, let items) = r {
+                // Python's `in` takes a generator's items up to the first equal one.
+                let rest = items[generatorsTaken[id]...]
+                let found = rest.firstIndex(of: l)
+                generatorsTaken[id] = found.map { $0 + 1 } ?? items.count
+                return .bool((found != nil) == (op == "in"))
+            }
+            return try binary(op, l, r)
         case .and(let left, let right):
             let l = try evaluate(left)
             return l.isTruthy ? try evaluate(right) : l
@@ -253,11 +369,26 @@ struct TemplateRenderer {
         }
     }
 
+    /// A new generator yielding `items`.
+    private mutating func generator(_ items: [TemplateValue]) -> TemplateValue {
+        generatorsTaken.append(0)
+        return .generator(id: generatorsTaken.count - 1, items)
+    }
+
+    /// A filter's arguments, evaluated in order.
+    private mutating func evaluateArguments(_ arguments: [TemplateExpression], _ keywords: [(String, TemplateExpression)]) throws(TemplateProblem) -> ([TemplateValue], [String: TemplateValue]) {
+        var positional: [TemplateValue] = []
+        for argument in arguments { positional.append(try evaluate(argument)) }
+        var named: [String: TemplateValue] = [:]
+        for (key, argument) in keywords { named[key] = try evaluate(argument) }
+        return (positional, named)
+    }
+
     /// Jinja2's `getattr`: a dictionary's member or a namespace's attribute, else undefined.
     private func attribute(of value: TemplateValue, _ name: String) throws(TemplateProblem) -> TemplateValue {
         switch value {
         case .undefined(let path): throw .undefined("'\(path)'", line: line)
-        case .dictionary(let members): return members.first { $0.0 == name }?.1 ?? .undefined(name)
+        case .dictionary(let members): return members.first { $0.0 == .string(name) }?.1 ?? .undefined(name)
         case .namespace(let id): return namespaces[id].first { $0.0 == name }?.1 ?? .undefined(name)
         default: return .undefined(name)
         }
@@ -266,11 +397,12 @@ struct TemplateRenderer {
     /// Jinja2's `getitem`: dictionary key, list or string index (negative from the end), else
     /// undefined.
     private func item(of value: TemplateValue, _ key: TemplateValue) throws(TemplateProblem) -> TemplateValue {
+        if case .bool(let b) = key, value.sequence != nil || value.isString { return try item(of: value, .integer(b ? 1 : 0)) }
         switch (value, key) {
         case (.undefined(let path), _): throw .undefined("'\(path)'", line: line)
-        case (.dictionary(let members), .string(let name)): return members.first { $0.0 == name }?.1 ?? .undefined(name)
+        case (.dictionary(let members), _): return members.first { $0.0 == key }?.1 ?? .undefined("item \(key.pythonRepresentation)")
         case (.namespace, .string(let name)): return try attribute(of: value, name)
-        case (.list(let items), .integer(let i)):
+        case (.list(let items), .integer(let i)), (.tuple(let items), .integer(let i)):
             let index = i < 0 ? items.count + i : i
             return items.indices.contains(index) ? items[index] : .undefined("item \(i)")
         case (.string(let s), .integer(let i)):
@@ -304,6 +436,7 @@ struct TemplateRenderer {
         }
         switch value {
         case .list(let items): return .list(try indices(count: items.count).map { items[$0] })
+        case .tuple(let items): return .tuple(try indices(count: items.count).map { items[$0] })
         case .string(let s):
             let scalars = Array(s.unicodeScalars)
             var out = String.UnicodeScalarView()
@@ -316,14 +449,15 @@ struct TemplateRenderer {
 
     // MARK: Calls
 
-    private mutating func call(_ callee: TemplateExpression, _ arguments: [TemplateExpression], _ keywords: [(String, TemplateExpression)]) throws(TemplateProblem) -> TemplateValue {
+    private mutating func call(_ callee: TemplateExpression, _ arguments: [TemplateExpression], _ keywords: [(String, TemplateExpression)],
+                               extra: [(String, TemplateValue)] = []) throws(TemplateProblem) -> TemplateValue {
         var positional: [TemplateValue] = []
         var named: [(String, TemplateValue)] = []
         if case .attribute(let receiverExpression, let method) = callee {
             let receiver = try evaluate(receiverExpression)
             for argument in arguments { positional.append(try evaluate(argument)) }
             for (key, argument) in keywords { named.append((key, try evaluate(argument))) }
-            if case .namespace = receiver {} else if case .dictionary(let members) = receiver, members.contains(where: { $0.0 == method }) {} else {
+            if case .namespace = receiver {} else if case .dictionary(let members) = receiver, members.contains(where: { $0.0 == .string(method) }) {} else {
                 return try callMethod(receiver, method, positional, named)
             }
         }
@@ -332,12 +466,15 @@ struct TemplateRenderer {
             for argument in arguments { positional.append(try evaluate(argument)) }
             for (key, argument) in keywords { named.append((key, try evaluate(argument))) }
         }
+        named += extra
         switch function {
+        case .macro(let id):
+            return try invoke(id, positional, named)
         case .function("raise_exception"):
             throw .raised(positional.first?.pythonString ?? "")
         case .function("strftime_now"):
             guard case .string(let format)? = positional.first else { throw .typeMismatch("strftime_now() takes a format string", line: line) }
-            return .string(Self.strftimeNow(format))
+            return .string(Self.formatTime(format, at: now))
         case .function("range"):
             var bounds: [Int] = []
             for value in positional {
@@ -358,11 +495,12 @@ struct TemplateRenderer {
             return .list(Swift.stride(from: from, to: to, by: by).map { .integer($0) })
         case .function("namespace"), .function("dict"):
             var members: [(String, TemplateValue)] = []
-            if case .dictionary(let initial)? = positional.first { members = initial }
+            if case .dictionary(let initial)? = positional.first { members = initial.map { ($0.0.pythonString, $0.1) } }
             for (key, value) in named {
                 if let index = members.firstIndex(where: { $0.0 == key }) { members[index].1 = value } else { members.append((key, value)) }
             }
-            if case .function("dict") = function { return .dictionary(members) }
+            if case .function("dict") = function { return .dictionary(members.map { (.string($0.0), $0.1) }) }
+            for (name, _) in members { try checkNamespaceName(name) }
             namespaces.append(members)
             return .namespace(namespaces.count - 1)
         case .undefined(let name): throw .undefined("'\(name)'", line: line)
@@ -370,11 +508,17 @@ struct TemplateRenderer {
         }
     }
 
-    private static func strftimeNow(_ format: String) -> String {
+    /// C's `strftime` (what Python's calls) of `instant` as UTC, or of the local time now.
+    private static func formatTime(_ format: String, at instant: Int?) -> String {
         #if canImport(Glibc)
-        var now = time(nil)
         var parts = tm()
-        localtime_r(&now, &parts)
+        if let instant {
+            var seconds = time_t(instant)
+            gmtime_r(&seconds, &parts)
+        } else {
+            var seconds = time(nil)
+            localtime_r(&seconds, &parts)
+        }
         var buffer = [CChar](repeating: 0, count: 512)
         let count = strftime(&buffer, buffer.count, format, &parts)
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -394,6 +538,7 @@ struct TemplateRenderer {
     /// Python string and dictionary methods; list-mutating methods are refused, as the
     /// immutable sandbox does.
     private mutating func callMethod(_ receiver: TemplateValue, _ method: String, _ arguments: [TemplateValue], _ keywords: [(String, TemplateValue)]) throws(TemplateProblem) -> TemplateValue {
+        let receiver = receiver.plain, arguments = arguments.map(\.plain), keywords = keywords.map { ($0.0, $0.1.plain) }
         let argument = { (i: Int, name: String) -> TemplateValue? in arguments.count > i ? arguments[i] : keywords.first { $0.0 == name }?.1 }
         switch receiver {
         case .undefined(let path): throw .undefined("'\(path)'", line: line)
@@ -408,7 +553,7 @@ struct TemplateRenderer {
                 var candidates: [String] = []
                 switch argument(0, "prefix") {
                 case .string(let p)?: candidates = [p]
-                case .list(let items)?:
+                case .list(let items)?, .tuple(let items)?:
                     for case .string(let p) in items { candidates.append(p) }
                 default: throw .typeMismatch("\(method)() takes a string", line: line)
                 }
@@ -433,7 +578,47 @@ struct TemplateRenderer {
                 if case .integer(let n)? = argument(2, "count") { count = n }
                 return .string(try replace(s, old, new, count: count))
             case "title": return .string(Self.pythonTitle(s))
+            case "find", "rfind", "count":
+                guard case .string(let needle)? = argument(0, "sub") else { throw .typeMismatch("\(method)() takes a string", line: line) }
+                let haystack = Array(s.unicodeScalars), target = Array(needle.unicodeScalars)
+                guard target.count <= haystack.count else { return .integer(method == "count" ? 0 : -1) }
+                let matches = { (i: Int) in haystack[i..<i + target.count].elementsEqual(target) }
+                let starts = 0...(haystack.count - target.count)
+                switch method {
+                case "find": return .integer(starts.first(where: matches) ?? -1)
+                case "rfind": return .integer(starts.reversed().first(where: matches) ?? -1)
+                default:
+                    // Non-overlapping occurrences, as Python counts them.
+                    var count = 0, index = 0
+                    while index <= haystack.count - target.count {
+                        if matches(index) { count += 1; index += max(target.count, 1) } else { index += 1 }
+                    }
+                    return .integer(count)
+                }
+            case "isdigit", "isalpha", "isalnum", "isspace":
+                let scalars = s.unicodeScalars
+                let test: (Unicode.Scalar) -> Bool = switch method {
+                case "isdigit": { $0.properties.numericType == .digit || $0.properties.numericType == .decimal }
+                case "isalpha": { $0.properties.isAlphabetic }
+                case "isalnum": { $0.properties.isAlphabetic || $0.properties.numericType != nil }
+                default: TemplateLexer.isSpace
+                }
+                return .bool(!scalars.isEmpty && scalars.allSatisfy(test))
+            case "isupper", "islower":
+                let cased = s.unicodeScalars.contains { $0.properties.isCased }
+                return .bool(cased && (method == "isupper" ? s.uppercased() == s : s.lowercased() == s))
+            case "removeprefix", "removesuffix":
+                guard case .string(let affix)? = argument(0, method == "removeprefix" ? "prefix" : "suffix") else {
+                    throw .typeMismatch("\(method)() takes a string", line: line)
+                }
+                let scalars = Array(s.unicodeScalars), cut = Array(affix.unicodeScalars)
+                var kept = scalars[...]
+                if method == "removeprefix", scalars.starts(with: cut) { kept = scalars.dropFirst(cut.count) }
+                if method == "removesuffix", !cut.isEmpty, scalars.reversed().starts(with: cut.reversed()) { kept = scalars.dropLast(cut.count) }
+                return .string(String(String.UnicodeScalarView(kept)))
+            case "splitlines": return .list(Self.splitLines(s).map { .string($0) })
             case "capitalize": return .string(Self.capitalize(s))
+            case "format": return .string(try limited(try Self.format(s, arguments, keywords, line: line)))
             case "join":
                 var parts: [String] = []
                 for item in try iterate(argument(0, "iterable") ?? .list([])) {
@@ -445,11 +630,11 @@ struct TemplateRenderer {
             }
         case .dictionary(let members):
             switch method {
-            case "items": return .list(members.map { .list([.string($0.0), $0.1]) })
-            case "keys": return .list(members.map { .string($0.0) })
-            case "values": return .list(members.map { $0.1 })
+            case "items": return .list(members.map { .tuple([$0.0, $0.1]) })
+            case "keys": return .list(members.map(\.0))
+            case "values": return .list(members.map(\.1))
             case "get":
-                guard case .string(let key)? = argument(0, "key") else { return argument(1, "default") ?? .none }
+                guard let key = argument(0, "key") else { return argument(1, "default") ?? .none }
                 return members.first { $0.0 == key }?.1 ?? argument(1, "default") ?? .none
             default: break
             }
@@ -460,6 +645,40 @@ struct TemplateRenderer {
         default: break
         }
         throw .unsupported("method '\(method)' of a \(receiver.typeName)", line: line)
+    }
+
+    /// Python's `str.format` with `{}`, `{0}` and `{name}` fields and `{{`/`}}` escapes; a
+    /// conversion or format spec is refused.
+    static func format(_ s: String, _ arguments: [TemplateValue], _ keywords: [(String, TemplateValue)], line: Int) throws(TemplateProblem) -> String {
+        var out = ""
+        var automatic = 0
+        var scalars = s.unicodeScalars[...]
+        while let scalar = scalars.popFirst() {
+            if scalar == "}" {
+                guard scalars.popFirst() == "}" else { throw .typeMismatch("Single '}' encountered in format string", line: line) }
+                out += "}"
+                continue
+            }
+            guard scalar == "{" else { out.unicodeScalars.append(scalar); continue }
+            if scalars.first == "{" { scalars.removeFirst(); out += "{"; continue }
+            var field = ""
+            while let next = scalars.popFirst(), next != "}" { field.unicodeScalars.append(next) }
+            if field.contains(":") || field.contains("!") || field.contains(".") || field.contains("[") {
+                throw .unsupported("str.format() field '{\(field)}' (only {}, {N} and {name} are supported)", line: line)
+            }
+            let value: TemplateValue?
+            if field.isEmpty {
+                value = automatic < arguments.count ? arguments[automatic] : nil
+                automatic += 1
+            } else if let index = Int(field) {
+                value = index < arguments.count ? arguments[index] : nil
+            } else {
+                value = keywords.first { $0.0 == field }?.1
+            }
+            guard let value else { throw .typeMismatch("str.format() has no argument for the field '{\(field)}'", line: line) }
+            out += value.pythonString
+        }
+        return out
     }
 
     private func limited(_ s: String) throws(TemplateProblem) -> String {
@@ -552,6 +771,13 @@ struct TemplateRenderer {
     // MARK: Operators
 
     private func binary(_ op: String, _ left: TemplateValue, _ right: TemplateValue) throws(TemplateProblem) -> TemplateValue {
+        switch (op, left, right) {
+        case ("+", .markup(let a), .string(let b)): return .markup(try limited(a + TemplateValue.htmlEscaped(b)))
+        case ("+", .string(let a), .markup(let b)): return .markup(try limited(TemplateValue.htmlEscaped(a) + b))
+        case ("+", .markup(let a), .markup(let b)): return .markup(try limited(a + b))
+        default: break
+        }
+        let left = left.plain, right = right.plain
         switch op {
         case "~": return .string(try limited(left.pythonString + right.pythonString))
         case "==": return .bool(left == right)
@@ -562,8 +788,8 @@ struct TemplateRenderer {
             case .string(let haystack):
                 guard case .string(let needle) = left else { throw .typeMismatch("'in <string>' requires a string on the left, not \(left.typeName)", line: line) }
                 found = needle.isEmpty || Self.split(haystack, needle, limit: 1).count > 1
-            case .list(let items): found = items.contains(left)
-            case .dictionary(let members): found = members.contains { TemplateValue.string($0.0) == left }
+            case .list(let items), .tuple(let items), .generator(_, let items): found = items.contains(left)
+            case .dictionary(let members): found = members.contains { $0.0 == left }
             case .undefined: found = false
             default: throw .typeMismatch("argument of type '\(right.typeName)' is not iterable", line: line)
             }
@@ -572,9 +798,15 @@ struct TemplateRenderer {
         }
         if case .undefined(let name) = left { throw .undefined("'\(name)'", line: line) }
         if case .undefined(let name) = right { throw .undefined("'\(name)'", line: line) }
+        // Arithmetic and ordering treat Python's booleans as the integers 0 and 1.
+        if case .bool(let b) = left { return try binary(op, .integer(b ? 1 : 0), right) }
+        if case .bool(let b) = right { return try binary(op, left, .integer(b ? 1 : 0)) }
         let mismatch = TemplateProblem.typeMismatch("unsupported operand types for \(op): '\(left.typeName)' and '\(right.typeName)'", line: line)
         switch (op, left, right) {
         case ("+", .string(let a), .string(let b)): return .string(try limited(a + b))
+        case ("+", .tuple(let a), .tuple(let b)):
+            guard a.count + b.count <= limits.maxItems else { throw .limitExceeded("list length (\(limits.maxItems) items)") }
+            return .tuple(a + b)
         case ("+", .list(let a), .list(let b)):
             guard a.count + b.count <= limits.maxItems else { throw .limitExceeded("list length (\(limits.maxItems) items)") }
             return .list(a + b)
@@ -670,6 +902,8 @@ struct TemplateRenderer {
     }
 
     private mutating func applyFilter(_ name: String, _ value: TemplateValue, _ arguments: [TemplateValue], _ keywords: [String: TemplateValue]) throws(TemplateProblem) -> TemplateValue {
+        if name == "safe" { return value.isUndefined ? value : .markup(value.pythonString) }
+        let value = value.plain, arguments = arguments.map(\.plain), keywords = keywords.mapValues(\.plain)
         let argument = { (i: Int, key: String) -> TemplateValue? in arguments.count > i ? arguments[i] : keywords[key] }
         switch name {
         case "upper": return .string(value.pythonString.uppercased())
@@ -677,11 +911,11 @@ struct TemplateRenderer {
         case "capitalize": return .string(Self.capitalize(value.pythonString))
         case "trim":
             return .string(Self.strip(value.pythonString, try string(argument(0, "chars"), "trim's argument"), leading: true, trailing: true))
-        case "safe", "string": return name == "safe" ? value : .string(value.pythonString)
+        case "string": return .string(value.pythonString)
         case "length", "count":
             switch value {
             case .string(let s): return .integer(s.unicodeScalars.count)
-            case .list(let l): return .integer(l.count)
+            case .list(let l), .tuple(let l): return .integer(l.count)
             case .dictionary(let d): return .integer(d.count)
             case .undefined: return .integer(0)
             default: throw .typeMismatch("object of type '\(value.typeName)' has no len()", line: line)
@@ -692,6 +926,13 @@ struct TemplateRenderer {
             if value.isUndefined || (boolean && !value.isTruthy) { return fallback }
             return value
         case "first", "last":
+            if name == "first", case .generator(let id, let items) = value {
+                // next(generator): one item taken, the rest left for later.
+                guard generatorsTaken[id] < items.count else { return .undefined("first item of an empty sequence") }
+                generatorsTaken[id] += 1
+                return items[generatorsTaken[id] - 1]
+            }
+            if name == "last", case .generator = value { throw .typeMismatch("'generator' object is not reversible", line: line) }
             let items = try iterate(value)
             try step(items.count)
             return (name == "first" ? items.first : items.last) ?? .undefined("\(name) item of an empty sequence")
@@ -703,7 +944,7 @@ struct TemplateRenderer {
             return .list(try iterate(value).reversed())
         case "items":
             switch value {
-            case .dictionary(let members): return .list(members.map { .list([.string($0.0), $0.1]) })
+            case .dictionary(let members): return .list(members.map { .tuple([$0.0, $0.1]) })
             case .undefined: return .list([])
             default: throw .typeMismatch("can only get item pairs from a mapping", line: line)
             }
@@ -718,7 +959,8 @@ struct TemplateRenderer {
             }
             return .string(try limited(items.map(\.pythonString).joined(separator: separator)))
         case "map":
-            let items = try iterate(value)
+            // Jinja2 maps and selects nothing from a false value (None included).
+            let items = value.isTruthy ? try iterate(value) : []
             try step(items.count)
             if let attribute = keywords["attribute"] {
                 var mapped: [TemplateValue] = []
@@ -726,15 +968,15 @@ struct TemplateRenderer {
                     let member = try attributePath(item, attribute.pythonString)
                     mapped.append(member.isUndefined ? (keywords["default"] ?? member) : member)
                 }
-                return .list(mapped)
+                return generator(mapped)
             }
             guard case .string(let filterName)? = arguments.first else { throw .typeMismatch("map needs a filter name or attribute=", line: line) }
             guard Self.filters.contains(filterName) else { throw .unsupported("filter '\(filterName)'", line: line) }
             var mapped: [TemplateValue] = []
             for item in items { mapped.append(try applyFilter(filterName, item, Array(arguments.dropFirst()), [:])) }
-            return .list(mapped)
+            return generator(mapped)
         case "selectattr", "rejectattr", "select", "reject":
-            let items = try iterate(value)
+            let items = value.isTruthy ? try iterate(value) : []
             try step(items.count)
             let byAttribute = name.hasSuffix("attr")
             var rest = arguments[...]
@@ -754,13 +996,88 @@ struct TemplateRenderer {
                 let passes = try testName.map { t throws(TemplateProblem) in try applyTest(t.pythonString, subject, Array(rest)) } ?? subject.isTruthy
                 if passes == keep { selected.append(item) }
             }
-            return .list(selected)
+            return generator(selected)
+        case "dictsort":
+            guard case .dictionary(let members) = value else { throw .typeMismatch("dictsort needs a mapping, not \(value.typeName)", line: line) }
+            let caseSensitive = argument(0, "case_sensitive")?.isTruthy ?? false
+            let byValue = argument(1, "by") == .string("value")
+            let pairs: [TemplateValue] = members.map { .tuple([$0.0, $0.1]) }
+            return .list(try sorted(pairs, reverse: argument(2, "reverse")?.isTruthy ?? false) { pair throws(TemplateProblem) in
+                guard case .tuple(let kv) = pair else { return pair }
+                return Self.sortKey(kv[byValue ? 1 : 0], caseSensitive: caseSensitive)
+            })
+        case "sort":
+            let caseSensitive = argument(1, "case_sensitive")?.isTruthy ?? false
+            let attribute = argument(2, "attribute")
+            return .list(try sorted(try iterate(value), reverse: argument(0, "reverse")?.isTruthy ?? false) { item throws(TemplateProblem) in
+                Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item, caseSensitive: caseSensitive)
+            })
+        case "unique":
+            let caseSensitive = argument(0, "case_sensitive")?.isTruthy ?? false
+            let attribute = argument(1, "attribute")
+            var seen: [TemplateValue] = []
+            var kept: [TemplateValue] = []
+            for item in try iterate(value) {
+                try step()
+                let key = Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item, caseSensitive: caseSensitive)
+                if !seen.contains(key) { seen.append(key); kept.append(item) }
+            }
+            return generator(kept)
+        case "min", "max":
+            let caseSensitive = argument(0, "case_sensitive")?.isTruthy ?? false
+            let attribute = argument(1, "attribute")
+            let ordered = try sorted(try iterate(value), reverse: false) { item throws(TemplateProblem) in
+                Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item, caseSensitive: caseSensitive)
+            }
+            // Python's min/max keep the first of equal items.
+            guard let chosen = name == "min" ? ordered.first : try ordered.last.map({ last throws(TemplateProblem) in
+                let key = Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(last, a.pythonString) } ?? last, caseSensitive: caseSensitive)
+                for item in ordered {
+                    let itemKey = Self.sortKey(try attribute.map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item, caseSensitive: caseSensitive)
+                    if itemKey == key { return item }
+                }
+                return last
+            }) else { return .undefined("\(name) of an empty sequence") }
+            return chosen
+        case "sum":
+            var total: TemplateValue = argument(1, "start") ?? .integer(0)
+            for item in try iterate(value) {
+                try step()
+                total = try binary("+", total, try argument(0, "attribute").map { a throws(TemplateProblem) in try attributePath(item, a.pythonString) } ?? item)
+            }
+            return total
+        case "indent":
+            var indentation = "    "
+            switch argument(0, "width") {
+            case .string(let text)?: indentation = text
+            case .integer(let n)?: indentation = String(repeating: " ", count: max(0, min(n, limits.maxOutputBytes)))
+            default: break
+            }
+            let lines = Self.splitLines(value.pythonString + "\n")
+            var text: String
+            if argument(2, "blank")?.isTruthy ?? false {
+                text = lines.joined(separator: "\n" + indentation)
+            } else {
+                text = lines.first ?? ""
+                if lines.count > 1 { text += "\n" + lines.dropFirst().map { $0.isEmpty ? $0 : indentation + $0 }.joined(separator: "\n") }
+            }
+            if argument(1, "first")?.isTruthy ?? false { text = indentation + text }
+            return .string(try limited(text))
+        case "title": return .string(Self.pythonTitle(value.pythonString))
+        case "round":
+            guard let number = Self.number(value) else { throw .typeMismatch("round needs a number", line: line) }
+            var precision = 0
+            if case .integer(let p)? = argument(0, "precision") { precision = p }
+            let method = argument(1, "method")?.pythonString ?? "common"
+            let scale = pow(10.0, Double(precision))
+            let rule: FloatingPointRoundingRule = method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrEven
+            return .double((number * scale).rounded(rule) / scale)
         case "tojson":
             var indent: Int? = nil
             if case .integer(let n)? = argument(0, "indent") { indent = n }
             var itemSeparator = indent == nil ? ", " : ","
             var keySeparator = ": "
-            if case .list(let separators)? = keywords["separators"], separators.count == 2,
+            if let separators = keywords["separators"]?.sequence, separators.count == 2,
                case .string(let a) = separators[0], case .string(let b) = separators[1] {
                 itemSeparator = a
                 keySeparator = b
@@ -802,7 +1119,52 @@ struct TemplateRenderer {
         }
     }
 
+    /// Python's `sorted(items, key=key, reverse=reverse)` (stable); unorderable keys are an error.
+    private func sorted(_ items: [TemplateValue], reverse: Bool, key: (TemplateValue) throws(TemplateProblem) -> TemplateValue) throws(TemplateProblem) -> [TemplateValue] {
+        var keyed: [(key: TemplateValue, item: TemplateValue)] = []
+        for item in items { keyed.append((try key(item), item)) }
+        var failure: TemplateProblem? = nil
+        let ordered = keyed.enumerated().sorted { a, b in
+            do throws(TemplateProblem) {
+                let (first, second) = reverse ? (b.element.key, a.element.key) : (a.element.key, b.element.key)
+                if try binary("<", first, second).isTruthy { return true }
+                if try binary("<", second, first).isTruthy { return false }
+            } catch {
+                failure = failure ?? error
+            }
+            return a.offset < b.offset
+        }
+        if let failure { throw failure }
+        return ordered.map(\.element.item)
+    }
+
+    /// Jinja2's `ignore_case`: strings compare lowercased unless case-sensitive.
+    private static func sortKey(_ value: TemplateValue, caseSensitive: Bool) -> TemplateValue {
+        if !caseSensitive, case .string(let s) = value { return .string(s.lowercased()) }
+        return value
+    }
+
+    /// Python's `str.splitlines()`.
+    static func splitLines(_ s: String) -> [String] {
+        var lines: [String] = []
+        var current = String.UnicodeScalarView()
+        var previousCR = false
+        for scalar in s.unicodeScalars {
+            if previousCR, scalar == "\n" { previousCR = false; continue }
+            previousCR = scalar == "\r"
+            if ["\n", "\r", "\u{0B}", "\u{0C}", "\u{1C}", "\u{1D}", "\u{1E}", "\u{85}", "\u{2028}", "\u{2029}"].contains(scalar) {
+                lines.append(String(current))
+                current = String.UnicodeScalarView()
+            } else {
+                current.append(scalar)
+            }
+        }
+        if !current.isEmpty { lines.append(String(current)) }
+        return lines
+    }
+
     private func applyTest(_ name: String, _ value: TemplateValue, _ arguments: [TemplateValue]) throws(TemplateProblem) -> Bool {
+        let value = value.plain, arguments = arguments.map(\.plain)
         let other = arguments.first ?? .undefined("the test's argument")
         switch name {
         case "defined": return !value.isUndefined
@@ -817,8 +1179,8 @@ struct TemplateRenderer {
         case "false": return value == .bool(false)
         case "mapping": if case .dictionary = value { return true } else { return false }
         case "iterable", "sequence":
-            switch value { case .string, .list, .dictionary: return true; case .undefined: return name == "iterable"; default: return false }
-        case "callable": if case .function = value { return true } else { return false }
+            switch value { case .string, .list, .tuple, .dictionary: return true; case .undefined, .generator: return name == "iterable"; default: return false }
+        case "callable": switch value { case .function, .macro: return true; default: return false }
         case "equalto", "eq", "sameas": return value == other
         case "ne": return value != other
         case "lt", "le", "gt", "ge":
@@ -842,7 +1204,7 @@ struct TemplateRenderer {
     /// Python's `json.dumps(value, ensure_ascii=False, …)`, as transformers' `tojson` filter.
     private static func json(_ value: TemplateValue, indent: Int?, level: Int, itemSeparator: String, keySeparator: String, sortKeys: Bool, into out: inout String, line: Int) throws(TemplateProblem) {
         func newline(_ depth: Int) -> String { indent.map { "\n" + String(repeating: " ", count: $0 * depth) } ?? "" }
-        switch value {
+        switch value.plain {
         case .none: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .integer(let i): out += String(i)
@@ -865,7 +1227,7 @@ struct TemplateRenderer {
                 }
             }
             out += "\""
-        case .list(let items):
+        case .list(let items), .tuple(let items):
             if items.isEmpty { out += "[]"; return }
             out += "["
             for (i, item) in items.enumerated() {
@@ -875,7 +1237,18 @@ struct TemplateRenderer {
             out += newline(level) + "]"
         case .dictionary(let members):
             if members.isEmpty { out += "{}"; return }
-            let ordered = sortKeys ? members.sorted { $0.0.unicodeScalars.map(\.value).lexicographicallyPrecedes($1.0.unicodeScalars.map(\.value)) } : members
+            // json.dumps writes number, boolean and None keys as strings.
+            var keyed: [(String, TemplateValue)] = []
+            for (key, item) in members {
+                switch key {
+                case .string(let s): keyed.append((s, item))
+                case .integer, .double: keyed.append((key.pythonString, item))
+                case .bool(let b): keyed.append((b ? "true" : "false", item))
+                case .none: keyed.append(("null", item))
+                default: throw .typeMismatch("keys must be str, int, float, bool or None, not \(key.typeName)", line: line)
+                }
+            }
+            let ordered = sortKeys ? keyed.sorted { $0.0.unicodeScalars.map(\.value).lexicographicallyPrecedes($1.0.unicodeScalars.map(\.value)) } : keyed
             out += "{"
             for (i, (key, item)) in ordered.enumerated() {
                 out += (i > 0 ? itemSeparator : "") + newline(level + 1)
@@ -884,7 +1257,7 @@ struct TemplateRenderer {
                 try json(item, indent: indent, level: level + 1, itemSeparator: itemSeparator, keySeparator: keySeparator, sortKeys: sortKeys, into: &out, line: line)
             }
             out += newline(level) + "}"
-        case .undefined, .namespace, .function:
+        case .undefined, .namespace, .function, .macro, .generator, .markup:
             throw .typeMismatch("object of type \(value.typeName) is not JSON serializable", line: line)
         }
     }
