@@ -16,7 +16,8 @@ template is the one Qwen2-VL-*-Instruct ship (default system prompt "You are a h
 
 Models (folder `Tests/Fixtures/qwen2vl/<model>/`, `hf-save/` = what `save_pretrained` writes):
   qwen2vl   Qwen2VLForConditionalGeneration. Vision: patch 4, temporal patch 2, merge 2, embed 32,
-            2 heads (head dim 16: 4 row + 4 column frequencies), depth 2, mlp_ratio 2, quick_gelu,
+            2 heads (head dim 16: 4 row + 4 column frequencies), depth 3 (llama.cpp's converter maps
+            merger.mlp.{bid} by block index, so depth must exceed 2), mlp_ratio 2, quick_gelu,
             LayerNorm 1e-6. Text: Qwen2, hidden 64, 4 heads / 2 kv heads, head dim 16, 2 layers,
             intermediate 96, rms eps 1e-6, theta 10000, mrope_section [2, 3, 3], tied embeddings.
             Processor: min_pixels 256, max_pixels 2304 (smart_resize factor 8).
@@ -26,6 +27,13 @@ Models (folder `Tests/Fixtures/qwen2vl/<model>/`, `hf-save/` = what `save_pretra
             intermediate 48, silu (SwiGLU with biases), RMSNorm, window_size 16 (2x2 merged tokens
             per window), fullatt_block_indexes [1], out hidden 64. Text as qwen2vl but 3 layers,
             mrope_section [2, 2, 4], untied lm_head, theta 1e6.
+
+  qwen2vl/gguf/  text-f32.gguf (arch qwen2vl) and mmproj-f32.gguf (projector qwen2vl_merger: q/k/v
+            split, the Conv3d as two halves v.patch_embd.weight / .weight.1) written by llama.cpp's
+            convert_hf_to_gguf.py (the llama-cpp-python 0.3.36 sdist tools/llama-cpp.sh unpacks), with
+            `--outtype f32` and `--mmproj`; its BPE pre-tokenizer check is told "qwen2" (the tiny
+            tokenizer uses Qwen2's split regex but its vocabulary hashes differently). Same weights, so
+            expected.safetensors holds for it given the same ids and pixel values.
 
 Images (Tests/Fixtures/images/valid): rgb_37x53.png (within the limits), rgb_1x1.png (below
 min_pixels), rgb_301x97_444.jpg and gray_64x64.png (above max_pixels).
@@ -138,7 +146,7 @@ def build(kind, special):
     if kind == "qwen2vl":
         text = dict(common_text, num_hidden_layers=2, tie_word_embeddings=True,
                     rope_parameters={"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 3, 3]})
-        vision = dict(depth=2, embed_dim=32, num_heads=2, mlp_ratio=2, hidden_size=64, patch_size=4, spatial_merge_size=2,
+        vision = dict(depth=3, embed_dim=32, num_heads=2, mlp_ratio=2, hidden_size=64, patch_size=4, spatial_merge_size=2,
                       temporal_patch_size=2, hidden_act="quick_gelu", in_channels=3)
         cfg = Qwen2VLConfig(text_config=text, vision_config=vision, tie_word_embeddings=True, **ids)
         seed = 5
@@ -277,6 +285,37 @@ def pick_beta(model, batch):
     raise AssertionError("no beta keeps the dynamic counts away from the column means")
 
 
+GGUF_WRAPPER = """
+import os, sys
+root = sys.argv[1]
+sys.path.insert(0, root)
+sys.path.insert(0, os.path.join(root, "gguf-py"))
+import convert_hf_to_gguf as conv
+from conversion import base
+base.TextModel.get_vocab_base_pre = lambda self, tokenizer: "qwen2"
+sys.argv = ["convert_hf_to_gguf.py"] + sys.argv[2:]
+conv.main()
+"""
+
+
+def write_gguf(folder, out):
+    """llama.cpp's converter on the saved folder: the text model and the mmproj, F32."""
+    import subprocess
+    import tempfile
+    cache = os.environ.get("EAH_LLAMA_CPP_CACHE", os.path.expanduser("~/.cache/eah"))
+    root = os.path.join(cache, "llama-cpp-python-0.3.36", "vendor", "llama.cpp")
+    assert os.path.exists(os.path.join(root, "convert_hf_to_gguf.py")), f"no llama.cpp converter under {root} (run tools/llama-cpp.sh)"
+    os.makedirs(out, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(GGUF_WRAPPER)
+    try:
+        for name, extra in (("text-f32.gguf", []), ("mmproj-f32.gguf", ["--mmproj"])):
+            subprocess.run([sys.executable, f.name, root, folder, "--outfile", os.path.join(out, name), "--outtype", "f32"] + extra,
+                           check=True, capture_output=True)
+    finally:
+        os.unlink(f.name)
+
+
 def main():
     tok = make_tokenizer()
     special = ids_of(tok)
@@ -299,6 +338,7 @@ def main():
             f.write("\n")
         loaded = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32).eval()
         if kind == "qwen2vl":
+            write_gguf(folder, os.path.join(out, "gguf"))
             mem = os.path.join(out, "hf-inmemory")
             os.makedirs(mem, exist_ok=True)
             save_file(inmemory_state(loaded), os.path.join(mem, "model.safetensors"), metadata={"format": "pt"})

@@ -18,7 +18,7 @@ struct Qwen2VLTests {
         var folder: String { Fixtures.path("qwen2vl/\(model)/\(layout)") }
     }
 
-    static let cases: [Case] = ["hf-save", "hf-inmemory"].flatMap { layout in (0..<4).map { Case(model: "qwen2vl", layout: layout, image: $0) } }
+    static let cases: [Case] = ["hf-save", "hf-inmemory", "gguf"].flatMap { layout in (0..<4).map { Case(model: "qwen2vl", layout: layout, image: $0) } }
         + (0..<4).map { Case(model: "qwen25vl", layout: "hf-save", image: $0) }
 
     static func grid(_ values: [Int]) -> PatchGrid { PatchGrid(t: values[0], h: values[1], w: values[2]) }
@@ -26,7 +26,10 @@ struct Qwen2VLTests {
     @Test("token ids, M-RoPE positions, prompt and decode logits and greedy tokens equal transformers'", arguments: cases)
     func matchesTransformers(_ testCase: Case) throws {
         let k = testCase.image, file = testCase.expected
-        let model = Qwen2VLModel(weights: try Qwen2VLLoader.load(model: testCase.folder))
+        let weights = testCase.layout == "gguf"
+            ? try Qwen2VLLoader.load(gguf: testCase.folder + "/text-f32.gguf", mmproj: testCase.folder + "/mmproj-f32.gguf")
+            : try Qwen2VLLoader.load(model: testCase.folder)
+        let model = Qwen2VLModel(weights: weights)
         let pixels = try #require(LlavaFixtures.floats(file, "pixel_values_\(k)"))
         let grid = Self.grid(try #require(LlavaFixtures.integers(file, "grid_\(k)")))
         let templateIDs = try #require(LlavaFixtures.integers(file, "template_ids_\(k)"))
@@ -82,7 +85,7 @@ struct Qwen2VLTests {
          "num_key_value_heads": 2, "vocab_size": 320, "rms_norm_eps": 1e-6, "max_position_embeddings": 512, "rope_theta": 10000.0,
          "rope_scaling": {"type": "mrope", "mrope_section": [2, 3, 3]}, "tie_word_embeddings": true, "hidden_act": "silu",
          "eos_token_id": 315, "image_token_id": 318, "vision_start_token_id": 316, "vision_end_token_id": 317,
-         "vision_config": {"depth": 2, "embed_dim": 32, "num_heads": 2, "mlp_ratio": 2, "hidden_size": 64, "patch_size": 4,
+         "vision_config": {"depth": 3, "embed_dim": 32, "num_heads": 2, "mlp_ratio": 2, "hidden_size": 64, "patch_size": 4,
                            "spatial_merge_size": 2, "temporal_patch_size": 2, "hidden_act": "quick_gelu"}}
         """.utf8))
         #expect(try Qwen2VLConfigReader.read(json) == nested)
@@ -132,6 +135,16 @@ struct Qwen2VLTests {
         return directory
     }
 
+    @Test("a GGUF pair that is not Qwen2-VL's is refused, naming the key")
+    func badGGUF() throws {
+        let folder = Fixtures.path("qwen2vl/qwen2vl/gguf/")
+        func problem(_ text: String, _ mmproj: String) -> ModelProblem? {
+            do { _ = try Qwen2VLLoader.load(gguf: folder + text, mmproj: folder + mmproj); return nil } catch { return error.problem as? ModelProblem }
+        }
+        #expect(problem("mmproj-f32.gguf", "mmproj-f32.gguf") == .badConfig(field: "general.architecture", reason: "is 'clip'; a Qwen2-VL text model is 'qwen2vl'"))
+        #expect(problem("text-f32.gguf", "text-f32.gguf") == .badConfig(field: "clip.projector_type", reason: "is ''; a Qwen2-VL mmproj is 'qwen2vl_merger'"))
+    }
+
     @Test("missing, misshapen and unknown tensors are named")
     func badCheckpoints() throws {
         func problem(_ directory: TemporaryDirectory) -> ModelProblem? {
@@ -139,8 +152,8 @@ struct Qwen2VLTests {
         }
         let missing = try Self.editedCopy { $0.removeAll { $0.name == "visual.merger.mlp.2.bias" } }
         #expect(problem(missing) == .missingTensors(["visual.merger.mlp.2.bias"]))
-        let extra = try Self.editedCopy { $0.append((name: "visual.blocks.2.norm1.weight", dtype: .f32, shape: [1], bytes: [0, 0, 0, 0])) }
-        #expect(problem(extra) == .unexpectedTensors(["visual.blocks.2.norm1.weight"]))
+        let extra = try Self.editedCopy { $0.append((name: "visual.blocks.3.norm1.weight", dtype: .f32, shape: [1], bytes: [0, 0, 0, 0])) }
+        #expect(problem(extra) == .unexpectedTensors(["visual.blocks.3.norm1.weight"]))
         let misshapen = try Self.editedCopy { tensors in
             let index = tensors.firstIndex { $0.name == "visual.patch_embed.proj.weight" }!
             tensors[index].shape = [32, 3, 1, 8, 4]

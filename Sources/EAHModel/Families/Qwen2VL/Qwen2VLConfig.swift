@@ -38,7 +38,7 @@ public enum Qwen2VLConfigReader {
         let textJSON = nested ?? json
         let prefix = nested == nil ? "" : "text_config."
         let positive = 1...Int(Int32.max)
-        let hidden = try R.int(textJSON, "hidden_size", prefix, default: variant == .qwen2VL ? 8192 : 8192, range: positive)
+        let hidden = try R.int(textJSON, "hidden_size", prefix, default: 8192, range: positive)
         let intermediate = try R.int(textJSON, "intermediate_size", prefix, default: 29568, range: positive)
         let layers = try R.int(textJSON, "num_hidden_layers", prefix, default: 80, range: positive)
         let heads = try R.int(textJSON, "num_attention_heads", prefix, default: 64, range: positive)

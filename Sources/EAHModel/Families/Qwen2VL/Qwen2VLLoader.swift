@@ -11,25 +11,53 @@ public struct Qwen2VLWeights: @unchecked Sendable {
     public var source: any CheckpointReader
 }
 
-/// How transformers names Qwen2-VL's tensors: as the hub holds them (and 5.24's
-/// `save_pretrained` writes them) or as transformers 5 holds them in memory. Data, not code:
-/// the loader only prefixes these.
+/// How a checkpoint names Qwen2-VL's text tensors: as the hub holds them (and 5.24's
+/// `save_pretrained` writes them), as transformers 5 holds them in memory, or as llama.cpp's GGUF
+/// (`qwen2vl` architecture, rows in Hugging Face order) does. Data, not code: `{n}` is the layer.
 public struct Qwen2VLLayout: Sendable, Equatable {
+    public enum Role: Sendable, Hashable, CaseIterable {
+        case embedding, finalNorm, head
+        case inputNorm, query, key, value, output, postAttentionNorm, gate, up, down
+    }
+
     public var name: String
-    public var text: String
-    public var vision: String
-    public var head: String
+    /// Linear and norm names without `.weight` / `.bias`.
+    public var names: [Role: String]
+    /// Prefix of the vision tower's transformers names (nil: the vision tower is an mmproj).
+    public var vision: String?
+
+    public func name(_ role: Role, layer: Int = 0) -> String {
+        let pattern = names[role]!
+        guard let marker = pattern.firstRange(of: "{n}") else { return pattern }
+        return pattern[..<marker.lowerBound] + String(layer) + pattern[marker.upperBound...]
+    }
+
+    static func transformers(name: String, text p: String, vision: String) -> Qwen2VLLayout {
+        let l = p + "layers.{n}."
+        return Qwen2VLLayout(name: name, names: [
+            .embedding: p + "embed_tokens", .finalNorm: p + "norm", .head: "lm_head",
+            .inputNorm: l + "input_layernorm", .query: l + "self_attn.q_proj", .key: l + "self_attn.k_proj",
+            .value: l + "self_attn.v_proj", .output: l + "self_attn.o_proj", .postAttentionNorm: l + "post_attention_layernorm",
+            .gate: l + "mlp.gate_proj", .up: l + "mlp.up_proj", .down: l + "mlp.down_proj",
+        ], vision: vision)
+    }
 
     /// `model.*`, `visual.*`, `lm_head.weight`.
-    public static let hub = Qwen2VLLayout(name: "qwen2-vl-hf", text: "model.", vision: "visual.", head: "lm_head.weight")
+    public static let hub = transformers(name: "qwen2-vl-hf", text: "model.", vision: "visual.")
     /// `model.language_model.*`, `model.visual.*`, `lm_head.weight`.
-    public static let inMemory = Qwen2VLLayout(name: "qwen2-vl-hf-current", text: "model.language_model.", vision: "model.visual.",
-                                               head: "lm_head.weight")
-    public static let all = [hub, inMemory]
+    public static let inMemory = transformers(name: "qwen2-vl-hf-current", text: "model.language_model.", vision: "model.visual.")
+    /// llama.cpp: `token_embd`, `blk.N.attn_q`, ..., `output_norm`, `output` (absent when tied).
+    public static let gguf = Qwen2VLLayout(name: "llama.cpp-qwen2vl", names: [
+        .embedding: "token_embd", .finalNorm: "output_norm", .head: "output",
+        .inputNorm: "blk.{n}.attn_norm", .query: "blk.{n}.attn_q", .key: "blk.{n}.attn_k", .value: "blk.{n}.attn_v",
+        .output: "blk.{n}.attn_output", .postAttentionNorm: "blk.{n}.ffn_norm", .gate: "blk.{n}.ffn_gate", .up: "blk.{n}.ffn_up",
+        .down: "blk.{n}.ffn_down",
+    ], vision: nil)
+    public static let transformersLayouts = [hub, inMemory]
 
-    /// The layout whose embedding the checkpoint holds.
+    /// The transformers layout whose embedding and patch embedding the checkpoint holds.
     static func detect(_ source: TensorSource) -> Qwen2VLLayout? {
-        all.first { source.has($0.text + "embed_tokens.weight") && source.has($0.vision + "patch_embed.proj.weight") }
+        transformersLayouts.first { source.has($0.name(.embedding) + ".weight") && source.has($0.vision! + "patch_embed.proj.weight") }
     }
 }
 
@@ -51,37 +79,36 @@ public enum Qwen2VLLoader {
             throw CheckpointError(path: reader.path, problem: ModelProblem.unsupportedLayout(
                 "holds no Qwen2-VL tensors (model.embed_tokens and visual.patch_embed, or their model.language_model / model.visual forms)"))
         }
-        var used = Set<String>()
         let tracked = TrackingSource(source: source)
         let text = try textWeights(tracked, config.text, layout)
-        let vision = try visionWeights(tracked, config.vision, layout.vision)
-        used = tracked.used
-        let unexpected = reader.tensors.map(\.name).filter { !used.contains($0) }
+        let vision = try visionWeights(tracked, config.vision, layout.vision!)
+        let unexpected = reader.tensors.map(\.name).filter { !tracked.used.contains($0) }
         if !unexpected.isEmpty { throw CheckpointError(path: reader.path, problem: ModelProblem.unexpectedTensors(unexpected)) }
         return Qwen2VLWeights(config: config, vision: vision, text: text, layout: layout, source: reader)
     }
 
     static func textWeights(_ s: TrackingSource, _ spec: DecoderSpec, _ layout: Qwen2VLLayout) throws(CheckpointError) -> LlamaWeights {
-        let hidden = spec.hiddenSize, a = spec.attention, p = layout.text
+        let hidden = spec.hiddenSize, a = spec.attention
         let qWidth = a.headCount * a.headDim, kvWidth = a.kvHeadCount * a.headDim
         var layers: [LlamaLayerWeights] = []
-        for layer in 0..<spec.layerCount {
-            let l = p + "layers.\(layer)."
+        for n in 0..<spec.layerCount {
+            func name(_ role: Qwen2VLLayout.Role) -> String { layout.name(role, layer: n) }
             layers.append(LlamaLayerWeights(
-                inputNorm: try s.norm(l + "input_layernorm", width: hidden, bias: false),
-                query: try s.linear(l + "self_attn.q_proj", rows: qWidth, columns: hidden, bias: a.queryBias),
-                key: try s.linear(l + "self_attn.k_proj", rows: kvWidth, columns: hidden, bias: a.keyBias),
-                value: try s.linear(l + "self_attn.v_proj", rows: kvWidth, columns: hidden, bias: a.valueBias),
-                output: try s.linear(l + "self_attn.o_proj", rows: hidden, columns: qWidth, bias: a.outputBias),
-                postAttentionNorm: try s.norm(l + "post_attention_layernorm", width: hidden, bias: false),
-                gate: try s.linear(l + "mlp.gate_proj", rows: spec.intermediateSize, columns: hidden, bias: false),
-                up: try s.linear(l + "mlp.up_proj", rows: spec.intermediateSize, columns: hidden, bias: false),
-                down: try s.linear(l + "mlp.down_proj", rows: hidden, columns: spec.intermediateSize, bias: false)))
+                inputNorm: try s.norm(name(.inputNorm), width: hidden, bias: false),
+                query: try s.linear(name(.query), rows: qWidth, columns: hidden, bias: a.queryBias),
+                key: try s.linear(name(.key), rows: kvWidth, columns: hidden, bias: a.keyBias),
+                value: try s.linear(name(.value), rows: kvWidth, columns: hidden, bias: a.valueBias),
+                output: try s.linear(name(.output), rows: hidden, columns: qWidth, bias: a.outputBias),
+                postAttentionNorm: try s.norm(name(.postAttentionNorm), width: hidden, bias: false),
+                gate: try s.linear(name(.gate), rows: spec.intermediateSize, columns: hidden, bias: false),
+                up: try s.linear(name(.up), rows: spec.intermediateSize, columns: hidden, bias: false),
+                down: try s.linear(name(.down), rows: hidden, columns: spec.intermediateSize, bias: false)))
         }
-        let embed = try s.matrix(p + "embed_tokens.weight", rows: spec.vocabSize, columns: hidden)
-        // A tied checkpoint may still hold lm_head (transformers writes it only when untied).
-        let head = spec.tiedHead && !s.has(layout.head) ? embed : try s.matrix(layout.head, rows: spec.vocabSize, columns: hidden)
-        return LlamaWeights(embedTokens: embed, layers: layers, norm: try s.norm(p + "norm", width: hidden, bias: false), lmHead: head)
+        let embed = try s.matrix(layout.name(.embedding) + ".weight", rows: spec.vocabSize, columns: hidden)
+        // A tied checkpoint may still hold the head (transformers writes lm_head only when untied).
+        let headName = layout.name(.head) + ".weight"
+        let head = spec.tiedHead && !s.has(headName) ? embed : try s.matrix(headName, rows: spec.vocabSize, columns: hidden)
+        return LlamaWeights(embedTokens: embed, layers: layers, norm: try s.norm(layout.name(.finalNorm), width: hidden, bias: false), lmHead: head)
     }
 
     static func visionWeights(_ s: TrackingSource, _ spec: RotaryViTSpec, _ p: String) throws(CheckpointError) -> RotaryViTWeights {
@@ -128,6 +155,11 @@ final class TrackingSource {
     func matrix(_ name: String, rows: Int, columns: Int, shape: [Int]? = nil) throws(CheckpointError) -> WeightMatrix {
         used.insert(name)
         return try source.matrix(name, rows: rows, columns: columns, shape: shape)
+    }
+
+    func vector(_ name: String, shape: [Int]) throws(CheckpointError) -> [Float] {
+        used.insert(name)
+        return try source.vector(name, shape: shape)
     }
 
     func linear(_ name: String, rows: Int, columns: Int, bias: Bool) throws(CheckpointError) -> LinearWeights {
