@@ -49,7 +49,7 @@ public final class EAHAttentionHook: AttentionHook {
             let needsCounts = observedLayers.contains(layer) || patch.map { $0.selection == .dynamic } ?? false
             if needsCounts {
                 let beta = patch?.beta ?? observationBeta
-                sinkCounts[layer] = SinkCounter.counts(probabilities, imagePositions: context.imagePositions, beta: beta)
+                sinkCounts[layer] = SinkCounter.counts(probabilities, imagePositions: context.imagePositions, beta: beta, queryStart: context.queryStart)
             }
             guard let patch else { return }
             switch patch.selection {

@@ -3,19 +3,21 @@ import EAHModel
 /// Counts vision sinks in one layer's prefill attention.
 ///
 /// Column `c` (an image position) of head `h` is a sink when the mean of `A[i, c]` over the rows
-/// strictly after it (`c < i < queryCount`) exceeds `beta`; a column with no later rows never is.
-/// Means are accumulated in Double, as the PyTorch reference does.
+/// of positions strictly after it exceeds `beta`; a column with no later rows never is. Means
+/// are accumulated in Double, as the PyTorch reference does.
 public enum SinkCounter {
-    /// Sink counts per head, for prefill probabilities (query row i is position i).
-    public static func counts(_ probabilities: AttentionProbabilities, imagePositions: [Int], beta: Double) -> [Int] {
+    /// Sink counts per head, for prefill probabilities whose query row i is position
+    /// `queryStart + i` (a later turn's prompt starts after the cached positions).
+    public static func counts(_ probabilities: AttentionProbabilities, imagePositions: [Int], beta: Double, queryStart: Int = 0) -> [Int] {
         let rows = probabilities.queryCount
         return (0..<probabilities.headCount).map { head in
             let matrix = probabilities.head(head)
             var count = 0
-            for column in imagePositions where column + 1 < rows && column < probabilities.keyCount {
+            for column in imagePositions where column + 1 < queryStart + rows && column < probabilities.keyCount {
+                let firstRow = max(0, column + 1 - queryStart)
                 var sum: Double = 0
-                for row in (column + 1)..<rows { sum += Double(matrix[row * probabilities.keyCount + column]) }
-                if sum / Double(rows - 1 - column) > beta { count += 1 }
+                for row in firstRow..<rows { sum += Double(matrix[row * probabilities.keyCount + column]) }
+                if sum / Double(rows - firstRow) > beta { count += 1 }
             }
             return count
         }

@@ -12,13 +12,15 @@ struct LlamaDecoder {
     /// appending their keys and values to `cache`, and returns the final-normed hidden states.
     ///
     /// Positions continue from `cache.count`. `hook` sees each layer's probabilities; phase is
-    /// prefill when the cache was empty, decode otherwise. With `layerLimit`, only layers
+    /// `phase` when given (a later turn's prompt is a prefill too), else prefill when the cache
+    /// was empty and decode otherwise. With `layerLimit`, only layers
     /// `0..<layerLimit` run (calibration) and the result is that layer's raw output; the cache
     /// is then left unusable for decoding.
-    func forward(_ embeddings: [Float], count: Int, cache: KVCache, hook: AttentionHook?, imagePositions: [Int], layerLimit: Int? = nil) -> [Float] {
+    func forward(_ embeddings: [Float], count: Int, cache: KVCache, hook: AttentionHook?, imagePositions: [Int], layerLimit: Int? = nil,
+                 phase: AttentionPhase? = nil) -> [Float] {
         let hidden = config.hiddenSize, start = cache.count
         let heads = config.headCount, kvHeads = config.kvHeadCount, headDim = config.headDim
-        let phase: AttentionPhase = start == 0 ? .prefill : .decode
+        let phase: AttentionPhase = phase ?? (start == 0 ? .prefill : .decode)
         let rope = RopeTable(inverseFrequencies: inverseFrequencies, attentionScaling: attentionScaling, positions: start..<(start + count))
         cache.reserve(count)
         var x = embeddings
