@@ -102,6 +102,7 @@ let package = Package(
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),
         .testTarget(name: "EAHFrontEndTests", dependencies: ["EAHFrontEnd", "EAHTestSupport"]),
         .testTarget(name: "EAHTests", dependencies: ["EAH", "EAHModel", "EAHTestSupport"]),
+        .testTarget(name: "EAHServerTests", dependencies: ["EAHServer", "EAHRuntime", "EAHFrontEnd", "EAH", "EAHTestSupport", "eah-run", "eah-convert"]),
         .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHRuntime", "EAHTestSupport", "eah-convert", "eah-run"]),
     ]
 )
