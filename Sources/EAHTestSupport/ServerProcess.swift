@@ -102,3 +102,26 @@ public enum Curl {
         return Response(status: status, headers: headers, body: String(rest))
     }
 }
+
+extension CommandRunner {
+    /// Runs `tool` with `input` on its standard input.
+    public static func run(_ tool: String, _ arguments: [String], standardInput input: Data) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: productsFolder + "/" + tool)
+        process.arguments = arguments
+        let inPipe = Pipe(), out = Pipe(), err = Pipe()
+        process.standardInput = inPipe
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        DispatchQueue.global().async {
+            inPipe.fileHandleForWriting.write(input)
+            try? inPipe.fileHandleForWriting.close()
+        }
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+}
