@@ -52,7 +52,9 @@ public struct ChatCompletionServer: Sendable {
             done.signal()
         }
         done.wait()
-        if let error = failure.error { throw error }
+        if let error = failure.error {
+            throw CheckpointError(path: "\(configuration.host):\(configuration.port)", problem: ServeProblem.cannotServe("\(error)"))
+        }
     }
 
     // MARK: Handlers
@@ -158,4 +160,20 @@ struct JSONErrorMiddleware: RouterMiddleware {
 private final class FailureBox: @unchecked Sendable {
     private(set) var error: (any Error)?
     func set(_ error: any Error) { self.error = error }
+}
+
+/// Why a server could not run.
+public enum ServeProblem: CheckpointProblem, Equatable {
+    /// Binding or serving failed (the port is taken, the address is not this machine's).
+    case cannotServe(String)
+
+    public var message: String {
+        switch self {
+        case .cannotServe(let reason): "cannot serve: \(reason)"
+        }
+    }
+
+    public var fix: String? { "choose another --port (0 takes any free one) or a --host of this machine" }
+
+    public var isUsageError: Bool { true }
 }
