@@ -88,6 +88,9 @@ enum TemplateFixtures {
             try Self.render("{# open")
         }
         #expect(throws: TemplateProblem.syntax("unterminated string literal", line: 1)) { try Self.render("{{ 'abc }}") }
+        #expect(throws: TemplateProblem.syntax("missing end of raw directive (the raw block opened here has no '{% endraw %}')", line: 2)) {
+            try Self.render("\n{% raw %}{{ x }}\n{% endraw")
+        }
         #expect(throws: TemplateProblem.syntax("unexpected ')'", line: 1)) { try Self.render("{{ (1 + 2)) }}") }
         #expect(throws: TemplateProblem.syntax("expected an expression", line: 1)) { try Self.render("{{ }}") }
         #expect(throws: TemplateProblem.syntax("unexpected 'endfor' after 'endif'", line: 1)) {

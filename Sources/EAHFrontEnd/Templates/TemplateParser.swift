@@ -25,7 +25,7 @@ struct TemplateParser {
     private struct End { let tag: String; let tokens: ArraySlice<TemplateToken>; let line: Int }
 
     private static let blockTags: Set<String> = ["if", "for", "set", "generation", "break", "continue", "macro", "call", "filter"]
-    private static let unsupportedTags: Set<String> = ["include", "import", "from", "extends", "block", "with", "raw", "do", "autoescape", "trans"]
+    private static let unsupportedTags: Set<String> = ["include", "import", "from", "extends", "block", "with", "do", "autoescape", "trans"]
 
     private mutating func parseBody(until ends: Set<String>, openedBy opener: (tag: String, line: Int)?) throws(TemplateProblem) -> ([TemplateNode], End?) {
         depth += 1
