@@ -7,7 +7,9 @@
 #  3. the decoder on that checkpoint: prefill (128 tokens) and decode (32 tokens) speed with F32,
 #     F16 and Q8_0 weights, prefill GFLOP/s against numpy's peak from step 1;
 #  4. EAH calibration at layers 0-3 against a full forward (seconds per sample, peak RSS) on a
-#     TinyLlama decoder behind a CLIP ViT-L/14-336 tower (generated once, about 2.8 GB).
+#     TinyLlama decoder behind a CLIP ViT-L/14-336 tower (generated once, about 2.8 GB);
+#  5. EAH calibration memory: seconds and peak RSS at layers 0-3 of a 7B-shaped decoder (random
+#     F16 weights built in memory) on 3,000- and 8,000-token prompts.
 # Usage: tools/bench.sh [BIN_DIR] [PYTHON_WITH_NUMPY]; without numpy the ratios are left out.
 set -euo pipefail
 bin=${1:-.build/release}

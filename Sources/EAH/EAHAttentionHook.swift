@@ -6,7 +6,8 @@ import EAHModel
 /// Give it patches to broadcast, and/or `observedLayers` to record sink counts without
 /// changing anything (calibration). Counts and choices of the last prefill are kept in
 /// `sinkCounts` and `chosenHeads` until the next prefill. Counting uses each layer's own
-/// probabilities before that layer's broadcast.
+/// probabilities before that layer's broadcast. A static head is broadcast without computing the
+/// targets' own maps unless the layer is also observed.
 public final class EAHAttentionHook: AttentionHook {
     public let patches: [Int: EAHLayerPatch]
     /// Layers whose sink counts are recorded without a broadcast.
@@ -24,49 +25,36 @@ public final class EAHAttentionHook: AttentionHook {
         self.observationBeta = observationBeta
     }
 
-    public func wants(layer: Int, phase: AttentionPhase) -> Bool {
-        if let patch = patches[layer] { return phase == .prefill || patch.phase == .all }
-        return phase == .prefill && observedLayers.contains(layer)
-    }
-
-    /// Static patches on layers that are not also observed: the attention code computes the
-    /// fixed head's map once and gives it to every target head.
-    public func sharedMap(layer: Int, phase: AttentionPhase) -> (head: Int, targets: [Int]?)? {
-        guard let patch = patches[layer], case .fixed(let head) = patch.selection, !observedLayers.contains(layer),
-              phase == .prefill || patch.phase == .all else { return nil }
-        return (head, patch.targetHeads)
-    }
-
-    public func attention(_ probabilities: AttentionProbabilities, context: AttentionContext) {
-        let layer = context.layer
-        if context.phase == .prefill {
-            // Layers run in order, so the first hooked layer of a prefill starts a new input.
-            if layer == firstHookedLayer {
-                sinkCounts = [:]
-                chosenHeads = [:]
-            }
-            let patch = patches[layer]
-            let needsCounts = observedLayers.contains(layer) || patch.map { $0.selection == .dynamic } ?? false
-            if needsCounts {
-                let beta = patch?.beta ?? observationBeta
-                sinkCounts[layer] = SinkCounter.counts(probabilities, imagePositions: context.imagePositions, beta: beta)
-            }
-            guard let patch else { return }
-            switch patch.selection {
-            case .fixed(let head): chosenHeads[layer] = head
-            case .dynamic: chosenHeads[layer] = sinkCounts[layer].flatMap(SinkCounter.densestHead)
-            }
+    public func plan(for context: AttentionContext) -> AttentionPlan? {
+        let layer = context.layer, patch = patches[layer]
+        guard context.phase == .prefill else {
+            // Decode: a patch with phase `all` keeps broadcasting the head chosen at prefill.
+            guard let patch, patch.phase == .all, let head = chosenHeads[layer] else { return nil }
+            return AttentionPlan(broadcastHead: head, broadcastTargets: patch.targetHeads)
         }
-        guard let patch = patches[layer], let head = chosenHeads[layer], head < probabilities.headCount else { return }
-        Self.broadcast(head, over: patch.targetHeads ?? Array(0..<probabilities.headCount), in: probabilities)
+        let observed = observedLayers.contains(layer)
+        guard patch != nil || observed else { return nil }
+        // Layers run in order, so the first hooked layer of a prefill starts a new input.
+        if layer == firstHookedLayer {
+            sinkCounts = [:]
+            chosenHeads = [:]
+        }
+        var plan = AttentionPlan(broadcastTargets: patch?.targetHeads)
+        if observed || patch?.selection == .dynamic { plan.countedColumns = context.imagePositions }
+        if case .fixed(let head)? = patch?.selection {
+            chosenHeads[layer] = head
+            plan.broadcastHead = head
+        }
+        return plan
     }
 
-    /// Copies head `source`'s matrix over each of `targets`.
-    public static func broadcast(_ source: Int, over targets: [Int], in probabilities: AttentionProbabilities) {
-        let matrix = probabilities.head(source)
-        for target in targets where target != source && target < probabilities.headCount {
-            probabilities.head(target).baseAddress!.update(from: matrix.baseAddress!, count: matrix.count)
-        }
+    public func columnSums(_ sums: AttentionColumnSums, context: AttentionContext) -> Int? {
+        let layer = context.layer, patch = patches[layer]
+        let counts = SinkCounter.counts(sums, beta: patch?.beta ?? observationBeta)
+        sinkCounts[layer] = counts
+        guard let patch, patch.selection == .dynamic else { return nil }
+        chosenHeads[layer] = SinkCounter.densestHead(counts)
+        return chosenHeads[layer]
     }
 
     private var firstHookedLayer: Int {

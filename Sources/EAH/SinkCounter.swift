@@ -4,18 +4,15 @@ import EAHModel
 ///
 /// Column `c` (an image position) of head `h` is a sink when the mean of `A[i, c]` over the rows
 /// strictly after it (`c < i < queryCount`) exceeds `beta`; a column with no later rows never is.
-/// Means are accumulated in Double, as the PyTorch reference does.
+/// The sums come from the attention code (accumulated in Double, rows ascending, as the PyTorch
+/// reference does), so no full map is ever held.
 public enum SinkCounter {
-    /// Sink counts per head, for prefill probabilities (query row i is position i).
-    public static func counts(_ probabilities: AttentionProbabilities, imagePositions: [Int], beta: Double) -> [Int] {
-        let rows = probabilities.queryCount
-        return (0..<probabilities.headCount).map { head in
-            let matrix = probabilities.head(head)
+    /// Sink counts per head.
+    public static func counts(_ sums: AttentionColumnSums, beta: Double) -> [Int] {
+        (0..<sums.headCount).map { head in
             var count = 0
-            for column in imagePositions where column + 1 < rows && column < probabilities.keyCount {
-                var sum: Double = 0
-                for row in (column + 1)..<rows { sum += Double(matrix[row * probabilities.keyCount + column]) }
-                if sum / Double(rows - 1 - column) > beta { count += 1 }
+            for (index, rows) in sums.rowsAfter.enumerated() where rows > 0 {
+                if sums.sum(head: head, column: index) / Double(rows) > beta { count += 1 }
             }
             return count
         }

@@ -4,8 +4,9 @@ public enum CheckpointReport {
     public static let schemaVersion = 1
 
     /// `{"schema": 1, "format", "path", "layout", "tensors": [{"name", "dtype", "shape"}], "metadata": {...}}`.
-    /// Shapes are row-major, outermost dimension first.
-    public static func json(_ reader: any CheckpointReader) -> JSONValue {
+    /// Shapes are row-major, outermost dimension first. `layout` is the model layer's name for
+    /// the checkpoint's weight layout (the formats layer does not know model families).
+    public static func json(_ reader: any CheckpointReader, layout: String) -> JSONValue {
         let tensors = reader.tensors.map { tensor in
             JSONValue.object([
                 ("name", .string(tensor.name)),
@@ -17,7 +18,7 @@ public enum CheckpointReport {
             ("schema", .integer(schemaVersion)),
             ("format", .string(reader.format.rawValue)),
             ("path", .string(reader.path)),
-            ("layout", .string(WeightLayout.detect(reader).rawValue)),
+            ("layout", .string(layout)),
             ("tensors", .array(tensors)),
             ("metadata", .object(reader.metadata.map { ($0.key, $0.value.json) })),
         ])
@@ -25,14 +26,14 @@ public enum CheckpointReport {
 
     /// A listing for people: format, layout, totals, metadata and a tensor table. Every name
     /// and string passes through `TerminalText.escape`.
-    public static func text(_ reader: any CheckpointReader) -> String {
+    public static func text(_ reader: any CheckpointReader, layout: String) -> String {
         let tensors = reader.tensors
         let totalBytes = tensors.reduce(0) { $0 + $1.byteCount }
         let files = Set(tensors.map(\.file)).count
         var lines: [String] = []
         lines.append("path:     \(TerminalText.escape(reader.path))")
         lines.append("format:   \(reader.format.rawValue)\(files > 1 ? " (\(files) shards)" : "")")
-        lines.append("layout:   \(WeightLayout.detect(reader).rawValue)")
+        lines.append("layout:   \(TerminalText.escape(layout))")
         var counts: [String: Int] = [:]
         for tensor in tensors { counts[tensor.dtype.name, default: 0] += 1 }
         let dtypes = counts.sorted { $0.value > $1.value || $0.value == $1.value && $0.key < $1.key }

@@ -16,10 +16,10 @@ public enum BundleWriter {
     @discardableResult
     public static func write(_ request: BundleRequest, to output: String, overwrite: Bool,
                              progress: ((Int, Int) -> Void)? = nil) throws(CheckpointError) -> EAHManifest {
-        let weights = try LlavaLoader.load(model: request.model, visionTower: request.visionTower, mmproj: request.mmproj)
+        let weights = try ModelFamilies.load(ModelRequest(model: request.model, visionTower: request.visionTower, mmproj: request.mmproj))
         let config = weights.config.text
         let patches = try validated(request, config: config)
-        let isGGUF = weights.layout == .llamaCppText
+        let isGGUF = weights.companions.isGGUF
         let format = request.format ?? (isGGUF ? .gguf : .safetensors)
         if isGGUF, format != .gguf {
             throw CheckpointError(path: request.model, problem: BundleProblem.badPatch("a llama.cpp GGUF bundle stays GGUF (its hyperparameters live in GGUF metadata)"))
@@ -35,20 +35,18 @@ public enum BundleWriter {
         if request.bake {
             for patch in patches {
                 guard case .fixed(let head) = patch.selection else { continue }
-                for (role, blocks, source) in [(WeightRole.Tensor.query, config.headCount, head),
-                                               (.key, config.kvHeadCount, HeadBake.kvHead(of: head, headCount: config.headCount, kvHeadCount: config.kvHeadCount))] {
-                    for bias in [false, true] {
-                        let name = WeightNameTable.name(WeightRole(role, layer: patch.layer, bias: bias), in: weights.textScheme)
-                        guard let tensor = reader.tensor(named: name) else { continue }
-                        let rows = tensor.shape.first ?? 0, rowsPerBlock = config.headDim
-                        let targetType = Converter.targetType(of: tensor, options: options)
-                        let rowBytes = targetType.byteCount(elements: tensor.shape.count > 1 ? tensor.shape.dropFirst().reduce(1, *) : 1) ?? 0
-                        guard rows == blocks * rowsPerBlock else { continue }
-                        rewrites[name] = { bytes in
-                            HeadBake.broadcastBlock(&bytes, source: source, blockCount: blocks, rowsPerBlock: rowsPerBlock, rowBytes: rowBytes)
-                        }
-                        overwritten.insert(name)
+                let kvHead = HeadBake.kvHead(of: head, headCount: config.headCount, kvHeadCount: config.kvHeadCount)
+                for target in weights.bakeTargets(layer: patch.layer) {
+                    let (blocks, source) = target.perKVHead ? (config.kvHeadCount, kvHead) : (config.headCount, head)
+                    guard let tensor = reader.tensor(named: target.name) else { continue }
+                    let rows = tensor.shape.first ?? 0, rowsPerBlock = config.headDim
+                    let targetType = Converter.targetType(of: tensor, options: options)
+                    let rowBytes = targetType.byteCount(elements: tensor.shape.count > 1 ? tensor.shape.dropFirst().reduce(1, *) : 1) ?? 0
+                    guard rows == blocks * rowsPerBlock else { continue }
+                    rewrites[target.name] = { bytes in
+                        HeadBake.broadcastBlock(&bytes, source: source, blockCount: blocks, rowsPerBlock: rowsPerBlock, rowBytes: rowBytes)
                     }
+                    overwritten.insert(target.name)
                 }
             }
         }
@@ -60,28 +58,25 @@ public enum BundleWriter {
             written.append(originals)
         }
 
-        // Companions: the original LLaVA's CLIP folder, or the mmproj.
+        // Companions: a vision tower folder, or the mmproj.
         var sourceFiles = Set(reader.tensors.map(\.file))
         let folder = ModelFiles.folder(of: request.model)
-        switch weights.layout {
-        case .llavaOriginal:
-            let tower = weights.sources[1]
-            sourceFiles.formUnion(tower.tensors.map(\.file))
-            try directory.makeFolder(BundleLayout.visionTower)
-            try Converter.convert(tower, to: directory.file(BundleLayout.visionTower + "/model.safetensors"), options: ConversionOptions(format: .safetensors))
-            written.append(BundleLayout.visionTower + "/model.safetensors")
-            let towerFolder = ModelFiles.folder(of: request.visionTower ?? folder)
-            for name in ["config.json", "preprocessor_config.json"] where ModelFiles.exists(towerFolder + "/" + name) {
-                try directory.copy(towerFolder + "/" + name, as: BundleLayout.visionTower + "/" + name)
-                sourceFiles.insert(towerFolder + "/" + name)
+        for companion in weights.companions.bundled {
+            sourceFiles.formUnion(companion.reader.tensors.map(\.file))
+            switch companion.kind {
+            case .visionTower:
+                try directory.makeFolder(BundleLayout.visionTower)
+                try Converter.convert(companion.reader, to: directory.file(BundleLayout.visionTower + "/model.safetensors"), options: ConversionOptions(format: .safetensors))
+                written.append(BundleLayout.visionTower + "/model.safetensors")
+            case .mmproj:
+                try Converter.convert(companion.reader, to: directory.file(BundleLayout.ggufMMProj), options: ConversionOptions(format: .gguf))
+                written.append(BundleLayout.ggufMMProj)
             }
-        case .llamaCppText:
-            let projector = weights.sources[1]
-            sourceFiles.formUnion(projector.tensors.map(\.file))
-            try Converter.convert(projector, to: directory.file(BundleLayout.ggufMMProj), options: ConversionOptions(format: .gguf))
-            written.append(BundleLayout.ggufMMProj)
-        default:
-            break
+            for file in companion.files where ModelFiles.exists(file) {
+                let name = String(file[file.index(after: file.lastIndex(of: "/") ?? file.startIndex)...])
+                try directory.copy(file, as: BundleLayout.visionTower + "/" + name)
+                sourceFiles.insert(file)
+            }
         }
         if !isGGUF {
             for name in BundleLayout.companionFiles where ModelFiles.exists(folder + "/" + name) {
@@ -93,7 +88,7 @@ public enum BundleWriter {
         let manifest = EAHManifest(
             toolVersion: EAHVersion.current,
             model: EAHManifest.ModelIdentity(
-                architecture: architecture(of: weights, folder: folder),
+                architecture: weights.companions.architecture,
                 weightLayout: weights.layout.rawValue,
                 sourceFiles: try sourceFiles.sorted().map { path throws(CheckpointError) in try checksum(path, name: relative(path, to: folder)) }),
             patches: patches, baked: request.bake, calibration: request.calibration,
@@ -179,15 +174,5 @@ public enum BundleWriter {
 
     static func relative(_ path: String, to folder: String) -> String {
         path.hasPrefix(folder + "/") ? String(path.dropFirst(folder.count + 1)) : path
-    }
-
-    /// `architectures[0]` (or `model_type`) from config.json; for GGUF, the two architectures.
-    static func architecture(of weights: LlavaWeights, folder: String) -> String {
-        if weights.layout == .llamaCppText { return "llama+clip (gguf)" }
-        guard let file = try? MappedFile(path: folder + "/config.json"),
-              let json = withExtendedLifetime(file, { try? JSONParser.parse(file.bytes) }) else { return weights.layout.rawValue }
-        if case .array(let names)? = json["architectures"], case .string(let first)? = names.first { return first }
-        if case .string(let type)? = json["model_type"] { return type }
-        return weights.layout.rawValue
     }
 }

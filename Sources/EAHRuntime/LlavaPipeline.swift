@@ -4,17 +4,13 @@ import EAHFrontEnd
 import EAHModel
 
 /// A LLaVA model with everything between a picture, a question and its inputs: the tokenizer,
-/// the conversation template, the image preprocessor and its mode, found beside the weights.
+/// the conversation template, the image preprocessor and its mode.
 ///
-/// Where each piece comes from, by layout:
-/// - llava-hf folder: `tokenizer.json` (else `tokenizer.model`), `preprocessor_config.json`
-///   (or `processor_config.json`'s image processor), crop mode;
-/// - original LLaVA: `tokenizer.model` beside the weights, `preprocessor_config.json` in the
-///   `--vision-tower` folder, the mode from `image_aspect_ratio` (`pad` for LLaVA-1.5);
-/// - llama.cpp GGUF: the text GGUF's `tokenizer.ggml.*`, the mmproj's mean/std/size, pad mode
-///   (as llama.cpp's clip pads to a square).
-/// `imageMode` and `templateName` override the defaults; `textOverlay` replaces text tensors
-/// (see `LlavaLoader`).
+/// Where each piece comes from is decided by the model's family and layout when it loads
+/// (`ModelCompanions`): a folder's `tokenizer.json`/`tokenizer.model` or a GGUF's
+/// `tokenizer.ggml.*`; a folder's `preprocessor_config.json` (or `processor_config.json`) or an
+/// mmproj's mean/std/size; the family's image mode. `imageMode` and `templateName` override the
+/// defaults; `textOverlay` replaces text tensors (see `ModelRequest`).
 public final class LlavaPipeline: @unchecked Sendable {
     public let model: LlavaModel
     public let tokenizer: any Tokenizer
@@ -27,29 +23,20 @@ public final class LlavaPipeline: @unchecked Sendable {
 
     public init(model path: String, visionTower: String? = nil, mmproj: String? = nil, templateName: String? = nil,
                 imageMode: PreprocessMode? = nil, textOverlay: String? = nil, pool: ThreadPool = .shared) throws(CheckpointError) {
-        let weights = try LlavaLoader.load(model: path, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay)
+        let weights = try ModelFamilies.load(ModelRequest(model: path, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay))
         model = LlavaModel(weights: weights, pool: pool)
-        let folder = ModelFiles.folder(of: path)
-        switch weights.layout {
-        case .llamaCppText:
-            tokenizer = try TokenizerFile.load(path: path)
-            guard let mmproj else { throw CheckpointError(path: path, problem: ModelProblem.needsCompanion("pass --mmproj")) }
-            preprocessor = CLIPPreprocessor(config: try PreprocessorConfig(mmproj: try GGUFReader(path: mmproj)))
-            self.imageMode = imageMode ?? .pad
-            imageIsToken = false
-        case .llavaOriginal:
-            tokenizer = try TokenizerFile.load(path: try ModelFiles.tokenizer(in: folder))
-            let towerFolder = ModelFiles.folder(of: visionTower ?? folder)
-            preprocessor = CLIPPreprocessor(config: try ModelFiles.preprocessorConfig(in: towerFolder))
-            if let imageMode { self.imageMode = imageMode } else { self.imageMode = try ModelFiles.originalImageMode(in: folder) }
-            imageIsToken = false
-        default:
-            tokenizer = try TokenizerFile.load(path: try ModelFiles.tokenizer(in: folder))
-            preprocessor = CLIPPreprocessor(config: try ModelFiles.preprocessorConfig(in: folder))
-            self.imageMode = imageMode ?? .crop
-            imageIsToken = true
+        let companions = weights.companions
+        switch companions.tokenizer {
+        case .folder(let folder): tokenizer = try TokenizerFile.load(path: try ModelFiles.tokenizer(in: folder))
+        case .ggufMetadata(let file): tokenizer = try TokenizerFile.load(path: file)
         }
-        template = try ConversationTemplate.resolve(modelDirectory: folder, explicitName: templateName)
+        switch companions.preprocessor {
+        case .folder(let folder): preprocessor = CLIPPreprocessor(config: try ModelFiles.preprocessorConfig(in: folder))
+        case .mmproj(let file): preprocessor = CLIPPreprocessor(config: try PreprocessorConfig(mmproj: try GGUFReader(path: file)))
+        }
+        self.imageMode = imageMode ?? PreprocessMode(rawValue: companions.imageMode) ?? .crop
+        imageIsToken = companions.imageIsToken
+        template = try ConversationTemplate.resolve(modelDirectory: ModelFiles.folder(of: path), explicitName: templateName)
     }
 
     public var config: LlavaConfig { model.config }

@@ -45,18 +45,6 @@ enum ModelFiles {
         }
         throw CheckpointError(path: folder, problem: ModelProblem.needsCompanion("holds no tokenizer.json or tokenizer.model"))
     }
-
-    /// The original LLaVA's `image_aspect_ratio`: `pad` pads to a square, anything else crops.
-    static func originalImageMode(in folder: String) throws(CheckpointError) -> PreprocessMode {
-        let path = try required("config.json", in: folder)
-        let file = try MappedFile(path: path)
-        do throws(JSONProblem) {
-            let json = try JSONParser.parse(file.bytes)
-            return json["image_aspect_ratio"] == .string("pad") ? .pad : .crop
-        } catch {
-            throw CheckpointError(path: path, problem: error)
-        }
-    }
 }
 
 import EAHFrontEnd

@@ -42,7 +42,7 @@ public struct ModelSource {
 
     /// The weights, with the overlay applied.
     public func load() throws(CheckpointError) -> LlavaWeights {
-        try LlavaLoader.load(model: model, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay)
+        try ModelFamilies.load(ModelRequest(model: model, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay))
     }
 
     /// Checks that dynamic layers exist in the loaded model.

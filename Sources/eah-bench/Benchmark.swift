@@ -6,6 +6,8 @@ import Glibc
 
 /// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`;
 /// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`).
+/// `calibration` and `calibration-memory` run EAH calibration benchmarks (`CalibrationBenchmark`,
+/// `CalibrationMemoryBenchmark`) in child processes.
 ///
 /// Generates (once) a TinyLlama-shaped F16 safetensors checkpoint in DIR, then measures, in the
 /// same run, `cat` copying its bytes and `eah-convert convert --to gguf` converting it, and
@@ -20,12 +22,15 @@ struct Benchmark {
         if arguments.count == 4, arguments[1] == "calibration-run" {
             exit(CalibrationBenchmark.child(model: arguments[2], mode: arguments[3]))
         }
+        if arguments.count == 3, arguments[1] == "calibration-memory-run", let tokens = Int(arguments[2]), tokens > 120 {
+            exit(CalibrationMemoryBenchmark.child(tokens: tokens))
+        }
         if arguments.count >= 2, arguments[1] == "matmul", arguments.count <= 3 {
             MatmulBenchmark.run(numpyPath: arguments.count == 3 ? arguments[2] : nil)
             return
         }
-        guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "calibration", "all"].contains(arguments[3]) else {
-            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON]\n")
+        guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "calibration", "calibration-memory", "all"].contains(arguments[3]) else {
+            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|calibration-memory|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON]\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]
@@ -48,6 +53,14 @@ struct Benchmark {
         if only == nil || only == "calibration" {
             do {
                 print(try CalibrationBenchmark.run(folder: folder, binaries: binaries).serialized)
+            } catch {
+                StandardStream.error.write("eah-bench: \(error)\n")
+                exit(1)
+            }
+        }
+        if only == nil || only == "calibration-memory" {
+            do {
+                for line in try CalibrationMemoryBenchmark.run(folder: folder, binaries: binaries) { print(line.serialized) }
             } catch {
                 StandardStream.error.write("eah-bench: \(error)\n")
                 exit(1)

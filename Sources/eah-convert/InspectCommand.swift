@@ -1,6 +1,7 @@
 import ArgumentParser
 import EAH
 import EAHCheckpoint
+import EAHModel
 import EAHRuntime
 
 /// `eah-convert inspect PATH [--json]`.
@@ -21,15 +22,15 @@ struct InspectCommand: ParsableCommand {
             let bundle = try EAHBundle(path: path, verify: false)
             let reader = try Checkpoint.open(bundle.modelPath)
             if json {
-                guard case .object(var fields) = CheckpointReport.json(reader) else { return }
+                guard case .object(var fields) = CheckpointReport.json(reader, layout: ModelFamilies.layoutDescription(reader)) else { return }
                 fields.append(("manifest", bundle.manifest.json))
                 print(JSONValue.object(fields).serialized)
             } else {
-                print(bundle.manifest.text + "\n\n" + CheckpointReport.text(reader))
+                print(bundle.manifest.text + "\n\n" + CheckpointReport.text(reader, layout: ModelFamilies.layoutDescription(reader)))
             }
             return
         }
         let reader = try Checkpoint.open(path)
-        print(json ? CheckpointReport.json(reader).serialized : CheckpointReport.text(reader))
+        print(json ? CheckpointReport.json(reader, layout: ModelFamilies.layoutDescription(reader)).serialized : CheckpointReport.text(reader, layout: ModelFamilies.layoutDescription(reader)))
     }
 }

@@ -87,7 +87,10 @@ extension EAHReferenceTests {
         let expectedLogits = try #require(LlavaFixtures.floats(file, "logits"))
         let model = LlavaModel(weights: try LlavaLoader.load(model: LlavaFixtures.path(testCase.model)))
         let hook = EAHAttentionHook(patches: testCase.patches)
-        #expect(hook.sharedMap(layer: testCase.layers[0], phase: .prefill) != nil)
+        // A static head without observation: the plan names it up front and asks for no counts,
+        // so the targets' own maps are never computed.
+        let plan = hook.plan(for: AttentionContext(layer: testCase.layers[0], phase: .prefill, queryStart: 0, imagePositions: [1], queriesPerKVHead: 1))
+        #expect(plan?.broadcastHead != nil && plan?.countedColumns == nil)
         let result = try model.generate(prompt: try LlavaPrompt.fromRawIDs(ids, config: model.config), pixelValues: pixels,
                                         maxTokens: 5, stopTokens: [], hook: hook, collectLogits: true)
         let logits = try #require(result.logits)

@@ -4,20 +4,18 @@ import EAHCore
 /// A loaded LLaVA model ready to run: image features, prefill and decoding with a KV cache.
 ///
 /// Activations are F32; weights stay in their stored types. Every matrix product runs on
-/// `pool`. An `AttentionHook` sees (and may rewrite) decoder attention probabilities.
+/// `pool`. An `AttentionHook` reads decoder attention (column sums) and may broadcast one head's map.
 public final class LlavaModel: @unchecked Sendable {
     public let weights: LlavaWeights
     public let pool: ThreadPool
     private let vision: CLIPVisionTower
-    private let decoder: LlamaDecoder
+    private let decoder: TransformerDecoder
 
     public init(weights: LlavaWeights, pool: ThreadPool = .shared) {
         self.weights = weights
         self.pool = pool
         vision = CLIPVisionTower(config: weights.config.vision, weights: weights.vision, pool: pool)
-        let rope = RotaryEmbedding.parameters(weights.config.text.rope, headDim: weights.config.text.headDim, maxPositionEmbeddings: weights.config.text.maxPositionEmbeddings)
-        decoder = LlamaDecoder(config: weights.config.text, weights: weights.text, inverseFrequencies: rope.inverseFrequencies,
-                               attentionScaling: rope.attentionScaling, pool: pool)
+        decoder = TransformerDecoder(spec: weights.config.text.spec, weights: weights.text, pool: pool)
     }
 
     public var config: LlavaConfig { weights.config }
@@ -65,7 +63,8 @@ public final class LlavaModel: @unchecked Sendable {
         let text = config.text, hidden = text.hiddenSize, vocab = text.vocabSize
         let embeddings = try promptEmbeddings(prompt, pixelValues: pixelValues)
         let cache = KVCache(layerCount: text.layerCount, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count + maxTokens)
-        let promptHidden = decoder.forward(embeddings, count: prompt.tokens.count, cache: cache, hook: hook, imagePositions: prompt.imagePositions)
+        let promptHidden = decoder.forward(embeddings, count: prompt.tokens.count, positionIDs: prompt.positionIDs, cache: cache, hook: hook,
+                                           imagePositions: prompt.imagePositions)
         var collected: [Float] = []
         var last: [Float]
         if collectLogits {
@@ -83,7 +82,8 @@ public final class LlavaModel: @unchecked Sendable {
             if stopTokens.contains(token) || tokens.count == maxTokens { break }
             var embedding = [Float](repeating: 0, count: hidden)
             embedding.withUnsafeMutableBufferPointer { embed(token, into: $0) }
-            let stepHidden = decoder.forward(embedding, count: 1, cache: cache, hook: hook, imagePositions: prompt.imagePositions)
+            let stepHidden = decoder.forward(embedding, count: 1, positionIDs: [prompt.nextPositionID + tokens.count - 1], cache: cache, hook: hook,
+                                             imagePositions: prompt.imagePositions)
             last = stepHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress!, rows: 1) }
             if collectLogits { collected += last }
         }
@@ -95,9 +95,11 @@ public final class LlavaModel: @unchecked Sendable {
     public func observePrefill(prompt: LlavaPrompt, pixelValues: [Float], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
         let text = config.text
         let embeddings = try promptEmbeddings(prompt, pixelValues: pixelValues)
-        let cache = KVCache(layerCount: text.layerCount, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count)
-        _ = decoder.forward(embeddings, count: prompt.tokens.count, cache: cache, hook: hook, imagePositions: prompt.imagePositions,
-                            layerLimit: min(lastLayer + 1, text.layerCount))
+        let layers = min(lastLayer + 1, text.layerCount)
+        let cache = KVCache(layerCount: layers, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count)
+        _ = decoder.forward(embeddings, count: prompt.tokens.count, positionIDs: prompt.positionIDs, cache: cache, hook: hook,
+                            imagePositions: prompt.imagePositions,
+                            layerLimit: layers)
     }
 
     /// The prompt's input embeddings: token rows, and the image features at the image positions.
@@ -128,5 +130,7 @@ public final class LlavaModel: @unchecked Sendable {
         // Token ids are validated by LlavaPrompt and come from the sampler, so the row exists;
         // the embedding's type decodes (the loader refuses types without a dequantizer).
         try? weights.text.embedTokens.dequantizeRow(token, into: destination)
+        let multiplier = decoder.spec.embeddingMultiplier
+        if multiplier != 1 { for i in destination.indices { destination[i] *= multiplier } }
     }
 }

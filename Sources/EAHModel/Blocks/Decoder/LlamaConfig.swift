@@ -20,6 +20,8 @@ public struct LlamaConfig: Sendable, Equatable {
     public var tieWordEmbeddings: Bool
     /// Generation stops after any of these (`eos_token_id`, 2 by default).
     public var eosTokenIDs: [Int]
+    /// Mistral's `sliding_window` (nil: every earlier position is visible).
+    public var slidingWindow: Int? = nil
 
     public init(
         hiddenSize: Int, intermediateSize: Int, layerCount: Int, headCount: Int, kvHeadCount: Int, headDim: Int,

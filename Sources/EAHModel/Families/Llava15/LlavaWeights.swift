@@ -111,14 +111,28 @@ public struct LlavaWeights: @unchecked Sendable {
     /// Keeps the mapped files alive; the first holds the text decoder.
     public var sources: [any CheckpointReader]
     /// How the text decoder's tensors are named in `sources[0]` (to find, e.g., a layer's q_proj).
-    public var textScheme: WeightNameTable.Scheme = WeightNameTable.llavaHF
+    public var textScheme: WeightNameTable.Scheme
+    /// Where the tokenizer, preprocessor and bundle companions come from.
+    public var companions: ModelCompanions
 
-    public init(config: LlavaConfig, vision: CLIPVisionWeights, projector: ProjectorWeights, text: LlamaWeights, layout: WeightLayout, sources: [any CheckpointReader]) {
+    public init(config: LlavaConfig, vision: CLIPVisionWeights, projector: ProjectorWeights, text: LlamaWeights, layout: WeightLayout,
+                sources: [any CheckpointReader], textScheme: WeightNameTable.Scheme, companions: ModelCompanions) {
         self.config = config
         self.vision = vision
         self.projector = projector
         self.text = text
         self.layout = layout
         self.sources = sources
+        self.textScheme = textScheme
+        self.companions = companions
+    }
+
+    /// The text checkpoint's tensor names `--bake` rewrites in `layer`, with whether their row
+    /// blocks are KV heads (else query heads). Names the checkpoint lacks (absent biases) are left out.
+    public func bakeTargets(layer: Int) -> [(name: String, perKVHead: Bool)] {
+        WeightNameTable.bakeTargets(layer: layer).compactMap { target in
+            let name = WeightNameTable.name(target.role, in: textScheme)
+            return sources[0].tensor(named: name) == nil ? nil : (name, target.perKVHead)
+        }
     }
 }

@@ -9,4 +9,12 @@ public struct AttentionContext: Sendable {
     public let imagePositions: [Int]
     /// Query heads per key/value head (grouped-query attention; 1 for MHA).
     public let queriesPerKVHead: Int
+
+    public init(layer: Int, phase: AttentionPhase, queryStart: Int, imagePositions: [Int], queriesPerKVHead: Int) {
+        self.layer = layer
+        self.phase = phase
+        self.queryStart = queryStart
+        self.imagePositions = imagePositions
+        self.queriesPerKVHead = queriesPerKVHead
+    }
 }

@@ -6,12 +6,14 @@ import Musl
 import EAHCheckpoint
 import EAHCore
 
-/// Loads a LLaVA-1.5-style model from any supported layout into `LlavaWeights`.
+/// Loads a LLaVA-structured model (CLIP tower, MLP projector, LLaMA decoder) into `LlavaWeights`.
 ///
-/// Layouts (from `WeightLayout.detect` and the names present): llava-hf folders or files with a
-/// `config.json` beside them (legacy, transformers 4.5x and 5.x names, with or without
-/// `vision_model.` in the tower's names); the original LLaVA release (`visionTower` names a CLIP
-/// folder, as `--vision-tower`); a llama.cpp text GGUF with its legacy LLaVA `mmproj` GGUF.
+/// Which checkpoints hold which parts, how they are named, which transforms apply (GGUF Q/K
+/// un-permutation, the legacy mmproj's fc1/fc2 swap) and which tensors may sit unused all come
+/// from `WeightNameTable` (`layouts`, `rows`, `transform(for:in:)`, `ignorable`); this file only
+/// reads what the table names. Layouts: llava-hf folders or files with a `config.json` beside
+/// them (legacy, transformers 4.5x and 5.x names); the original LLaVA release with its CLIP folder
+/// (`--vision-tower`); a llama.cpp text GGUF with its legacy LLaVA `mmproj` GGUF.
 ///
 /// Matrices point into the mapped checkpoint (owner: the reader) when `MatrixMultiply` has a
 /// kernel for their type and the reader gives the bytes zero-copy; otherwise they are copied
@@ -22,87 +24,100 @@ import EAHCore
 ///
 /// Before anything is read, the checkpoint's names are checked against the architecture: all
 /// needed tensors absent are reported in one `ModelProblem.missingTensors`, all unknown ones in
-/// one `ModelProblem.unexpectedTensors` (file order). Tolerated without use (`isIgnorable`):
-/// names ending in `position_ids` or `rotary_emb.inv_freq`; the tower's `post_layernorm` /
-/// `v.post_ln` and layers past the last feature layer; `lm_head` when embeddings are tied;
-/// `model.vision_tower.*` in an original LLaVA checkpoint; `text_model.*`, `logit_scale`,
-/// `text_projection.weight`, `visual_projection.weight` in a whole-CLIP folder; `rope_freqs.weight`
-/// in a text GGUF (frequencies come from the config). Every error is a `CheckpointError` about the
-/// file concerned.
-/// `textOverlay` names a checkpoint whose tensors replace the text model's same-named ones (a baked
-/// bundle's original q/k rows, for running it without EAH).
+/// one `ModelProblem.unexpectedTensors` (file order). Every error is a `CheckpointError` about
+/// the file concerned.
 public enum LlavaLoader {
+    /// Loads the model at `model` through the family registry.
     public static func load(model: String, visionTower: String? = nil, mmproj: String? = nil,
                             textOverlay: String? = nil) throws(CheckpointError) -> LlavaWeights {
-        var reader = try Checkpoint.open(model)
-        if let textOverlay { reader = try OverlayCheckpoint(base: reader, overlay: try Checkpoint.open(textOverlay)) }
-        let layout = WeightLayout.detect(reader)
-        switch layout {
-        case .llavaHF, .llavaHFCurrent:
-            let configPath = configPath(beside: model)
-            let config = try parse(configPath) { json throws(ModelProblem) in try LlavaConfigReader.llavaHF(json) }
-            let candidates = layout == .llavaHF ? [WeightNameTable.llavaHF, WeightNameTable.llavaHFSaved5]
-                                                : [WeightNameTable.llavaHFCurrent, WeightNameTable.llavaHFInMemory5]
-            let scheme = pick(candidates, reader)
-            let text = try Part(reader: reader, scheme: scheme, config: config, roles: [.text, .lmHead, .vision, .projector])
-            return try assemble(config: config, layout: layout, text: text, vision: text, projector: text, sources: [reader])
-        case .llavaOriginal:
-            guard let visionTower else {
-                throw CheckpointError(path: model, problem: ModelProblem.needsCompanion(
-                    "the original LLaVA layout holds no vision tower: pass --vision-tower with its CLIP folder (config.json names it in mm_vision_tower)"))
+        try ModelFamilies.load(ModelRequest(model: model, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay))
+    }
+
+    /// Loads a LLaVA-structured model (CLIP tower, MLP projector, LLaMA decoder) in `layout`,
+    /// reading which checkpoints hold which parts from `WeightNameTable.layouts`.
+    static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, family: String) throws(CheckpointError) -> LlavaWeights {
+        guard let naming = WeightNameTable.layouts[layout] else {
+            throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(WeightNameTable.refusals[layout] ?? "the tensor names match no LLaVA layout"))
+        }
+        var companionReader: (any CheckpointReader)?
+        var companionPath: String?
+        if let companion = naming.companion {
+            let path = companion.kind == .visionTower ? request.visionTower : request.mmproj
+            guard let path else { throw CheckpointError(path: request.model, problem: ModelProblem.needsCompanion(companion.missingHint)) }
+            let opened = try Checkpoint.open(path)
+            if companion.kind == .mmproj, WeightLayout.detect(opened) != .llamaCppMMProj {
+                throw CheckpointError(path: path, problem: ModelProblem.unsupportedLayout("this is not an mmproj GGUF (general.architecture 'clip', v.* and mm.* tensors)"))
             }
-            let towerReader = try Checkpoint.open(visionTower)
-            let towerConfig = try parseJSON(configPath(beside: visionTower))
-            let config = try parse(configPath(beside: model)) { json throws(ModelProblem) in
-                try LlavaConfigReader.original(json, visionTower: towerConfig)
-            }
-            let towerScheme = pick([WeightNameTable.clipVision, WeightNameTable.clipVisionBare], towerReader)
-            let text = try Part(reader: reader, scheme: WeightNameTable.llavaOriginal, config: config, roles: [.text, .lmHead, .projector])
-            let vision = try Part(reader: towerReader, scheme: towerScheme, config: config, roles: [.vision])
-            return try assemble(config: config, layout: layout, text: text, vision: vision, projector: text, sources: [reader, towerReader])
-        case .llamaCppText:
-            guard let mmproj else {
-                throw CheckpointError(path: model, problem: ModelProblem.needsCompanion(
-                    "a llama.cpp text GGUF holds no vision tower: pass --mmproj with the model's mmproj GGUF"))
-            }
-            let projReader = try Checkpoint.open(mmproj)
-            guard WeightLayout.detect(projReader) == .llamaCppMMProj else {
-                throw CheckpointError(path: mmproj, problem: ModelProblem.unsupportedLayout("this is not an mmproj GGUF (general.architecture 'clip', v.* and mm.* tensors)"))
-            }
-            let vocabRows = reader.tensor(named: "token_embd.weight")?.shape.first
-            var config: LlavaConfig
+            companionReader = opened
+            companionPath = path
+        }
+        let folder = folder(of: request.model)
+        var config: LlavaConfig
+        var companions: ModelCompanions
+        switch naming.config {
+        case .huggingFace:
+            let path = configPath(beside: request.model)
+            let json = try parseJSON(path)
+            config = try parse(path, json) { json throws(ModelProblem) in try LlavaConfigReader.llavaHF(json) }
+            companions = ModelCompanions(family: family, architecture: architecture(json, fallback: layout.rawValue), tokenizer: .folder(folder),
+                                         preprocessor: .folder(folder), imageMode: "crop", imageIsToken: true, isGGUF: false, bundled: [])
+        case .originalWithTower:
+            let towerPath = companionPath ?? ""
+            let towerConfig = try parseJSON(configPath(beside: towerPath))
+            let path = configPath(beside: request.model)
+            let json = try parseJSON(path)
+            config = try parse(path, json) { json throws(ModelProblem) in try LlavaConfigReader.original(json, visionTower: towerConfig) }
+            let towerFolder = Self.folder(of: towerPath)
+            companions = ModelCompanions(
+                family: family, architecture: architecture(json, fallback: layout.rawValue), tokenizer: .folder(folder),
+                preprocessor: .folder(towerFolder), imageMode: json["image_aspect_ratio"] == .string("pad") ? "pad" : "crop",
+                imageIsToken: false, isGGUF: false,
+                bundled: companionReader.map { [ModelCompanions.Bundled(kind: .visionTower, reader: $0, files: ["config.json", "preprocessor_config.json"].map { towerFolder + "/" + $0 })] } ?? [])
+        case .gguf:
+            guard let projReader = companionReader, let mmproj = companionPath else { throw CheckpointError(path: request.model, problem: ModelProblem.needsCompanion("pass --mmproj")) }
             do throws(ModelProblem) {
                 config = try LlavaConfigReader.gguf(text: reader.metadata, mmproj: projReader.metadata,
-                                                    hasOutput: reader.tensor(named: "output.weight") != nil, vocabRows: vocabRows)
+                                                    hasOutput: reader.tensor(named: "output.weight") != nil,
+                                                    vocabRows: reader.tensor(named: "token_embd.weight")?.shape.first)
             } catch {
                 // Name the file whose key is wrong.
-                let path = error.isTextKey ? model : mmproj
-                throw CheckpointError(path: path, problem: error)
+                throw CheckpointError(path: error.isTextKey ? request.model : mmproj, problem: error)
             }
             // GGUF has no key for these: biases are there or not.
             config.text.attentionBias = reader.tensor(named: "blk.0.attn_q.bias") != nil
             config.text.mlpBias = reader.tensor(named: "blk.0.ffn_gate.bias") != nil
-            let text = try Part(reader: reader, scheme: WeightNameTable.gguf, config: config, roles: [.text, .lmHead])
-            let vision = try Part(reader: projReader, scheme: WeightNameTable.gguf, config: config, roles: [.vision, .projector])
-            return try assemble(config: config, layout: layout, text: text, vision: vision, projector: vision, sources: [reader, projReader])
-        case .llamaCppMMProj:
-            throw CheckpointError(path: model, problem: ModelProblem.unsupportedLayout(
-                "this is an mmproj GGUF (vision tower and projector only): pass the text GGUF as the model and this file as --mmproj"))
-        case .clipVision:
-            throw CheckpointError(path: model, problem: ModelProblem.unsupportedLayout("this is a CLIP vision tower on its own, not a LLaVA model"))
-        case .llama:
-            throw CheckpointError(path: model, problem: ModelProblem.unsupportedLayout("this is a plain LLaMA checkpoint without a LLaVA projector"))
-        case .unknown:
-            throw CheckpointError(path: model, problem: ModelProblem.unsupportedLayout("the tensor names match no LLaVA layout"))
+            companions = ModelCompanions(family: family, architecture: "llama+clip (gguf)", tokenizer: .ggufMetadata(request.model),
+                                         preprocessor: .mmproj(mmproj), imageMode: "pad", imageIsToken: false, isGGUF: true,
+                                         bundled: [ModelCompanions.Bundled(kind: .mmproj, reader: projReader, files: [])])
         }
+        let main = try Part(reader: reader, scheme: pick(naming.schemes, reader), config: config, roles: naming.parts)
+        var second: Part?
+        if let companion = naming.companion, let companionReader {
+            second = try Part(reader: companionReader, scheme: pick(companion.schemes, companionReader), config: config, roles: companion.parts)
+        }
+        func part(_ role: WeightRole.Part) -> Part { naming.parts.contains(role) ? main : second ?? main }
+        return try assemble(config: config, layout: layout, text: main, vision: part(.vision), projector: part(.projector),
+                            sources: [reader] + (companionReader.map { [$0] } ?? []), companions: companions)
     }
 
-    /// Whether a present tensor may be left unused.
+    /// Whether a present tensor may be left unused (`WeightNameTable.ignorable`).
     public static func isIgnorable(_ name: String) -> Bool {
-        name.hasSuffix("position_ids") || name.hasSuffix("rotary_emb.inv_freq") || name == "rope_freqs.weight"
-            || name.hasPrefix("model.vision_tower.") && !name.hasPrefix("model.vision_tower.embeddings.") && !name.hasPrefix("model.vision_tower.encoder.")
-                && !name.hasPrefix("model.vision_tower.pre_layrnorm.") && !name.hasPrefix("model.vision_tower.post_layernorm.")
-            || name.hasPrefix("text_model.") || name == "logit_scale" || name == "text_projection.weight" || name == "visual_projection.weight"
+        WeightNameTable.isIgnorable(name)
+    }
+
+    /// `architectures[0]`, else `model_type`, else `fallback`.
+    static func architecture(_ json: JSONValue, fallback: String) -> String {
+        if case .array(let names)? = json["architectures"], case .string(let first)? = names.first { return first }
+        if case .string(let type)? = json["model_type"] { return type }
+        return fallback
+    }
+
+    /// The folder a model path stands for: itself when a folder, else the file's folder.
+    static func folder(of path: String) -> String {
+        var status = stat()
+        if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR { return path }
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        return String(path[..<slash])
     }
 
     // MARK: parts
@@ -123,7 +138,8 @@ public enum LlavaLoader {
             self.byName = byName
             // clip.cpp: swap up/down when ffn_down.weight has n_embd columns. Our table names fc1
             // `ffn_down` (the legacy converter), so the names are kept then and swapped otherwise.
-            if scheme.isGGUF, let down = byName["v.blk.0.ffn_down.weight"] {
+            let ffnTransform = WeightNameTable.transform(for: WeightRole(.fc1, layer: 0), in: scheme, headCount: 1, kvHeadCount: 1)
+            if ffnTransform == .swapFFNIfDownHasHiddenColumns, let down = byName[WeightNameTable.name(WeightRole(.fc1, layer: 0), in: scheme)] {
                 swappedFFN = down.shape.last != config.vision.hiddenSize
             } else {
                 swappedFFN = false
@@ -132,7 +148,7 @@ public enum LlavaLoader {
             let allowed = Set(LlavaLoader.allowed(config, roles: roles).map { name(for: $0) })
             let missing = required.map { name(for: $0) }.filter { byName[$0] == nil }
             if !missing.isEmpty { throw CheckpointError(path: reader.path, problem: ModelProblem.missingTensors(missing)) }
-            let unexpected = reader.tensors.map(\.name).filter { !allowed.contains($0) && !LlavaLoader.isIgnorable($0) }
+            let unexpected = reader.tensors.map(\.name).filter { !allowed.contains($0) && !WeightNameTable.isIgnorable($0) }
             if !unexpected.isEmpty { throw CheckpointError(path: reader.path, problem: ModelProblem.unexpectedTensors(unexpected)) }
         }
 
@@ -256,15 +272,17 @@ public enum LlavaLoader {
 
     // MARK: assembly
 
-    static func assemble(config: LlavaConfig, layout: WeightLayout, text: Part, vision: Part, projector: Part, sources: [any CheckpointReader]) throws(CheckpointError) -> LlavaWeights {
+    static func assemble(config: LlavaConfig, layout: WeightLayout, text: Part, vision: Part, projector: Part, sources: [any CheckpointReader],
+                         companions: ModelCompanions) throws(CheckpointError) -> LlavaWeights {
         let t = config.text, v = config.vision
         let qRows = t.headCount * t.headDim, kvRows = t.kvHeadCount * t.headDim
         var layers: [LlamaLayerWeights] = []
         for i in 0..<t.layerCount {
-            func linear(_ tensor: WeightRole.Tensor, _ rows: Int, _ columns: Int, bias: Bool, heads: Int? = nil) throws(CheckpointError) -> LinearWeights {
+            func linear(_ tensor: WeightRole.Tensor, _ rows: Int, _ columns: Int, bias: Bool) throws(CheckpointError) -> LinearWeights {
                 var weight = try text.matrix(WeightRole(tensor, layer: i), rows: rows, columns: columns)
                 var biasValues = try text.optionalVector(WeightRole(tensor, layer: i, bias: true), shape: [rows], when: bias)
-                if text.scheme.isGGUF, let heads {
+                let transform = WeightNameTable.transform(for: WeightRole(tensor, layer: i), in: text.scheme, headCount: t.headCount, kvHeadCount: t.kvHeadCount)
+                if case .unpermuteRows(let heads) = transform {
                     weight = unpermuteRows(weight, heads: heads)
                     biasValues = biasValues.map { unpermute($0, heads: heads) }
                 }
@@ -274,8 +292,8 @@ public enum LlavaLoader {
             let norm2 = NormWeights(weight: try text.vector(WeightRole(.postAttentionNorm, layer: i), shape: [t.hiddenSize]))
             layers.append(LlamaLayerWeights(
                 inputNorm: norm1,
-                query: try linear(.query, qRows, t.hiddenSize, bias: t.attentionBias, heads: t.headCount),
-                key: try linear(.key, kvRows, t.hiddenSize, bias: t.attentionBias, heads: t.kvHeadCount),
+                query: try linear(.query, qRows, t.hiddenSize, bias: t.attentionBias),
+                key: try linear(.key, kvRows, t.hiddenSize, bias: t.attentionBias),
                 value: try linear(.value, kvRows, t.hiddenSize, bias: t.attentionBias),
                 output: try linear(.output, t.hiddenSize, qRows, bias: t.attentionBias),
                 postAttentionNorm: norm2,
@@ -316,9 +334,8 @@ public enum LlavaLoader {
                           bias: try projector.vector(WeightRole(tensor, bias: true), shape: [t.hiddenSize]))
         }
         let proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
-        var weights = LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources)
-        weights.textScheme = text.scheme
-        return weights
+        return LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources,
+                            textScheme: text.scheme, companions: companions)
     }
 
     // MARK: GGUF Q/K rows
@@ -373,8 +390,7 @@ public enum LlavaLoader {
         }
     }
 
-    static func parse(_ path: String, _ body: (JSONValue) throws(ModelProblem) -> LlavaConfig) throws(CheckpointError) -> LlavaConfig {
-        let json = try parseJSON(path)
+    static func parse(_ path: String, _ json: JSONValue, _ body: (JSONValue) throws(ModelProblem) -> LlavaConfig) throws(CheckpointError) -> LlavaConfig {
         do throws(ModelProblem) { return try body(json) } catch { throw CheckpointError(path: path, problem: error) }
     }
 

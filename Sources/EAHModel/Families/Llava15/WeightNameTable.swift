@@ -97,6 +97,89 @@ public enum WeightNameTable {
         .projector2: ("linear_2", "mm.2"),
     ]
 
+    // MARK: layouts
+
+    /// The second checkpoint a layout needs: the parts it holds and how they are named.
+    public struct Companion: Sendable {
+        public enum Kind: Sendable, Equatable {
+            /// A CLIP folder (`--vision-tower`).
+            case visionTower
+            /// A llama.cpp mmproj GGUF (`--mmproj`).
+            case mmproj
+        }
+        public var kind: Kind
+        public var schemes: [Scheme]
+        public var parts: Set<WeightRole.Part>
+        /// What to tell a user who did not pass it.
+        public var missingHint: String
+    }
+
+    /// Where a layout's configuration comes from.
+    public enum ConfigSource: Sendable, Equatable {
+        /// llava-hf `config.json`.
+        case huggingFace
+        /// The original release's `config.json` plus the vision tower folder's.
+        case originalWithTower
+        /// GGUF metadata of the text model and the mmproj.
+        case gguf
+    }
+
+    /// Everything the loader needs to know about one layout, as data.
+    public struct LayoutNaming: Sendable {
+        /// The main checkpoint's schemes, the first whose class embedding (or q_proj) exists wins.
+        public var schemes: [Scheme]
+        /// The parts the main checkpoint holds.
+        public var parts: Set<WeightRole.Part>
+        public var companion: Companion?
+        public var config: ConfigSource
+    }
+
+    /// How the family's layouts are named; layouts absent here are refused with `refusals`.
+    public static let layouts: [WeightLayout: LayoutNaming] = [
+        .llavaHF: LayoutNaming(schemes: [llavaHF, llavaHFSaved5], parts: [.text, .lmHead, .vision, .projector], companion: nil, config: .huggingFace),
+        .llavaHFCurrent: LayoutNaming(schemes: [llavaHFCurrent, llavaHFInMemory5], parts: [.text, .lmHead, .vision, .projector], companion: nil, config: .huggingFace),
+        .llavaOriginal: LayoutNaming(
+            schemes: [llavaOriginal], parts: [.text, .lmHead, .projector],
+            companion: Companion(kind: .visionTower, schemes: [clipVision, clipVisionBare], parts: [.vision],
+                                 missingHint: "the original LLaVA layout holds no vision tower: pass --vision-tower with its CLIP folder (config.json names it in mm_vision_tower)"),
+            config: .originalWithTower),
+        .llamaCppText: LayoutNaming(
+            schemes: [gguf], parts: [.text, .lmHead],
+            companion: Companion(kind: .mmproj, schemes: [gguf], parts: [.vision, .projector],
+                                 missingHint: "a llama.cpp text GGUF holds no vision tower: pass --mmproj with the model's mmproj GGUF"),
+            config: .gguf),
+    ]
+
+    /// Why a layout that is not a whole model cannot be loaded.
+    public static let refusals: [WeightLayout: String] = [
+        .llamaCppMMProj: "this is an mmproj GGUF (vision tower and projector only): pass the text GGUF as the model and this file as --mmproj",
+        .clipVision: "this is a CLIP vision tower on its own, not a LLaVA model",
+        .llama: "this is a plain LLaMA checkpoint without a LLaVA projector",
+        .unknown: "the tensor names match no LLaVA layout",
+    ]
+
+    /// Tensors any layout may hold without use: buffers transformers saves (`position_ids`,
+    /// `rotary_emb.inv_freq`), llama.cpp's `rope_freqs` (frequencies come from the config), the
+    /// fine-tuned tower an original LLaVA checkpoint carries besides its CLIP folder, and the text
+    /// half of a whole-CLIP folder.
+    public static let ignorable: [NamePattern] = [
+        .suffix("position_ids"), .suffix("rotary_emb.inv_freq"), .exact("rope_freqs.weight"),
+        .prefixExcept("model.vision_tower.", except: ["embeddings.", "encoder.", "pre_layrnorm.", "post_layernorm."]),
+        .prefix("text_model."), .exact("logit_scale"), .exact("text_projection.weight"), .exact("visual_projection.weight"),
+    ]
+
+    /// Whether a present tensor may be left unused.
+    public static func isIgnorable(_ name: String) -> Bool {
+        ignorable.contains { $0.matches(name) }
+    }
+
+    /// The tensors `--bake` rewrites in a decoder layer: q_proj rows per query head and k_proj
+    /// rows per KV head, weights and biases (absent ones are skipped by the writer).
+    public static func bakeTargets(layer: Int) -> [(role: WeightRole, perKVHead: Bool)] {
+        [(WeightRole(.query, layer: layer), false), (WeightRole(.query, layer: layer, bias: true), false),
+         (WeightRole(.key, layer: layer), true), (WeightRole(.key, layer: layer, bias: true), true)]
+    }
+
     /// What a loader must do to a tensor beyond reading it.
     public enum Transform: Sendable, Equatable {
         case none

@@ -5,15 +5,13 @@ import EAHCore
 public final class LlamaTextModel: @unchecked Sendable {
     public let config: LlamaConfig
     public let weights: LlamaWeights
-    private let decoder: LlamaDecoder
+    private let decoder: TransformerDecoder
     private let cache: KVCache
 
     public init(config: LlamaConfig, weights: LlamaWeights, pool: ThreadPool = .shared) {
         self.config = config
         self.weights = weights
-        let rope = RotaryEmbedding.parameters(config.rope, headDim: config.headDim, maxPositionEmbeddings: config.maxPositionEmbeddings)
-        decoder = LlamaDecoder(config: config, weights: weights, inverseFrequencies: rope.inverseFrequencies,
-                               attentionScaling: rope.attentionScaling, pool: pool)
+        decoder = TransformerDecoder(spec: config.spec, weights: weights, pool: pool)
         cache = KVCache(layerCount: config.layerCount, kvWidth: config.kvHeadCount * config.headDim, capacity: 256)
     }
 
@@ -33,7 +31,18 @@ public final class LlamaTextModel: @unchecked Sendable {
                 try? weights.embedTokens.dequantizeRow(token, into: UnsafeMutableBufferPointer(rebasing: output[(row * hidden)..<((row + 1) * hidden)]))
             }
         }
-        let states = decoder.forward(embeddings, count: tokens.count, cache: cache, hook: hook, imagePositions: [])
+        let states = decoder.forward(embeddings, count: tokens.count, positionIDs: Array(cache.count..<(cache.count + tokens.count)),
+                                     cache: cache, hook: hook, imagePositions: [])
         return states.withUnsafeBufferPointer { decoder.logits($0.baseAddress! + (tokens.count - 1) * hidden, rows: 1) }
+    }
+
+    /// Runs `embeddings` (`count × hidden`, a whole prompt) through layers `0...lastLayer` only,
+    /// for `hook` to observe (calibration at a model's shallow layers, as `LlavaModel` does).
+    public func observePrefill(embeddings: [Float], imagePositions: [Int], hook: AttentionHook, throughLayer lastLayer: Int) {
+        let count = embeddings.count / config.hiddenSize
+        let layers = min(lastLayer + 1, config.layerCount)
+        let scratch = KVCache(layerCount: layers, kvWidth: config.kvHeadCount * config.headDim, capacity: count)
+        _ = decoder.forward(embeddings, count: count, positionIDs: Array(0..<count), cache: scratch, hook: hook,
+                            imagePositions: imagePositions, layerLimit: layers)
     }
 }

@@ -1,0 +1,93 @@
+/// A decoder stack described by data, so a family states what its text model is instead of
+/// hard-wiring LLaMA: norms, attention, masks, RoPE, MLP and the embedding/head options.
+///
+/// Defaults are LLaMA's (`LlamaConfig.spec`). Every option here is implemented by
+/// `TransformerDecoder`; options later families need (QK-norm, sandwich norms, soft-capping,
+/// multi-section RoPE) are added with the first family that has them and a reference test.
+public struct DecoderSpec: Sendable, Equatable {
+    /// RMSNorm: `scale · x / sqrt(mean(x²) + eps)` with scale `w` (`weightOffset` 0) or `1 + w`
+    /// (1, Gemma).
+    public struct Norm: Sendable, Equatable {
+        public var eps: Float
+        public var weightOffset: Float
+
+        public init(eps: Float, weightOffset: Float = 0) {
+            self.eps = eps
+            self.weightOffset = weightOffset
+        }
+    }
+
+    public struct Attention: Sendable, Equatable {
+        public var headCount: Int
+        public var kvHeadCount: Int
+        /// Independent of hidden / heads.
+        public var headDim: Int
+        public var queryBias: Bool
+        public var keyBias: Bool
+        public var valueBias: Bool
+        public var outputBias: Bool
+        /// Scores are `q·k · scale` (1/√headDim unless the family says otherwise).
+        public var scale: Float
+    }
+
+    /// Which keys a query sees.
+    public enum Mask: Sendable, Equatable {
+        /// Every earlier position and itself.
+        case causal
+        /// Causal, and key `j` is visible from query `i` only when `i − j < window`.
+        case slidingWindow(Int)
+    }
+
+    public struct Rope: Sendable, Equatable {
+        /// How a head's values pair up for rotation.
+        public enum Style: Sendable, Equatable {
+            /// Value `j` pairs with `j + rotated/2` (Hugging Face's `rotate_half`).
+            case rotateHalf
+            /// Value `2j` pairs with `2j + 1` (GPT-J, ggml's NORM mode).
+            case interleaved
+        }
+        /// θ, scaling and `partial_rotary_factor` (only the first `headDim·factor` values of
+        /// each head rotate).
+        public var parameters: RopeParameters
+        public var style: Style
+        public var maxPositionEmbeddings: Int
+    }
+
+    public struct MLP: Sendable, Equatable {
+        /// `down(act(gate(x)) · up(x))` when gated, `down(act(up(x)))` otherwise.
+        public var gated: Bool
+        public var activation: Activation
+        public var bias: Bool
+    }
+
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var layerCount: Int
+    public var vocabSize: Int
+    public var norm: Norm
+    public var attention: Attention
+    /// One mask per layer.
+    public var masks: [Mask]
+    public var rope: Rope
+    public var mlp: MLP
+    /// Token embeddings (not image features) are multiplied by this (Gemma: √hidden).
+    public var embeddingMultiplier: Float
+    /// `lm_head` is the embedding matrix.
+    public var tiedHead: Bool
+}
+
+extension LlamaConfig {
+    /// The LLaMA decoder as a spec: pre-norm RMSNorm, rotate-half RoPE, SiLU-gated MLP, causal mask.
+    public var spec: DecoderSpec {
+        DecoderSpec(
+            hiddenSize: hiddenSize, intermediateSize: intermediateSize, layerCount: layerCount, vocabSize: vocabSize,
+            norm: .init(eps: rmsNormEps),
+            attention: .init(headCount: headCount, kvHeadCount: kvHeadCount, headDim: headDim, queryBias: attentionBias,
+                             keyBias: attentionBias, valueBias: attentionBias, outputBias: attentionBias,
+                             scale: 1 / Float(headDim).squareRoot()),
+            masks: [DecoderSpec.Mask](repeating: slidingWindow.map { .slidingWindow($0) } ?? .causal, count: layerCount),
+            rope: .init(parameters: rope, style: .rotateHalf, maxPositionEmbeddings: maxPositionEmbeddings),
+            mlp: .init(gated: true, activation: .silu, bias: mlpBias),
+            embeddingMultiplier: 1, tiedHead: tieWordEmbeddings)
+    }
+}

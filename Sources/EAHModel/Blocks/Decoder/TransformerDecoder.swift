@@ -1,0 +1,108 @@
+import EAHCore
+
+/// A pre-norm decoder stack as `DecoderSpec` describes it: RMSNorm, RoPE, grouped-query
+/// attention with a KV cache, a gated or plain MLP.
+struct TransformerDecoder {
+    let spec: DecoderSpec
+    let weights: LlamaWeights
+    let inverseFrequencies: [Float]
+    let attentionScaling: Float
+    let pool: ThreadPool
+    /// Norm weights with the spec's offset folded in (`1 + w` for Gemma), per layer.
+    private let inputNorms: [[Float]]
+    private let postAttentionNorms: [[Float]]
+    private let finalNorm: [Float]
+
+    init(spec: DecoderSpec, weights: LlamaWeights, pool: ThreadPool) {
+        self.spec = spec
+        self.weights = weights
+        self.pool = pool
+        let rope = RotaryEmbedding.parameters(spec.rope.parameters, headDim: spec.attention.headDim, maxPositionEmbeddings: spec.rope.maxPositionEmbeddings)
+        inverseFrequencies = rope.inverseFrequencies
+        attentionScaling = rope.attentionScaling
+        let offset = spec.norm.weightOffset
+        func folded(_ weight: [Float]) -> [Float] { offset == 0 ? weight : weight.map { $0 + offset } }
+        inputNorms = weights.layers.map { folded($0.inputNorm.weight) }
+        postAttentionNorms = weights.layers.map { folded($0.postAttentionNorm.weight) }
+        finalNorm = folded(weights.norm.weight)
+    }
+
+    /// Runs `count` new positions (embeddings `count × hidden`, consumed) through every layer,
+    /// appending their keys and values to `cache`, and returns the final-normed hidden states.
+    ///
+    /// `positionIDs` (one per new position) are what RoPE rotates by; the KV-cache index (and
+    /// the attention maps' row and column numbers) continue from `cache.count`. `hook` sees each
+    /// layer's probabilities; phase is prefill when the cache was empty, decode otherwise. With
+    /// `layerLimit`, only layers `0..<layerLimit` run (calibration) and the result is that
+    /// layer's raw output; the cache is then left unusable for decoding.
+    func forward(_ embeddings: [Float], count: Int, positionIDs: [Int], cache: KVCache, hook: AttentionHook?,
+                 imagePositions: [Int], layerLimit: Int? = nil) -> [Float] {
+        precondition(positionIDs.count == count, "one position id per new position")
+        let hidden = spec.hiddenSize, start = cache.count, eps = spec.norm.eps
+        let heads = spec.attention.headCount, kvHeads = spec.attention.kvHeadCount, headDim = spec.attention.headDim
+        let phase: AttentionPhase = start == 0 ? .prefill : .decode
+        let rope = RopeTable(inverseFrequencies: inverseFrequencies, attentionScaling: attentionScaling, positions: positionIDs, style: spec.rope.style)
+        cache.reserve(count)
+        var x = embeddings
+        var normed = [Float](repeating: 0, count: count * hidden)
+        for (index, layer) in weights.layers.prefix(layerLimit ?? weights.layers.count).enumerated() {
+            x.withUnsafeMutableBufferPointer { x in
+                normed.withUnsafeMutableBufferPointer { scratch in
+                    let x = x.baseAddress!, scratch = scratch.baseAddress!
+                    VectorMath.rmsNorm(x, rows: count, width: hidden, weight: inputNorms[index], eps: eps, into: scratch)
+                    var q = Linear.apply(layer.query, to: scratch, rows: count, pool: pool)
+                    var k = Linear.apply(layer.key, to: scratch, rows: count, pool: pool)
+                    let v = Linear.apply(layer.value, to: scratch, rows: count, pool: pool)
+                    q.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, rows: count, heads: heads, headDim: headDim, rowStride: heads * headDim) }
+                    k.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, rows: count, heads: kvHeads, headDim: headDim, rowStride: kvHeads * headDim) }
+                    let kvWidth = kvHeads * headDim
+                    let keys = cache.keys(index), values = cache.values(index)
+                    k.withUnsafeBufferPointer { (keys + start * kvWidth).update(from: $0.baseAddress!, count: count * kvWidth) }
+                    v.withUnsafeBufferPointer { (values + start * kvWidth).update(from: $0.baseAddress!, count: count * kvWidth) }
+                    var attended = [Float](repeating: 0, count: count * heads * headDim)
+                    let context = AttentionContext(layer: index, phase: phase, queryStart: start, imagePositions: imagePositions,
+                                                   queriesPerKVHead: heads / kvHeads)
+                    let window: Int? = if case .slidingWindow(let size) = spec.masks[index] { size } else { nil }
+                    q.withUnsafeBufferPointer { q in
+                        attended.withUnsafeMutableBufferPointer { out in
+                            MultiHeadAttention.compute(
+                                queries: q.baseAddress!, keys: keys, values: values,
+                                shape: .init(queryCount: count, keyCount: start + count, headCount: heads, kvHeadCount: kvHeads, headDim: headDim),
+                                scale: spec.attention.scale, causalStart: start, window: window, hook: hook, context: context,
+                                output: out.baseAddress!, pool: pool)
+                        }
+                    }
+                    let projected = attended.withUnsafeBufferPointer { Linear.apply(layer.output, to: $0.baseAddress!, rows: count, pool: pool) }
+                    projected.withUnsafeBufferPointer { VectorMath.add($0.baseAddress!, into: x, count: count * hidden) }
+
+                    VectorMath.rmsNorm(x, rows: count, width: hidden, weight: postAttentionNorms[index], eps: eps, into: scratch)
+                    var up = Linear.apply(layer.up, to: scratch, rows: count, pool: pool)
+                    if spec.mlp.gated {
+                        var gate = Linear.apply(layer.gate, to: scratch, rows: count, pool: pool)
+                        gate.withUnsafeMutableBufferPointer { gate in
+                            VectorMath.activate(gate.baseAddress!, count: gate.count, spec.mlp.activation)
+                            for i in 0..<gate.count { up[i] *= gate[i] }
+                        }
+                    } else {
+                        up.withUnsafeMutableBufferPointer { VectorMath.activate($0.baseAddress!, count: $0.count, spec.mlp.activation) }
+                    }
+                    let down = up.withUnsafeBufferPointer { Linear.apply(layer.down, to: $0.baseAddress!, rows: count, pool: pool) }
+                    down.withUnsafeBufferPointer { VectorMath.add($0.baseAddress!, into: x, count: count * hidden) }
+                }
+            }
+        }
+        cache.advance(by: count)
+        if layerLimit != nil { return x }
+        x.withUnsafeBufferPointer { x in
+            normed.withUnsafeMutableBufferPointer { y in
+                VectorMath.rmsNorm(x.baseAddress!, rows: count, width: hidden, weight: finalNorm, eps: eps, into: y.baseAddress!)
+            }
+        }
+        return normed
+    }
+
+    /// `rows × vocab` logits of final-normed hidden states.
+    func logits(_ hidden: UnsafePointer<Float>, rows: Int) -> [Float] {
+        Linear.apply(LinearWeights(weight: weights.lmHead), to: hidden, rows: rows, pool: pool)
+    }
+}

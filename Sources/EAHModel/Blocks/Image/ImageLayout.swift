@@ -1,0 +1,52 @@
+/// What an image-feature position of a prompt holds.
+public enum ImagePositionKind: String, Sendable, Equatable, CaseIterable {
+    /// The whole image at the tower's resolution (LLaVA-1.5's only kind; NeXT's base image).
+    case base
+    /// A feature of a high-resolution tile.
+    case tile
+    /// A learned separator ending a row of tile features (NeXT's `image_newline`).
+    case newline
+    /// A downscaled overview after the tiles (InternVL).
+    case thumbnail
+}
+
+/// The positions of a prompt that hold image features, as the family's processor lays them out:
+/// runs of consecutive positions, each position with its kind.
+///
+/// EAH's image columns are exactly these positions (newline rows included, as transformers fills
+/// them with features); `kinds` lets reports tell them apart. Features are given in layout order
+/// (runs in order, positions ascending).
+public struct ImageLayout: Sendable, Equatable {
+    public struct Run: Sendable, Equatable {
+        /// The first position of the run.
+        public var start: Int
+        /// One kind per position, `start..<start + kinds.count`.
+        public var kinds: [ImagePositionKind]
+
+        public init(start: Int, kinds: [ImagePositionKind]) {
+            self.start = start
+            self.kinds = kinds
+        }
+
+        public var positions: Range<Int> { start..<(start + kinds.count) }
+    }
+
+    public var runs: [Run]
+
+    public init(runs: [Run] = []) {
+        self.runs = runs
+    }
+
+    /// Every image position, ascending.
+    public var positions: [Int] { runs.flatMap { Array($0.positions) } }
+
+    /// How many positions hold image features.
+    public var count: Int { runs.reduce(0) { $0 + $1.kinds.count } }
+
+    /// Positions per kind (kinds absent from the layout are left out).
+    public var countsByKind: [ImagePositionKind: Int] {
+        var counts: [ImagePositionKind: Int] = [:]
+        for run in runs { for kind in run.kinds { counts[kind, default: 0] += 1 } }
+        return counts
+    }
+}
