@@ -31,6 +31,8 @@ struct TemplateRenderer {
     private var scopes: [[String: TemplateValue]]
     private var namespaces: [[(String, TemplateValue)]] = []
     private var macros: [Macro] = []
+    /// The last values `loop.changed` saw, by the index of the loop's scope.
+    private var loopChanged: [Int: TemplateValue] = [:]
     /// How many items of each generator (by id) have been taken.
     private var generatorsTaken: [Int] = []
     private var callDepth = 0
@@ -245,6 +247,7 @@ struct TemplateRenderer {
             return
         }
         let length = items.count
+        loopChanged[scopes.count - 1] = nil
         for (index, item) in items.enumerated() {
             try step()
             try bind(targets: targets, item: item)
@@ -255,6 +258,7 @@ struct TemplateRenderer {
                 ("revindex0", .integer(length - index - 1)), ("revindex", .integer(length - index)),
                 ("first", .bool(index == 0)), ("last", .bool(index == length - 1)), ("length", .integer(length)),
                 ("previtem", previous), ("nextitem", next), ("depth", .integer(1)), ("depth0", .integer(0)),
+                ("cycle", .function("loop.cycle")), ("changed", .function("loop.changed")),
             ]
             scopes[scopes.count - 1]["loop"] = .dictionary(members.map { (.string($0.0), $0.1) })
             if try render(body) == .breakLoop { break }
@@ -470,6 +474,19 @@ struct TemplateRenderer {
         switch function {
         case .macro(let id):
             return try invoke(id, positional, named)
+        case .function("loop.cycle"), .function("loop.changed"):
+            // The innermost loop's `cycle(*values)` (the value at its index, round the values)
+            // and `changed(*values)` (whether they differ from this loop's previous call).
+            guard let scope = scopes.lastIndex(where: { $0["loop"] != nil }), case .integer(let index)? = scopes[scope]["loop"]?["index0"] else {
+                throw .undefined("'loop'", line: line)
+            }
+            if case .function("loop.cycle") = function {
+                guard !positional.isEmpty else { throw .typeMismatch("no items for cycling given", line: line) }
+                return positional[index % positional.count]
+            }
+            let values = TemplateValue.tuple(positional)
+            defer { loopChanged[scope] = values }
+            return .bool(loopChanged[scope] != values)
         case .function("raise_exception"):
             throw .raised(positional.first?.pythonString ?? "")
         case .function("strftime_now"):
