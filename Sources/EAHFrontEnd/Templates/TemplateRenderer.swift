@@ -128,6 +128,14 @@ struct TemplateRenderer {
                 line = at
                 let (positional, named) = try evaluateArguments(arguments, keywords)
                 try emit(try applyFilter(name, .string(text), positional, named).pythonString)
+            case .scoped(let assignments, let body, let at):
+                line = at
+                var values: [String: TemplateValue] = [:]
+                for (name, expression) in assignments { values[name] = try evaluate(expression) }
+                scopes.append(values)
+                defer { scopes.removeLast() }
+                let flow = try render(body)
+                if flow != .normal { return flow }
             case .breakLoop: return .breakLoop
             case .continueLoop: return .continueLoop
             }
