@@ -10,6 +10,7 @@ struct TemplateRenderer {
         "upper", "lower", "trim", "capitalize", "length", "count", "selectattr", "rejectattr", "select", "reject",
         "map", "join", "default", "d", "tojson", "first", "last", "list", "string", "int", "float", "abs", "replace",
         "reverse", "items", "safe", "dictsort", "sort", "unique", "min", "max", "sum", "indent", "title", "round",
+        "escape", "e", "forceescape",
     ]
 
     /// The tests the engine implements.
@@ -928,6 +929,12 @@ struct TemplateRenderer {
 
     private mutating func applyFilter(_ name: String, _ value: TemplateValue, _ arguments: [TemplateValue], _ keywords: [String: TemplateValue]) throws(TemplateProblem) -> TemplateValue {
         if name == "safe" { return value.isUndefined ? value : .markup(value.pythonString) }
+        if name == "escape" || name == "e" || name == "forceescape" {
+            // markupsafe's escape: Markup stays as it is (unless forced), anything else is
+            // escaped and becomes Markup.
+            if case .markup = value, name != "forceescape" { return value }
+            return .markup(TemplateValue.htmlEscaped(value.pythonString))
+        }
         let value = value.plain, arguments = arguments.map(\.plain), keywords = keywords.mapValues(\.plain)
         let argument = { (i: Int, key: String) -> TemplateValue? in arguments.count > i ? arguments[i] : keywords[key] }
         switch name {
