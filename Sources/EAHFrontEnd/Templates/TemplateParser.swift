@@ -159,9 +159,9 @@ struct TemplateParser {
             var parser = ExpressionParser(tokens: tokens, line: line, soft: soft)
             var assignments: [(String, TemplateExpression)] = []
             while !parser.atEnd {
-                if !assignments.isEmpty { try parser.expectComma() }
+                if !assignments.isEmpty { try parser.expectSymbol(",") }
                 let name = try parser.expectAnyName()
-                try parser.expectEquals()
+                try parser.expectSymbol("=")
                 assignments.append((name, try parser.parseExpression(allowConditional: true)))
             }
             try parser.finish()
@@ -250,7 +250,7 @@ extension TemplateParser {
             return name
         }
 
-        private mutating func expectSymbol(_ symbol: String) throws(TemplateProblem) {
+        mutating func expectSymbol(_ symbol: String) throws(TemplateProblem) {
             guard skipSymbol(symbol) else { throw .syntax("expected '\(symbol)'\(current.map { ", got \($0.spelling)" } ?? " before the end of the tag")", line: line) }
         }
 
@@ -264,9 +264,6 @@ extension TemplateParser {
             if parenthesised { try expectSymbol(")") }
             return names
         }
-
-        mutating func expectComma() throws(TemplateProblem) { try expectSymbol(",") }
-        mutating func expectEquals() throws(TemplateProblem) { try expectSymbol("=") }
 
         /// Whether a `(` opens a parameter list (as in `call(x) macro()`), not the call itself.
         var startsParameters: Bool { current == .symbol("(") }
