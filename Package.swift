@@ -96,7 +96,7 @@ let package = Package(
             dependencies: ["EAHModel", "EAHRuntime", "EAHServer", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // `make bench`: the conversion benchmark (prints JSON lines).
-        .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint", "EAHModel", "EAH"]),
+        .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint", "EAHModel", "EAH", "EAHFrontEnd"]),
         .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
         .testTarget(name: "EAHCheckpointTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),

@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`;
-/// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`).
+/// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`);
+/// `eah-bench tokenize VOCAB_DIR TEXT [REFERENCE_JSON]`: tokenization throughput (`TokenizerBenchmark`).
 /// `calibration` and `calibration-memory` run EAH calibration benchmarks (`CalibrationBenchmark`,
 /// `CalibrationMemoryBenchmark`) in child processes.
 ///
@@ -25,12 +26,15 @@ struct Benchmark {
         if arguments.count == 3, arguments[1] == "calibration-memory-run", let tokens = Int(arguments[2]), tokens > 120 {
             exit(CalibrationMemoryBenchmark.child(tokens: tokens))
         }
+        if (4...5).contains(arguments.count), arguments[1] == "tokenize" {
+            exit(TokenizerBenchmark.run(folder: arguments[2], textPath: arguments[3], referencePath: arguments.count == 5 ? arguments[4] : nil))
+        }
         if arguments.count >= 2, arguments[1] == "matmul", arguments.count <= 3 {
             MatmulBenchmark.run(numpyPath: arguments.count == 3 ? arguments[2] : nil)
             return
         }
         guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "calibration", "calibration-memory", "all"].contains(arguments[3]) else {
-            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|calibration-memory|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON]\n")
+            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|calibration-memory|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON] | eah-bench tokenize VOCAB_DIR TEXT [REFERENCE_JSON]\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]

@@ -33,7 +33,12 @@ struct TokenizerCorpus {
     static let decodeCases: [DecodeCase] = (try? loadDecodeCases()) ?? []
 
     static func lines(_ name: String) throws -> [JSONValue] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("tokenizer/" + name)))
+        try records(path: Fixtures.path("tokenizer/" + name))
+    }
+
+    /// The JSON records of a JSON-lines file.
+    static func records(path: String) throws -> [JSONValue] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
         return try data.split(separator: UInt8(ascii: "\n")).map { try JSONParser.parse([UInt8]($0)) }
     }
 

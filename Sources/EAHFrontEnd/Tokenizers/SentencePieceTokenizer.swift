@@ -6,11 +6,24 @@
 /// score (ties: leftmost), using a heap over linked symbols, so long inputs cost O(n log n).
 /// Characters left without a piece become `<0xXX>` byte pieces (byte fallback) or the unknown id.
 /// Control pieces spelled in the text (`<s>`) are plain text, as in sentencepiece.
+///
+/// A vocabulary read from a GGUF encodes as llama.cpp does instead (`LlamaCppSentencePiece`),
+/// llama.cpp being the reference for GGUF files; decoding is the same for both.
 public struct SentencePieceTokenizer: Tokenizer {
     public let vocabulary: TokenizerVocabulary
+    let llamaCpp: LlamaCppSentencePiece?
 
+    /// A tokenizer that encodes like `sentencepiece`.
     public init(vocabulary: TokenizerVocabulary) {
         self.vocabulary = vocabulary
+        self.llamaCpp = nil
+    }
+
+    /// A tokenizer that encodes like llama.cpp (GGUF vocabularies); `addsEOS` is
+    /// `tokenizer.ggml.add_eos_token`.
+    public init(llamaCppVocabulary vocabulary: TokenizerVocabulary, addsEOS: Bool) {
+        self.vocabulary = vocabulary
+        self.llamaCpp = LlamaCppSentencePiece(vocabulary: vocabulary, addsEOS: addsEOS)
     }
 
     public var vocabularySize: Int { vocabulary.count }
@@ -20,6 +33,10 @@ public struct SentencePieceTokenizer: Tokenizer {
     public func encode(_ text: String, addBOS: Bool) -> [Int] {
         var ids: [Int] = []
         if addBOS, vocabulary.addsBOS, let bos = vocabulary.bosID { ids.append(bos) }
+        if let llamaCpp {
+            llamaCpp.encode(text, addSpecial: addBOS, into: &ids)
+            return ids
+        }
         let normalized = normalize(text)
         guard !normalized.isEmpty else { return ids }
         ids.reserveCapacity(ids.count + normalized.count / 3 + 1)

@@ -26,7 +26,8 @@ public enum TokenizerProblem: CheckpointProblem, Equatable {
     case invalidMerge(String)
     /// The GGUF has no `tokenizer.ggml.tokens` (or no `tokenizer.ggml.model`).
     case missingTokenizerMetadata(key: String)
-    /// The GGUF's `tokenizer.ggml.model` is not the SentencePiece `llama` tokenizer.
+    /// The GGUF's `tokenizer.ggml.model` is neither `llama` (SentencePiece) nor `gpt2` (byte-level
+    /// BPE), or the SentencePiece reader was handed a `gpt2` vocabulary.
     case unsupportedGGUFTokenizer(String)
     /// A `tokenizer.ggml.*` array has the wrong element type or length.
     case malformedMetadata(key: String, reason: String)
@@ -46,7 +47,7 @@ public enum TokenizerProblem: CheckpointProblem, Equatable {
         case .malformedJSON(let path): "tokenizer.json field \(path) is missing or has the wrong type"
         case .invalidMerge(let merge): "BPE merge \"\(merge)\" names tokens that are not in the vocabulary"
         case .missingTokenizerMetadata(let key): "the GGUF has no tokenizer metadata (\(key) is missing)"
-        case .unsupportedGGUFTokenizer(let model): "GGUF tokenizer model \"\(model)\" is not supported (only \"llama\", SentencePiece)"
+        case .unsupportedGGUFTokenizer(let model): "GGUF tokenizer model \"\(model)\" is not supported here (eah reads \"llama\", SentencePiece, and \"gpt2\", byte-level BPE)"
         case .malformedMetadata(let key, let reason): "GGUF metadata \(key) \(reason)"
         case .idOutOfRange(let id, let size): "token id \(id) is outside the vocabulary of \(size) tokens"
         }
@@ -55,7 +56,7 @@ public enum TokenizerProblem: CheckpointProblem, Equatable {
     public var fix: String? {
         switch self {
         case .invalidModelProto: "pass the model's tokenizer.model (a SentencePiece model), or download it again"
-        case .unsupportedModelType, .unsupportedGGUFTokenizer, .unsupportedComponent: "use a LLaMA/LLaVA SentencePiece BPE tokenizer"
+        case .unsupportedModelType, .unsupportedGGUFTokenizer, .unsupportedComponent: "use a SentencePiece BPE or byte-level BPE tokenizer (LLaMA, Mistral, Gemma, Qwen2 families), or convert the model's tokenizer with llama.cpp's convert_hf_to_gguf.py"
         case .missingModel, .malformedJSON, .invalidMerge: "download tokenizer.json again or pass tokenizer.model instead"
         case .missingTokenizerMetadata: "convert the model with llama.cpp's convert_hf_to_gguf.py, which writes the vocabulary, or pass tokenizer.model"
         case .emptyVocabulary, .duplicatePiece, .invalidSpecialID, .malformedMetadata: "the tokenizer file is corrupt; download or convert it again"

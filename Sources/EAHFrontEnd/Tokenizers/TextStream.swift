@@ -1,8 +1,7 @@
-import EAHFrontEnd
-
-/// Turns generated ids into text as they arrive. Text is emitted up to the last non-byte
-/// piece: byte-fallback pieces decode as a group (an invalid group becomes U+FFFD per byte,
-/// as the reference decoders do), so their text is only final once the group ends.
+/// Turns generated ids into text as they arrive. Text is emitted up to the last id whose text
+/// is final (`Tokenizer.isBytePiece`): byte-fallback pieces decode as a group (an invalid group
+/// becomes U+FFFD per byte, as the reference decoders do) and byte-level tokens may end inside a
+/// character, so their text is only final once a complete token follows.
 public struct TextStream {
     private let tokenizer: any Tokenizer
     private var ids: [Int] = []
@@ -25,8 +24,10 @@ public struct TextStream {
     }
 
     private mutating func emit(upTo count: Int) -> String {
-        guard let text = try? tokenizer.decode(Array(ids[..<count])), text.hasPrefix(emitted) else { return "" }
-        let added = String(text.dropFirst(emitted.count))
+        // Compared by bytes, not characters: a new piece may extend the last character (a
+        // combining mark, the \n of \r\n, an emoji's zero-width joiner).
+        guard let text = try? tokenizer.decode(Array(ids[..<count])), text.utf8.starts(with: emitted.utf8) else { return "" }
+        let added = String(decoding: text.utf8.dropFirst(emitted.utf8.count), as: UTF8.self)
         emitted = text
         return added
     }
