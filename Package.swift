@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // EAHCore's kernels (MatrixMultiply, GEMMKernel, WeightRowKernels) use SIMD16<Float>.addProduct.
@@ -35,6 +35,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // SHA-256 of bundle files (BoringSSL's SHA-NI/AVX2 code paths on Linux).
         .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+        // The OpenAI-compatible server of `eah-run --serve` (EAHServer only). No default traits:
+        // neither swift-configuration nor full Foundation is needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        // Hummingbird's own dependencies, named for the types EAHServer uses (Logger, Channel).
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // zlib (Debian zlib1g-dev): CRC-32 of zip entries and inflate of deflated entries.
@@ -72,6 +78,10 @@ let package = Package(
         .target(name: "EAH", dependencies: ["EAHModel", "EAHCheckpoint", "CEAHManifest", .product(name: "Crypto", package: "swift-crypto")]),
         // The runtime: a model with its tokenizer, template and preprocessor; EAH at load time.
         .target(name: "EAHRuntime", dependencies: ["EAHModel", "EAHFrontEnd", "EAH"]),
+        // `eah-run --serve`: the OpenAI chat-completions API over a pipeline, on Hummingbird.
+        .target(name: "EAHServer", dependencies: ["EAHCheckpoint", "EAHModel", "EAHFrontEnd", "EAH", "EAHRuntime",
+                                            .product(name: "Hummingbird", package: "hummingbird"),
+                                            .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")]),
         // What every executable shares: argument parsing entry point, exit statuses.
         .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", "EAHCore", "EAHFrontEnd", "EAH", "EAHRuntime",
                                                  .product(name: "ArgumentParser", package: "swift-argument-parser")]),
@@ -83,7 +93,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "eah-run",
-            dependencies: ["EAHModel", "EAHRuntime", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["EAHModel", "EAHRuntime", "EAHServer", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // `make bench`: the conversion benchmark (prints JSON lines).
         .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint", "EAHModel", "EAH", "EAHFrontEnd"]),
@@ -92,6 +102,7 @@ let package = Package(
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),
         .testTarget(name: "EAHFrontEndTests", dependencies: ["EAHFrontEnd", "EAHTestSupport"]),
         .testTarget(name: "EAHTests", dependencies: ["EAH", "EAHModel", "EAHTestSupport"]),
+        .testTarget(name: "EAHServerTests", dependencies: ["EAHServer", "EAHRuntime", "EAHFrontEnd", "EAH", "EAHTestSupport", "eah-run", "eah-convert"]),
         .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHRuntime", "EAHTestSupport", "eah-convert", "eah-run"]),
     ]
 )

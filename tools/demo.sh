@@ -35,3 +35,5 @@ step "$bin/eah-run" "$out/bundle" --no-eah --image "$image" --prompt "Describe t
 printf '\nWith EAH:\n'
 step "$bin/eah-run" "$out/bundle" --image "$image" --prompt "Describe the image." --max-tokens 40
 step "$bin/eah-convert" inspect "$out/bundle"
+printf '\nServe the bundle over the OpenAI API (http://127.0.0.1:8080/v1, with "eah": false per request to compare):\n'
+printf '  %s\n' "$bin/eah-run $out/bundle --serve"

@@ -4,8 +4,9 @@ what transformers renders from them, for eah's template-engine corpus test.
 
 The templates are llama.cpp's `models/templates/*.jinja` (each copied from the Hub repository its
 file name spells), taken from the llama-cpp-python 0.3.36 source distribution on PyPI, which
-vendors llama.cpp, and llama-cpp-python's own chat formats (its multimodal chat handlers' Jinja,
-LLaVA 1.5/1.6 and Qwen2.5-VL among them) from the same sdist. The sdist is fetched with pip (pinned version, no dependencies, no binary)
+vendors llama.cpp, llama-cpp-python's own chat formats (its multimodal chat handlers' Jinja,
+LLaVA 1.5/1.6 and Qwen2.5-VL among them) from the same sdist, and the three templates the pinned
+transformers package itself ships (SmolVLM, Llama 4, Qwen2-Audio). The sdist is fetched with pip (pinned version, no dependencies, no binary)
 into EAH_LLAMA_CPP_CACHE (default ~/.cache/eah), the folder tools/llama-cpp.sh extracts it to;
 an already extracted copy there is reused. SOURCES.json records the sdist and, for every
 template copied, where in the sdist it comes from and its SHA-256.
@@ -174,6 +175,22 @@ def handler_templates(root):
     return found
 
 
+def transformers_templates():
+    """The chat templates transformers 5.24 itself ships: SmolVLM's processor default, Llama 4's
+    processor template and Qwen2-Audio's default (Qwen2-VL's ChatML with media counters)."""
+    from transformers.models.llama4 import processing_llama4
+    from transformers.models.qwen2_audio.processing_qwen2_audio import Qwen2AudioProcessor
+    from transformers.models.smolvlm import processing_smolvlm
+
+    where = f"transformers=={transformers.__version__}: transformers/models/"
+    return {
+        "transformers-smolvlm.jinja": (where + "smolvlm/processing_smolvlm.py: DEFAULT_CHAT_TEMPLATE", processing_smolvlm.DEFAULT_CHAT_TEMPLATE),
+        "transformers-llama4.jinja": (where + "llama4/processing_llama4.py: chat_template", processing_llama4.chat_template),
+        "transformers-qwen2_audio.jinja": (where + "qwen2_audio/processing_qwen2_audio.py: Qwen2AudioProcessor.default_chat_template",
+                                           Qwen2AudioProcessor.default_chat_template.fget(None)),
+    }
+
+
 def render(template, messages, extra, generation):
     rendered, _ = render_jinja_template(
         conversations=[messages], chat_template=template, add_generation_prompt=generation, **SPECIAL, **extra
@@ -230,6 +247,8 @@ def main():
         templates[os.path.basename(path)] = (INNER + "/" + os.path.basename(path), open(path, "rb").read())
     for symbol, text in sorted(handler_templates(root).items()):
         templates["llama-cpp-python-" + symbol.replace(".CHAT_FORMAT", "") + ".jinja"] = (HANDLERS + ": " + symbol, text.encode("utf-8"))
+    for name, (where, text) in transformers_templates().items():
+        templates[name] = (where, text.encode("utf-8"))
     sources = {}
     cases = []
     for name, (where, data) in templates.items():
@@ -249,7 +268,8 @@ def main():
         json.dump({
             "package": f"llama-cpp-python=={VERSION}", "sdist": SDIST, "sdist_origin": origin,
             "note": (f"files from {INNER} are Hub repositories' chat templates as llama.cpp copied them (the file name spells "
-                     f"the repository); llama-cpp-python-*.jinja are llama-cpp-python's own chat formats from {HANDLERS}"),
+                     f"the repository); llama-cpp-python-*.jinja are llama-cpp-python's own chat formats from {HANDLERS}; "
+                     "transformers-*.jinja are the templates the pinned transformers package ships"),
             "files": sources,
         }, f, ensure_ascii=False, indent=1)
         f.write("\n")

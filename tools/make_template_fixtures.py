@@ -256,6 +256,11 @@ EDGE_CASES = [
     "{{ ''.__class__ }}|{{ x.__dict__ }}|{{ items.__len__ }}|{{ x.present.__class__ }}",
     "{{ 'banana'.find('an') }} {{ 'banana'.rfind('an') }} {{ 'banana'.find('x') }} {{ 'banana'.count('a') }} {{ 'aaa'.count('aa') }} {{ 'ab'.count('') }} {{ ''.find('') }} {{ 'aaa'.rfind('aa') }} {{ 'ab'.rfind('') }} {{ 'a'.count('abc') }}",
     "{{ '123'.isdigit() }} {{ '12a'.isdigit() }} {{ ''.isdigit() }} {{ 'abé'.isalpha() }} {{ 'a1'.isalnum() }} {{ ' \t\n'.isspace() }} {{ 'AB1'.isupper() }} {{ 'ab1'.islower() }} {{ '12'.islower() }}",
+    "{{ '<a href=\"x\">&\\'' | e }}|{{ ('<b>' | safe) | escape }}|{{ ('<b>' | safe) | forceescape }}|{{ ('<i>' | e) + '<u>' }}|{{ none | e }}|{{ 3 | escape }}",
+    "{% set a = 'outer' %}{% with a = 'inner', b = a %}{{ a }}/{{ b }}{% set c = 1 %}{% endwith %}|{{ a }}|{{ c is defined }}",
+    "{% for i in range(5) %}{{ loop.cycle('a', 'b', 'c') }}{% if loop.changed(i // 2) %}[{{ i // 2 }}]{% endif %}{% for j in [1, 1] %}{{ loop.changed(j) }}{% endfor %}{% endfor %}",
+    "{{ 9500000000000000.0 }} {{ 1e15 }} {{ 1e16 }} {{ 123456789.123 }} {{ 1e-4 }} {{ 0.00001 }} {{ 0.1 + 0.2 }} {{ 2.0 ** 60 }} {{ -0.0 }} {{ [1.5, 2e20] }} {{ {'f': 1e-7} | tojson }}",
+    "{% raw %}{{ not rendered }} {% if %}{% endraw %}|\n  {% raw -%}  \n  keep {{ x }}\n  {%- endraw %}\nafter\n    {% raw %}\nline\n    {% endraw %}\nend{%+ raw %} a {%+ endraw %}",
     "{% set g = items | map(attribute='type') %}{{ g | list }}|{{ g | list }}|{% set h = items | selectattr('text') %}{{ (h | first).text }}{{ h | map(attribute='text') | list }}|{% set k = [1, 2, 3] | select %}{{ 2 in k }}{{ k | list }}|{{ 'x' in ([1] | select) }}|{% set e = [] | select %}{{ e | first is undefined }}",
     "{{ '<think>x'.removeprefix('<think>') }}|{{ 'x</think>'.removesuffix('</think>') }}|{{ 'abc'.removesuffix('') }}|{{ 'a\nb\r\nc\n'.splitlines() }}",
 ]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EAH
 import EAHCheckpoint
 import EAHCommandLine
 
@@ -11,6 +12,7 @@ struct EAHConvert: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eah-convert",
         abstract: "Read, inspect and convert vision-language model checkpoints (safetensors, PyTorch, GGUF).",
+        version: EAHVersion.current,
         subcommands: [BundleCommand.self, InspectCommand.self, ConvertCommand.self, TokenizeCommand.self, TemplateCommand.self, PreprocessCommand.self,
                       CalibrateCommand.self, PatchCommand.self, UnpatchCommand.self, EvalCommand.self],
         defaultSubcommand: BundleCommand.self

@@ -8,8 +8,8 @@ import EAHModel
 import EAHRuntime
 
 
-/// `eah-run`: answer a question about an image with a LLaVA model, or run it on raw token ids
-/// and pixel values.
+/// `eah-run`: answer a question about an image with a LLaVA model, hold a chat with it, serve it
+/// over the OpenAI API, or run it on raw token ids and pixel values.
 ///
 /// Exit status: 0 on success, 1 for bad input (a malformed or mismatched file), 2 for bad
 /// usage.
@@ -19,9 +19,12 @@ struct EAHRun: ParsableCommand {
         commandName: "eah-run",
         abstract: "Run a LLaVA model (llava-hf, original LLaVA, or llama.cpp GGUF + mmproj).",
         discussion: """
-            Either --image IMG --prompt TEXT (the answer streams as it is generated), or the raw \
-            entry point --input-ids IDS --pixel-values PV.safetensors.
-            """
+            Either --image IMG --prompt TEXT (the answer streams as it is generated; - reads \
+            either from standard input), --chat (a conversation on the terminal), --serve (the \
+            OpenAI chat-completions API over HTTP), or the raw entry point --input-ids IDS \
+            --pixel-values PV.safetensors.
+            """,
+        version: EAHVersion.current
     )
 
     @Argument(help: "An EAH bundle, a model folder, checkpoint file, index file, or text-model GGUF.")
@@ -31,11 +34,19 @@ struct EAHRun: ParsableCommand {
 
     @OptionGroup var source: ModelSourceOptions
 
-    @Option(help: "A JPEG or PNG image to ask about.")
+    @Option(help: "A JPEG or PNG image to ask about (- reads it from standard input).")
     var image: String?
 
-    @Option(help: "The question about the image.")
+    @Option(help: "The question about the image (- reads it from standard input).")
     var prompt: String?
+
+    @Flag(help: "Hold a conversation on the terminal (/image PATH, /reset, /quit); --image attaches the first image.")
+    var chat = false
+
+    @Flag(help: "Serve the OpenAI chat-completions API: POST /v1/chat/completions, GET /v1/models, GET /health.")
+    var serve = false
+
+    @OptionGroup(title: "Server options (--serve)") var server: ServeOptions
 
     @Option(help: "A system prompt, where the conversation template has one.")
     var systemPrompt: String?
@@ -71,10 +82,12 @@ struct EAHRun: ParsableCommand {
     var verbosePrompt = false
 
     func validate() throws {
+        if chat || serve { return try validateSession() }
         let frontEnd = image != nil || prompt != nil, raw = inputIds != nil || pixelValues != nil
         guard frontEnd != raw else {
-            throw ValidationError("give either --image and --prompt, or --input-ids and --pixel-values")
+            throw ValidationError("give either --image and --prompt, --chat, --serve, or --input-ids and --pixel-values")
         }
+        if image == "-", prompt == "-" { throw ValidationError("--image - and --prompt - cannot both read standard input") }
         if frontEnd, image == nil || prompt == nil { throw ValidationError("--image and --prompt go together") }
         if raw, inputIds == nil || pixelValues == nil { throw ValidationError("--input-ids and --pixel-values go together") }
         if raw, source.template != nil || source.imageMode != nil || systemPrompt != nil {
@@ -88,7 +101,11 @@ struct EAHRun: ParsableCommand {
     func run() throws {
         self.source.applyThreads()
         let source = try eah.modelSource(path: model, options: self.source)
-        if let inputIds, let pixelValues {
+        if chat {
+            try runChat(source)
+        } else if serve {
+            try runServe(source)
+        } else if let inputIds, let pixelValues {
             try runRaw(source, ids: try Self.parseIDs(inputIds), pixelPath: pixelValues)
         } else if let image, let prompt {
             try runQuestion(source, image: image, question: prompt)
@@ -121,12 +138,14 @@ struct EAHRun: ParsableCommand {
     private func runQuestion(_ source: ModelSource, image: String, question: String) throws {
         let pipeline = try self.source.pipeline(source)
         try source.validate(against: pipeline.config)
-        let prompt = try pipeline.prompt(question: question, systemPrompt: systemPrompt)
+        let questionText = question == "-" ? Self.standardInputText() : question
+        let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt)
         if verbosePrompt {
-            let text = try pipeline.template.render(prompt: question, systemPrompt: systemPrompt)
+            let text = try pipeline.template.render(prompt: questionText, systemPrompt: systemPrompt)
             StandardStream.error.write(Self.describe(prompt, text: text))
         }
-        let pixels = try pipeline.pixelValues(image: image)
+        let pixels = image == "-" ? try pipeline.pixelValues(imageBytes: StandardInput.readAll(), origin: "standard input")
+            : try pipeline.pixelValues(image: image)
         var stream = TextStream(tokenizer: pipeline.tokenizer)
         let result = try generate(pipeline.model, prompt: prompt, pixels: pixels, stopTokens: pipeline.stopTokens, hook: source.hook) { token in
             if !json { StandardStream.output.write(stream.append(token)) }

@@ -88,6 +88,9 @@ enum TemplateFixtures {
             try Self.render("{# open")
         }
         #expect(throws: TemplateProblem.syntax("unterminated string literal", line: 1)) { try Self.render("{{ 'abc }}") }
+        #expect(throws: TemplateProblem.syntax("missing end of raw directive (the raw block opened here has no '{% endraw %}')", line: 2)) {
+            try Self.render("\n{% raw %}{{ x }}\n{% endraw")
+        }
         #expect(throws: TemplateProblem.syntax("unexpected ')'", line: 1)) { try Self.render("{{ (1 + 2)) }}") }
         #expect(throws: TemplateProblem.syntax("expected an expression", line: 1)) { try Self.render("{{ }}") }
         #expect(throws: TemplateProblem.syntax("unexpected 'endfor' after 'endif'", line: 1)) {
@@ -179,5 +182,28 @@ enum TemplateFixtures {
                 _ = try? ChatTemplate(source: String(prefix)).render(["messages": .list([.integer(1), .string("x"), .none])])
             }
         }
+        // The same for Hub templates with macros, call blocks and namespaces, more coarsely.
+        for name in ["openai-gpt-oss-120b.jinja", "google-gemma-4-31B-it.jinja", "meetkai-functionary-medium-v3.2.jinja"] {
+            let scalars = Array(((try? TemplateFixtures.text("corpus/" + name)) ?? "").unicodeScalars)
+            #expect(scalars.count > 1000, "\(name)")
+            for end in stride(from: 0, through: scalars.count, by: 151) {
+                var prefix = String.UnicodeScalarView()
+                prefix.append(contentsOf: scalars[0..<end])
+                _ = try? ChatTemplate(source: String(prefix)).render(["messages": .list([.dictionary([("role", "user"), ("content", "hi")])]), "tools": .list([.integer(1)])])
+            }
+        }
+    }
+
+    @Test func newBlockTagsReportTheirSyntaxErrors() {
+        #expect(throws: TemplateProblem.syntax("non-default argument follows default argument", line: 1)) {
+            try Self.render("{% macro f(a=1, b) %}{% endmacro %}")
+        }
+        #expect(throws: TemplateProblem.syntax("duplicate parameter 'a'", line: 1)) { try Self.render("{% macro f(a, a) %}{% endmacro %}") }
+        #expect(throws: TemplateProblem.syntax("unexpected end of template: the 'macro' block opened on line 2 needs 'endmacro'", line: 2)) {
+            try Self.render("\n{% macro f() %}body")
+        }
+        #expect(throws: TemplateProblem.syntax("expected a macro call after 'call'", line: 1)) { try Self.render("{% call x %}{% endcall %}") }
+        #expect(throws: TemplateProblem.syntax("expected '=' before the end of the tag", line: 1)) { try Self.render("{% with a %}{% endwith %}") }
+        #expect(throws: TemplateProblem.unsupported("filter 'nope'", line: 1)) { try Self.render("{% filter nope %}x{% endfilter %}") }
     }
 }

@@ -17,14 +17,6 @@ struct RealTokenizerTests {
 
     static func path(_ name: String) -> String { RealVocabularies.path(name) }
 
-    /// The text `TextStream` emits for `ids`, one id at a time.
-    static func streamed(_ ids: [Int], _ tokenizer: any Tokenizer) -> String {
-        var stream = TextStream(tokenizer: tokenizer)
-        var text = ""
-        for id in ids { text += stream.append(id) }
-        return text + stream.finish()
-    }
-
     /// Compares `tokenizer` with the record fields `idsKey` (encode with `addBOS`) and `textKey`
     /// (decode of those ids, whole and streamed); returns the number of strings that differ.
     static func compare(_ tokenizer: any Tokenizer, idsKey: String, textKey: String, addBOS: Bool,
@@ -41,7 +33,7 @@ struct RealTokenizerTests {
             }
             let expectedText = try TokenizerCorpus.string(record[textKey])
             let decoded = try decode?(expected) ?? tokenizer.decode(expected)
-            let streamed = streamed(expected, tokenizer)
+            let streamed = ByteLevelTokenizerTests.streamed(expected, tokenizer)
             if decoded != expectedText || (decode == nil && streamed != expectedText) {
                 decodeDifferences += 1
                 if decodeDifferences <= 5 {

@@ -126,4 +126,43 @@ import Testing
         #expect(sums.rowsAfter == columns.map { rows - 1 - $0 })
         #expect(worst(sums.sums.map(Float.init), expected) <= 1e-5)
     }
+
+    /// A later turn's prefill (query rows start after cached positions) counts every row after
+    /// an image column: its sums and row counts equal the rows of a whole prefill that follow the
+    /// cached ones.
+    @Test func laterPrefillCountsRowsByPosition() throws {
+        let item = try Self.json("attention_blocks.json")
+        let rows = Self.int(item["rows"]), heads = Self.int(item["heads"]), kvHeads = Self.int(item["kv_heads"]), headDim = Self.int(item["head_dim"])
+        let q = Self.floats(item["q"]), k = Self.floats(item["k"]), v = Self.floats(item["v"])
+        let cached = rows - 3, columns = [cached - 2, cached + 1]
+        func sums(from start: Int) throws -> AttentionColumnSums {
+            let hook = ColumnSumHook(columns: columns, source: 0)
+            let count = rows - start
+            var output = [Float](repeating: .nan, count: count * heads * headDim)
+            let context = AttentionContext(layer: 0, phase: .prefill, queryStart: start, imagePositions: columns, queriesPerKVHead: heads / kvHeads)
+            q.withUnsafeBufferPointer { q in
+                k.withUnsafeBufferPointer { k in
+                    v.withUnsafeBufferPointer { v in
+                        output.withUnsafeMutableBufferPointer { out in
+                            MultiHeadAttention.compute(
+                                queries: q.baseAddress! + start * heads * headDim, keys: k.baseAddress!, values: v.baseAddress!,
+                                shape: .init(queryCount: count, keyCount: rows, headCount: heads, kvHeadCount: kvHeads, headDim: headDim),
+                                scale: 1 / Float(headDim).squareRoot(), causalStart: start, hook: hook, context: context,
+                                output: out.baseAddress!, pool: .shared)
+                        }
+                    }
+                }
+            }
+            return try #require(hook.received)
+        }
+        let later = try sums(from: cached)
+        // Column cached-2 lies in the cache: all three new rows follow it; column cached+1: one.
+        #expect(later.rowsAfter == [3, 1])
+        // The whole prefill's sum for the column after the cache covers the same single row.
+        let whole = try sums(from: 0)
+        for head in 0..<heads {
+            #expect(abs(later.sum(head: head, column: 1) - whole.sum(head: head, column: 1)) <= 1e-6)
+            #expect(later.sum(head: head, column: 0) < whole.sum(head: head, column: 0))
+        }
+    }
 }

@@ -19,7 +19,7 @@ public struct ConversationTemplate: Sendable {
     /// llava-hf/llava-1.5-7b-hf's chat template, which the `llava_hf` built-in renders.
     public static let llavaHFSource = "{% for message in messages %}{% if message['role'] != 'system' %}{{ message['role'].upper() + ': '}}{% endif %}{# Render all images first #}{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>\n' }}{% endfor %}{# Render all text next #}{% if message['role'] != 'assistant' %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{{ content['text'] + ' '}}{% endfor %}{% else %}{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}{% generation %}{{ content['text'] + ' '}}{% endgeneration %}{% endfor %}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
 
-    private enum Body: Sendable {
+    enum Body: Sendable {
         case jinja(ChatTemplate)
         case vicuna
         case plain
@@ -31,7 +31,7 @@ public struct ConversationTemplate: Sendable {
     public let origin: String
     /// `bos_token`, `eos_token`, `unk_token`, `pad_token` as the template sees them.
     public let specialTokens: [String: String]
-    private let body: Body
+    let body: Body
 
     private init(name: String, origin: String, body: Body, specialTokens: [String: String]) {
         self.name = name

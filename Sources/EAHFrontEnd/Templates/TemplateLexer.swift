@@ -154,6 +154,12 @@ struct TemplateLexer {
                 for (literal, sign) in [("-\(close)}", Unicode.Scalar("-")), ("+\(close)}", Unicode.Scalar("+")), ("\(close)}", nil)] as [(String, Unicode.Scalar?)]
                 where starts(with: literal, at: position) && !(variable && sign == "+") {
                     position += literal.unicodeScalars.count
+                    if !variable, tokens == [.name("raw")] {
+                        // `{% raw %}` keeps no newline after it (jinja2 trims none there).
+                        applyRightControl(sign: sign, trimNewline: false)
+                        try lexRawBody(openedOn: startLine)
+                        return
+                    }
                     applyRightControl(sign: sign, trimNewline: !variable)
                     segments.append(variable ? .output(tokens, line: startLine) : .statement(tokens, line: startLine))
                     return
@@ -174,6 +180,32 @@ struct TemplateLexer {
             }
             tokens.append(token)
         }
+    }
+
+    /// The text of a `raw` block, up to its `{% endraw %}`, kept as it is; the end tag's
+    /// whitespace control applies as a block tag's does.
+    private mutating func lexRawBody(openedOn startLine: Int) throws(TemplateProblem) {
+        var scan = position
+        while scan < source.count {
+            guard source[scan] == "{", starts(with: "{%", at: scan) else { scan += 1; continue }
+            var cursor = scan + 2
+            var sign: Unicode.Scalar? = nil
+            if cursor < source.count, source[cursor] == "-" || source[cursor] == "+" { sign = source[cursor]; cursor += 1 }
+            while cursor < source.count, Self.isSpace(source[cursor]) { cursor += 1 }
+            guard starts(with: "endraw", at: cursor) else { scan += 1; continue }
+            cursor += 6
+            while cursor < source.count, Self.isSpace(source[cursor]) { cursor += 1 }
+            var closing: Unicode.Scalar? = nil
+            if starts(with: "-%}", at: cursor) { closing = "-"; cursor += 3 } else if starts(with: "+%}", at: cursor) { closing = "+"; cursor += 3 } else if starts(with: "%}", at: cursor) { cursor += 2 } else { scan += 1; continue }
+            for scalar in source[position..<cursor] where scalar == "\n" { line += 1 }
+            pendingText.append(contentsOf: source[position..<scan])
+            applyLeftControl(sign: sign, isVariable: false)
+            flushText()
+            position = cursor
+            applyRightControl(sign: closing, trimNewline: true)
+            return
+        }
+        throw .syntax("missing end of raw directive (the raw block opened here has no '{% endraw %}')", line: startLine)
     }
 
     private static let symbols = ["//", "**", "==", "!=", "<=", ">=", "+", "-", "/", "*", "%", "~", "<", ">", "=", "(", ")", "[", "]", "{", "}", ",", ".", ":", "|", ";"]

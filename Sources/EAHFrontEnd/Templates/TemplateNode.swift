@@ -18,6 +18,8 @@ indirect enum TemplateNode: Sendable {
     case callBlock(TemplateExpression, parameters: [TemplateParameter], body: [TemplateNode], line: Int)
     /// `filter name(arguments)` … `endfilter`: the body's output through a filter.
     case filterBlock(name: String, [TemplateExpression], [(String, TemplateExpression)], body: [TemplateNode], line: Int)
+    /// `with name = value, …` … `endwith`: the body in a scope holding those names.
+    case scoped([(String, TemplateExpression)], body: [TemplateNode], line: Int)
     case breakLoop(line: Int)
     case continueLoop(line: Int)
 }
@@ -45,6 +47,7 @@ extension TemplateNode {
             iterable.reads(name) || (filter?.reads(name) ?? false) || Self.read(name, in: body) || Self.read(name, in: otherwise)
         case .assign(_, _, let e, _): e.reads(name)
         case .assignBlock(_, let body, _), .generation(let body): Self.read(name, in: body)
+        case .scoped(let assignments, let body, _): assignments.contains { $0.1.reads(name) } || Self.read(name, in: body)
         case .macro(_, let parameters, let body, _):
             parameters.contains { $0.defaultValue?.reads(name) ?? false } || Self.read(name, in: body)
         case .callBlock(let e, let parameters, let body, _):

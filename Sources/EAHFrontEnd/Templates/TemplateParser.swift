@@ -24,8 +24,8 @@ struct TemplateParser {
     /// The tag that ended a body: its name, the tokens after the name, and its line.
     private struct End { let tag: String; let tokens: ArraySlice<TemplateToken>; let line: Int }
 
-    private static let blockTags: Set<String> = ["if", "for", "set", "generation", "break", "continue", "macro", "call", "filter"]
-    private static let unsupportedTags: Set<String> = ["include", "import", "from", "extends", "block", "with", "raw", "do", "autoescape", "trans"]
+    private static let blockTags: Set<String> = ["if", "for", "set", "generation", "break", "continue", "macro", "call", "filter", "with"]
+    private static let unsupportedTags: Set<String> = ["include", "import", "from", "extends", "block", "do", "autoescape", "trans"]
 
     private mutating func parseBody(until ends: Set<String>, openedBy opener: (tag: String, line: Int)?) throws(TemplateProblem) -> ([TemplateNode], End?) {
         depth += 1
@@ -155,6 +155,19 @@ struct TemplateParser {
             let (body, end) = try parseBody(until: ["endfilter"], openedBy: ("filter", line))
             if let end { try Self.expectEmpty(end) }
             return .filterBlock(name: name, arguments, keywords, body: body, line: line)
+        case "with":
+            var parser = ExpressionParser(tokens: tokens, line: line, soft: soft)
+            var assignments: [(String, TemplateExpression)] = []
+            while !parser.atEnd {
+                if !assignments.isEmpty { try parser.expectSymbol(",") }
+                let name = try parser.expectAnyName()
+                try parser.expectSymbol("=")
+                assignments.append((name, try parser.parseExpression(allowConditional: true)))
+            }
+            try parser.finish()
+            let (body, end) = try parseBody(until: ["endwith"], openedBy: ("with", line))
+            if let end { try Self.expectEmpty(end) }
+            return .scoped(assignments, body: body, line: line)
         case "break", "continue":
             guard tokens.isEmpty else { throw .syntax("'\(tag)' takes no arguments", line: line) }
             return tag == "break" ? .breakLoop(line: line) : .continueLoop(line: line)
@@ -237,7 +250,7 @@ extension TemplateParser {
             return name
         }
 
-        private mutating func expectSymbol(_ symbol: String) throws(TemplateProblem) {
+        mutating func expectSymbol(_ symbol: String) throws(TemplateProblem) {
             guard skipSymbol(symbol) else { throw .syntax("expected '\(symbol)'\(current.map { ", got \($0.spelling)" } ?? " before the end of the tag")", line: line) }
         }
 

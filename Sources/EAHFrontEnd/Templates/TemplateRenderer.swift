@@ -10,6 +10,7 @@ struct TemplateRenderer {
         "upper", "lower", "trim", "capitalize", "length", "count", "selectattr", "rejectattr", "select", "reject",
         "map", "join", "default", "d", "tojson", "first", "last", "list", "string", "int", "float", "abs", "replace",
         "reverse", "items", "safe", "dictsort", "sort", "unique", "min", "max", "sum", "indent", "title", "round",
+        "escape", "e", "forceescape",
     ]
 
     /// The tests the engine implements.
@@ -31,6 +32,8 @@ struct TemplateRenderer {
     private var scopes: [[String: TemplateValue]]
     private var namespaces: [[(String, TemplateValue)]] = []
     private var macros: [Macro] = []
+    /// The last values `loop.changed` saw, by the index of the loop's scope.
+    private var loopChanged: [Int: TemplateValue] = [:]
     /// How many items of each generator (by id) have been taken.
     private var generatorsTaken: [Int] = []
     private var callDepth = 0
@@ -126,6 +129,14 @@ struct TemplateRenderer {
                 line = at
                 let (positional, named) = try evaluateArguments(arguments, keywords)
                 try emit(try applyFilter(name, .string(text), positional, named).pythonString)
+            case .scoped(let assignments, let body, let at):
+                line = at
+                var values: [String: TemplateValue] = [:]
+                for (name, expression) in assignments { values[name] = try evaluate(expression) }
+                scopes.append(values)
+                defer { scopes.removeLast() }
+                let flow = try render(body)
+                if flow != .normal { return flow }
             case .breakLoop: return .breakLoop
             case .continueLoop: return .continueLoop
             }
@@ -245,6 +256,7 @@ struct TemplateRenderer {
             return
         }
         let length = items.count
+        loopChanged[scopes.count - 1] = nil
         for (index, item) in items.enumerated() {
             try step()
             try bind(targets: targets, item: item)
@@ -255,6 +267,7 @@ struct TemplateRenderer {
                 ("revindex0", .integer(length - index - 1)), ("revindex", .integer(length - index)),
                 ("first", .bool(index == 0)), ("last", .bool(index == length - 1)), ("length", .integer(length)),
                 ("previtem", previous), ("nextitem", next), ("depth", .integer(1)), ("depth0", .integer(0)),
+                ("cycle", .function("loop.cycle")), ("changed", .function("loop.changed")),
             ]
             scopes[scopes.count - 1]["loop"] = .dictionary(members.map { (.string($0.0), $0.1) })
             if try render(body) == .breakLoop { break }
@@ -470,6 +483,19 @@ struct TemplateRenderer {
         switch function {
         case .macro(let id):
             return try invoke(id, positional, named)
+        case .function("loop.cycle"), .function("loop.changed"):
+            // The innermost loop's `cycle(*values)` (the value at its index, round the values)
+            // and `changed(*values)` (whether they differ from this loop's previous call).
+            guard let scope = scopes.lastIndex(where: { $0["loop"] != nil }), case .integer(let index)? = scopes[scope]["loop"]?["index0"] else {
+                throw .undefined("'loop'", line: line)
+            }
+            if case .function("loop.cycle") = function {
+                guard !positional.isEmpty else { throw .typeMismatch("no items for cycling given", line: line) }
+                return positional[index % positional.count]
+            }
+            let values = TemplateValue.tuple(positional)
+            defer { loopChanged[scope] = values }
+            return .bool(loopChanged[scope] != values)
         case .function("raise_exception"):
             throw .raised(positional.first?.pythonString ?? "")
         case .function("strftime_now"):
@@ -903,6 +929,12 @@ struct TemplateRenderer {
 
     private mutating func applyFilter(_ name: String, _ value: TemplateValue, _ arguments: [TemplateValue], _ keywords: [String: TemplateValue]) throws(TemplateProblem) -> TemplateValue {
         if name == "safe" { return value.isUndefined ? value : .markup(value.pythonString) }
+        if name == "escape" || name == "e" || name == "forceescape" {
+            // markupsafe's escape: Markup stays as it is (unless forced), anything else is
+            // escaped and becomes Markup.
+            if case .markup = value, name != "forceescape" { return value }
+            return .markup(TemplateValue.htmlEscaped(value.pythonString))
+        }
         let value = value.plain, arguments = arguments.map(\.plain), keywords = keywords.mapValues(\.plain)
         let argument = { (i: Int, key: String) -> TemplateValue? in arguments.count > i ? arguments[i] : keywords[key] }
         switch name {

@@ -181,12 +181,31 @@ public enum TemplateValue: Sendable, Equatable, ExpressibleByStringLiteral {
         }
     }
 
-    /// Python's `repr()` of a float; Swift's shortest round-trip form matches it
-    /// (`1.0`, `0.1`, `1e+16`, `1e-05`).
+    /// Python's `repr()` of a float: the shortest digits that round-trip (Swift's), written in
+    /// positional notation for decimal exponents from -4 to 15 (`1e-05`, `0.0001`,
+    /// `9500000000000000.0`, `1e+16`).
     static func pythonFloat(_ d: Double) -> String {
         if d.isNaN { return "nan" }
         if d.isInfinite { return d < 0 ? "-inf" : "inf" }
-        return "\(d)"
+        let sign = d.sign == .minus ? "-" : ""
+        let text = "\(d.magnitude)"
+        let parts = text.split(separator: "e")
+        let exponent = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        let mantissa = parts[0].split(separator: ".", omittingEmptySubsequences: false)
+        var digits = Array(mantissa[0] + (mantissa.count > 1 ? mantissa[1] : ""))
+        var point = mantissa[0].count + exponent  // digits before the decimal point
+        while digits.count > 1, digits.first == "0" { digits.removeFirst(); point -= 1 }
+        while digits.count > 1, digits.last == "0" { digits.removeLast() }
+        if digits == ["0"] { return sign + "0.0" }
+        let scientific = point - 1
+        if (-4..<16).contains(scientific) {
+            if point <= 0 { return sign + "0." + String(repeating: "0", count: -point) + String(digits) }
+            if point >= digits.count { return sign + String(digits) + String(repeating: "0", count: point - digits.count) + ".0" }
+            return sign + String(digits[..<point]) + "." + String(digits[point...])
+        }
+        let magnitude = String(abs(scientific))
+        return sign + String(digits[0]) + (digits.count > 1 ? "." + String(digits[1...]) : "")
+            + "e" + (scientific < 0 ? "-" : "+") + (magnitude.count < 2 ? "0" : "") + magnitude
     }
 
     static func pythonQuoted(_ s: String) -> String {

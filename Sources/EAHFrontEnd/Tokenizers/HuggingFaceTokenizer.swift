@@ -23,9 +23,9 @@ public struct HuggingFaceTokenizer: Tokenizer {
     let specialIDs: Set<Int>
     /// Ids whose text a streaming decoder must hold back (see `TokenDecoder.isPartial`).
     let partialIDs: Set<Int>
-    /// Added tokens matched in the raw text and in the normalized text, with their scalars.
-    let rawMatchers: [(AddedToken, [Unicode.Scalar])]
-    let normalizedMatchers: [(AddedToken, [Unicode.Scalar])]
+    /// Added tokens matched in the raw text and in the normalized text.
+    let rawMatchers: AddedTokenMatchers
+    let normalizedMatchers: AddedTokenMatchers
 
     public var vocabularySize: Int { tokens.count }
 
@@ -59,13 +59,13 @@ public struct HuggingFaceTokenizer: Tokenizer {
             for (id, token) in tokens.enumerated() where token != nil && decoder.isPartial(token!) { partial.insert(id) }
         }
         self.partialIDs = partial.subtracting(addedTokens.map(\.id))
-        self.rawMatchers = addedTokens.filter { !$0.normalized && !$0.content.isEmpty }.map { ($0, Array($0.content.unicodeScalars)) }
+        self.rawMatchers = AddedTokenMatchers(addedTokens.filter { !$0.normalized && !$0.content.isEmpty }.map { ($0, Array($0.content.unicodeScalars)) })
         var normalizedMatchers: [(AddedToken, [Unicode.Scalar])] = []
         for token in addedTokens where token.normalized && !token.content.isEmpty {
             let scalars = Array(token.content.unicodeScalars)
             normalizedMatchers.append((token, normalizer?.normalize(scalars) ?? scalars))
         }
-        self.normalizedMatchers = normalizedMatchers
+        self.normalizedMatchers = AddedTokenMatchers(normalizedMatchers)
     }
 
     // MARK: Encoding
@@ -106,15 +106,17 @@ public struct HuggingFaceTokenizer: Tokenizer {
 
     /// Cuts `text` at matches of the added tokens: (range, token id or nil for plain text), as
     /// `tokenizers`' `AddedVocabulary::find_matches` does; empty plain pieces are dropped.
-    static func split(_ text: [Unicode.Scalar], matchers: [(AddedToken, [Unicode.Scalar])]) -> [(Range<Int>, Int?)] {
-        guard !matchers.isEmpty else { return text.isEmpty ? [] : [(0..<text.count, nil)] }
+    static func split(_ text: [Unicode.Scalar], matchers: AddedTokenMatchers) -> [(Range<Int>, Int?)] {
+        guard !matchers.tokens.isEmpty else { return text.isEmpty ? [] : [(0..<text.count, nil)] }
         var matches: [(Range<Int>, Int)] = []
         var position = 0
         var previousStop = 0
         while position < text.count {
             var best: (AddedToken, Int)?
-            for (token, scalars) in matchers where scalars.count <= text.count - position && scalars.count > (best?.1 ?? 0) {
-                if text[position] == scalars[0], text[position..<position + scalars.count].elementsEqual(scalars) {
+            for index in matchers.byFirstScalar[text[position]] ?? [] {
+                let (token, scalars) = matchers.tokens[index]
+                guard scalars.count <= text.count - position, scalars.count > (best?.1 ?? 0) else { continue }
+                if text[position..<position + scalars.count].elementsEqual(scalars) {
                     best = (token, scalars.count)
                 }
             }
@@ -178,5 +180,18 @@ public struct HuggingFaceTokenizer: Tokenizer {
         }
         guard let decoder else { return pieces.joined(separator: " ") }
         return decoder.decode(pieces).joined()
+    }
+}
+
+/// Added tokens with their scalars, indexed by first scalar for the scan in `split`.
+struct AddedTokenMatchers: Sendable {
+    let tokens: [(AddedToken, [Unicode.Scalar])]
+    let byFirstScalar: [Unicode.Scalar: [Int]]
+
+    init(_ tokens: [(AddedToken, [Unicode.Scalar])]) {
+        self.tokens = tokens
+        var index: [Unicode.Scalar: [Int]] = [:]
+        for (position, (_, scalars)) in tokens.enumerated() { index[scalars[0], default: []].append(position) }
+        self.byFirstScalar = index
     }
 }

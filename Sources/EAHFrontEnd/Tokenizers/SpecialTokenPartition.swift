@@ -20,6 +20,8 @@ struct SpecialTokenPartition: Sendable {
     /// (id, UTF-8 length) of each special token, in the order llama.cpp takes them.
     private let tokens: [(id: Int, length: Int)]
     private let nodes: [Node]
+    /// The root's children by first byte (most bytes start no token).
+    private let rootChildren: [Int?]
 
     /// `special`: (id, text) of the tokens to cut out.
     init(special: [(id: Int, text: String)]) {
@@ -47,6 +49,7 @@ struct SpecialTokenPartition: Sendable {
         }
         self.tokens = tokens
         self.nodes = nodes
+        self.rootChildren = (0..<256).map { byte in nodes[0].children[UInt8(byte)].map(Int.init) }
     }
 
     var isEmpty: Bool { tokens.isEmpty }
@@ -54,32 +57,33 @@ struct SpecialTokenPartition: Sendable {
     /// `text` cut into plain ranges and special tokens, in order.
     func fragments(_ text: [UInt8]) -> [Fragment] {
         guard !tokens.isEmpty, !text.isEmpty else { return text.isEmpty ? [] : [.text(0..<text.count)] }
-        // Every occurrence of every token: positions by token rank.
-        var occurrences = [[Int]](repeating: [], count: tokens.count)
-        var found = false
+        // Every occurrence of every token, as (rank, start).
+        var occurrences: [(rank: Int, start: Int)] = []
         for start in text.indices {
-            var node = 0
-            var position = start
-            while position < text.count, let child = nodes[node].children[text[position]] {
+            guard var node = rootChildren[Int(text[start])] else { continue }
+            var position = start + 1
+            while true {
+                let terminal = nodes[node].terminal
+                if terminal >= 0 { occurrences.append((Int(terminal), start)) }
+                guard position < text.count, let child = nodes[node].children[text[position]] else { break }
                 node = Int(child)
                 position += 1
-                let terminal = nodes[node].terminal
-                if terminal >= 0 { occurrences[Int(terminal)].append(start); found = true }
             }
         }
-        guard found else { return [.text(0..<text.count)] }
+        guard !occurrences.isEmpty else { return [.text(0..<text.count)] }
         // Claim occurrences in llama.cpp's order: by token rank, then left to right.
-        var owner = [Int32](repeating: -1, count: text.count)
+        occurrences.sort { $0.rank != $1.rank ? $0.rank < $1.rank : $0.start < $1.start }
+        var owned = [Bool](repeating: false, count: text.count)
         var claimed: [(start: Int, rank: Int)] = []
-        for (rank, starts) in occurrences.enumerated() where !starts.isEmpty {
+        var currentRank = -1
+        var end = 0
+        for (rank, start) in occurrences {
+            if rank != currentRank { currentRank = rank; end = 0 }
             let length = tokens[rank].length
-            var end = 0
-            for start in starts where start >= end {
-                guard owner[start..<start + length].allSatisfy({ $0 < 0 }) else { continue }
-                for index in start..<start + length { owner[index] = Int32(rank) }
-                claimed.append((start, rank))
-                end = start + length
-            }
+            guard start >= end, !owned[start..<start + length].contains(true) else { continue }
+            for index in start..<start + length { owned[index] = true }
+            claimed.append((start, rank))
+            end = start + length
         }
         claimed.sort { $0.start < $1.start }
         var fragments: [Fragment] = []

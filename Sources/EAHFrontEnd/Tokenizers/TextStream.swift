@@ -1,6 +1,7 @@
-/// Turns generated ids into text as they arrive. Text is emitted up to the last non-byte
-/// piece: byte-fallback pieces decode as a group (an invalid group becomes U+FFFD per byte,
-/// as the reference decoders do), so their text is only final once the group ends.
+/// Turns generated ids into text as they arrive. Text is emitted up to the last id whose text
+/// is final (`Tokenizer.isBytePiece`): byte-fallback pieces decode as a group (an invalid group
+/// becomes U+FFFD per byte, as the reference decoders do) and byte-level tokens may end inside a
+/// character, so their text is only final once a complete token follows.
 public struct TextStream {
     private let tokenizer: any Tokenizer
     private var ids: [Int] = []

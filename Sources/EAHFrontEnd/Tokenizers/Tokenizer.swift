@@ -1,8 +1,9 @@
-/// Text ↔ token ids for a LLaMA-family model.
+/// Text ↔ token ids.
 ///
-/// `SentencePieceTokenizer` (from `tokenizer.model` or a GGUF) and `HuggingFaceTokenizer` (from
-/// `tokenizer.json`) reproduce the `sentencepiece` and `tokenizers` libraries exactly. Load either
-/// with `TokenizerFile.load(path:)`.
+/// `SentencePieceTokenizer` (from `tokenizer.model`) and `HuggingFaceTokenizer` (from
+/// `tokenizer.json`) reproduce the `sentencepiece` and `tokenizers` libraries exactly; a GGUF's
+/// vocabulary (`SentencePieceTokenizer` in llama.cpp mode, `LlamaCppBPETokenizer`) reproduces
+/// llama.cpp. Load any of them with `TokenizerFile.load(path:)`.
 public protocol Tokenizer: Sendable {
     /// The number of ids `decode` accepts.
     var vocabularySize: Int { get }
@@ -14,8 +15,9 @@ public protocol Tokenizer: Sendable {
     /// The text of `ids`, as the reference library decodes it; throws `idOutOfRange` for ids
     /// outside the vocabulary.
     func decode(_ ids: [Int]) throws(TokenizerProblem) -> String
-    /// Whether `id` is a byte-fallback piece (`<0xXX>`): its text depends on the byte pieces
-    /// around it, so streamed text holds it back until a non-byte piece follows.
+    /// Whether `id`'s text depends on the ids after it (a byte-fallback piece `<0xXX>`, or a
+    /// byte-level token ending inside a character), so streamed text holds it back until an id
+    /// with final text follows.
     func isBytePiece(_ id: Int) -> Bool
 }
 

@@ -1,7 +1,8 @@
 import EAHCheckpoint
 
-/// Opens any tokenizer eah reads: a GGUF (by its `GGUF` magic), a `tokenizer.json` (by its
-/// `.json` extension) or else a SentencePiece `tokenizer.model`.
+/// Opens any tokenizer eah reads: a GGUF (by its `GGUF` magic; `llama` and `gpt2` vocabularies,
+/// tokenized as llama.cpp does), a `tokenizer.json` (by its `.json` extension) or else a
+/// SentencePiece `tokenizer.model`.
 public enum TokenizerFile {
     /// The tokenizer in the file at `path`; errors name the file.
     public static func load(path: String) throws(CheckpointError) -> any Tokenizer {

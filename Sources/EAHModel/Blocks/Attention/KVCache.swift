@@ -56,4 +56,7 @@ public final class KVCache {
 
     /// Forgets every position.
     public func reset() { count = 0 }
+
+    /// Forgets the positions from `positions` on (a conversation that diverges there).
+    public func truncate(to positions: Int) { count = min(count, max(0, positions)) }
 }

@@ -32,17 +32,18 @@ struct TransformerDecoder {
     ///
     /// `positionIDs` (one per new position) are what RoPE rotates by; the KV-cache index (and
     /// the attention maps' row and column numbers) continue from `cache.count`. `hook` sees each
-    /// layer's probabilities; phase is prefill when the cache was empty, decode otherwise. With
-    /// `layerLimit`, only layers `0..<layerLimit` run (calibration) and the result is that
-    /// layer's raw output; the cache is then left unusable for decoding. With multi-section RoPE
-    /// (`spec.rope.sections`), `sectionPositionIDs` gives one row of ids per position axis
-    /// (M-RoPE: time, height, width; each row `count` long); without it every row is `positionIDs`.
+    /// layer's probabilities; phase is `phase` when given (a later turn's prompt is a prefill
+    /// too), else prefill when the cache was empty and decode otherwise. With `layerLimit`, only
+    /// layers `0..<layerLimit` run (calibration) and the result is that layer's raw output; the
+    /// cache is then left unusable for decoding. With multi-section RoPE (`spec.rope.sections`),
+    /// `sectionPositionIDs` gives one row of ids per position axis (M-RoPE: time, height, width;
+    /// each row `count` long); without it every row is `positionIDs`.
     func forward(_ embeddings: [Float], count: Int, positionIDs: [Int], sectionPositionIDs: [[Int]]? = nil, cache: KVCache, hook: AttentionHook?,
-                 imagePositions: [Int], layerLimit: Int? = nil) -> [Float] {
+                 imagePositions: [Int], layerLimit: Int? = nil, phase: AttentionPhase? = nil) -> [Float] {
         precondition(positionIDs.count == count, "one position id per new position")
         let hidden = spec.hiddenSize, start = cache.count, eps = spec.norm.eps
         let heads = spec.attention.headCount, kvHeads = spec.attention.kvHeadCount, headDim = spec.attention.headDim
-        let phase: AttentionPhase = start == 0 ? .prefill : .decode
+        let phase: AttentionPhase = phase ?? (start == 0 ? .prefill : .decode)
         let rope = if let sections = spec.rope.sections {
             RopeTable(inverseFrequencies: inverseFrequencies, attentionScaling: attentionScaling,
                       positionRows: sectionPositionIDs ?? [positionIDs], sections: sections, style: spec.rope.style)

@@ -43,6 +43,16 @@ public struct ImageLayout: Sendable, Equatable {
     /// How many positions hold image features.
     public var count: Int { runs.reduce(0) { $0 + $1.kinds.count } }
 
+    /// The layout of the positions from `position` on, renumbered from 0 (a prompt whose first
+    /// `position` positions come from a cache).
+    public func suffix(from position: Int) -> ImageLayout {
+        ImageLayout(runs: runs.compactMap { run in
+            let dropped = max(0, position - run.start)
+            guard dropped < run.kinds.count else { return nil }
+            return Run(start: run.start + dropped - position, kinds: Array(run.kinds[dropped...]))
+        })
+    }
+
     /// Positions per kind (kinds absent from the layout are left out).
     public var countsByKind: [ImagePositionKind: Int] {
         var counts: [ImagePositionKind: Int] = [:]

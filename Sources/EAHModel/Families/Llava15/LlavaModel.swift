@@ -9,7 +9,7 @@ public final class LlavaModel: @unchecked Sendable {
     public let weights: LlavaWeights
     public let pool: ThreadPool
     private let vision: CLIPVisionTower
-    private let decoder: TransformerDecoder
+    let decoder: TransformerDecoder
 
     public init(weights: LlavaWeights, pool: ThreadPool = .shared) {
         self.weights = weights
@@ -60,34 +60,8 @@ public final class LlavaModel: @unchecked Sendable {
         prompt: LlavaPrompt, pixelValues: [Float], maxTokens: Int, sampling: SamplingParameters = .greedy,
         stopTokens: Set<Int> = [], hook: AttentionHook? = nil, collectLogits: Bool = false, onToken: (Int) -> Void = { _ in }
     ) throws(ModelProblem) -> GenerationResult {
-        let text = config.text, hidden = text.hiddenSize, vocab = text.vocabSize
-        let embeddings = try promptEmbeddings(prompt, pixelValues: pixelValues)
-        let cache = KVCache(layerCount: text.layerCount, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count + maxTokens)
-        let promptHidden = decoder.forward(embeddings, count: prompt.tokens.count, positionIDs: prompt.positionIDs, cache: cache, hook: hook,
-                                           imagePositions: prompt.imagePositions)
-        var collected: [Float] = []
-        var last: [Float]
-        if collectLogits {
-            collected = promptHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress!, rows: prompt.tokens.count) }
-            last = Array(collected[(collected.count - vocab)...])
-        } else {
-            last = promptHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress! + (prompt.tokens.count - 1) * hidden, rows: 1) }
-        }
-        var sampler = TokenSampler(sampling)
-        var tokens: [Int] = []
-        while tokens.count < maxTokens {
-            let token = last.withUnsafeBufferPointer { sampler.next($0) }
-            tokens.append(token)
-            onToken(token)
-            if stopTokens.contains(token) || tokens.count == maxTokens { break }
-            var embedding = [Float](repeating: 0, count: hidden)
-            embedding.withUnsafeMutableBufferPointer { embed(token, into: $0) }
-            let stepHidden = decoder.forward(embedding, count: 1, positionIDs: [prompt.nextPositionID + tokens.count - 1], cache: cache, hook: hook,
-                                             imagePositions: prompt.imagePositions)
-            last = stepHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress!, rows: 1) }
-            if collectLogits { collected += last }
-        }
-        return GenerationResult(tokens: tokens, promptLength: prompt.tokens.count, logits: collectLogits ? collected : nil)
+        try generate(prompt: prompt, pixelValues: pixelValues, session: GenerationSession(), maxTokens: maxTokens, sampling: sampling,
+                     stopTokens: stopTokens, hook: hook, collectLogits: collectLogits) { onToken($0); return true }
     }
 
     /// Runs the prompt through decoder layers `0...lastLayer` only, for `hook` to observe:
@@ -103,7 +77,7 @@ public final class LlavaModel: @unchecked Sendable {
     }
 
     /// The prompt's input embeddings: token rows, and the image features at the image positions.
-    private func promptEmbeddings(_ prompt: LlavaPrompt, pixelValues: [Float]) throws(ModelProblem) -> [Float] {
+    func promptEmbeddings(_ prompt: LlavaPrompt, pixelValues: [Float]) throws(ModelProblem) -> [Float] {
         let hidden = config.text.hiddenSize
         let features = prompt.imagePositions.isEmpty ? [] : try imageFeatures(pixelValues: pixelValues)
         guard features.count == prompt.imagePositions.count * hidden else {
@@ -126,7 +100,7 @@ public final class LlavaModel: @unchecked Sendable {
     }
 
     /// Decodes row `token` of the embedding matrix into `destination`.
-    private func embed(_ token: Int, into destination: UnsafeMutableBufferPointer<Float>) {
+    func embed(_ token: Int, into destination: UnsafeMutableBufferPointer<Float>) {
         // Token ids are validated by LlavaPrompt and come from the sampler, so the row exists;
         // the embedding's type decodes (the loader refuses types without a dequantizer).
         try? weights.text.embedTokens.dequantizeRow(token, into: destination)
