@@ -163,3 +163,20 @@ struct Qwen2VLTests {
         #expect(problem(notQwen) == .unsupportedLayout("holds no Qwen2-VL tensors (model.embed_tokens and visual.patch_embed, or their model.language_model / model.visual forms)"))
     }
 }
+
+extension Qwen2VLTests {
+    @Test("detection names Qwen2-VL's layouts, and the registry refuses what the runtime cannot run yet")
+    func detectionAndRefusal() throws {
+        let base = Fixtures.path("qwen2vl/qwen2vl/")
+        #expect(WeightLayout.detect(try Checkpoint.open(base + "hf-save/model.safetensors")) == .qwen2VLHF)
+        #expect(WeightLayout.detect(try Checkpoint.open(base + "hf-inmemory/model.safetensors")) == .qwen2VLHFCurrent)
+        #expect(WeightLayout.detect(try Checkpoint.open(base + "gguf/text-f32.gguf")) == .llamaCppText)
+        func problem(_ request: ModelRequest) -> ModelProblem? {
+            do { _ = try ModelFamilies.load(request); return nil } catch { return error.problem as? ModelProblem }
+        }
+        #expect(problem(ModelRequest(model: base + "hf-save")) == .unsupportedLayout(
+            "is a Qwen2-VL / Qwen2.5-VL model (layout qwen2-vl-hf): the model library loads and runs it (Qwen2VLLoader, Qwen2VLModel), but eah-run and eah-convert cannot run it yet"))
+        #expect(problem(ModelRequest(model: base + "gguf/text-f32.gguf", mmproj: base + "gguf/mmproj-f32.gguf")) == .unsupportedLayout(
+            "is a Qwen2-VL / Qwen2.5-VL model (layout llama.cpp-text): the model library loads and runs it (Qwen2VLLoader, Qwen2VLModel), but eah-run and eah-convert cannot run it yet"))
+    }
+}

@@ -52,6 +52,7 @@ public enum ModelFamilies {
 
     /// The family a model in `layout` belongs to.
     static func family(of request: ModelRequest, layout: WeightLayout) throws(CheckpointError) -> any ModelFamily.Type {
+        try refuseLibraryOnlyFamilies(request, layout: layout)
         switch WeightNameTable.layouts[layout]?.config {
         case .huggingFace?:
             let path = LlavaLoader.configPath(beside: request.model)
@@ -68,6 +69,19 @@ public enum ModelFamilies {
         case nil:
             return all[0]
         }
+    }
+
+    /// Families the model library loads but the runtime does not run yet (Qwen2-VL and
+    /// Qwen2.5-VL: `Qwen2VLLoader`, `Qwen2VLModel`), refused with what they are.
+    static func refuseLibraryOnlyFamilies(_ request: ModelRequest, layout: WeightLayout) throws(CheckpointError) {
+        var qwen = layout == .qwen2VLHF || layout == .qwen2VLHFCurrent
+        if layout == .llamaCppText, let path = request.mmproj, let reader = try? GGUFReader(path: path),
+           let projector = reader.metadataValue("clip.projector_type")?.string {
+            qwen = projector == "qwen2vl_merger" || projector == "qwen2.5vl_merger"
+        }
+        guard qwen else { return }
+        throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(
+            "is a Qwen2-VL / Qwen2.5-VL model (layout \(layout.rawValue)): the model library loads and runs it (Qwen2VLLoader, Qwen2VLModel), but eah-run and eah-convert cannot run it yet"))
     }
 
     private static func index(modelType: String) -> Int? {

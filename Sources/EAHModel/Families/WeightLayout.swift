@@ -17,6 +17,10 @@ public enum WeightLayout: String, Sendable, Equatable, CaseIterable {
     case llamaCppMMProj = "llama.cpp-mmproj"
     /// A Hugging Face CLIP vision tower on its own: `vision_model.*`.
     case clipVision = "clip-vision"
+    /// Qwen2-VL / Qwen2.5-VL as the hub holds them: `model.*`, `visual.*`, `lm_head` (`Qwen2VLLayout.hub`).
+    case qwen2VLHF = "qwen2-vl-hf"
+    /// Qwen2-VL / Qwen2.5-VL as transformers 5 holds them: `model.language_model.*`, `model.visual.*` (`Qwen2VLLayout.inMemory`).
+    case qwen2VLHFCurrent = "qwen2-vl-hf-current"
     /// A plain Hugging Face LLaMA: `model.layers.*`, `lm_head`.
     case llama = "llama"
     case unknown = "unknown"
@@ -27,6 +31,8 @@ public enum WeightLayout: String, Sendable, Equatable, CaseIterable {
     static let signatures: [(layout: WeightLayout, architecture: String?, anyOf: [[NamePattern]])] = [
         (.llamaCppMMProj, "clip", [[.prefix("v.blk.")], [.prefix("mm.0.")]]),
         (.llamaCppText, nil, [[.prefix("blk.")], [.prefix("token_embd.")]]),
+        (.qwen2VLHF, nil, [[.prefix("visual.patch_embed.")]]),
+        (.qwen2VLHFCurrent, nil, [[.prefix("model.visual.patch_embed.")]]),
         (.llavaHF, nil, [[.prefix("language_model.model.")], [.prefix("multi_modal_projector."), .prefix("vision_tower.vision_model.")]]),
         (.llavaHFCurrent, nil, [[.prefix("model.language_model.")], [.prefix("model.multi_modal_projector.")]]),
         (.llavaOriginal, nil, [[.prefix("model.mm_projector.")]]),
