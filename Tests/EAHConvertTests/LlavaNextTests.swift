@@ -102,7 +102,7 @@ struct LlavaNextTests {
         #expect(Self.worst(staticRun.logits, try #require(Self.floats(image, "eah_static_logits"))) <= 1e-4)
         #expect(staticRun.tokens == (try #require(Self.integers(image, "eah_static_generated"))))
         let inspect = try CommandRunner.run("eah-convert", ["inspect", baked])
-        #expect(inspect.stdout.contains("llava-next"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("model:    LlavaNextForConditionalGeneration, family llava-next, layout llava-hf"), "\(inspect.stdout)")
 
         let restored = directory.file("restored")
         let unpatch = try CommandRunner.run("eah-convert", ["unpatch", baked, "-o", restored])
