@@ -112,6 +112,19 @@ struct LlavaNextTests {
         #expect(restoredWeights == runtimeWeights)
     }
 
+    @Test("a Mistral decoder's sliding window (8 positions) matches transformers' eager attention")
+    func mistralDecoder() throws {
+        let model = Fixtures.path("llava-next/tiny-llava-next-mistral-hf")
+        let weights = try ModelFamilies.load(ModelRequest(model: model))
+        #expect(weights.config.text.slidingWindow == 8)
+        let pipeline = try LlavaPipeline(model: model)
+        let (prompt, _) = try pipeline.inputs(question: try Expected().question, image: Self.imagePath("wide"))
+        #expect(prompt.tokens == (try #require(LlavaFixtures.integers("../llava-next/mistral-wide.safetensors", "input_ids"))))
+        let (logits, tokens) = try Self.run(model, "wide")
+        #expect(Self.worst(logits, try #require(LlavaFixtures.floats("../llava-next/mistral-wide.safetensors", "logits"))) <= 1e-4)
+        #expect(tokens == (try #require(LlavaFixtures.integers("../llava-next/mistral-wide.safetensors", "generated"))))
+    }
+
     @Test("an image needing more positions than the context is refused, naming the count")
     func imageLargerThanTheContext() throws {
         let folder = TemporaryDirectory()
