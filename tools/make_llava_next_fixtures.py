@@ -18,7 +18,8 @@ tiny-llava-next-hf/  a tiny random LlavaNextForConditionalGeneration (LLaMA text
                      the counts are far from flipping: `beta_margin` in expected.json);
                      eah_static_logits / eah_static_generated: static head STATIC_HEAD at layer 1
                      (prefill and decode: what a baked bundle computes);
-                     eah_sink_counts I64 [heads] and eah_chosen_head I64 [1] of the dynamic run.
+                     eah_sink_counts I64 [heads] and eah_chosen_head I64 [1] of the dynamic run
+                     (expected.json splits the counts by the kind of the sink column).
 tiny-llava-next-mistral-hf/, mistral-wide.safetensors
                      the same model with a Mistral decoder (sliding_window 8, so the window hides keys in
                      the prompt) and the wide image: input_ids, logits (prompt and decode rows), generated.
@@ -157,7 +158,11 @@ def main():
             eah.EAH.image_positions = positions
             tensors["eah_dynamic_logits"], tensors["eah_dynamic_generated"] = run(reference, inputs)
             counts, chosen = eah.EAH.counts[LAYER], eah.EAH.chosen[LAYER]
-            fact.update(beta=beta, beta_margin=eah.margin([LAYER]), sink_counts=counts, chosen_head=chosen)
+            means = eah.EAH.column_means[LAYER]  # [heads, image positions], NaN: no later rows
+            by_kind = {kind: [sum(1 for j, k in enumerate(expected_kinds) if k == kind and means[h, j].item() > beta)
+                              for h in range(means.shape[0])] for kind in sorted(set(expected_kinds))}
+            fact.update(beta=beta, beta_margin=eah.margin([LAYER]), sink_counts=counts, chosen_head=chosen,
+                        sink_counts_by_kind=by_kind)
             eah.EAH.configure(layers=[LAYER], selection="static", static_heads=[STATIC_HEAD], beta=beta, phase="all")
             eah.EAH.image_positions = positions
             tensors["eah_static_logits"], tensors["eah_static_generated"] = run(reference, inputs)
