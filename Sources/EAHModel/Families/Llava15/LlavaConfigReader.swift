@@ -24,11 +24,12 @@ public enum LlavaConfigReader {
 
     // MARK: llava-hf
 
-    /// A llava-hf `config.json` (`model_type` llava).
+    /// A llava-hf `config.json` (`model_type` llava, or llava_next with `image_grid_pinpoints`).
     public static func llavaHF(_ json: JSONValue) throws(ModelProblem) -> LlavaConfig {
         guard case .object = json else { throw .badConfig(field: "config.json", reason: "is not a JSON object") }
-        if let type = try string(json, "model_type", ""), type != "llava" {
-            throw .badConfig(field: "model_type", reason: "is '\(type)', expected 'llava'")
+        let type = try string(json, "model_type", "")
+        if let type, type != "llava", type != "llava_next" {
+            throw .badConfig(field: "model_type", reason: "is '\(TerminalText.escape(type))', expected 'llava' or 'llava_next'")
         }
         let textJSON = json["text_config"].flatMap { $0 == .null ? nil : $0 } ?? .object([])
         var text = try llama(textJSON, prefix: "text_config.")
@@ -49,10 +50,31 @@ public enum LlavaConfigReader {
         }
         let act = try activation(json, "projector_hidden_act", "", default: .gelu)
         let image = try int(json, "image_token_index", "", default: 32000, range: 0...Int(Int32.max))
-        let config = LlavaConfig(text: text, vision: vision, visionFeatureLayers: layers, featureSelect: select,
+        var config = LlavaConfig(text: text, vision: vision, visionFeatureLayers: layers, featureSelect: select,
                                  projectorActivation: act, imageTokenIndex: image)
+        if type == "llava_next" {
+            config.anyres = AnyResConfig(pinpoints: try pinpoints(json["image_grid_pinpoints"], tile: vision.imageSize))
+        }
         try validate(config)
         return config
+    }
+
+    /// `image_grid_pinpoints`: [height, width] pairs, positive multiples of the tower's image size.
+    static func pinpoints(_ value: JSONValue?, tile: Int) throws(ModelProblem) -> [ImageSize] {
+        let field = "image_grid_pinpoints"
+        guard let value, value != .null else { return AnyResConfig.defaultPinpoints }
+        guard case .array(let items) = value, !items.isEmpty, items.count <= 1024 else {
+            throw .badConfig(field: field, reason: "must be a non-empty list of [height, width] pairs")
+        }
+        var result: [ImageSize] = []
+        for item in items {
+            guard case .array(let pair) = item, pair.count == 2, case .integer(let height) = pair[0], case .integer(let width) = pair[1],
+                  height > 0, width > 0, height <= 65536, width <= 65536, height % tile == 0, width % tile == 0 else {
+                throw .badConfig(field: field, reason: "holds an entry that is not a [height, width] pair of positive multiples of the image size \(tile)")
+            }
+            result.append(ImageSize(height: height, width: width))
+        }
+        return result
     }
 
     /// A LLaMA config object (llava-hf `text_config`, or the original LLaVA top level).
@@ -80,12 +102,19 @@ public enum LlavaConfigReader {
             throw .badConfig(field: prefix + "hidden_act", reason: "is '\(act)'; LLaMA uses silu")
         }
         let rope = try ropeParameters(json, prefix: prefix, maxPositionEmbeddings: maxPositions)
-        return LlamaConfig(hiddenSize: hidden, intermediateSize: intermediate, layerCount: layers, headCount: heads, kvHeadCount: kvHeads,
-                           headDim: headDim, vocabSize: vocab, rmsNormEps: Float(eps), maxPositionEmbeddings: maxPositions, rope: rope,
-                           attentionBias: try bool(json, "attention_bias", prefix) ?? false,
-                           mlpBias: try bool(json, "mlp_bias", prefix) ?? false,
-                           tieWordEmbeddings: try bool(json, "tie_word_embeddings", prefix) ?? false,
-                           eosTokenIDs: try eosTokenIDs(json, prefix))
+        var config = LlamaConfig(hiddenSize: hidden, intermediateSize: intermediate, layerCount: layers, headCount: heads, kvHeadCount: kvHeads,
+                                 headDim: headDim, vocabSize: vocab, rmsNormEps: Float(eps), maxPositionEmbeddings: maxPositions, rope: rope,
+                                 attentionBias: try bool(json, "attention_bias", prefix) ?? false,
+                                 mlpBias: try bool(json, "mlp_bias", prefix) ?? false,
+                                 tieWordEmbeddings: try bool(json, "tie_word_embeddings", prefix) ?? false,
+                                 eosTokenIDs: try eosTokenIDs(json, prefix))
+        if try string(json, "model_type", prefix) == "mistral" {
+            // MistralConfig's sliding_window defaults to 4096; null turns the window off.
+            if json["sliding_window"] != .null {
+                config.slidingWindow = try int(json, "sliding_window", prefix, default: 4096, range: positive)
+            }
+        }
+        return config
     }
 
     /// `eos_token_id`: an integer, a list of integers, or absent (LLaMA's default, 2).

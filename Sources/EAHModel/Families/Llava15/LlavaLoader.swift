@@ -245,6 +245,7 @@ public enum LlavaLoader {
         }
         if parts.contains(.projector) {
             for tensor: WeightRole.Tensor in [.projector1, .projector2] { roles += [WeightRole(tensor), WeightRole(tensor, bias: true)] }
+            if config.anyres != nil { roles.append(WeightRole(.imageNewline)) }
         }
         return roles
     }
@@ -333,7 +334,8 @@ public enum LlavaLoader {
             LinearWeights(weight: try projector.matrix(WeightRole(tensor), rows: t.hiddenSize, columns: columns),
                           bias: try projector.vector(WeightRole(tensor, bias: true), shape: [t.hiddenSize]))
         }
-        let proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
+        var proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
+        if config.anyres != nil { proj.imageNewline = try projector.vector(WeightRole(.imageNewline), shape: [t.hiddenSize]) }
         return LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources,
                             textScheme: text.scheme, companions: companions)
     }
