@@ -56,7 +56,7 @@ public struct ImageLayout: Sendable, Equatable {
             let dropped = max(0, position - run.start)
             guard dropped < run.kinds.count else { return nil }
             return Run(start: run.start + dropped - position, kinds: Array(run.kinds[dropped...]))
-        })
+        }, imageSize: imageSize)
     }
 
     /// Positions per kind (kinds absent from the layout are left out).
