@@ -35,7 +35,7 @@ public struct ModelRequest: Sendable {
 /// The registry: the one place that tells which family a checkpoint belongs to.
 public enum ModelFamilies {
     /// Every supported family, in detection order.
-    public static let all: [any ModelFamily.Type] = [Llava15.self]
+    public static let all: [any ModelFamily.Type] = [Llava15.self, LlavaOnevision.self]
 
     /// Opens `request.model`, detects its layout and family, and loads it.
     ///

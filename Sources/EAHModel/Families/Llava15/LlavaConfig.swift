@@ -19,6 +19,8 @@ public struct LlavaConfig: Sendable, Equatable {
     public var projectorActivation: Activation
     /// The token id that marks image positions in llava-hf checkpoints (`image_token_index`).
     public var imageTokenIndex: Int
+    /// The projector's linears carry biases (`multimodal_projector_bias`, true by default).
+    public var projectorBias: Bool = true
 
     public init(text: LlamaConfig, vision: CLIPVisionConfig, visionFeatureLayers: [Int] = [-2], featureSelect: FeatureSelect = .default,
                 projectorActivation: Activation = .gelu, imageTokenIndex: Int = 32000) {

@@ -8,13 +8,13 @@ import EAHCore
 public final class LlavaModel: @unchecked Sendable {
     public let weights: LlavaWeights
     public let pool: ThreadPool
-    private let vision: CLIPVisionTower
+    private let vision: VisionTower
     private let decoder: TransformerDecoder
 
     public init(weights: LlavaWeights, pool: ThreadPool = .shared) {
         self.weights = weights
         self.pool = pool
-        vision = CLIPVisionTower(config: weights.config.vision, weights: weights.vision, pool: pool)
+        vision = VisionTower(config: weights.config.vision.spec, weights: weights.vision, pool: pool)
         decoder = TransformerDecoder(spec: weights.config.text.spec, weights: weights.text, pool: pool)
     }
 
