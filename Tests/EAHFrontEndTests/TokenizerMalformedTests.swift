@@ -68,7 +68,7 @@ import Testing
         try check(#"{"model": {"type": "BPE", "vocab": [1]}}"#, .malformedJSON(path: "model.vocab"))
         try check(#"{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": ["a b"]}}"#, .invalidMerge("a b"))
         try check(#"{"model": {"type": "BPE", "vocab": {"a": 0}}, "normalizer": {"type": "NFKC"}}"#, .unsupportedComponent("normalizer NFKC"))
-        try check(#"{"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "ByteLevel"}}"#, .unsupportedComponent("pre-tokenizer ByteLevel"))
+        try check(#"{"model": {"type": "BPE", "vocab": {"a": 0}}, "pre_tokenizer": {"type": "WhitespaceSplit"}}"#, .unsupportedComponent("pre-tokenizer WhitespaceSplit"))
         let json = try JSONParser.parse(String(decoding: try Self.bytes("tokenizer.json"), as: UTF8.self))
         #expect(throws: Never.self) { _ = try TokenizerJSONFile.tokenizer(document: json) }
     }

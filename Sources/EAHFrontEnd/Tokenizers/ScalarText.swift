@@ -26,4 +26,11 @@ enum ScalarText {
         for scalar in scalars { if let code = UTF8.encode(scalar) { bytes.append(contentsOf: code) } }
         return bytes
     }
+
+    /// A string of `scalars`.
+    static func string<C: Collection>(_ scalars: C) -> String where C.Element == Unicode.Scalar {
+        var text = ""
+        text.unicodeScalars.append(contentsOf: scalars)
+        return text
+    }
 }
