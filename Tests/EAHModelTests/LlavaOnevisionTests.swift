@@ -19,7 +19,8 @@ import Testing
 
     @Test func configIsReadAsSigLIPAndQwen2() throws {
         let file = try MappedFile(path: LlavaFixtures.path(Self.model + "/config.json"))
-        let config = try LlavaConfigReader.llavaHF(try JSONParser.parse(file.bytes), defaults: LlavaOnevision.defaults)
+        let json = try withExtendedLifetime(file) { try JSONParser.parse(file.bytes) }
+        let config = try LlavaConfigReader.llavaHF(json, defaults: LlavaOnevision.defaults)
         let vision = config.vision.spec
         #expect(config.vision.architecture == .siglip)
         #expect(!vision.classToken && !vision.preNorm && vision.patchBias)
