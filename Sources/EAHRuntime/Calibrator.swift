@@ -27,8 +27,7 @@ public struct Calibrator {
         var statistics = CalibrationStatistics(layers: layers, headCount: pipeline.config.text.headCount)
         for (index, sample) in samples.enumerated() {
             let hook = EAHAttentionHook(patches: [], observedLayers: Set(layers), observationBeta: beta)
-            let prompt = try pipeline.prompt(question: sample.prompt)
-            let pixels = try pipeline.pixelValues(image: sample.image)
+            let (prompt, pixels) = try pipeline.inputs(question: sample.prompt, image: sample.image)
             do throws(ModelProblem) {
                 try pipeline.model.observePrefill(prompt: prompt, pixelValues: pixels, hook: hook, throughLayer: layers.last ?? 0)
             } catch {

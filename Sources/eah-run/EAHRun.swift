@@ -117,8 +117,7 @@ struct EAHRun: ParsableCommand {
     private func runQuestion(_ source: ModelSource, image: String, question: String) throws {
         let pipeline = try self.source.pipeline(source)
         try source.validate(against: pipeline.config)
-        let prompt = try pipeline.prompt(question: question, systemPrompt: systemPrompt)
-        let pixels = try pipeline.pixelValues(image: image)
+        let (prompt, pixels) = try pipeline.inputs(question: question, image: image, systemPrompt: systemPrompt)
         var stream = TextStream(tokenizer: pipeline.tokenizer)
         let result = try generate(pipeline.model, prompt: prompt, pixels: pixels, stopTokens: pipeline.stopTokens, hook: source.hook) { token in
             if !json { StandardStream.output.write(stream.append(token)) }

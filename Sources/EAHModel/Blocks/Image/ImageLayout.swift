@@ -32,9 +32,12 @@ public struct ImageLayout: Sendable, Equatable {
     }
 
     public var runs: [Run]
+    /// The source picture's size, for families whose features depend on it (NeXT's tiling).
+    public var imageSize: ImageSize?
 
-    public init(runs: [Run] = []) {
+    public init(runs: [Run] = [], imageSize: ImageSize? = nil) {
         self.runs = runs
+        self.imageSize = imageSize
     }
 
     /// Every image position, ascending.

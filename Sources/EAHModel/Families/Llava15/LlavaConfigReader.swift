@@ -35,15 +35,23 @@ public enum LlavaConfigReader {
         public var featureLayer: Int
         public var strategy: String
         public var imageTokenIndex: Int
+        /// Whether images are tiled ("anyres", `image_grid_pinpoints`), with these pinpoints by default.
+        public var anyresPinpoints: [ImageSize]?
+        /// `vision_aspect_ratio` when absent (OneVision's `anyres_max_9`); nil for families without the key.
+        public var visionAspectRatio: String?
 
         /// LlavaConfig's.
         public static let llava = HFDefaults(modelType: "llava", textType: "llama", visionType: "clip_vision_model",
                                              visionDefaults: llavaVisionDefaults, featureLayer: -2, strategy: "default", imageTokenIndex: 32000)
+        /// LlavaNextConfig's.
+        public static let llavaNext = HFDefaults(modelType: "llava_next", textType: "llama", visionType: "clip_vision_model",
+                                                 visionDefaults: llavaVisionDefaults, featureLayer: -2, strategy: "default", imageTokenIndex: 32000,
+                                                 anyresPinpoints: AnyResConfig.defaultPinpoints)
     }
 
-    /// A llava-hf `config.json` (`model_type` llava).
+    /// A llava-hf `config.json` (`model_type` llava, or llava_next with `image_grid_pinpoints`).
     public static func llavaHF(_ json: JSONValue) throws(ModelProblem) -> LlavaConfig {
-        try llavaHF(json, defaults: .llava)
+        try llavaHF(json, defaults: try string(json, "model_type", "") == "llava_next" ? .llavaNext : .llava)
     }
 
     /// A llava-hf-style `config.json` of the family `defaults` describes: `text_config` (LLaMA or
@@ -51,7 +59,7 @@ public enum LlavaConfigReader {
     public static func llavaHF(_ json: JSONValue, defaults: HFDefaults) throws(ModelProblem) -> LlavaConfig {
         guard case .object = json else { throw .badConfig(field: "config.json", reason: "is not a JSON object") }
         if let type = try string(json, "model_type", ""), type != defaults.modelType {
-            throw .badConfig(field: "model_type", reason: "is '\(type)', expected '\(defaults.modelType)'")
+            throw .badConfig(field: "model_type", reason: "is '\(TerminalText.escape(type))', expected '\(defaults.modelType)'")
         }
         let textJSON = json["text_config"].flatMap { $0 == .null ? nil : $0 } ?? .object([])
         var text = try textDecoder(textJSON, prefix: "text_config.", defaultType: defaults.textType)
@@ -73,6 +81,12 @@ public enum LlavaConfigReader {
         var config = LlavaConfig(text: text, vision: vision, visionFeatureLayers: layers, featureSelect: select,
                                  projectorActivation: act, imageTokenIndex: image)
         config.projectorBias = try bool(json, "multimodal_projector_bias", "") ?? true
+        if let pinpoints = defaults.anyresPinpoints {
+            config.anyres = AnyResConfig(pinpoints: try self.pinpoints(json["image_grid_pinpoints"], tile: vision.imageSize, default: pinpoints))
+            if let ratio = try string(json, "vision_aspect_ratio", "") ?? defaults.visionAspectRatio {
+                config.anyres?.maxTiles = try maxTiles(ratio)
+            }
+        }
         try validate(config)
         return config
     }
@@ -92,7 +106,7 @@ public enum LlavaConfigReader {
         switch try string(json, "model_type", prefix) ?? defaultType {
         case "clip_vision_model": return try clipVision(json, prefix: prefix, defaults: sizes ?? clipDefaults)
         case "siglip_vision_model": return try clipVision(json, prefix: prefix, defaults: sizes ?? siglipDefaults, architecture: .siglip)
-        case let type: throw .badConfig(field: prefix + "model_type", reason: "is '\(type)'; supported vision towers: clip_vision_model, siglip_vision_model")
+        case let type: throw .badConfig(field: prefix + "model_type", reason: "is '\(TerminalText.escape(type))'; supported vision towers: clip_vision_model, siglip_vision_model")
         }
     }
 
@@ -116,6 +130,34 @@ public enum LlavaConfigReader {
         config.outputBias = false
         if json["eos_token_id"] == nil || json["eos_token_id"] == .null { config.eosTokenIDs = [] }
         return config
+    }
+
+    /// `image_grid_pinpoints`: [height, width] pairs, positive multiples of the tower's image size.
+    static func pinpoints(_ value: JSONValue?, tile: Int, default fallback: [ImageSize]) throws(ModelProblem) -> [ImageSize] {
+        let field = "image_grid_pinpoints"
+        guard let value, value != .null else { return fallback }
+        guard case .array(let items) = value, !items.isEmpty, items.count <= 1024 else {
+            throw .badConfig(field: field, reason: "must be a non-empty list of [height, width] pairs")
+        }
+        var result: [ImageSize] = []
+        for item in items {
+            guard case .array(let pair) = item, pair.count == 2, case .integer(let height) = pair[0], case .integer(let width) = pair[1],
+                  height > 0, width > 0, height <= 65536, width <= 65536, height % tile == 0, width % tile == 0 else {
+                throw .badConfig(field: field, reason: "holds an entry that is not a [height, width] pair of positive multiples of the image size \(tile)")
+            }
+            result.append(ImageSize(height: height, width: width))
+        }
+        return result
+    }
+
+    /// OneVision's `vision_aspect_ratio`, `anyres_max_N`: the unpadded feature grid is shrunk to
+    /// about N tiles' worth (`AnyResConfig.maxTiles`).
+    static func maxTiles(_ ratio: String) throws(ModelProblem) -> Int {
+        let prefix = "anyres_max_"
+        guard ratio.hasPrefix(prefix), let tiles = Int(ratio.dropFirst(prefix.count)), (1...1024).contains(tiles) else {
+            throw .badConfig(field: "vision_aspect_ratio", reason: "is '\(TerminalText.escape(ratio))'; expected anyres_max_N (N from 1 to 1024)")
+        }
+        return tiles
     }
 
     /// A LLaMA config object (llava-hf `text_config`, or the original LLaVA top level).

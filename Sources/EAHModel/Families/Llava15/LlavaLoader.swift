@@ -256,6 +256,7 @@ public enum LlavaLoader {
                 roles.append(WeightRole(tensor))
                 if config.projectorBias { roles.append(WeightRole(tensor, bias: true)) }
             }
+            if config.anyres != nil { roles.append(WeightRole(.imageNewline)) }
         }
         return roles
     }
@@ -345,7 +346,8 @@ public enum LlavaLoader {
             LinearWeights(weight: try projector.matrix(WeightRole(tensor), rows: t.hiddenSize, columns: columns),
                           bias: try projector.optionalVector(WeightRole(tensor, bias: true), shape: [t.hiddenSize], when: config.projectorBias))
         }
-        let proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
+        var proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
+        if config.anyres != nil { proj.imageNewline = try projector.vector(WeightRole(.imageNewline), shape: [t.hiddenSize]) }
         return LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources,
                             textScheme: text.scheme, companions: companions)
     }

@@ -55,6 +55,8 @@ public struct CLIPVisionWeights: Sendable {
 public struct ProjectorWeights: Sendable {
     public var linear1: LinearWeights
     public var linear2: LinearWeights
+    /// LLaVA-NeXT's `image_newline` [text hidden], ending each row of tile features.
+    public var imageNewline: [Float]?
 
     public init(linear1: LinearWeights, linear2: LinearWeights) {
         self.linear1 = linear1
