@@ -55,4 +55,74 @@ import Testing
         #expect(problem(.object([("vision_config", .object([("model_type", .string("siglip_vision_model")), ("hidden_act", .string("relu6"))]))]))
                 == .badConfig(field: "vision_config.hidden_act", reason: "'relu6' is not a supported activation"))
     }
+
+    @Test("each tile's projected SigLIP features equal transformers'", arguments: images)
+    func tileFeatures(_ image: String) throws {
+        let model = LlavaModel(weights: try LlavaLoader.load(model: LlavaFixtures.path(Self.model)))
+        let pixels = try #require(LlavaFixtures.floats(Self.file(image), "pixel_values"))
+        let expected = try #require(LlavaFixtures.floats(Self.file(image), "tile_features"))
+        let tileLength = 3 * 42 * 42, featureLength = 9 * 32
+        #expect(pixels.count % tileLength == 0 && expected.count == pixels.count / tileLength * featureLength)
+        for tile in 0..<(pixels.count / tileLength) {
+            let features = try model.imageFeatures(pixelValues: Array(pixels[(tile * tileLength)..<((tile + 1) * tileLength)]))
+            let error = Self.relativeError(features, Array(expected[(tile * featureLength)..<((tile + 1) * featureLength)]))
+            #expect(error <= 1e-4, "\(image) tile \(tile): max |Δ| / (1 + |x|) = \(error)")
+        }
+    }
+
+    @Test func textOnlyLogitsEqualTransformersQwen2() throws {
+        let model = LlavaModel(weights: try LlavaLoader.load(model: LlavaFixtures.path(Self.model)))
+        let ids = try #require(LlavaFixtures.integers(Self.file("text"), "input_ids"))
+        let expected = try #require(LlavaFixtures.floats(Self.file("text"), "logits"))
+        let prompt = LlavaPrompt(tokens: ids, image: ImageLayout())
+        let result = try model.generate(prompt: prompt, pixelValues: [], maxTokens: 1, collectLogits: true)
+        let logits = try #require(result.logits)
+        let error = Self.relativeError(logits, expected)
+        #expect(error <= 1e-4, "max |Δ| / (1 + |x|) = \(error)")
+    }
+
+    @Test("packed features (base tile, unpadded grid shrunk under anyres_max_9, a newline per row) equal pack_image_features'",
+          arguments: images)
+    func packedFeatures(_ image: String) throws {
+        let model = LlavaModel(weights: try LlavaLoader.load(model: LlavaFixtures.path(Self.model)))
+        let pixels = try #require(LlavaFixtures.floats(Self.file(image), "pixel_values"))
+        let size = try #require(LlavaFixtures.integers(Self.file(image), "image_sizes"))
+        let expected = try #require(LlavaFixtures.floats(Self.file(image), "image_features"))
+        let features = try model.imageFeatures(pixelValues: pixels, imageSize: ImageSize(height: size[0], width: size[1]))
+        let error = Self.relativeError(features, expected)
+        #expect(error <= 1e-4, "\(image): max |Δ| / (1 + |x|) = \(error)")
+    }
+
+    @Test("the anyres layout (tiles, unpadded and shrunk grids, kinds) is transformers'", arguments: images)
+    func layout(_ image: String) throws {
+        let file = try MappedFile(path: Fixtures.path("llava-onevision/expected.json"))
+        let json = try withExtendedLifetime(file) { try JSONParser.parse(file.bytes) }
+        guard case .array(let entries)? = json["images"],
+              let facts = entries.first(where: { $0["name"] == .string(image) }),
+              case .integer(let width)? = facts["width"], case .integer(let height)? = facts["height"],
+              case .integer(let tiles)? = facts["tiles"], case .array(let unpadded)? = facts["unpadded_grid"],
+              case .array(let grid)? = facts["grid"], case .array(let kinds)? = facts["kinds"] else {
+            Issue.record("expected.json lacks \(image)"); return
+        }
+        let config = try LlavaConfigReader.llavaHF(
+            try withExtendedLifetime(try MappedFile(path: LlavaFixtures.path(Self.model + "/config.json"))) { try JSONParser.parse($0.bytes) },
+            defaults: LlavaOnevision.defaults)
+        #expect(config.anyres?.maxTiles == 9)
+        let layout = try #require(config.anyresLayout(for: ImageSize(height: height, width: width)))
+        #expect(layout.tileCount == tiles)
+        #expect([JSONValue.integer(layout.featureRows), .integer(layout.featureColumns)] == unpadded)
+        #expect([JSONValue.integer(layout.packedRows), .integer(layout.packedColumns)] == grid)
+        #expect(layout.kinds.map { JSONValue.string($0.rawValue) } == kinds)
+    }
+
+    @Test func featureGridResizeIsTorchBilinear() {
+        // torch.nn.functional.interpolate(torch.arange(12.).view(1, 1, 3, 4), [2, 3], mode="bilinear")
+        let grid: [Float] = (0..<12).map(Float.init)
+        let resized = FeatureGridResize.bilinear(grid, rows: 3, columns: 4, width: 1, toRows: 2, columns: 3)
+        let torch: [Float] = [1.1666666, 2.5, 3.8333335, 7.1666665, 8.5, 9.833333]
+        #expect(zip(resized, torch).allSatisfy { abs($0 - $1) < 1e-5 }, "\(resized)")
+        // Python's float // as transformers sizes the shrink: 10 // 1.2171612389003692 == 8.0.
+        #expect(FeatureGridResize.pythonFloorDivide(10, 1.2171612389003692) == 8)
+        #expect(FeatureGridResize.pythonFloorDivide(6, 3) == 2 && FeatureGridResize.pythonFloorDivide(0.3, 0.1) == 2)
+    }
 }
