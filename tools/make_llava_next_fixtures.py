@@ -18,7 +18,11 @@ tiny-llava-next-hf/  a tiny random LlavaNextForConditionalGeneration (LLaMA text
                      the counts are far from flipping: `beta_margin` in expected.json);
                      eah_static_logits / eah_static_generated: static head STATIC_HEAD at layer 1
                      (prefill and decode: what a baked bundle computes);
-                     eah_sink_counts I64 [heads] and eah_chosen_head I64 [1] of the dynamic run.
+                     eah_sink_counts I64 [heads] and eah_chosen_head I64 [1] of the dynamic run
+                     (expected.json splits the counts by the kind of the sink column).
+tiny-llava-next-mistral-hf/, mistral-wide.safetensors
+                     the same model with a Mistral decoder (sliding_window 8, so the window hides keys in
+                     the prompt) and the wide image: input_ids, logits (prompt and decode rows), generated.
 expected.json        per image: name, size, tile count, image token count, the kinds of the image
                      positions as transformers packs them (base tile, unpadded tile rows each ended by a
                      newline), and the EAH parameters.
@@ -33,7 +37,7 @@ import numpy as np
 import torch
 from PIL import Image
 from safetensors.torch import save_file
-from transformers import (CLIPVisionConfig, LlamaConfig, LlavaNextConfig, LlavaNextForConditionalGeneration,
+from transformers import (CLIPVisionConfig, LlamaConfig, LlavaNextConfig, MistralConfig, LlavaNextForConditionalGeneration,
                           LlavaNextProcessor, PreTrainedTokenizerFast)
 from transformers.image_processing_utils import select_best_resolution
 from transformers.models.llava_next.image_processing_pil_llava_next import LlavaNextImageProcessorPil
@@ -154,7 +158,11 @@ def main():
             eah.EAH.image_positions = positions
             tensors["eah_dynamic_logits"], tensors["eah_dynamic_generated"] = run(reference, inputs)
             counts, chosen = eah.EAH.counts[LAYER], eah.EAH.chosen[LAYER]
-            fact.update(beta=beta, beta_margin=eah.margin([LAYER]), sink_counts=counts, chosen_head=chosen)
+            means = eah.EAH.column_means[LAYER]  # [heads, image positions], NaN: no later rows
+            by_kind = {kind: [sum(1 for j, k in enumerate(expected_kinds) if k == kind and means[h, j].item() > beta)
+                              for h in range(means.shape[0])] for kind in sorted(set(expected_kinds))}
+            fact.update(beta=beta, beta_margin=eah.margin([LAYER]), sink_counts=counts, chosen_head=chosen,
+                        sink_counts_by_kind=by_kind)
             eah.EAH.configure(layers=[LAYER], selection="static", static_heads=[STATIC_HEAD], beta=beta, phase="all")
             eah.EAH.image_positions = positions
             tensors["eah_static_logits"], tensors["eah_static_generated"] = run(reference, inputs)
@@ -164,6 +172,26 @@ def main():
         facts.append(fact)
         print(name, (width, height), "tiles", fact["tiles"], "image tokens", len(positions), "generated", generated.tolist(),
               {k: fact[k] for k in ("beta", "beta_margin", "sink_counts", "chosen_head") if k in fact})
+    mistral_folder = os.path.join(OUT, "tiny-llava-next-mistral-hf")
+    os.makedirs(mistral_folder)
+    mistral_text = MistralConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                                 vocab_size=1503, max_position_embeddings=256, bos_token_id=1, eos_token_id=2, pad_token_id=1501,
+                                 sliding_window=8)
+    mistral = LlavaNextForConditionalGeneration(LlavaNextConfig(
+        text_config=mistral_text, vision_config=vision, image_token_index=image_token, vision_feature_layer=-2,
+        vision_feature_select_strategy="default", projector_hidden_act="gelu", image_grid_pinpoints=PINPOINTS)).eval()
+    for parameter in mistral.parameters():
+        parameter.copy_(torch.randn_like(parameter) * 0.2)
+    mistral.save_pretrained(mistral_folder, safe_serialization=True)
+    processor.save_pretrained(mistral_folder)
+    mistral = LlavaNextForConditionalGeneration.from_pretrained(mistral_folder, attn_implementation="eager").eval()
+    assert mistral.config.text_config.sliding_window == 8
+    inputs = processor(images=Image.open(os.path.join(OUT, "wide.png")).convert("RGB"), text=prompt, return_tensors="pt")
+    assert inputs["input_ids"].shape[1] > 8
+    logits, generated = run(mistral, inputs)
+    save_file({"input_ids": inputs["input_ids"][0].to(torch.long), "logits": logits, "generated": generated},
+              os.path.join(OUT, "mistral-wide.safetensors"))
+    print("mistral wide generated", generated.tolist())
     with open(os.path.join(OUT, "expected.json"), "w") as f:
         json.dump({"question": QUESTION, "prompt": prompt, "layer": LAYER, "static_head": STATIC_HEAD,
                    "new_tokens": NEW_TOKENS, "images": facts}, f, indent=1)

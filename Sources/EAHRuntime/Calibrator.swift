@@ -33,7 +33,10 @@ public struct Calibrator {
             } catch {
                 throw CheckpointError(path: sample.image, problem: error)
             }
-            statistics.add(counts: layers.map { hook.sinkCounts[$0] ?? [] }, imageTokens: prompt.imagePositions.count)
+            var tokensByKind: [String: Int] = [:]
+            for (kind, count) in prompt.image.countsByKind { tokensByKind[kind.rawValue] = count }
+            statistics.add(counts: layers.map { hook.sinkCounts[$0] ?? [] }, imageTokens: prompt.imagePositions.count,
+                           countsByKind: layers.map { hook.sinkCountsByKind[$0] ?? [:] }, imageTokensByKind: tokensByKind)
             progress(index + 1, samples.count)
         }
         return statistics

@@ -1,3 +1,4 @@
+import EAH
 import EAHCheckpoint
 import EAHModel
 import EAHRuntime
@@ -110,6 +111,44 @@ struct LlavaNextTests {
         let restoredWeights = try Data(contentsOf: URL(fileURLWithPath: restored + "/model.safetensors"))
         let runtimeWeights = try Data(contentsOf: URL(fileURLWithPath: runtime + "/model.safetensors"))
         #expect(restoredWeights == runtimeWeights)
+    }
+
+    @Test("calibration counts sinks at every image position and reports them split by kind, as the reference does",
+          arguments: ["wide", "large"])
+    func calibrationKeepsKinds(_ image: String) throws {
+        let expected = try Expected()
+        let facts = try #require(expected.images[image])
+        guard case .number(let beta)? = facts["beta"], case .object(let byKind)? = facts["sink_counts_by_kind"],
+              case .array(let kinds)? = facts["kinds"] else { Issue.record("facts"); return }
+        let calibrator = try Calibrator(pipeline: try LlavaPipeline(model: Self.model), layers: [expected.layer], beta: beta)
+        let statistics = try calibrator.run([CalibrationData.Sample(image: Self.imagePath(image), prompt: expected.question)])
+        #expect(statistics.sumCounts[0] == (try #require(Self.integers(image, "eah_sink_counts"))))
+        var want: [String: [Int]] = [:]
+        for (kind, counts) in byKind {
+            guard case .array(let values) = counts else { continue }
+            want[kind] = values.compactMap { if case .integer(let v) = $0 { v } else { nil } }
+        }
+        #expect(statistics.sumCountsByKind[0] == want)
+        var tokens: [String: Int] = [:]
+        for case .string(let kind) in kinds { tokens[kind, default: 0] += 1 }
+        #expect(statistics.imageTokensByKind == tokens)
+        let report = CalibrationReport(toolVersion: "t", modelLayout: "llava-hf", modelPath: Self.model, beta: beta, dataDigests: [],
+                                       shards: [], statistics: statistics)
+        #expect(try CalibrationReport(json: report.json).statistics == statistics)
+        #expect(try CalibrationReport(json: report.json).statistics.merged(with: statistics).sumCountsByKind[0] == want.mapValues { $0.map { $0 * 2 } })
+    }
+
+    @Test("a Mistral decoder's sliding window (8 positions) matches transformers' eager attention")
+    func mistralDecoder() throws {
+        let model = Fixtures.path("llava-next/tiny-llava-next-mistral-hf")
+        let weights = try ModelFamilies.load(ModelRequest(model: model))
+        #expect(weights.config.text.slidingWindow == 8)
+        let pipeline = try LlavaPipeline(model: model)
+        let (prompt, _) = try pipeline.inputs(question: try Expected().question, image: Self.imagePath("wide"))
+        #expect(prompt.tokens == (try #require(LlavaFixtures.integers("../llava-next/mistral-wide.safetensors", "input_ids"))))
+        let (logits, tokens) = try Self.run(model, "wide")
+        #expect(Self.worst(logits, try #require(LlavaFixtures.floats("../llava-next/mistral-wide.safetensors", "logits"))) <= 1e-4)
+        #expect(tokens == (try #require(LlavaFixtures.integers("../llava-next/mistral-wide.safetensors", "generated"))))
     }
 
     @Test("an image needing more positions than the context is refused, naming the count")

@@ -36,7 +36,7 @@ struct TransformerDecoder {
     /// `layerLimit`, only layers `0..<layerLimit` run (calibration) and the result is that
     /// layer's raw output; the cache is then left unusable for decoding.
     func forward(_ embeddings: [Float], count: Int, positionIDs: [Int], cache: KVCache, hook: AttentionHook?,
-                 imagePositions: [Int], layerLimit: Int? = nil) -> [Float] {
+                 imagePositions: [Int], imageKinds: [ImagePositionKind] = [], layerLimit: Int? = nil) -> [Float] {
         precondition(positionIDs.count == count, "one position id per new position")
         let hidden = spec.hiddenSize, start = cache.count, eps = spec.norm.eps
         let heads = spec.attention.headCount, kvHeads = spec.attention.kvHeadCount, headDim = spec.attention.headDim
@@ -61,7 +61,7 @@ struct TransformerDecoder {
                     v.withUnsafeBufferPointer { (values + start * kvWidth).update(from: $0.baseAddress!, count: count * kvWidth) }
                     var attended = [Float](repeating: 0, count: count * heads * headDim)
                     let context = AttentionContext(layer: index, phase: phase, queryStart: start, imagePositions: imagePositions,
-                                                   queriesPerKVHead: heads / kvHeads)
+                                                   queriesPerKVHead: heads / kvHeads, imageKinds: imageKinds)
                     let window: Int? = if case .slidingWindow(let size) = spec.masks[index] { size } else { nil }
                     q.withUnsafeBufferPointer { q in
                         attended.withUnsafeMutableBufferPointer { out in

@@ -43,6 +43,9 @@ public struct ImageLayout: Sendable, Equatable {
     /// Every image position, ascending.
     public var positions: [Int] { runs.flatMap { Array($0.positions) } }
 
+    /// Every image position's kind, in `positions` order.
+    public var kinds: [ImagePositionKind] { runs.flatMap(\.kinds) }
+
     /// How many positions hold image features.
     public var count: Int { runs.reduce(0) { $0 + $1.kinds.count } }
 

@@ -185,12 +185,19 @@ public enum LlavaConfigReader {
             throw .badConfig(field: prefix + "hidden_act", reason: "is '\(act)'; LLaMA uses silu")
         }
         let rope = try ropeParameters(json, prefix: prefix, maxPositionEmbeddings: maxPositions)
-        return LlamaConfig(hiddenSize: hidden, intermediateSize: intermediate, layerCount: layers, headCount: heads, kvHeadCount: kvHeads,
-                           headDim: headDim, vocabSize: vocab, rmsNormEps: Float(eps), maxPositionEmbeddings: maxPositions, rope: rope,
-                           attentionBias: try bool(json, "attention_bias", prefix) ?? false,
-                           mlpBias: try bool(json, "mlp_bias", prefix) ?? false,
-                           tieWordEmbeddings: try bool(json, "tie_word_embeddings", prefix) ?? false,
-                           eosTokenIDs: try eosTokenIDs(json, prefix))
+        var config = LlamaConfig(hiddenSize: hidden, intermediateSize: intermediate, layerCount: layers, headCount: heads, kvHeadCount: kvHeads,
+                                 headDim: headDim, vocabSize: vocab, rmsNormEps: Float(eps), maxPositionEmbeddings: maxPositions, rope: rope,
+                                 attentionBias: try bool(json, "attention_bias", prefix) ?? false,
+                                 mlpBias: try bool(json, "mlp_bias", prefix) ?? false,
+                                 tieWordEmbeddings: try bool(json, "tie_word_embeddings", prefix) ?? false,
+                                 eosTokenIDs: try eosTokenIDs(json, prefix))
+        if try string(json, "model_type", prefix) == "mistral" {
+            // MistralConfig's sliding_window defaults to 4096; null turns the window off.
+            if json["sliding_window"] != .null {
+                config.slidingWindow = try int(json, "sliding_window", prefix, default: 4096, range: positive)
+            }
+        }
+        return config
     }
 
     /// `eos_token_id`: an integer, a list of integers, or absent (LLaMA's default, 2).

@@ -103,7 +103,7 @@ public final class LlavaModel: @unchecked Sendable {
         let embeddings = try promptEmbeddings(prompt, pixelValues: pixelValues)
         let cache = KVCache(layerCount: text.layerCount, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count + maxTokens)
         let promptHidden = decoder.forward(embeddings, count: prompt.tokens.count, positionIDs: prompt.positionIDs, cache: cache, hook: hook,
-                                           imagePositions: prompt.imagePositions)
+                                           imagePositions: prompt.imagePositions, imageKinds: prompt.image.kinds)
         var collected: [Float] = []
         var last: [Float]
         if collectLogits {
@@ -122,7 +122,7 @@ public final class LlavaModel: @unchecked Sendable {
             var embedding = [Float](repeating: 0, count: hidden)
             embedding.withUnsafeMutableBufferPointer { embed(token, into: $0) }
             let stepHidden = decoder.forward(embedding, count: 1, positionIDs: [prompt.nextPositionID + tokens.count - 1], cache: cache, hook: hook,
-                                             imagePositions: prompt.imagePositions)
+                                             imagePositions: prompt.imagePositions, imageKinds: prompt.image.kinds)
             last = stepHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress!, rows: 1) }
             if collectLogits { collected += last }
         }
@@ -137,7 +137,7 @@ public final class LlavaModel: @unchecked Sendable {
         let layers = min(lastLayer + 1, text.layerCount)
         let cache = KVCache(layerCount: layers, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count)
         _ = decoder.forward(embeddings, count: prompt.tokens.count, positionIDs: prompt.positionIDs, cache: cache, hook: hook,
-                            imagePositions: prompt.imagePositions,
+                            imagePositions: prompt.imagePositions, imageKinds: prompt.image.kinds,
                             layerLimit: layers)
     }
 

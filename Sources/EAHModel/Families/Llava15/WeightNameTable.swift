@@ -11,6 +11,7 @@
 /// | pre / post LayerNorm | `pre_layrnorm` (sic), `post_layernorm` | CLIP folder | `v.pre_ln`, `v.post_ln` |
 /// | vision layer N | `encoder.layers.N.{layer_norm1,self_attn.{q,k,v,out}_proj,layer_norm2,mlp.fc1,mlp.fc2}` | CLIP folder | `v.blk.N.{ln1,attn_q,attn_k,attn_v,attn_out,ln2,ffn_down,ffn_up}` |
 /// | projector1 / projector2 | `linear_1`, `linear_2` | `model.mm_projector.0`, `.2` | `mm.0`, `mm.2` |
+/// | imageNewline (NeXT, no suffix) | `image_newline` under the scheme's `modelPrefix` | `model.image_newline` | `model.image_newline` (mmproj) |
 ///
 /// Transforms a loader must apply (see `transform(for:in:)`):
 /// * GGUF text `attn_q`/`attn_k` rows (weights and biases) are permuted by convert_hf_to_gguf into
