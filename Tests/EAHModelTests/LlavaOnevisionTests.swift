@@ -54,6 +54,10 @@ import Testing
                 == .badConfig(field: "vision_config.model_type", reason: "is 'pixtral'; supported vision towers: clip_vision_model, siglip_vision_model"))
         #expect(problem(.object([("vision_config", .object([("model_type", .string("siglip_vision_model")), ("hidden_act", .string("relu6"))]))]))
                 == .badConfig(field: "vision_config.hidden_act", reason: "'relu6' is not a supported activation"))
+        #expect(problem(.object([("vision_aspect_ratio", .string("anyres"))]))
+                == .badConfig(field: "vision_aspect_ratio", reason: "is 'anyres'; expected anyres_max_N (N from 1 to 1024)"))
+        #expect(problem(.object([("image_grid_pinpoints", .array([.array([.integer(384), .integer(500)])]))]))
+                == .badConfig(field: "image_grid_pinpoints", reason: "holds an entry that is not a [height, width] pair of positive multiples of the image size 384"))
     }
 
     @Test("each tile's projected SigLIP features equal transformers'", arguments: images)
@@ -79,6 +83,14 @@ import Testing
         let logits = try #require(result.logits)
         let error = Self.relativeError(logits, expected)
         #expect(error <= 1e-4, "max |Δ| / (1 + |x|) = \(error)")
+    }
+
+    @Test func pixelValuesOfTheWrongTileCountAreRefused() throws {
+        let model = LlavaModel(weights: try LlavaLoader.load(model: LlavaFixtures.path(Self.model)))
+        let pixels = try #require(LlavaFixtures.floats(Self.file("wide"), "pixel_values"))
+        #expect(throws: ModelProblem.badPixelValues("pixel values hold \(pixels.count) floats; a 200×150 image needs [13, 3, 42, 42]")) {
+            _ = try model.imageFeatures(pixelValues: pixels, imageSize: ImageSize(height: 150, width: 200))
+        }
     }
 
     @Test("packed features (base tile, unpadded grid shrunk under anyres_max_9, a newline per row) equal pack_image_features'",
