@@ -21,6 +21,8 @@ tiny-llava-onevision-hf/  a tiny random LlavaOnevisionForConditionalGeneration s
                      pixel_values F32 [tiles, 3, 42, 42] and image_sizes I64 [2] (the processor's),
                      input_ids I64 [seq] (the processor's, one `<image>` per image feature),
                      tile_features F32 [tiles, 9, 32]: the projector's output per tile (before packing),
+                     tile_last_hidden_state F32 [tiles, 9, 32]: the tower's last_hidden_state (after
+                       post_layernorm, the feature Gemma 3 and SmolVLM take),
                      image_features F32 [image tokens, 32]: pack_image_features' output (base tile, then the
                        unpadded / shrunk grid with a newline per row),
                      logits F32 [seq + 4, vocab]: prompt rows, then a row per greedy decode step
@@ -181,7 +183,7 @@ def features(model, inputs):
     tiles = inner.multi_modal_projector(tower.hidden_states[-1])
     packed, _ = inner.pack_image_features([tiles], inputs["image_sizes"], image_newline=inner.image_newline,
                                           vision_aspect_ratio=model.config.vision_aspect_ratio)
-    return tiles.contiguous(), packed[0].contiguous()
+    return tiles.contiguous(), packed[0].contiguous(), tower.last_hidden_state.contiguous()
 
 
 def main():
@@ -237,11 +239,12 @@ def main():
         kinds, unpadded, grid = layout(height, width)
         assert len(positions) == len(kinds), (name, len(positions), len(kinds))
         assert positions == list(range(positions[0], positions[0] + len(positions)))
-        tiles, packed = features(eager, inputs)
+        tiles, packed, last_hidden_state = features(eager, inputs)
         assert packed.shape[0] == len(kinds)
         logits, generated = run(eager, inputs)
         tensors = {"pixel_values": inputs["pixel_values"][0].contiguous(), "image_sizes": inputs["image_sizes"][0].to(torch.long),
                    "input_ids": ids[0].to(torch.long), "tile_features": tiles, "image_features": packed,
+                   "tile_last_hidden_state": last_hidden_state,
                    "logits": logits, "generated": generated}
         fact = {"name": name, "width": width, "height": height, "tiles": int(inputs["pixel_values"].shape[1]),
                 "image_tokens": len(positions), "first_image_position": positions[0], "unpadded_grid": unpadded,

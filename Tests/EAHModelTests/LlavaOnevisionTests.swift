@@ -74,6 +74,23 @@ import Testing
         }
     }
 
+    @Test("the SigLIP tower's last_hidden_state (after post_layernorm) equals transformers'", arguments: ["wide", "huge"])
+    func lastHiddenState(_ image: String) throws {
+        let weights = try LlavaLoader.load(model: LlavaFixtures.path(Self.model))
+        let tower = VisionTower(config: weights.config.vision.spec, weights: weights.vision, pool: .shared)
+        let pixels = try #require(LlavaFixtures.floats(Self.file(image), "pixel_values"))
+        let expected = try #require(LlavaFixtures.floats(Self.file(image), "tile_last_hidden_state"))
+        let tileLength = 3 * 42 * 42, featureLength = 9 * 32
+        for tile in 0..<(pixels.count / tileLength) {
+            let state = try #require(Array(pixels[(tile * tileLength)..<((tile + 1) * tileLength)]).withUnsafeBufferPointer { tower.lastHiddenState(pixels: $0.baseAddress!) })
+            let error = Self.relativeError(state, Array(expected[(tile * featureLength)..<((tile + 1) * featureLength)]))
+            #expect(error <= 1e-4, "\(image) tile \(tile): max |Δ| / (1 + |x|) = \(error)")
+        }
+        // LLaVA-1.5 reads layer -2: the last layer and the post-norm are not loaded.
+        let llava = try LlavaLoader.load(model: LlavaFixtures.path("m1-gqa-bias/hf-current"))
+        #expect(llava.vision.postLayerNorm == nil)
+    }
+
     @Test func textOnlyLogitsEqualTransformersQwen2() throws {
         let model = LlavaModel(weights: try LlavaLoader.load(model: LlavaFixtures.path(Self.model)))
         let ids = try #require(LlavaFixtures.integers(Self.file("text"), "input_ids"))

@@ -2,7 +2,9 @@
 /// hard-wiring CLIP: embeddings (class token, patch bias, learned positions, pre-norm) and pre-LN
 /// blocks (LayerNorm, separate q/k/v/out projections with biases, a plain MLP).
 ///
-/// CLIP (`CLIPVisionConfig.spec` with `.clip`) and SigLIP (`.siglip`) are both this spec. Options
+/// CLIP (`CLIPVisionConfig.spec` with `.clip`) and SigLIP (`.siglip`) are both this spec. The
+/// feature is any layer's output before the post-norm (`VisionTower.hiddenStates`: LLaVA,
+/// OneVision) or the last one after it (`VisionTower.lastHiddenState`: Gemma 3, SmolVLM). Options
 /// later towers need (RMSNorm, fused qkv, QK-norm, layer scale, SwiGLU, 2D RoPE, window masks) are
 /// added with the first family that has them and a reference test.
 public struct VisionSpec: Sendable, Equatable {

@@ -29,6 +29,21 @@ struct VisionTower {
         return result
     }
 
+    /// `last_hidden_state`: the last layer's output after `post_layernorm` (the feature Gemma 3
+    /// and SmolVLM read), or nil when the tower was loaded without every layer or the post-norm.
+    func lastHiddenState(pixels: UnsafePointer<Float>) -> [Float]? {
+        guard weights.layers.count == config.layerCount, let postLayerNorm = weights.postLayerNorm,
+              let last = hiddenStates(pixels: pixels, indices: [config.layerCount])[config.layerCount] else { return nil }
+        var normed = last
+        last.withUnsafeBufferPointer { x in
+            normed.withUnsafeMutableBufferPointer { y in
+                VectorMath.layerNorm(x.baseAddress!, rows: config.positionCount, width: config.hiddenSize, weights: postLayerNorm,
+                                     eps: config.layerNormEps, into: y.baseAddress!)
+            }
+        }
+        return normed
+    }
+
     /// Patch embeddings (with the class token prepended when the tower has one) plus positions,
     /// then the pre-norm when the tower has one.
     private func embeddings(pixels: UnsafePointer<Float>) -> [Float] {

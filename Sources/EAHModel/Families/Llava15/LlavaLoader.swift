@@ -339,7 +339,9 @@ public enum LlavaLoader {
             patchEmbedding: try vision.matrix(WeightRole(.patchEmbedding), rows: h, columns: c * p * p, shape: [h, c, p, p]),
             patchBias: try vision.optionalVector(WeightRole(.patchEmbedding, bias: true), shape: [h], when: spec.patchBias),
             positionEmbedding: try vision.vector(WeightRole(.positionEmbedding), shape: [v.positionCount, h]),
-            preLayerNorm: spec.preNorm ? try layerNorm(.preLayerNorm, nil) : nil, layers: clipLayers)
+            preLayerNorm: spec.preNorm ? try layerNorm(.preLayerNorm, nil) : nil, layers: clipLayers,
+            postLayerNorm: clipLayers.count == v.layerCount && vision.byName[vision.name(for: WeightRole(.postLayerNorm))] != nil
+                ? try layerNorm(.postLayerNorm, nil) : nil)
 
         let features = h * config.visionFeatureLayers.count
         func projectorLinear(_ tensor: WeightRole.Tensor, _ columns: Int) throws(CheckpointError) -> LinearWeights {

@@ -39,15 +39,18 @@ public struct CLIPVisionWeights: Sendable {
     /// CLIP's `pre_layrnorm` (nil for towers without a pre-norm).
     public var preLayerNorm: NormWeights?
     public var layers: [CLIPLayerWeights]
+    /// `post_layernorm`, loaded when every layer is (the feature of towers read after the post-norm).
+    public var postLayerNorm: NormWeights?
 
     public init(classEmbedding: [Float]?, patchEmbedding: WeightMatrix, patchBias: [Float]? = nil, positionEmbedding: [Float],
-                preLayerNorm: NormWeights?, layers: [CLIPLayerWeights]) {
+                preLayerNorm: NormWeights?, layers: [CLIPLayerWeights], postLayerNorm: NormWeights? = nil) {
         self.classEmbedding = classEmbedding
         self.patchEmbedding = patchEmbedding
         self.patchBias = patchBias
         self.positionEmbedding = positionEmbedding
         self.preLayerNorm = preLayerNorm
         self.layers = layers
+        self.postLayerNorm = postLayerNorm
     }
 }
 
