@@ -41,6 +41,11 @@ import Testing
         #expect(config.text.vocabSize == 151936 && config.text.intermediateSize == 22016 && config.text.maxPositionEmbeddings == 32768)
         #expect(config.text.queryKeyValueBias && !config.text.outputBias && config.text.eosTokenIDs.isEmpty)
         #expect(config.imageTokenIndex == 151646 && config.visionFeatureLayers == [-1] && config.featureSelect == .full)
+        #expect(config.anyres?.maxTiles == 9 && config.anyres?.pinpoints.count == 36)
+        #expect(config.anyres?.pinpoints.first == ImageSize(height: 384, width: 384) && config.anyres?.pinpoints[1] == ImageSize(height: 384, width: 768))
+        // NeXT ignores vision_aspect_ratio, as transformers does.
+        let next = try LlavaConfigReader.llavaHF(.object([("model_type", .string("llava_next")), ("vision_aspect_ratio", .string("anyres_max_4"))]))
+        #expect(next.anyres != nil && next.anyres?.maxTiles == nil)
     }
 
     @Test func badOnevisionConfigsAreNamed() throws {

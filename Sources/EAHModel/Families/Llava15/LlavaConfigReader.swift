@@ -37,7 +37,8 @@ public enum LlavaConfigReader {
         public var imageTokenIndex: Int
         /// Whether images are tiled ("anyres", `image_grid_pinpoints`), with these pinpoints by default.
         public var anyresPinpoints: [ImageSize]?
-        /// `vision_aspect_ratio` when absent (OneVision's `anyres_max_9`); nil for families without the key.
+        /// `vision_aspect_ratio` when absent (OneVision's `anyres_max_9`); nil for families that
+        /// ignore the key (NeXT).
         public var visionAspectRatio: String?
 
         /// LlavaConfig's.
@@ -83,8 +84,9 @@ public enum LlavaConfigReader {
         config.projectorBias = try bool(json, "multimodal_projector_bias", "") ?? true
         if let pinpoints = defaults.anyresPinpoints {
             config.anyres = AnyResConfig(pinpoints: try self.pinpoints(json["image_grid_pinpoints"], tile: vision.imageSize, default: pinpoints))
-            if let ratio = try string(json, "vision_aspect_ratio", "") ?? defaults.visionAspectRatio {
-                config.anyres?.maxTiles = try maxTiles(ratio)
+            // Only OneVision's config has the key; transformers' NeXT ignores it.
+            if let fallback = defaults.visionAspectRatio {
+                config.anyres?.maxTiles = try maxTiles(try string(json, "vision_aspect_ratio", "") ?? fallback)
             }
         }
         try validate(config)
