@@ -104,6 +104,8 @@ struct LlavaNextTests {
         #expect(staticRun.tokens == (try #require(Self.integers(image, "eah_static_generated"))))
         let inspect = try CommandRunner.run("eah-convert", ["inspect", baked])
         #expect(inspect.stdout.contains("model:    LlavaNextForConditionalGeneration, family llava-next, layout llava-hf"), "\(inspect.stdout)")
+        #expect(inspect.stdout.contains("layout:   llava-hf (llava-next: base image, tiles cropped to the image's aspect, image_newline after each row)"),
+                "\(inspect.stdout)")
 
         let restored = directory.file("restored")
         let unpatch = try CommandRunner.run("eah-convert", ["unpatch", baked, "-o", restored])

@@ -54,6 +54,28 @@ import Testing
         }
     }
 
+    /// An original-release checkpoint whose config says `image_aspect_ratio: anyres` is NeXT,
+    /// whose original layout is not read yet: refused naming the family and the layout.
+    @Test func llavaNextInTheOriginalLayoutIsRefusedClearly() throws {
+        let folder = TemporaryDirectory()
+        let source = LlavaFixtures.path(m1 + "original")
+        for name in try FileManager.default.contentsOfDirectory(atPath: source) {
+            var bytes = Array(FileManager.default.contents(atPath: source + "/" + name) ?? Data())
+            if name == "config.json" {
+                let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"image_aspect_ratio\": \"pad\"", with: "\"image_aspect_ratio\": \"anyres\"")
+                #expect(text.contains("anyres"))
+                bytes = Array(text.utf8)
+            }
+            folder.write(name, bytes)
+        }
+        #expect {
+            try ModelFamilies.load(ModelRequest(model: folder.path, visionTower: LlavaFixtures.path(m1 + "clip-vision")))
+        } throws: { error in
+            guard case .unsupportedLayout(let text)? = (error as? CheckpointError)?.problem as? ModelProblem else { return false }
+            return text.hasPrefix("LLaVA-NeXT is read in the llava-hf layout only so far; this checkpoint is in the llava-original layout")
+        }
+    }
+
     @Test func detectionIsData() {
         #expect(WeightLayout.detect(names: ["v.blk.0.ln1.weight"], architecture: nil) == .llamaCppMMProj)
         #expect(WeightLayout.detect(names: ["x"], architecture: "clip") == .llamaCppMMProj)
