@@ -50,7 +50,7 @@ import Testing
         #expect {
             try ModelFamilies.load(ModelRequest(model: folder.path))
         } throws: { error in
-            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'qwen2_vl'; supported: llava, llava_next")
+            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'qwen2_vl'; supported: llava, llava_next, llava_onevision")
         }
     }
 

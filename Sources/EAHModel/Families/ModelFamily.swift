@@ -35,7 +35,7 @@ public struct ModelRequest: Sendable {
 /// The registry: the one place that tells which family a checkpoint belongs to.
 public enum ModelFamilies {
     /// Every supported family, in detection order.
-    public static let all: [any ModelFamily.Type] = [LlavaNext.self, Llava15.self]
+    public static let all: [any ModelFamily.Type] = [LlavaNext.self, LlavaOnevision.self, Llava15.self]
 
     /// Opens `request.model`, detects its layout and family, and loads it.
     ///
@@ -91,8 +91,14 @@ public enum ModelFamilies {
         switch layout {
         case .llavaHF, .llavaHFCurrent:
             guard let json = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: reader.path)),
-                  case .string(let type)? = json["model_type"], LlavaNext.modelTypes.contains(type) else { return layout.rawValue }
-            return layout.rawValue + " (llava-next: base image, tiles cropped to the image's aspect, image_newline after each row)"
+                  case .string(let type)? = json["model_type"] else { return layout.rawValue }
+            if LlavaNext.modelTypes.contains(type) {
+                return layout.rawValue + " (llava-next: base image, tiles cropped to the image's aspect, image_newline after each row)"
+            }
+            if LlavaOnevision.modelTypes.contains(type) {
+                return layout.rawValue + " (llava-onevision: base image, tiles cropped to the image's aspect and shrunk under anyres_max_9, image_newline after each row)"
+            }
+            return layout.rawValue
         case .llamaCppMMProj where LlavaNext.claims(mmproj: reader.metadata):
             return layout.rawValue + " (llava-next: llama.cpp packing, base image and tiles without unpad or image_newline)"
         default:

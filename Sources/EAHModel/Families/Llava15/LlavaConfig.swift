@@ -19,6 +19,8 @@ public struct LlavaConfig: Sendable, Equatable {
     public var projectorActivation: Activation
     /// The token id that marks image positions in llava-hf checkpoints (`image_token_index`).
     public var imageTokenIndex: Int
+    /// The projector's linears carry biases (`multimodal_projector_bias`, true by default).
+    public var projectorBias: Bool = true
     /// LLaVA-NeXT's tiling (nil: one square image, LLaVA-1.5).
     public var anyres: AnyResConfig?
 

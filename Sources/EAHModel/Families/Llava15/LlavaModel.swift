@@ -8,13 +8,13 @@ import EAHCore
 public final class LlavaModel: @unchecked Sendable {
     public let weights: LlavaWeights
     public let pool: ThreadPool
-    private let vision: CLIPVisionTower
+    private let vision: VisionTower
     let decoder: TransformerDecoder
 
     public init(weights: LlavaWeights, pool: ThreadPool = .shared) {
         self.weights = weights
         self.pool = pool
-        vision = CLIPVisionTower(config: weights.config.vision, weights: weights.vision, pool: pool)
+        vision = VisionTower(config: weights.config.vision.spec, weights: weights.vision, pool: pool)
         decoder = TransformerDecoder(spec: weights.config.text.spec, weights: weights.text, pool: pool)
     }
 
@@ -24,8 +24,9 @@ public final class LlavaModel: @unchecked Sendable {
     ///
     /// LLaVA-1.5: pixel values `[3, S, S]` give `imageFeatureCount` features. LLaVA-NeXT (with the
     /// picture's `imageSize`): pixel values `[tiles, 3, S, S]` (base image first, then the tiles
-    /// row-major) give the base tile's features, then each kept row of the tile grid followed by
-    /// `image_newline`, as transformers' `pack_image_features` does.
+    /// row-major) give the base tile's features, then each kept row of the tile grid (OneVision:
+    /// shrunk bilinearly under `anyres_max_N`) followed by `image_newline`, as transformers'
+    /// `pack_image_features` does.
     public func imageFeatures(pixelValues: [Float], imageSize: ImageSize? = nil) throws(ModelProblem) -> [Float] {
         let vision = config.vision
         let tileFloats = vision.channelCount * vision.imageSize * vision.imageSize
@@ -44,13 +45,20 @@ public final class LlavaModel: @unchecked Sendable {
         }
         var tiles: [[Float]] = []
         for tile in 0..<layout.tileCount { tiles.append(try tileFeatures(pixelValues[(tile * tileFloats)..<((tile + 1) * tileFloats)])) }
+        var grid: [Float] = []
+        grid.reserveCapacity(layout.featureRows * layout.featureColumns * hidden)
+        for entry in layout.tileFeatureOrder {
+            grid += tiles[entry.tile][(entry.feature * hidden)..<((entry.feature + 1) * hidden)]
+        }
+        if layout.isShrunk {
+            grid = FeatureGridResize.bilinear(grid, rows: layout.featureRows, columns: layout.featureColumns, width: hidden,
+                                              toRows: layout.packedRows, columns: layout.packedColumns)
+        }
         var packed = tiles[0]
         packed.reserveCapacity(layout.kinds.count * hidden)
-        let order = layout.tileFeatureOrder
-        for row in 0..<layout.featureRows {
-            for entry in order[(row * layout.featureColumns)..<((row + 1) * layout.featureColumns)] {
-                packed += tiles[entry.tile][(entry.feature * hidden)..<((entry.feature + 1) * hidden)]
-            }
+        let rowLength = layout.packedColumns * hidden
+        for row in 0..<layout.packedRows {
+            packed += grid[(row * rowLength)..<((row + 1) * rowLength)]
             packed += newline
         }
         return packed

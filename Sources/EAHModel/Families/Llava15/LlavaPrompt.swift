@@ -47,7 +47,7 @@ public struct LlavaPrompt: Sendable, Equatable {
     /// `imageFeatureCount` base features; NeXT needs the size). Other ids must lie in `0..<vocabSize`.
     public static func fromRawIDs(_ ids: [Int], config: LlavaConfig, imageSize: ImageSize? = nil) throws(ModelProblem) -> LlavaPrompt {
         if config.anyres != nil, imageSize == nil {
-            throw .badInput("LLaVA-NeXT lays an image out by its size: give the image (or its size), not only token ids")
+            throw .badInput("anyres models (LLaVA-NeXT, OneVision) lay an image out by its size: give the image (or its size), not only token ids")
         }
         let kinds = config.imageKinds(for: imageSize)
         let featureCount = kinds.count

@@ -9,24 +9,31 @@ public struct ImageSize: Sendable, Equatable, Hashable {
     }
 }
 
-/// LLaVA-NeXT's "anyres" settings: the tile resolutions an image may be fitted to. Features are
-/// packed as transformers does (`spatial_unpad`: the tile grid cropped back to the image's aspect,
+/// LLaVA-NeXT's and OneVision's "anyres" settings: the tile resolutions an image may be fitted to
+/// and OneVision's `anyres_max_N` shrink. Features are packed as transformers does
+/// (`spatial_unpad`: the tile grid cropped back to the image's aspect, shrunk under `maxTiles`,
 /// one `image_newline` after each row).
 public struct AnyResConfig: Sendable, Equatable {
     /// `image_grid_pinpoints`, each (height, width), multiples of the tower's image size.
     public var pinpoints: [ImageSize]
+    /// OneVision's `anyres_max_N`: when the unpadded grid holds more than about N tiles' features
+    /// (`√(rows·columns / (N·grid²)) > 1.1`), it is shrunk bilinearly before the newlines are added.
+    /// nil: never shrunk (NeXT).
+    public var maxTiles: Int?
 
-    public init(pinpoints: [ImageSize]) {
+    public init(pinpoints: [ImageSize], maxTiles: Int? = nil) {
         self.pinpoints = pinpoints
+        self.maxTiles = maxTiles
     }
 
     /// transformers' `LlavaNextConfig` default.
     public static let defaultPinpoints = [(336, 672), (672, 336), (672, 672), (1008, 336), (336, 1008)].map { ImageSize(height: $0.0, width: $0.1) }
 }
 
-/// How one image becomes LLaVA-NeXT's tiles and image positions, as transformers'
-/// `LlavaNextImageProcessorPil` and `pack_image_features` do it: the best pinpoint for the image,
-/// its tiles (row-major, after the base image), and the packed feature grid.
+/// How one image becomes LLaVA-NeXT's (or OneVision's) tiles and image positions, as
+/// transformers' `LlavaNextImageProcessorPil` / `LlavaOnevisionImageProcessorPil` and
+/// `pack_image_features` do it: the best pinpoint for the image, its tiles (row-major, after the
+/// base image), and the packed feature grid.
 public struct AnyResLayout: Sendable, Equatable {
     public let image: ImageSize
     /// The pinpoint the image is resized (aspect kept) and padded to.
@@ -43,6 +50,9 @@ public struct AnyResLayout: Sendable, Equatable {
     public let featureRows: Int
     public let columnOffset: Int
     public let featureColumns: Int
+    /// The packed grid: the kept part, or its bilinear shrink under `maxTiles` (then smaller).
+    public let packedRows: Int
+    public let packedColumns: Int
 
     public init(image: ImageSize, config: AnyResConfig, tile: Int, patch: Int) {
         self.image = image
@@ -66,17 +76,30 @@ public struct AnyResLayout: Sendable, Equatable {
         self.columnOffset = columnOffset
         featureRows = rows
         featureColumns = columns
+        // anyres_max_N (transformers' pack_image_features): shrink to ⌊rows / r⌋ × ⌊columns / r⌋.
+        var ratio = 0.0
+        if let maxTiles = config.maxTiles { ratio = (Double(rows * columns) / Double(maxTiles * grid * grid)).squareRoot() }
+        if ratio > 1.1 {
+            packedRows = Int(FeatureGridResize.pythonFloorDivide(Double(rows), ratio))
+            packedColumns = Int(FeatureGridResize.pythonFloorDivide(Double(columns), ratio))
+        } else {
+            packedRows = rows
+            packedColumns = columns
+        }
     }
+
+    /// Whether `maxTiles` shrinks the kept grid.
+    public var isShrunk: Bool { packedRows != featureRows || packedColumns != featureColumns }
 
     /// Pixel tiles: the base image, then the resolution's tiles row-major.
     public var tileCount: Int { 1 + tileRows * tileColumns }
 
-    /// The kinds of the image's positions: the base image's features, then each kept row of
+    /// The kinds of the image's positions: the base image's features, then each packed row of
     /// tile features followed by one newline.
     public var kinds: [ImagePositionKind] {
         var kinds = [ImagePositionKind](repeating: .base, count: grid * grid)
-        let row = [ImagePositionKind](repeating: .tile, count: featureColumns) + [.newline]
-        for _ in 0..<featureRows { kinds += row }
+        let row = [ImagePositionKind](repeating: .tile, count: packedColumns) + [.newline]
+        for _ in 0..<packedRows { kinds += row }
         return kinds
     }
 
