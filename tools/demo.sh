@@ -14,7 +14,8 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 if [ -d models/demo-llava ]; then
     model=models/demo-llava
     data=data/demo/calibration.jsonl
-    image=$(ls data/demo/eval/*.png | head -n 1)
+    images=(data/demo/eval/*.png)  # not `ls | head`: ls may die of SIGPIPE under pipefail
+    image=${images[0]}
     layers=0-1
 else
     # Until the demo model is committed: the tiny random model of the end-to-end tests.

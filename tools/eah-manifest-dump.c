@@ -99,6 +99,8 @@ static void print_manifest(const Eah__Manifest *manifest) {
         print_string(manifest->model->architecture);
         fputs("\n  weight_layout: ", stdout);
         print_string(manifest->model->weight_layout);
+        fputs("\n  family: ", stdout);
+        print_string(manifest->model->family);
         putchar('\n');
         print_files("  ", "source_files", manifest->model->n_source_files, manifest->model->source_files);
     } else {

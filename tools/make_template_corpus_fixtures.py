@@ -220,15 +220,21 @@ def command_cases():
         conversations=[overridden["messages"]], chat_template=template, add_generation_prompt=False, **{**special, "bos_token": "<BOS>"})[0][0]
     # A GGUF carrying a chat template: the test adds tokenizer.chat_template to the
     # tokenizer-only tokenizer/tokenizer.gguf (made from tokenizer.model by
-    # make_tokenizer_fixtures.py); sentencepiece gives the reference ids.
+    # make_tokenizer_fixtures.py). A GGUF tokenizes as llama.cpp does (special tokens spelled in
+    # the text are parsed), so llama.cpp's tokenizer gives the reference ids, without the BOS it
+    # adds (the command's ids are the rendered text's own, as apply_chat_template's).
     import sentencepiece
+    import llama_reference
     sp = sentencepiece.SentencePieceProcessor(model_file=os.path.join(ROOT, "Tests", "Fixtures", "tokenizer", "tokenizer.model"))
     gguf_special = {"bos_token": sp.id_to_piece(sp.bos_id()), "eos_token": sp.id_to_piece(sp.eos_id()), "unk_token": sp.id_to_piece(sp.unk_id())}
     gguf_messages, _ = CONVERSATIONS["multi_turn"]
     gguf_text = render_jinja_template(conversations=[gguf_messages], chat_template=template, add_generation_prompt=True, **gguf_special)[0][0]
+    gguf_ids = llama_reference.tokenize(os.path.join(ROOT, "Tests", "Fixtures", "tokenizer", "tokenizer.gguf"), [gguf_text])[0][0]
+    if gguf_ids[:1] == [sp.bos_id()]:
+        gguf_ids = gguf_ids[1:]
     return [
         {"model": "tokenizer/tokenizer.gguf", "gguf_chat_template": "templates/corpus/" + template_name,
-         "context": {"messages": gguf_messages, "add_generation_prompt": True}, "text": gguf_text, "ids": sp.encode(gguf_text)},
+         "context": {"messages": gguf_messages, "add_generation_prompt": True}, "text": gguf_text, "ids": gguf_ids},
         {"model": "e2e/tiny-llava-hf", "template": None, "context": own, "text": own_text,
          "ids": tokenizer(own_text, add_special_tokens=False)["input_ids"]},
         {"model": "e2e/tiny-llava-hf", "template": "templates/corpus/" + template_name, "context": overridden, "text": over_text,

@@ -438,7 +438,7 @@ const ProtobufCMessageDescriptor eah__manifest__descriptor =
   (ProtobufCMessageInit) eah__manifest__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor eah__model_identity__field_descriptors[3] =
+static const ProtobufCFieldDescriptor eah__model_identity__field_descriptors[4] =
 {
   {
     "architecture",
@@ -476,16 +476,29 @@ static const ProtobufCFieldDescriptor eah__model_identity__field_descriptors[3] 
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "family",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Eah__ModelIdentity, family),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned eah__model_identity__field_indices_by_name[] = {
   0,   /* field[0] = architecture */
+  3,   /* field[3] = family */
   2,   /* field[2] = source_files */
   1,   /* field[1] = weight_layout */
 };
 static const ProtobufCIntRange eah__model_identity__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor eah__model_identity__descriptor =
 {
@@ -495,7 +508,7 @@ const ProtobufCMessageDescriptor eah__model_identity__descriptor =
   "Eah__ModelIdentity",
   "eah",
   sizeof(Eah__ModelIdentity),
-  3,
+  4,
   eah__model_identity__field_descriptors,
   eah__model_identity__field_indices_by_name,
   1,  eah__model_identity__number_ranges,

@@ -67,6 +67,9 @@ public struct CalibrationReport: Sendable, Equatable {
                 ("wins", .array(statistics.wins[index].map(JSONValue.integer))),
                 ("no_winner", .integer(statistics.noWinner[index])),
                 ("counts_by_image_tokens", .object(grouped)),
+                ("sum_counts_by_kind", .object(statistics.sumCountsByKind[index].keys.sorted().map { kind in
+                    (kind, JSONValue.array(statistics.sumCountsByKind[index][kind]!.map(JSONValue.integer)))
+                })),
             ])
         }
         let summary: [JSONValue] = statistics.summary.map { layer in
@@ -96,7 +99,8 @@ public struct CalibrationReport: Sendable, Equatable {
             ("data_digests", .array(dataDigests.map(JSONValue.string))),
             ("shards", .array(shards.map(JSONValue.string))),
             ("summary", .array(summary)),
-            ("statistics", .object([("layers", .array(layers))])),
+            ("statistics", .object([("layers", .array(layers)),
+                                    ("image_tokens_by_kind", .object(statistics.imageTokensByKind.keys.sorted().map { ($0, JSONValue.integer(statistics.imageTokensByKind[$0]!)) }))])),
         ])
     }
 
@@ -135,7 +139,7 @@ public struct CalibrationReport: Sendable, Equatable {
         guard case .array(let entries)? = try field(json["statistics"], "statistics")["layers"], entries.count == layers.count else {
             throw .badReport("'statistics.layers' does not match 'layers'")
         }
-        var sums: [[Int]] = [], wins: [[Int]] = [], noWinner: [Int] = [], grouped: [[Int: [Int]]] = []
+        var sums: [[Int]] = [], wins: [[Int]] = [], noWinner: [Int] = [], grouped: [[Int: [Int]]] = [], byKind: [[String: [Int]]] = []
         for entry in entries {
             let sum = try ints(entry["sum_counts"], "sum_counts"), win = try ints(entry["wins"], "wins")
             guard sum.count == heads, win.count == heads else { throw .badReport("per-head lists must have \(heads) entries") }
@@ -151,6 +155,20 @@ public struct CalibrationReport: Sendable, Equatable {
                 byTokens[tokens] = counts
             }
             grouped.append(byTokens)
+            // Reports written before kinds were recorded have none.
+            var kinds: [String: [Int]] = [:]
+            if case .object(let members)? = entry["sum_counts_by_kind"] {
+                for (kind, value) in members {
+                    let counts = try ints(value, "sum_counts_by_kind")
+                    guard counts.count == heads else { throw .badReport("per-head lists must have \(heads) entries") }
+                    kinds[kind] = counts
+                }
+            }
+            byKind.append(kinds)
+        }
+        var tokensByKind: [String: Int] = [:]
+        if case .object(let members)? = json["statistics"]?["image_tokens_by_kind"] {
+            for (kind, value) in members { tokensByKind[kind] = try int(value, "image_tokens_by_kind") }
         }
         let samples = try int(json["samples"], "samples")
         guard case .object? = json["model"] else { throw .badReport("missing 'model'") }
@@ -161,7 +179,8 @@ public struct CalibrationReport: Sendable, Equatable {
         dataDigests = try strings(json["data_digests"], "data_digests")
         shards = try strings(json["shards"], "shards")
         statistics = CalibrationStatistics(layers: layers, headCount: heads, sampleCount: samples, sumCounts: sums,
-                                           countsByImageTokens: grouped, wins: wins, noWinner: noWinner)
+                                           countsByImageTokens: grouped, wins: wins, noWinner: noWinner,
+                                           sumCountsByKind: byKind, imageTokensByKind: tokensByKind)
     }
 
     /// Reads a report file.

@@ -16,6 +16,10 @@ public struct CalibrationStatistics: Sendable, Equatable {
     public private(set) var wins: [[Int]]
     /// [layer index]
     public private(set) var noWinner: [Int]
+    /// [layer index][kind] → per-head sums of counts at image positions of that kind.
+    public private(set) var sumCountsByKind: [[String: [Int]]]
+    /// Image positions per kind over every sample.
+    public private(set) var imageTokensByKind: [String: Int]
 
     public init(layers: [Int], headCount: Int) {
         self.layers = layers
@@ -24,10 +28,15 @@ public struct CalibrationStatistics: Sendable, Equatable {
         countsByImageTokens = layers.map { _ in [:] }
         wins = layers.map { _ in [Int](repeating: 0, count: headCount) }
         noWinner = layers.map { _ in 0 }
+        sumCountsByKind = layers.map { _ in [:] }
+        imageTokensByKind = [:]
     }
 
     /// Rebuilds statistics from their parts (a report being read back).
-    public init(layers: [Int], headCount: Int, sampleCount: Int, sumCounts: [[Int]], countsByImageTokens: [[Int: [Int]]], wins: [[Int]], noWinner: [Int]) {
+    public init(layers: [Int], headCount: Int, sampleCount: Int, sumCounts: [[Int]], countsByImageTokens: [[Int: [Int]]], wins: [[Int]], noWinner: [Int],
+                sumCountsByKind: [[String: [Int]]]? = nil, imageTokensByKind: [String: Int] = [:]) {
+        self.sumCountsByKind = sumCountsByKind ?? layers.map { _ in [:] }
+        self.imageTokensByKind = imageTokensByKind
         self.layers = layers
         self.headCount = headCount
         self.sampleCount = sampleCount
@@ -37,9 +46,17 @@ public struct CalibrationStatistics: Sendable, Equatable {
         self.noWinner = noWinner
     }
 
-    /// Adds one sample: its sink counts per layer (in `layers` order) and its image token count.
-    public mutating func add(counts: [[Int]], imageTokens: Int) {
+    /// Adds one sample: its sink counts per layer (in `layers` order) and its image token count;
+    /// optionally the counts split by the kind of the sink column, and its positions per kind.
+    public mutating func add(counts: [[Int]], imageTokens: Int, countsByKind: [[String: [Int]]] = [], imageTokensByKind: [String: Int] = [:]) {
         sampleCount += 1
+        for (index, byKind) in countsByKind.enumerated() where index < layers.count {
+            for (kind, counts) in byKind {
+                let mine = sumCountsByKind[index][kind] ?? [Int](repeating: 0, count: headCount)
+                sumCountsByKind[index][kind] = zip(mine, counts).map(+)
+            }
+        }
+        for (kind, tokens) in imageTokensByKind { self.imageTokensByKind[kind, default: 0] += tokens }
         for (index, layerCounts) in counts.enumerated() {
             var grouped = countsByImageTokens[index][imageTokens] ?? [Int](repeating: 0, count: headCount)
             for head in 0..<headCount {
@@ -70,7 +87,12 @@ public struct CalibrationStatistics: Sendable, Equatable {
                 let mine = result.countsByImageTokens[index][tokens] ?? [Int](repeating: 0, count: headCount)
                 result.countsByImageTokens[index][tokens] = zip(mine, sums).map(+)
             }
+            for (kind, sums) in other.sumCountsByKind[index] {
+                let mine = result.sumCountsByKind[index][kind] ?? [Int](repeating: 0, count: headCount)
+                result.sumCountsByKind[index][kind] = zip(mine, sums).map(+)
+            }
         }
+        for (kind, tokens) in other.imageTokensByKind { result.imageTokensByKind[kind, default: 0] += tokens }
         return result
     }
 

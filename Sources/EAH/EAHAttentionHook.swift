@@ -16,6 +16,9 @@ public final class EAHAttentionHook: AttentionHook {
     public let observationBeta: Double
     /// Prefill sink counts per layer (patched dynamic layers and observed layers).
     public private(set) var sinkCounts: [Int: [Int]] = [:]
+    /// Prefill sink counts per layer split by the kind of the sink column (`base`, `tile`,
+    /// `newline`, …), per head.
+    public private(set) var sinkCountsByKind: [Int: [String: [Int]]] = [:]
     /// The head broadcast at each patched layer in the last prefill (absent: none chosen).
     public private(set) var chosenHeads: [Int: Int] = [:]
 
@@ -37,6 +40,7 @@ public final class EAHAttentionHook: AttentionHook {
         // Layers run in order, so the first hooked layer of a prefill starts a new input.
         if layer == firstHookedLayer {
             sinkCounts = [:]
+            sinkCountsByKind = [:]
             chosenHeads = [:]
         }
         var plan = AttentionPlan(broadcastTargets: patch?.targetHeads)
@@ -50,8 +54,12 @@ public final class EAHAttentionHook: AttentionHook {
 
     public func columnSums(_ sums: AttentionColumnSums, context: AttentionContext) -> Int? {
         let layer = context.layer, patch = patches[layer]
-        let counts = SinkCounter.counts(sums, beta: patch?.beta ?? observationBeta)
+        let beta = patch?.beta ?? observationBeta
+        let counts = SinkCounter.counts(sums, beta: beta)
         sinkCounts[layer] = counts
+        var kindOf: [Int: ImagePositionKind] = [:]
+        for (position, kind) in zip(context.imagePositions, context.imageKinds) { kindOf[position] = kind }
+        sinkCountsByKind[layer] = SinkCounter.countsByKind(sums, beta: beta) { kindOf[$0]?.rawValue ?? ImagePositionKind.base.rawValue }
         guard let patch, patch.selection == .dynamic else { return nil }
         chosenHeads[layer] = SinkCounter.densestHead(counts)
         return chosenHeads[layer]

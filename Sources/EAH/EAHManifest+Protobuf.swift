@@ -45,7 +45,8 @@ extension EAHManifest {
             model: ModelIdentity(
                 architecture: try Self.text(model.pointee.architecture, field: "model.architecture"),
                 weightLayout: try Self.text(model.pointee.weight_layout, field: "model.weight_layout"),
-                sourceFiles: try Self.files(model.pointee.source_files, model.pointee.n_source_files, field: "model.source_files")),
+                sourceFiles: try Self.files(model.pointee.source_files, model.pointee.n_source_files, field: "model.source_files"),
+                family: try Self.text(model.pointee.family, field: "model.family")),
             patches: try Self.patches(manifest.patches, manifest.n_patches),
             baked: manifest.baked != 0,
             calibration: try manifest.calibration.map { pointer throws(ManifestProblem) in try Self.calibration(pointer.pointee) },

@@ -19,7 +19,7 @@ extension EAHManifest {
         var fields: [(String, JSONValue)] = [
             ("manifest_schema", .integer(schemaVersion)),
             ("tool_version", .string(toolVersion)),
-            ("model", .object([("architecture", .string(model.architecture)), ("weight_layout", .string(model.weightLayout)),
+            ("model", .object([("architecture", .string(model.architecture)), ("family", .string(model.family)), ("weight_layout", .string(model.weightLayout)),
                                ("source_files", checksums(model.sourceFiles))])),
             ("patches", .array(patches)),
             ("baked", .bool(baked)),
@@ -45,7 +45,7 @@ extension EAHManifest {
     public var text: String {
         var lines = [
             "EAH bundle (manifest schema \(schemaVersion), made by eah \(toolVersion))",
-            "model:    \(TerminalText.escape(model.architecture)), layout \(model.weightLayout), \(model.sourceFiles.count) source files",
+            "model:    \(TerminalText.escape(model.architecture))\(model.family.isEmpty ? "" : ", family " + TerminalText.escape(model.family)), layout \(model.weightLayout), \(model.sourceFiles.count) source files",
             "baked:    \(baked ? "yes (the broadcast is in the weights)" : "no (applied at load time)")",
         ]
         for patch in patches {

@@ -34,11 +34,14 @@ public struct EAHManifest: Sendable, Equatable {
         public var weightLayout: String
         /// The source files (relative names) with their SHA-256.
         public var sourceFiles: [FileChecksum]
+        /// The model family (`llava-1.5`, `llava-next`); empty in older manifests.
+        public var family: String
 
-        public init(architecture: String, weightLayout: String, sourceFiles: [FileChecksum]) {
+        public init(architecture: String, weightLayout: String, sourceFiles: [FileChecksum], family: String = "") {
             self.architecture = architecture
             self.weightLayout = weightLayout
             self.sourceFiles = sourceFiles
+            self.family = family
         }
     }
 

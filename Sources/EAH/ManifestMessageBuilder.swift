@@ -32,6 +32,7 @@ final class ManifestMessageBuilder {
         let message = allocate(eah__model_identity__init)
         message.pointee.architecture = string(model.architecture)
         message.pointee.weight_layout = string(model.weightLayout)
+        message.pointee.family = string(model.family)
         (message.pointee.n_source_files, message.pointee.source_files) = array(model.sourceFiles.map(file))
         return message
     }

@@ -18,6 +18,19 @@ public enum SinkCounter {
         }
     }
 
+    /// Sink counts per head split by `kind(column)` (the kind of the column's image position).
+    public static func countsByKind(_ sums: AttentionColumnSums, beta: Double, kind: (Int) -> String) -> [String: [Int]] {
+        var result: [String: [Int]] = [:]
+        for (index, column) in sums.columns.enumerated() {
+            let name = kind(column)
+            var counts = result[name] ?? [Int](repeating: 0, count: sums.headCount)
+            let rows = sums.rowsAfter[index]
+            for head in 0..<sums.headCount where rows > 0 && sums.sum(head: head, column: index) / Double(rows) > beta { counts[head] += 1 }
+            result[name] = counts
+        }
+        return result
+    }
+
     /// The densest head: the argmax of `counts`, ties to the lowest index; nil when all are 0.
     public static func densestHead(_ counts: [Int]) -> Int? {
         guard let best = counts.max(), best > 0 else { return nil }

@@ -60,8 +60,7 @@ public struct ChatTerminal {
                 notice("(new conversation)\n")
             case .image(let path):
                 do {
-                    let pixels = try conversation.pipeline.pixelValues(image: path)
-                    if conversation.attachImage(pixelValues: pixels) {
+                    if conversation.attachImage(try conversation.pipeline.image(path: path)) {
                         notice("(one image per conversation: a new conversation starts with this image)\n")
                     }
                     notice("(image attached to your next message)\n")

@@ -56,7 +56,11 @@ public struct CLIPPreprocessor: Sendable {
     static func centerCrop(_ image: RGBImage, height: Int, width: Int) -> RGBImage {
         if image.height == height && image.width == width { return image }
         func floorHalf(_ n: Int) -> Int { n >= 0 ? n / 2 : -((-n + 1) / 2) }
-        let top = floorHalf(image.height - height), left = floorHalf(image.width - width)
+        return window(of: image, top: floorHalf(image.height - height), left: floorHalf(image.width - width), height: height, width: width)
+    }
+
+    /// The `height × width` window of `image` at (`top`, `left`), zeros outside it.
+    static func window(of image: RGBImage, top: Int, left: Int, height: Int, width: Int) -> RGBImage {
         var output = [UInt8](repeating: 0, count: width * height * 3)
         image.pixels.withUnsafeBufferPointer { source in
             output.withUnsafeMutableBufferPointer { target in

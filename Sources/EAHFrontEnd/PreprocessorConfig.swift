@@ -1,7 +1,8 @@
 import EAHCheckpoint
 
 /// The settings of transformers' `CLIPImageProcessor`, as `preprocessor_config.json` spells
-/// them; keys the file omits take the processor's class defaults (CLIP ViT-B/32 at 224).
+/// them; keys the file omits take the processor's class defaults (CLIP ViT-B/32 at 224; for
+/// `LlavaOnevisionImageProcessor`, 384×384 and no center crop).
 ///
 /// `do_convert_rgb` only matters for images with a `transparencyKey` (see `CLIPPreprocessor`):
 /// `ImageDecoder` always yields RGB.
@@ -73,6 +74,11 @@ public struct PreprocessorConfig: Sendable, Equatable {
                 values.append(v)
             }
             return values
+        }
+        // LlavaOnevisionImageProcessor's class defaults differ from CLIP's: a 384² squash, no crop.
+        if case .string(let type)? = json["image_processor_type"], type.hasPrefix("LlavaOnevisionImageProcessor") {
+            size = .exact(height: 384, width: 384)
+            doCenterCrop = false
         }
         try flag("do_resize", &doResize)
         try flag("do_center_crop", &doCenterCrop)

@@ -18,6 +18,8 @@ public enum ModelProblem: CheckpointProblem, Equatable {
     case badInput(String)
     /// A pixel-values file that does not fit the vision tower.
     case badPixelValues(String)
+    /// An image whose positions alone exceed the model's context.
+    case imageTooLarge(needed: Int, context: Int)
 
     public var message: String {
         switch self {
@@ -29,6 +31,8 @@ public enum ModelProblem: CheckpointProblem, Equatable {
         case .needsCompanion(let text): text
         case .badInput(let text): text
         case .badPixelValues(let text): text
+        case .imageTooLarge(let needed, let context):
+            "this image needs \(needed) tokens but the model's context holds \(context) (max_position_embeddings)"
         }
     }
 
@@ -40,6 +44,7 @@ public enum ModelProblem: CheckpointProblem, Equatable {
         case .needsCompanion: nil
         case .badInput: nil
         case .badPixelValues: "write [1, 3, H, W] F32 pixel values at the vision tower's image size (eah-convert preprocess)"
+        case .imageTooLarge: "pass a smaller image, or use a model with a longer context"
         }
     }
 

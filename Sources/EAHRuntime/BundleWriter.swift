@@ -90,7 +90,8 @@ public enum BundleWriter {
             model: EAHManifest.ModelIdentity(
                 architecture: weights.companions.architecture,
                 weightLayout: weights.layout.rawValue,
-                sourceFiles: try sourceFiles.sorted().map { path throws(CheckpointError) in try checksum(path, name: relative(path, to: folder)) }),
+                sourceFiles: try sourceFiles.sorted().map { path throws(CheckpointError) in try checksum(path, name: relative(path, to: folder)) },
+                family: weights.companions.family),
             patches: patches, baked: request.bake, calibration: request.calibration,
             weightFiles: try written.sorted().map { name throws(CheckpointError) in try checksum(directory.file(name), name: name) })
         try manifest.write(to: directory.file(BundleLayout.manifest), overwrite: false)

@@ -13,6 +13,11 @@ public struct CalibrationData: Sendable {
     public struct Sample: Sendable, Equatable {
         public let image: String
         public let prompt: String
+
+        public init(image: String, prompt: String) {
+            self.image = image
+            self.prompt = prompt
+        }
     }
 
     public let samples: [Sample]

@@ -27,14 +27,16 @@ public struct Calibrator {
         var statistics = CalibrationStatistics(layers: layers, headCount: pipeline.config.text.headCount)
         for (index, sample) in samples.enumerated() {
             let hook = EAHAttentionHook(patches: [], observedLayers: Set(layers), observationBeta: beta)
-            let prompt = try pipeline.prompt(question: sample.prompt)
-            let pixels = try pipeline.pixelValues(image: sample.image)
+            let (prompt, pixels) = try pipeline.inputs(question: sample.prompt, image: sample.image)
             do throws(ModelProblem) {
                 try pipeline.model.observePrefill(prompt: prompt, pixelValues: pixels, hook: hook, throughLayer: layers.last ?? 0)
             } catch {
                 throw CheckpointError(path: sample.image, problem: error)
             }
-            statistics.add(counts: layers.map { hook.sinkCounts[$0] ?? [] }, imageTokens: prompt.imagePositions.count)
+            var tokensByKind: [String: Int] = [:]
+            for (kind, count) in prompt.image.countsByKind { tokensByKind[kind.rawValue] = count }
+            statistics.add(counts: layers.map { hook.sinkCounts[$0] ?? [] }, imageTokens: prompt.imagePositions.count,
+                           countsByKind: layers.map { hook.sinkCountsByKind[$0] ?? [:] }, imageTokensByKind: tokensByKind)
             progress(index + 1, samples.count)
         }
         return statistics

@@ -18,6 +18,7 @@ public final class ChatConversation {
     public private(set) var messages: [ChatMessage] = []
     /// Pixel values of the conversation's image, once attached.
     private var pixels: [Float]?
+    private var imageSize: ImageSize?
     private var imageIsPending = false
     private let session = GenerationSession()
 
@@ -39,10 +40,11 @@ public final class ChatConversation {
     /// Attaches preprocessed pixel values to the next message. A conversation holds one
     /// image: attaching another starts a new conversation (returns true then).
     @discardableResult
-    public func attachImage(pixelValues: [Float]) -> Bool {
+    public func attachImage(_ image: PreparedImage) -> Bool {
         let restarted = pixels != nil && !messages.isEmpty
         if restarted { reset() }
-        pixels = pixelValues
+        pixels = image.pixelValues
+        imageSize = image.size
         imageIsPending = true
         return restarted
     }
@@ -51,6 +53,7 @@ public final class ChatConversation {
     public func reset() {
         messages = []
         pixels = nil
+        imageSize = nil
         imageIsPending = false
         session.reset()
     }
@@ -61,7 +64,7 @@ public final class ChatConversation {
     public func send(_ text: String, onText: (String) -> Void = { _ in }) throws(CheckpointError) -> String {
         let turn = messages + [ChatMessage(role: .user, text: text, hasImage: imageIsPending)]
         let system = systemPrompt.map { [ChatMessage(role: .system, text: $0)] } ?? []
-        let prompt = try pipeline.prompt(messages: system + turn)
+        let prompt = try pipeline.prompt(messages: system + turn, imageSize: imageSize)
         var stream = TextStream(tokenizer: pipeline.tokenizer)
         let stopTokens = pipeline.stopTokens
         let result: GenerationResult

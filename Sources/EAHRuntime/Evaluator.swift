@@ -26,9 +26,10 @@ public final class Evaluator {
         self.maxTokens = maxTokens
     }
 
-    /// The greedy answer to `question` about an image's pixel values, without its stop token.
-    public func answer(question: String, pixels: [Float], image: String) throws(CheckpointError) -> String {
-        let prompt = try pipeline.prompt(question: question)
+    /// The greedy answer to `question` about an image (`pixels` of a picture of `imageSize`),
+    /// without its stop token.
+    public func answer(question: String, pixels: [Float], imageSize: ImageSize, image: String) throws(CheckpointError) -> String {
+        let prompt = try pipeline.prompt(question: question, imageSize: imageSize, imagePath: image)
         let result: GenerationResult
         do throws(ModelProblem) {
             result = try pipeline.model.generate(prompt: prompt, pixelValues: pixels, maxTokens: maxTokens, sampling: .greedy,
@@ -47,7 +48,9 @@ public final class Evaluator {
         var records: [CaptionRecord] = []
         for (index, image) in images.enumerated() {
             let path = annotations.path(of: image)
-            let caption = try answer(question: prompt, pixels: try pipeline.pixelValues(image: path), image: path)
+            let decoded = try pipeline.decode(image: path)
+            let caption = try answer(question: prompt, pixels: pipeline.pixelValues(of: decoded),
+                                     imageSize: ImageSize(height: decoded.height, width: decoded.width), image: path)
             let score = metric.add(caption: caption, groundTruth: annotations.objectNames(of: image))
             records.append(CaptionRecord(image: image, caption: caption, score: score))
             progress(index + 1, images.count)
@@ -66,11 +69,13 @@ public final class Evaluator {
         for (index, image) in images.enumerated() {
             if let asked = asked[image.id] {
                 let path = annotations.path(of: image)
-                let pixels = try pipeline.pixelValues(image: path)
+                let decoded = try pipeline.decode(image: path)
+                let pixels = pipeline.pixelValues(of: decoded), size = ImageSize(height: decoded.height, width: decoded.width)
                 for category in asked.sorted() {
                     let object = annotations.name(of: category) ?? String(category)
                     let question = POPEMetric.Question(imageID: image.id, categoryID: category, object: object, present: false)
-                    answers[image.id, default: [:]][category] = try answer(question: question.text(template: questionTemplate), pixels: pixels, image: path)
+                    answers[image.id, default: [:]][category] = try answer(question: question.text(template: questionTemplate), pixels: pixels,
+                                                                          imageSize: size, image: path)
                 }
             }
             progress(index + 1, images.count)

@@ -6,9 +6,10 @@ extension LlavaPipeline {
     /// Positions the model attends over (`max_position_embeddings`).
     public var contextLength: Int { config.text.maxPositionEmbeddings }
 
-    /// The prompt for a conversation (at most one image): rendered through the template,
-    /// tokenized, image positions marked, checked against the context with room for one token.
-    public func prompt(messages: [ChatMessage]) throws(CheckpointError) -> LlavaPrompt {
+    /// The prompt for a conversation (at most one image, of `imageSize` where the family's
+    /// layout depends on it): rendered through the template, tokenized, image positions marked,
+    /// checked against the context with room for one token.
+    public func prompt(messages: [ChatMessage], imageSize: ImageSize? = nil) throws(CheckpointError) -> LlavaPrompt {
         let images = messages.filter(\.hasImage).count
         guard images <= 1 else { throw CheckpointError(path: "conversation", problem: ConversationProblem.tooManyImages(images)) }
         guard messages.last?.role == .user else { throw CheckpointError(path: "conversation", problem: ConversationProblem.noUserMessage) }
@@ -16,7 +17,7 @@ extension LlavaPipeline {
         let prompt: LlavaPrompt
         do throws(ModelProblem) {
             if images == 1 {
-                prompt = try LlavaPrompt.fromRawIDs(ids, config: config)
+                prompt = try LlavaPrompt.fromRawIDs(ids, config: config, imageSize: imageSize)
             } else {
                 guard !ids.contains(LlavaPrompt.imageIndex), !ids.contains(config.imageTokenIndex) else {
                     throw ModelProblem.badInput("a message holds the image marker <image> but no image is attached")
@@ -37,14 +38,27 @@ extension LlavaPipeline {
 
     /// An encoded JPEG or PNG (`origin` names it in errors) decoded and preprocessed for the
     /// vision tower; `maximumPixelCount` bounds the decoded size.
-    public func pixelValues(imageBytes: [UInt8], origin: String,
-                            maximumPixelCount: Int = ImageDecoder.defaultMaximumPixelCount) throws(CheckpointError) -> [Float] {
+    public func image(bytes: [UInt8], origin: String,
+                      maximumPixelCount: Int = ImageDecoder.defaultMaximumPixelCount) throws(CheckpointError) -> PreparedImage {
         let image: RGBImage
         do throws(ImageProblem) {
-            image = try ImageDecoder(maximumPixelCount: maximumPixelCount).decode(imageBytes)
+            image = try ImageDecoder(maximumPixelCount: maximumPixelCount).decode(bytes)
         } catch {
             throw CheckpointError(path: origin, problem: error)
         }
-        return preprocessor.preprocess(image, mode: imageMode).values
+        return PreparedImage(pixelValues: pixelValues(of: image), size: ImageSize(height: image.height, width: image.width))
     }
+
+    /// The image at `path`, decoded and preprocessed for the vision tower.
+    public func image(path: String) throws(CheckpointError) -> PreparedImage {
+        let image = try decode(image: path)
+        return PreparedImage(pixelValues: pixelValues(of: image), size: ImageSize(height: image.height, width: image.width))
+    }
+}
+
+/// An image ready for the model: its pixel values and the size it had, which families whose
+/// layout depends on the picture (NeXT) need to lay out the prompt.
+public struct PreparedImage: Sendable {
+    public let pixelValues: [Float]
+    public let size: ImageSize
 }

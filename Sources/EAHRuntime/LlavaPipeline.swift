@@ -42,14 +42,35 @@ public final class LlavaPipeline: @unchecked Sendable {
     public var config: LlavaConfig { model.config }
 
     /// The prompt for one question about one image: the conversation template rendered, then
-    /// tokenized with the image's feature positions marked.
-    public func prompt(question: String, systemPrompt: String? = nil, addBOS: Bool = true) throws(CheckpointError) -> LlavaPrompt {
+    /// tokenized with the image's feature positions marked. Families whose layout depends on
+    /// the picture (NeXT) need its `imageSize`.
+    public func prompt(question: String, systemPrompt: String? = nil, addBOS: Bool = true, imageSize: ImageSize? = nil,
+                       imagePath: String = "image") throws(CheckpointError) -> LlavaPrompt {
         let text = try template.render(prompt: question, systemPrompt: systemPrompt)
         let ids = encode(text, addBOS: addBOS)
+        let prompt: LlavaPrompt
         do throws(ModelProblem) {
-            return try LlavaPrompt.fromRawIDs(ids, config: config)
+            prompt = try LlavaPrompt.fromRawIDs(ids, config: config, imageSize: imageSize)
         } catch {
             throw CheckpointError(path: "prompt", problem: error)
+        }
+        try Self.checkImageFits(prompt, config: config, path: imagePath)
+        return prompt
+    }
+
+    /// The prompt and the pixel values for a question about the image at `path` (decoded once).
+    public func inputs(question: String, image path: String, systemPrompt: String? = nil) throws(CheckpointError) -> (prompt: LlavaPrompt, pixelValues: [Float]) {
+        let image = try decode(image: path)
+        let prompt = try self.prompt(question: question, systemPrompt: systemPrompt, imageSize: ImageSize(height: image.height, width: image.width),
+                                     imagePath: path)
+        return (prompt, pixelValues(of: image))
+    }
+
+    /// Refuses a prompt whose image alone needs more positions than the model's context.
+    static func checkImageFits(_ prompt: LlavaPrompt, config: LlavaConfig, path: String) throws(CheckpointError) {
+        let needed = prompt.image.count, context = config.text.maxPositionEmbeddings
+        guard needed <= context else {
+            throw CheckpointError(path: path, problem: ModelProblem.imageTooLarge(needed: needed, context: context))
         }
     }
 
@@ -72,7 +93,22 @@ public final class LlavaPipeline: @unchecked Sendable {
 
     /// The image at `path` decoded and preprocessed for the vision tower.
     public func pixelValues(image path: String) throws(CheckpointError) -> [Float] {
-        try preprocessor.preprocess(path: path, mode: imageMode).values
+        pixelValues(of: try decode(image: path))
+    }
+
+    /// The image at `path`, decoded as transformers' `load_image` does.
+    public func decode(image path: String) throws(CheckpointError) -> RGBImage {
+        try ImageDecoder().decode(path: path)
+    }
+
+    /// `image` preprocessed for the vision tower: one square (LLaVA-1.5), or NeXT's base image
+    /// and tiles for the resolution the family's layout picks.
+    public func pixelValues(of image: RGBImage) -> [Float] {
+        let size = ImageSize(height: image.height, width: image.width)
+        guard let layout = config.anyresLayout(for: size) else { return preprocessor.preprocess(image, mode: imageMode).values }
+        let resized = AnyResLayout.resizedSize(of: size, into: layout.resolution)
+        return preprocessor.anyresPixelValues(image, resized: (resized.height, resized.width),
+                                              resolution: (layout.resolution.height, layout.resolution.width), tile: config.vision.imageSize)
     }
 
     /// Ids that end an answer: the tokenizer's EOS and the config's.

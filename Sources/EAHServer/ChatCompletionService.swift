@@ -49,17 +49,20 @@ final class ChatCompletionService: Sendable {
                            param: "eah", code: "eah_unavailable")
         }
         var pixels: [Float] = []
+        var imageSize: ImageSize?
         if let image = request.image {
             let (bytes, origin) = try ImageLoader.bytes(of: image, maxBytes: configuration.maxImageBytes)
             do throws(CheckpointError) {
-                pixels = try model.pipeline.pixelValues(imageBytes: bytes, origin: origin, maximumPixelCount: configuration.maxImagePixels)
+                let prepared = try model.pipeline.image(bytes: bytes, origin: origin, maximumPixelCount: configuration.maxImagePixels)
+                pixels = prepared.pixelValues
+                imageSize = prepared.size
             } catch {
                 throw .invalid("the image could not be used: \(error.problem.message)", param: "messages", code: "invalid_image")
             }
         }
         let prompt: LlavaPrompt
         do throws(CheckpointError) {
-            prompt = try model.pipeline.prompt(messages: request.messages)
+            prompt = try model.pipeline.prompt(messages: request.messages, imageSize: imageSize)
         } catch {
             var code: String?
             if case .promptTooLong? = error.problem as? ConversationProblem { code = "context_length_exceeded" }

@@ -29,7 +29,7 @@ extension EAHRun {
         try source.validate(against: pipeline.config)
         let conversation = ChatConversation(pipeline: pipeline, hook: source.hook, systemPrompt: systemPrompt,
                                             sampling: sampling, maxTokens: maxTokens)
-        if let image { conversation.attachImage(pixelValues: try pipeline.pixelValues(image: image)) }
+        if let image { conversation.attachImage(try pipeline.image(path: image)) }
         ChatTerminal(conversation: conversation).run()
     }
 

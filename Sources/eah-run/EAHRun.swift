@@ -139,13 +139,13 @@ struct EAHRun: ParsableCommand {
         let pipeline = try self.source.pipeline(source)
         try source.validate(against: pipeline.config)
         let questionText = question == "-" ? Self.standardInputText() : question
-        let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt)
+        let picture = image == "-" ? try pipeline.image(bytes: StandardInput.readAll(), origin: "standard input") : try pipeline.image(path: image)
+        let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt, imageSize: picture.size, imagePath: image)
         if verbosePrompt {
             let text = try pipeline.template.render(prompt: questionText, systemPrompt: systemPrompt)
             StandardStream.error.write(Self.describe(prompt, text: text))
         }
-        let pixels = image == "-" ? try pipeline.pixelValues(imageBytes: StandardInput.readAll(), origin: "standard input")
-            : try pipeline.pixelValues(image: image)
+        let pixels = picture.pixelValues
         var stream = TextStream(tokenizer: pipeline.tokenizer)
         let result = try generate(pipeline.model, prompt: prompt, pixels: pixels, stopTokens: pipeline.stopTokens, hook: source.hook) { token in
             if !json { StandardStream.output.write(stream.append(token)) }

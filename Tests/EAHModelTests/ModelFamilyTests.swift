@@ -50,7 +50,29 @@ import Testing
         #expect {
             try ModelFamilies.load(ModelRequest(model: folder.path))
         } throws: { error in
-            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'qwen2_vl'; supported: llava")
+            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'qwen2_vl'; supported: llava, llava_next, llava_onevision")
+        }
+    }
+
+    /// An original-release checkpoint whose config says `image_aspect_ratio: anyres` is NeXT,
+    /// whose original layout is not read yet: refused naming the family and the layout.
+    @Test func llavaNextInTheOriginalLayoutIsRefusedClearly() throws {
+        let folder = TemporaryDirectory()
+        let source = LlavaFixtures.path(m1 + "original")
+        for name in try FileManager.default.contentsOfDirectory(atPath: source) {
+            var bytes = Array(FileManager.default.contents(atPath: source + "/" + name) ?? Data())
+            if name == "config.json" {
+                let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"image_aspect_ratio\": \"pad\"", with: "\"image_aspect_ratio\": \"anyres\"")
+                #expect(text.contains("anyres"))
+                bytes = Array(text.utf8)
+            }
+            folder.write(name, bytes)
+        }
+        #expect {
+            try ModelFamilies.load(ModelRequest(model: folder.path, visionTower: LlavaFixtures.path(m1 + "clip-vision")))
+        } throws: { error in
+            guard case .unsupportedLayout(let text)? = (error as? CheckpointError)?.problem as? ModelProblem else { return false }
+            return text.hasPrefix("LLaVA-NeXT is read in the llava-hf layout only so far; this checkpoint is in the llava-original layout")
         }
     }
 

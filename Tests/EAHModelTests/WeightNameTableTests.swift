@@ -29,6 +29,9 @@ import Testing
         #expect(T.name(WeightRole(.projector1), in: T.gguf) == "mm.0.weight")
         #expect(T.name(WeightRole(.postAttentionNorm, layer: 1), in: T.gguf) == "blk.1.ffn_norm.weight")
         #expect(T.name(WeightRole(.visionOutput, layer: 2), in: T.gguf) == "v.blk.2.attn_out.weight")
+        #expect(T.name(WeightRole(.imageNewline), in: T.llavaHFSaved5) == "image_newline")
+        #expect(T.name(WeightRole(.imageNewline), in: T.llavaHFInMemory5) == "model.image_newline")
+        #expect(T.name(WeightRole(.imageNewline), in: T.llavaOriginal) == "model.image_newline")
     }
 
     @Test func everyTensorHasARow() {

@@ -46,7 +46,7 @@ struct ConversationTests {
     func cacheReuse() throws {
         let pipeline = try LlavaPipeline(model: DemoModel.path)
         let conversation = ChatConversation(pipeline: pipeline, hook: nil, maxTokens: 24)
-        conversation.attachImage(pixelValues: try pipeline.pixelValues(image: DemoModel.image(0)))
+        conversation.attachImage(try pipeline.image(path: DemoModel.image(0)))
         let first = try conversation.send("Describe the image.")
         let firstPrompt = try pipeline.prompt(messages: [ChatMessage(role: .user, text: "Describe the image.", hasImage: true)])
         #expect(conversation.reusedPositions == 0)
@@ -69,9 +69,9 @@ struct ConversationTests {
     func secondImage() throws {
         let pipeline = try LlavaPipeline(model: DemoModel.path)
         let conversation = ChatConversation(pipeline: pipeline, hook: nil, maxTokens: 4)
-        #expect(!conversation.attachImage(pixelValues: try pipeline.pixelValues(image: DemoModel.image(0))))
+        #expect(!conversation.attachImage(try pipeline.image(path: DemoModel.image(0))))
         try conversation.send("Describe the image.")
-        #expect(conversation.attachImage(pixelValues: try pipeline.pixelValues(image: DemoModel.image(1))))
+        #expect(conversation.attachImage(try pipeline.image(path: DemoModel.image(1))))
         #expect(conversation.messages.isEmpty)
     }
 

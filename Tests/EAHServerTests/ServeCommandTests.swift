@@ -108,6 +108,30 @@ struct ServeCommandTests {
         #expect(expectedOff != (try runAnswer(try bundle, image: DemoModel.image(0))))
     }
 
+    @Test("stop sequences end the answer before them, streamed or not")
+    func stopSequences() throws {
+        let full = try runAnswer(try bundle, image: DemoModel.image(0))
+        let words = full.split(separator: " ")
+        try #require(words.count > 3, "the answer is long enough to cut: \(full)")
+        let stop = " " + words[2]
+        let cut = String(full[..<full.range(of: stop)!.lowerBound])
+        let extra = #", "stop": ["never here", "\#(stop)"]"#
+        let response = try Curl.post(try server.baseURL + "/v1/chat/completions", json: try imageRequest(DemoModel.image(0), extra: extra))
+        #expect(try content(response) == cut)
+        let json = try JSONParser.parse(response.body)
+        guard case .array(let choices)? = json["choices"] else { Issue.record("no choices"); return }
+        #expect(choices.first?["finish_reason"] == .string("stop"))
+        let streamed = try Curl.post(try server.baseURL + "/v1/chat/completions",
+                                     json: try imageRequest(DemoModel.image(0), extra: extra + #", "stream": true"#), extra: ["-N"])
+        var text = ""
+        for event in events(streamed.body).dropLast() {
+            guard case .array(let choices)? = try JSONParser.parse(event)["choices"],
+                  case .string(let piece)? = choices.first?["delta"]?["content"] else { continue }
+            text += piece
+        }
+        #expect(text == cut)
+    }
+
     @Test("bad requests: 4xx with OpenAI's error object")
     func badRequests() throws {
         let url = try server.baseURL + "/v1/chat/completions"

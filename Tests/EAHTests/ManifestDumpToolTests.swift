@@ -56,6 +56,7 @@ struct ManifestDumpToolTests {
         #expect(lines.contains("tool_version: \"eah-convert 0.1.0 (test)\""))
         #expect(lines.contains("  architecture: \"LlavaForConditionalGeneration\""))
         #expect(lines.contains("  weight_layout: \"hf\""))
+        #expect(lines.contains("  family: \"llava-1.5\""))
         #expect(lines.contains("baked: \(baked)"))
         #expect(lines.contains("patches: \(manifest.patches.count)"))
         // Patches in order, with their selection, head, β, phase and targets.

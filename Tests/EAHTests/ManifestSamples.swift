@@ -19,7 +19,7 @@ enum ManifestSamples {
             model: .init(architecture: "LlavaForConditionalGeneration", weightLayout: "hf", sourceFiles: [
                 .init(path: "model-00001-of-00002.safetensors", sha256: digestA, size: 4_987_654_321),
                 .init(path: "sub/model-00002-of-00002.safetensors", sha256: digestB, size: 0),
-            ]),
+            ], family: "llava-1.5"),
             patches: patches,
             baked: baked,
             calibration: .init(dataDigest: digestB, sampleCount: 128, beta: 0.002, layers: [

@@ -139,10 +139,15 @@ struct  Eah__ModelIdentity
    */
   size_t n_source_files;
   Eah__FileChecksum **source_files;
+  /*
+   * The model family as the converter's registry names it (`llava-1.5`, `llava-next`); empty
+   * in manifests written before families were recorded.
+   */
+  char *family;
 };
 #define EAH__MODEL_IDENTITY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&eah__model_identity__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /*

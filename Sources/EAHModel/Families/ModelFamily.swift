@@ -35,7 +35,7 @@ public struct ModelRequest: Sendable {
 /// The registry: the one place that tells which family a checkpoint belongs to.
 public enum ModelFamilies {
     /// Every supported family, in detection order.
-    public static let all: [any ModelFamily.Type] = [Llava15.self]
+    public static let all: [any ModelFamily.Type] = [LlavaNext.self, LlavaOnevision.self, Llava15.self]
 
     /// Opens `request.model`, detects its layout and family, and loads it.
     ///
@@ -57,7 +57,7 @@ public enum ModelFamilies {
         case .huggingFace?:
             let path = LlavaLoader.configPath(beside: request.model)
             let json = try LlavaLoader.parseJSON(path)
-            guard case .string(let type)? = json["model_type"] else { return all[0] }
+            guard case .string(let type)? = json["model_type"] else { return Llava15.self }
             if let index = index(modelType: type) { return all[index] }
             let known = all.flatMap { $0.modelTypes }.sorted().joined(separator: ", ")
             throw CheckpointError(path: path, problem: ModelProblem.badConfig(field: "model_type", reason: "is '\(TerminalText.escape(type))'; supported: \(known)"))
@@ -67,7 +67,7 @@ public enum ModelFamilies {
         case .gguf?:
             return all[index(mmproj: request.mmproj)]
         case nil:
-            return all[0]
+            return Llava15.self
         }
     }
 
@@ -88,18 +88,36 @@ public enum ModelFamilies {
         all.firstIndex { $0.modelTypes.contains(modelType) }
     }
 
+    /// The first family claiming the config; the last (LLaVA-1.5, which claims every one) otherwise.
     private static func index(originalConfig json: JSONValue) -> Int {
-        all.firstIndex { $0.claims(originalConfig: json) } ?? 0
+        all.firstIndex { $0.claims(originalConfig: json) } ?? all.count - 1
     }
 
     private static func index(mmproj path: String?) -> Int {
-        guard let path, let reader = try? GGUFReader(path: path) else { return 0 }
-        return all.firstIndex { $0.claims(mmproj: reader.metadata) } ?? 0
+        guard let path, let reader = try? GGUFReader(path: path) else { return all.count - 1 }
+        return all.firstIndex { $0.claims(mmproj: reader.metadata) } ?? all.count - 1
     }
 
-    /// What `inspect` reports as a checkpoint's layout.
+    /// What `inspect` reports as a checkpoint's layout: the naming, and for LLaVA-NeXT which image
+    /// packing it implies (transformers' for llava-hf, llama.cpp's for an mmproj).
     public static func layoutDescription(_ reader: any CheckpointReader) -> String {
-        WeightLayout.detect(reader).rawValue
+        let layout = WeightLayout.detect(reader)
+        switch layout {
+        case .llavaHF, .llavaHFCurrent:
+            guard let json = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: reader.path)),
+                  case .string(let type)? = json["model_type"] else { return layout.rawValue }
+            if LlavaNext.modelTypes.contains(type) {
+                return layout.rawValue + " (llava-next: base image, tiles cropped to the image's aspect, image_newline after each row)"
+            }
+            if LlavaOnevision.modelTypes.contains(type) {
+                return layout.rawValue + " (llava-onevision: base image, tiles cropped to the image's aspect and shrunk under anyres_max_9, image_newline after each row)"
+            }
+            return layout.rawValue
+        case .llamaCppMMProj where LlavaNext.claims(mmproj: reader.metadata):
+            return layout.rawValue + " (llava-next: llama.cpp packing, base image and tiles without unpad or image_newline)"
+        default:
+            return layout.rawValue
+        }
     }
 }
 

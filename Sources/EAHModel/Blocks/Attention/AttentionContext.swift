@@ -9,8 +9,12 @@ public struct AttentionContext: Sendable {
     public let imagePositions: [Int]
     /// Query heads per key/value head (grouped-query attention; 1 for MHA).
     public let queriesPerKVHead: Int
+    /// The kind of each image position (parallel to `imagePositions`; empty: all base features).
+    public let imageKinds: [ImagePositionKind]
 
-    public init(layer: Int, phase: AttentionPhase, queryStart: Int, imagePositions: [Int], queriesPerKVHead: Int) {
+    public init(layer: Int, phase: AttentionPhase, queryStart: Int, imagePositions: [Int], queriesPerKVHead: Int,
+                imageKinds: [ImagePositionKind] = []) {
+        self.imageKinds = imageKinds
         self.layer = layer
         self.phase = phase
         self.queryStart = queryStart

@@ -108,11 +108,13 @@ enum MultiHeadAttention {
             let headSums = sumsAddress.pointer + head * columns.count
             for rows in problem.blocks {
                 let width = problem.probabilities(head: head, rows: rows, into: scratch)
-                // Column sums over the rows after each column, rows ascending (as the reference).
-                for (index, column) in columns.enumerated() where column < width {
-                    var sum = headSums[index]
-                    for (offset, row) in rows.enumerated() where start + row > column { sum += Double(scratch[offset * width + column]) }
-                    headSums[index] = sum
+                // Column sums over the rows after each column; each column adds its rows in
+                // ascending order (as the reference), row by row for contiguous reads.
+                for (offset, row) in rows.enumerated() {
+                    let probabilities = scratch + offset * width, position = start + row
+                    for (index, column) in columns.enumerated() where column < position && column < width {
+                        headSums[index] += Double(probabilities[column])
+                    }
                 }
                 problem.weightValues(scratch, width: width, rows: rows, head: head)
             }

@@ -82,13 +82,14 @@ public struct DecoderSpec: Sendable, Equatable {
 }
 
 extension LlamaConfig {
-    /// The LLaMA decoder as a spec: pre-norm RMSNorm, rotate-half RoPE, SiLU-gated MLP, causal mask.
+    /// The LLaMA-shaped decoder as a spec: pre-norm RMSNorm, rotate-half RoPE, SiLU-gated MLP,
+    /// causal (or Mistral's sliding-window) mask; Qwen2 differs only in its q/k/v biases.
     public var spec: DecoderSpec {
         DecoderSpec(
             hiddenSize: hiddenSize, intermediateSize: intermediateSize, layerCount: layerCount, vocabSize: vocabSize,
             norm: .init(eps: rmsNormEps),
-            attention: .init(headCount: headCount, kvHeadCount: kvHeadCount, headDim: headDim, queryBias: attentionBias,
-                             keyBias: attentionBias, valueBias: attentionBias, outputBias: attentionBias,
+            attention: .init(headCount: headCount, kvHeadCount: kvHeadCount, headDim: headDim, queryBias: queryKeyValueBias,
+                             keyBias: queryKeyValueBias, valueBias: queryKeyValueBias, outputBias: outputBias,
                              scale: 1 / Float(headDim).squareRoot()),
             masks: [DecoderSpec.Mask](repeating: slidingWindow.map { .slidingWindow($0) } ?? .causal, count: layerCount),
             rope: .init(parameters: rope, style: .rotateHalf, maxPositionEmbeddings: maxPositionEmbeddings),

@@ -1,4 +1,5 @@
-/// Hyperparameters of the LLaMA-family text decoder.
+/// Hyperparameters of a LLaMA-shaped text decoder (LLaMA, Mistral, Qwen2: pre-norm RMSNorm,
+/// rotate-half RoPE, SiLU-gated MLP); `spec` is the decoder they describe.
 public struct LlamaConfig: Sendable, Equatable {
     public var hiddenSize: Int
     public var intermediateSize: Int
@@ -12,8 +13,15 @@ public struct LlamaConfig: Sendable, Equatable {
     public var maxPositionEmbeddings: Int
     /// RoPE: base, scaling type and its parameters.
     public var rope: RopeParameters
-    /// q/k/v/o projections carry biases (`attention_bias`).
-    public var attentionBias: Bool
+    /// q/k/v projections carry biases (LLaMA's `attention_bias`; always in Qwen2).
+    public var queryKeyValueBias: Bool
+    /// o_proj carries a bias (LLaMA's `attention_bias`; never in Qwen2).
+    public var outputBias: Bool
+    /// LLaMA's `attention_bias`: all four attention projections carry biases.
+    public var attentionBias: Bool {
+        get { queryKeyValueBias && outputBias }
+        set { queryKeyValueBias = newValue; outputBias = newValue }
+    }
     /// gate/up/down projections carry biases (`mlp_bias`).
     public var mlpBias: Bool
     /// `lm_head` shares `embed_tokens`.
@@ -38,7 +46,8 @@ public struct LlamaConfig: Sendable, Equatable {
         self.rmsNormEps = rmsNormEps
         self.maxPositionEmbeddings = maxPositionEmbeddings
         self.rope = rope
-        self.attentionBias = attentionBias
+        queryKeyValueBias = attentionBias
+        outputBias = attentionBias
         self.mlpBias = mlpBias
         self.tieWordEmbeddings = tieWordEmbeddings
         self.eosTokenIDs = eosTokenIDs

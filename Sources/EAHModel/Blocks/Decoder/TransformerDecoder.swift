@@ -39,7 +39,7 @@ struct TransformerDecoder {
     /// `sectionPositionIDs` gives one row of ids per position axis (M-RoPE: time, height, width;
     /// each row `count` long); without it every row is `positionIDs`.
     func forward(_ embeddings: [Float], count: Int, positionIDs: [Int], sectionPositionIDs: [[Int]]? = nil, cache: KVCache, hook: AttentionHook?,
-                 imagePositions: [Int], layerLimit: Int? = nil, phase: AttentionPhase? = nil) -> [Float] {
+                 imagePositions: [Int], imageKinds: [ImagePositionKind] = [], layerLimit: Int? = nil, phase: AttentionPhase? = nil) -> [Float] {
         precondition(positionIDs.count == count, "one position id per new position")
         let hidden = spec.hiddenSize, start = cache.count, eps = spec.norm.eps
         let heads = spec.attention.headCount, kvHeads = spec.attention.kvHeadCount, headDim = spec.attention.headDim
@@ -69,7 +69,7 @@ struct TransformerDecoder {
                     v.withUnsafeBufferPointer { (values + start * kvWidth).update(from: $0.baseAddress!, count: count * kvWidth) }
                     var attended = [Float](repeating: 0, count: count * heads * headDim)
                     let context = AttentionContext(layer: index, phase: phase, queryStart: start, imagePositions: imagePositions,
-                                                   queriesPerKVHead: heads / kvHeads)
+                                                   queriesPerKVHead: heads / kvHeads, imageKinds: imageKinds)
                     let window: Int? = if case .slidingWindow(let size) = spec.masks[index] { size } else { nil }
                     q.withUnsafeBufferPointer { q in
                         attended.withUnsafeMutableBufferPointer { out in

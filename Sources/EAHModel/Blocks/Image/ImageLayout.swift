@@ -32,13 +32,19 @@ public struct ImageLayout: Sendable, Equatable {
     }
 
     public var runs: [Run]
+    /// The source picture's size, for families whose features depend on it (NeXT's tiling).
+    public var imageSize: ImageSize?
 
-    public init(runs: [Run] = []) {
+    public init(runs: [Run] = [], imageSize: ImageSize? = nil) {
         self.runs = runs
+        self.imageSize = imageSize
     }
 
     /// Every image position, ascending.
     public var positions: [Int] { runs.flatMap { Array($0.positions) } }
+
+    /// Every image position's kind, in `positions` order.
+    public var kinds: [ImagePositionKind] { runs.flatMap(\.kinds) }
 
     /// How many positions hold image features.
     public var count: Int { runs.reduce(0) { $0 + $1.kinds.count } }
@@ -50,7 +56,7 @@ public struct ImageLayout: Sendable, Equatable {
             let dropped = max(0, position - run.start)
             guard dropped < run.kinds.count else { return nil }
             return Run(start: run.start + dropped - position, kinds: Array(run.kinds[dropped...]))
-        })
+        }, imageSize: imageSize)
     }
 
     /// Positions per kind (kinds absent from the layout are left out).

@@ -19,6 +19,10 @@ public struct LlavaConfig: Sendable, Equatable {
     public var projectorActivation: Activation
     /// The token id that marks image positions in llava-hf checkpoints (`image_token_index`).
     public var imageTokenIndex: Int
+    /// The projector's linears carry biases (`multimodal_projector_bias`, true by default).
+    public var projectorBias: Bool = true
+    /// LLaVA-NeXT's tiling (nil: one square image, LLaVA-1.5).
+    public var anyres: AnyResConfig?
 
     public init(text: LlamaConfig, vision: CLIPVisionConfig, visionFeatureLayers: [Int] = [-2], featureSelect: FeatureSelect = .default,
                 projectorActivation: Activation = .gelu, imageTokenIndex: Int = 32000) {
@@ -30,8 +34,20 @@ public struct LlavaConfig: Sendable, Equatable {
         self.imageTokenIndex = imageTokenIndex
     }
 
-    /// Image feature tokens per image.
+    /// Image feature tokens per tile (per image for LLaVA-1.5).
     public var imageFeatureCount: Int {
         vision.positionCount - (featureSelect == .default ? 1 : 0)
+    }
+
+    /// The tiling of an image of `size` (nil without anyres).
+    public func anyresLayout(for size: ImageSize) -> AnyResLayout? {
+        anyres.map { AnyResLayout(image: size, config: $0, tile: vision.imageSize, patch: vision.patchSize) }
+    }
+
+    /// The kinds of an image's positions: LLaVA-1.5's fixed run of base features, or NeXT's
+    /// packing for an image of `size`.
+    public func imageKinds(for size: ImageSize?) -> [ImagePositionKind] {
+        if let size, let layout = anyresLayout(for: size) { return layout.kinds }
+        return [ImagePositionKind](repeating: .base, count: imageFeatureCount)
     }
 }

@@ -24,35 +24,142 @@ public enum LlavaConfigReader {
 
     // MARK: llava-hf
 
-    /// A llava-hf `config.json` (`model_type` llava).
+    /// What a llava-hf family's config defaults when a key is absent.
+    public struct HFDefaults: Sendable {
+        public var modelType: String
+        /// `text_config.model_type` when absent.
+        public var textType: String
+        /// The vision tower when `vision_config` is absent altogether.
+        public var visionType: String
+        public var visionDefaults: (hidden: Int, intermediate: Int, layers: Int, heads: Int, image: Int, patch: Int)
+        public var featureLayer: Int
+        public var strategy: String
+        public var imageTokenIndex: Int
+        /// Whether images are tiled ("anyres", `image_grid_pinpoints`), with these pinpoints by default.
+        public var anyresPinpoints: [ImageSize]?
+        /// `vision_aspect_ratio` when absent (OneVision's `anyres_max_9`); nil for families that
+        /// ignore the key (NeXT).
+        public var visionAspectRatio: String?
+
+        /// LlavaConfig's.
+        public static let llava = HFDefaults(modelType: "llava", textType: "llama", visionType: "clip_vision_model",
+                                             visionDefaults: llavaVisionDefaults, featureLayer: -2, strategy: "default", imageTokenIndex: 32000)
+        /// LlavaNextConfig's.
+        public static let llavaNext = HFDefaults(modelType: "llava_next", textType: "llama", visionType: "clip_vision_model",
+                                                 visionDefaults: llavaVisionDefaults, featureLayer: -2, strategy: "default", imageTokenIndex: 32000,
+                                                 anyresPinpoints: AnyResConfig.defaultPinpoints)
+    }
+
+    /// A llava-hf `config.json` (`model_type` llava, or llava_next with `image_grid_pinpoints`).
     public static func llavaHF(_ json: JSONValue) throws(ModelProblem) -> LlavaConfig {
+        try llavaHF(json, defaults: try string(json, "model_type", "") == "llava_next" ? .llavaNext : .llava)
+    }
+
+    /// A llava-hf-style `config.json` of the family `defaults` describes: `text_config` (LLaMA or
+    /// Qwen2), `vision_config` (CLIP or SigLIP), projector and feature selection.
+    public static func llavaHF(_ json: JSONValue, defaults: HFDefaults) throws(ModelProblem) -> LlavaConfig {
         guard case .object = json else { throw .badConfig(field: "config.json", reason: "is not a JSON object") }
-        if let type = try string(json, "model_type", ""), type != "llava" {
-            throw .badConfig(field: "model_type", reason: "is '\(type)', expected 'llava'")
+        if let type = try string(json, "model_type", ""), type != defaults.modelType {
+            throw .badConfig(field: "model_type", reason: "is '\(TerminalText.escape(type))', expected '\(defaults.modelType)'")
         }
         let textJSON = json["text_config"].flatMap { $0 == .null ? nil : $0 } ?? .object([])
-        var text = try llama(textJSON, prefix: "text_config.")
+        var text = try textDecoder(textJSON, prefix: "text_config.", defaultType: defaults.textType)
         if try bool(json, "tie_word_embeddings", "") == true { text.tieWordEmbeddings = true }
         let vision: CLIPVisionConfig
         if let visionJSON = json["vision_config"], visionJSON != .null {
-            if let type = try string(visionJSON, "model_type", "vision_config."), type != "clip_vision_model" {
-                throw .badConfig(field: "vision_config.model_type", reason: "is '\(type)'; only CLIP vision towers are supported")
-            }
-            vision = try clipVision(visionJSON, prefix: "vision_config.")
+            vision = try visionTower(visionJSON, prefix: "vision_config.", defaultType: defaults.visionType)
         } else {
-            vision = try clipVision(.object([]), prefix: "vision_config.", defaults: llavaVisionDefaults)
+            vision = try visionTower(.object([("model_type", .string(defaults.visionType))]), prefix: "vision_config.",
+                                     defaultType: defaults.visionType, sizes: defaults.visionDefaults)
         }
-        let layers = try featureLayers(json["vision_feature_layer"], field: "vision_feature_layer") ?? [-2]
-        let strategy = try string(json, "vision_feature_select_strategy", "") ?? "default"
+        let layers = try featureLayers(json["vision_feature_layer"], field: "vision_feature_layer") ?? [defaults.featureLayer]
+        let strategy = try string(json, "vision_feature_select_strategy", "") ?? defaults.strategy
         guard let select = LlavaConfig.FeatureSelect(rawValue: strategy) else {
             throw .badConfig(field: "vision_feature_select_strategy", reason: "is '\(strategy)', expected 'default' or 'full'")
         }
         let act = try activation(json, "projector_hidden_act", "", default: .gelu)
-        let image = try int(json, "image_token_index", "", default: 32000, range: 0...Int(Int32.max))
-        let config = LlavaConfig(text: text, vision: vision, visionFeatureLayers: layers, featureSelect: select,
+        let image = try int(json, "image_token_index", "", default: defaults.imageTokenIndex, range: 0...Int(Int32.max))
+        var config = LlavaConfig(text: text, vision: vision, visionFeatureLayers: layers, featureSelect: select,
                                  projectorActivation: act, imageTokenIndex: image)
+        config.projectorBias = try bool(json, "multimodal_projector_bias", "") ?? true
+        if let pinpoints = defaults.anyresPinpoints {
+            config.anyres = AnyResConfig(pinpoints: try self.pinpoints(json["image_grid_pinpoints"], tile: vision.imageSize, default: pinpoints))
+            // Only OneVision's config has the key; transformers' NeXT ignores it.
+            if let fallback = defaults.visionAspectRatio {
+                config.anyres?.maxTiles = try maxTiles(try string(json, "vision_aspect_ratio", "") ?? fallback)
+            }
+        }
         try validate(config)
         return config
+    }
+
+    /// A `text_config` by its `model_type`: Qwen2, or LLaMA (also for types that are LLaMA-shaped
+    /// in what is read here).
+    static func textDecoder(_ json: JSONValue, prefix: String, defaultType: String) throws(ModelProblem) -> LlamaConfig {
+        switch try string(json, "model_type", prefix) ?? defaultType {
+        case "qwen2": try qwen2(json, prefix: prefix)
+        default: try llama(json, prefix: prefix)
+        }
+    }
+
+    /// A `vision_config` by its `model_type`: CLIP or SigLIP.
+    static func visionTower(_ json: JSONValue, prefix: String, defaultType: String,
+                            sizes: (hidden: Int, intermediate: Int, layers: Int, heads: Int, image: Int, patch: Int)? = nil) throws(ModelProblem) -> CLIPVisionConfig {
+        switch try string(json, "model_type", prefix) ?? defaultType {
+        case "clip_vision_model": return try clipVision(json, prefix: prefix, defaults: sizes ?? clipDefaults)
+        case "siglip_vision_model": return try clipVision(json, prefix: prefix, defaults: sizes ?? siglipDefaults, architecture: .siglip)
+        case let type: throw .badConfig(field: prefix + "model_type", reason: "is '\(TerminalText.escape(type))'; supported vision towers: clip_vision_model, siglip_vision_model")
+        }
+    }
+
+    /// A Qwen2 config object: LLaMA's fields with Qwen2Config's defaults, q/k/v biases and no o
+    /// bias; without `eos_token_id`, no EOS (Qwen2Config has none). Sliding-window layers
+    /// (`use_sliding_window`) are refused.
+    public static func qwen2(_ json: JSONValue, prefix: String = "") throws(ModelProblem) -> LlamaConfig {
+        guard case .object(var members) = json else { throw .badConfig(field: prefix.isEmpty ? "config" : String(prefix.dropLast()), reason: "is not an object") }
+        if try bool(json, "use_sliding_window", prefix) == true {
+            throw .badConfig(field: prefix + "use_sliding_window", reason: "is true; Qwen2 sliding-window layers are not supported")
+        }
+        let qwen2Defaults: [(String, JSONValue)] = [
+            ("vocab_size", .integer(151936)), ("hidden_size", .integer(4096)), ("intermediate_size", .integer(22016)),
+            ("num_hidden_layers", .integer(32)), ("num_attention_heads", .integer(32)), ("max_position_embeddings", .integer(32768)),
+        ]
+        for (key, value) in qwen2Defaults where json[key] == nil { members.append((key, value)) }
+        // Qwen2Config has no attention_bias: its projections are fixed.
+        members.removeAll { $0.0 == "attention_bias" }
+        var config = try llama(.object(members), prefix: prefix)
+        config.queryKeyValueBias = true
+        config.outputBias = false
+        if json["eos_token_id"] == nil || json["eos_token_id"] == .null { config.eosTokenIDs = [] }
+        return config
+    }
+
+    /// `image_grid_pinpoints`: [height, width] pairs, positive multiples of the tower's image size.
+    static func pinpoints(_ value: JSONValue?, tile: Int, default fallback: [ImageSize]) throws(ModelProblem) -> [ImageSize] {
+        let field = "image_grid_pinpoints"
+        guard let value, value != .null else { return fallback }
+        guard case .array(let items) = value, !items.isEmpty, items.count <= 1024 else {
+            throw .badConfig(field: field, reason: "must be a non-empty list of [height, width] pairs")
+        }
+        var result: [ImageSize] = []
+        for item in items {
+            guard case .array(let pair) = item, pair.count == 2, case .integer(let height) = pair[0], case .integer(let width) = pair[1],
+                  height > 0, width > 0, height <= 65536, width <= 65536, height % tile == 0, width % tile == 0 else {
+                throw .badConfig(field: field, reason: "holds an entry that is not a [height, width] pair of positive multiples of the image size \(tile)")
+            }
+            result.append(ImageSize(height: height, width: width))
+        }
+        return result
+    }
+
+    /// OneVision's `vision_aspect_ratio`, `anyres_max_N`: the unpadded feature grid is shrunk to
+    /// about N tiles' worth (`AnyResConfig.maxTiles`).
+    static func maxTiles(_ ratio: String) throws(ModelProblem) -> Int {
+        let prefix = "anyres_max_"
+        guard ratio.hasPrefix(prefix), let tiles = Int(ratio.dropFirst(prefix.count)), (1...1024).contains(tiles) else {
+            throw .badConfig(field: "vision_aspect_ratio", reason: "is '\(TerminalText.escape(ratio))'; expected anyres_max_N (N from 1 to 1024)")
+        }
+        return tiles
     }
 
     /// A LLaMA config object (llava-hf `text_config`, or the original LLaVA top level).
@@ -80,12 +187,19 @@ public enum LlavaConfigReader {
             throw .badConfig(field: prefix + "hidden_act", reason: "is '\(act)'; LLaMA uses silu")
         }
         let rope = try ropeParameters(json, prefix: prefix, maxPositionEmbeddings: maxPositions)
-        return LlamaConfig(hiddenSize: hidden, intermediateSize: intermediate, layerCount: layers, headCount: heads, kvHeadCount: kvHeads,
-                           headDim: headDim, vocabSize: vocab, rmsNormEps: Float(eps), maxPositionEmbeddings: maxPositions, rope: rope,
-                           attentionBias: try bool(json, "attention_bias", prefix) ?? false,
-                           mlpBias: try bool(json, "mlp_bias", prefix) ?? false,
-                           tieWordEmbeddings: try bool(json, "tie_word_embeddings", prefix) ?? false,
-                           eosTokenIDs: try eosTokenIDs(json, prefix))
+        var config = LlamaConfig(hiddenSize: hidden, intermediateSize: intermediate, layerCount: layers, headCount: heads, kvHeadCount: kvHeads,
+                                 headDim: headDim, vocabSize: vocab, rmsNormEps: Float(eps), maxPositionEmbeddings: maxPositions, rope: rope,
+                                 attentionBias: try bool(json, "attention_bias", prefix) ?? false,
+                                 mlpBias: try bool(json, "mlp_bias", prefix) ?? false,
+                                 tieWordEmbeddings: try bool(json, "tie_word_embeddings", prefix) ?? false,
+                                 eosTokenIDs: try eosTokenIDs(json, prefix))
+        if try string(json, "model_type", prefix) == "mistral" {
+            // MistralConfig's sliding_window defaults to 4096; null turns the window off.
+            if json["sliding_window"] != .null {
+                config.slidingWindow = try int(json, "sliding_window", prefix, default: 4096, range: positive)
+            }
+        }
+        return config
     }
 
     /// `eos_token_id`: an integer, a list of integers, or absent (LLaMA's default, 2).
@@ -164,6 +278,8 @@ public enum LlavaConfigReader {
 
     /// CLIPVisionConfig's own defaults.
     static let clipDefaults = (hidden: 768, intermediate: 3072, layers: 12, heads: 12, image: 224, patch: 32)
+    /// SiglipVisionConfig's own defaults.
+    static let siglipDefaults = (hidden: 768, intermediate: 3072, layers: 12, heads: 12, image: 224, patch: 16)
     /// LlavaConfig's defaults for an absent `vision_config`.
     static let llavaVisionDefaults = (hidden: 1024, intermediate: 4096, layers: 24, heads: 16, image: 336, patch: 14)
 
@@ -176,7 +292,8 @@ public enum LlavaConfigReader {
         return try clipVision(json, prefix: prefix, defaults: clipDefaults)
     }
 
-    static func clipVision(_ json: JSONValue, prefix: String, defaults: (hidden: Int, intermediate: Int, layers: Int, heads: Int, image: Int, patch: Int)) throws(ModelProblem) -> CLIPVisionConfig {
+    static func clipVision(_ json: JSONValue, prefix: String, defaults: (hidden: Int, intermediate: Int, layers: Int, heads: Int, image: Int, patch: Int),
+                           architecture: VisionArchitecture = .clip) throws(ModelProblem) -> CLIPVisionConfig {
         guard case .object = json else { throw .badConfig(field: prefix.isEmpty ? "config" : String(prefix.dropLast()), reason: "is not an object") }
         let positive = 1...Int(Int32.max)
         let hidden = try int(json, "hidden_size", prefix, default: defaults.hidden, range: positive)
@@ -187,14 +304,15 @@ public enum LlavaConfigReader {
         let image = try int(json, "image_size", prefix, default: defaults.image, range: positive)
         let patch = try int(json, "patch_size", prefix, default: defaults.patch, range: positive)
         guard patch <= image else { throw .badConfig(field: prefix + "patch_size", reason: "(\(patch)) exceeds image_size (\(image))") }
-        let act = try activation(json, "hidden_act", prefix, default: .quickGELU)
-        let eps = try double(json, "layer_norm_eps", prefix, default: 1e-5)
+        let siglip = architecture == .siglip
+        let act = try activation(json, "hidden_act", prefix, default: siglip ? .geluTanh : .quickGELU)
+        let eps = try double(json, "layer_norm_eps", prefix, default: siglip ? 1e-6 : 1e-5)
         guard eps > 0, eps < 1 else { throw .badConfig(field: prefix + "layer_norm_eps", reason: "(\(eps)) must be in (0, 1)") }
         return CLIPVisionConfig(hiddenSize: hidden, intermediateSize: try int(json, "intermediate_size", prefix, default: defaults.intermediate, range: positive),
                                 layerCount: try int(json, "num_hidden_layers", prefix, default: defaults.layers, range: positive),
                                 headCount: heads, imageSize: image, patchSize: patch,
                                 channelCount: try int(json, "num_channels", prefix, default: 3, range: 1...64),
-                                layerNormEps: Float(eps), hiddenAct: act)
+                                layerNormEps: Float(eps), hiddenAct: act, architecture: architecture)
     }
 
     // MARK: original LLaVA

@@ -35,7 +35,10 @@ public enum LlavaLoader {
 
     /// Loads a LLaVA-structured model (CLIP tower, MLP projector, LLaMA decoder) in `layout`,
     /// reading which checkpoints hold which parts from `WeightNameTable.layouts`.
-    static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, family: String) throws(CheckpointError) -> LlavaWeights {
+    ///
+    /// `hfConfig` reads a Hugging Face layout's `config.json` (the family's llava-hf reader).
+    static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, family: String,
+                     hfConfig: (JSONValue) throws(ModelProblem) -> LlavaConfig = LlavaConfigReader.llavaHF) throws(CheckpointError) -> LlavaWeights {
         guard let naming = WeightNameTable.layouts[layout] else {
             throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(WeightNameTable.refusals[layout] ?? "the tensor names match no LLaVA layout"))
         }
@@ -58,7 +61,7 @@ public enum LlavaLoader {
         case .huggingFace:
             let path = configPath(beside: request.model)
             let json = try parseJSON(path)
-            config = try parse(path, json) { json throws(ModelProblem) in try LlavaConfigReader.llavaHF(json) }
+            config = try parse(path, json, hfConfig)
             companions = ModelCompanions(family: family, architecture: architecture(json, fallback: layout.rawValue), tokenizer: .folder(folder),
                                          preprocessor: .folder(folder), imageMode: "crop", imageIsToken: true, isGGUF: false, bundled: [])
         case .originalWithTower:
@@ -232,19 +235,28 @@ public enum LlavaLoader {
                 for tensor: WeightRole.Tensor in [.inputNorm, .query, .key, .value, .output, .postAttentionNorm, .gate, .up, .down] {
                     roles.append(WeightRole(tensor, layer: layer))
                 }
-                if t.attentionBias { for tensor: WeightRole.Tensor in [.query, .key, .value, .output] { roles.append(WeightRole(tensor, layer: layer, bias: true)) } }
+                let attention = t.spec.attention
+                for (tensor, bias) in [(WeightRole.Tensor.query, attention.queryBias), (.key, attention.keyBias), (.value, attention.valueBias), (.output, attention.outputBias)]
+                where bias { roles.append(WeightRole(tensor, layer: layer, bias: true)) }
                 if t.mlpBias { for tensor: WeightRole.Tensor in [.gate, .up, .down] { roles.append(WeightRole(tensor, layer: layer, bias: true)) } }
             }
             roles.append(WeightRole(.textNorm))
         }
         if parts.contains(.lmHead), !t.tieWordEmbeddings { roles.append(WeightRole(.lmHead)) }
         if parts.contains(.vision) {
-            roles += [WeightRole(.classEmbedding), WeightRole(.patchEmbedding), WeightRole(.positionEmbedding),
-                      WeightRole(.preLayerNorm), WeightRole(.preLayerNorm, bias: true)]
+            let spec = config.vision.spec
+            roles += [WeightRole(.patchEmbedding), WeightRole(.positionEmbedding)]
+            if spec.classToken { roles.append(WeightRole(.classEmbedding)) }
+            if spec.patchBias { roles.append(WeightRole(.patchEmbedding, bias: true)) }
+            if spec.preNorm { roles += [WeightRole(.preLayerNorm), WeightRole(.preLayerNorm, bias: true)] }
             roles += visionLayerRoles(0..<LlavaConfigReader.neededVisionLayers(config))
         }
         if parts.contains(.projector) {
-            for tensor: WeightRole.Tensor in [.projector1, .projector2] { roles += [WeightRole(tensor), WeightRole(tensor, bias: true)] }
+            for tensor: WeightRole.Tensor in [.projector1, .projector2] {
+                roles.append(WeightRole(tensor))
+                if config.projectorBias { roles.append(WeightRole(tensor, bias: true)) }
+            }
+            if config.anyres != nil { roles.append(WeightRole(.imageNewline)) }
         }
         return roles
     }
@@ -275,7 +287,7 @@ public enum LlavaLoader {
     static func assemble(config: LlavaConfig, layout: WeightLayout, text: Part, vision: Part, projector: Part, sources: [any CheckpointReader],
                          companions: ModelCompanions) throws(CheckpointError) -> LlavaWeights {
         let t = config.text, v = config.vision
-        let qRows = t.headCount * t.headDim, kvRows = t.kvHeadCount * t.headDim
+        let qRows = t.headCount * t.headDim, kvRows = t.kvHeadCount * t.headDim, attention = t.spec.attention
         var layers: [LlamaLayerWeights] = []
         for i in 0..<t.layerCount {
             func linear(_ tensor: WeightRole.Tensor, _ rows: Int, _ columns: Int, bias: Bool) throws(CheckpointError) -> LinearWeights {
@@ -292,10 +304,10 @@ public enum LlavaLoader {
             let norm2 = NormWeights(weight: try text.vector(WeightRole(.postAttentionNorm, layer: i), shape: [t.hiddenSize]))
             layers.append(LlamaLayerWeights(
                 inputNorm: norm1,
-                query: try linear(.query, qRows, t.hiddenSize, bias: t.attentionBias),
-                key: try linear(.key, kvRows, t.hiddenSize, bias: t.attentionBias),
-                value: try linear(.value, kvRows, t.hiddenSize, bias: t.attentionBias),
-                output: try linear(.output, t.hiddenSize, qRows, bias: t.attentionBias),
+                query: try linear(.query, qRows, t.hiddenSize, bias: attention.queryBias),
+                key: try linear(.key, kvRows, t.hiddenSize, bias: attention.keyBias),
+                value: try linear(.value, kvRows, t.hiddenSize, bias: attention.valueBias),
+                output: try linear(.output, t.hiddenSize, qRows, bias: attention.outputBias),
                 postAttentionNorm: norm2,
                 gate: try linear(.gate, t.intermediateSize, t.hiddenSize, bias: t.mlpBias),
                 up: try linear(.up, t.intermediateSize, t.hiddenSize, bias: t.mlpBias),
@@ -321,19 +333,23 @@ public enum LlavaLoader {
                 value: try linear(.visionValue, h, h), output: try linear(.visionOutput, h, h), layerNorm2: try layerNorm(.layerNorm2, i),
                 fc1: try linear(.fc1, v.intermediateSize, h), fc2: try linear(.fc2, h, v.intermediateSize)))
         }
-        let p = v.patchSize, c = v.channelCount
+        let p = v.patchSize, c = v.channelCount, spec = v.spec
         let clip = CLIPVisionWeights(
-            classEmbedding: try vision.vector(WeightRole(.classEmbedding), shape: [h]),
+            classEmbedding: try vision.optionalVector(WeightRole(.classEmbedding), shape: [h], when: spec.classToken),
             patchEmbedding: try vision.matrix(WeightRole(.patchEmbedding), rows: h, columns: c * p * p, shape: [h, c, p, p]),
+            patchBias: try vision.optionalVector(WeightRole(.patchEmbedding, bias: true), shape: [h], when: spec.patchBias),
             positionEmbedding: try vision.vector(WeightRole(.positionEmbedding), shape: [v.positionCount, h]),
-            preLayerNorm: try layerNorm(.preLayerNorm, nil), layers: clipLayers)
+            preLayerNorm: spec.preNorm ? try layerNorm(.preLayerNorm, nil) : nil, layers: clipLayers,
+            postLayerNorm: clipLayers.count == v.layerCount && vision.byName[vision.name(for: WeightRole(.postLayerNorm))] != nil
+                ? try layerNorm(.postLayerNorm, nil) : nil)
 
         let features = h * config.visionFeatureLayers.count
         func projectorLinear(_ tensor: WeightRole.Tensor, _ columns: Int) throws(CheckpointError) -> LinearWeights {
             LinearWeights(weight: try projector.matrix(WeightRole(tensor), rows: t.hiddenSize, columns: columns),
-                          bias: try projector.vector(WeightRole(tensor, bias: true), shape: [t.hiddenSize]))
+                          bias: try projector.optionalVector(WeightRole(tensor, bias: true), shape: [t.hiddenSize], when: config.projectorBias))
         }
-        let proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
+        var proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
+        if config.anyres != nil { proj.imageNewline = try projector.vector(WeightRole(.imageNewline), shape: [t.hiddenSize]) }
         return LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources,
                             textScheme: text.scheme, companions: companions)
     }
@@ -394,9 +410,10 @@ public enum LlavaLoader {
         do throws(ModelProblem) { return try body(json) } catch { throw CheckpointError(path: path, problem: error) }
     }
 
-    /// The scheme among `candidates` whose class embedding the checkpoint holds (else the first).
+    /// The scheme among `candidates` whose patch embedding (every tower has one) the checkpoint
+    /// holds (else the first).
     static func pick(_ candidates: [WeightNameTable.Scheme], _ reader: any CheckpointReader) -> WeightNameTable.Scheme {
-        candidates.first { reader.tensor(named: WeightNameTable.name(WeightRole(.classEmbedding), in: $0)) != nil } ?? candidates[0]
+        candidates.first { reader.tensor(named: WeightNameTable.name(WeightRole(.patchEmbedding), in: $0)) != nil } ?? candidates[0]
     }
 }
 

@@ -23,7 +23,7 @@ extension LlavaModel {
         let embeddings = try promptEmbeddings(rest, pixelValues: pixelValues)
         let count = rest.tokens.count
         let promptHidden = decoder.forward(embeddings, count: count, positionIDs: rest.positionIDs, cache: cache, hook: hook,
-                                           imagePositions: prompt.imagePositions, phase: .prefill)
+                                           imagePositions: prompt.imagePositions, imageKinds: prompt.image.kinds, phase: .prefill)
         var collected: [Float] = []
         var last: [Float]
         if collectLogits {
@@ -44,7 +44,7 @@ extension LlavaModel {
             var embedding = [Float](repeating: 0, count: hidden)
             embedding.withUnsafeMutableBufferPointer { embed(token, into: $0) }
             let stepHidden = decoder.forward(embedding, count: 1, positionIDs: [prompt.nextPositionID + tokens.count - 1], cache: cache,
-                                             hook: hook, imagePositions: prompt.imagePositions, phase: .decode)
+                                             hook: hook, imagePositions: prompt.imagePositions, imageKinds: prompt.image.kinds, phase: .decode)
             cached.append(token)
             last = stepHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress!, rows: 1) }
             if collectLogits { collected += last }

@@ -8,26 +8,65 @@ import EAHCore
 public final class LlavaModel: @unchecked Sendable {
     public let weights: LlavaWeights
     public let pool: ThreadPool
-    private let vision: CLIPVisionTower
+    private let vision: VisionTower
     let decoder: TransformerDecoder
 
     public init(weights: LlavaWeights, pool: ThreadPool = .shared) {
         self.weights = weights
         self.pool = pool
-        vision = CLIPVisionTower(config: weights.config.vision, weights: weights.vision, pool: pool)
+        vision = VisionTower(config: weights.config.vision.spec, weights: weights.vision, pool: pool)
         decoder = TransformerDecoder(spec: weights.config.text.spec, weights: weights.text, pool: pool)
     }
 
     public var config: LlavaConfig { weights.config }
 
-    /// The projected image features, `imageFeatureCount × text hidden`, for pixel values laid
-    /// out `[3, imageSize, imageSize]` (channel-major, already normalised).
-    public func imageFeatures(pixelValues: [Float]) throws(ModelProblem) -> [Float] {
+    /// The projected image features in layout order, `positions × text hidden`.
+    ///
+    /// LLaVA-1.5: pixel values `[3, S, S]` give `imageFeatureCount` features. LLaVA-NeXT (with the
+    /// picture's `imageSize`): pixel values `[tiles, 3, S, S]` (base image first, then the tiles
+    /// row-major) give the base tile's features, then each kept row of the tile grid (OneVision:
+    /// shrunk bilinearly under `anyres_max_N`) followed by `image_newline`, as transformers'
+    /// `pack_image_features` does.
+    public func imageFeatures(pixelValues: [Float], imageSize: ImageSize? = nil) throws(ModelProblem) -> [Float] {
         let vision = config.vision
-        let expected = vision.channelCount * vision.imageSize * vision.imageSize
-        guard pixelValues.count == expected else {
-            throw .badPixelValues("pixel values hold \(pixelValues.count) floats; the vision tower needs [1, \(vision.channelCount), \(vision.imageSize), \(vision.imageSize)]")
+        let tileFloats = vision.channelCount * vision.imageSize * vision.imageSize
+        guard let size = imageSize, let layout = config.anyresLayout(for: size) else {
+            guard pixelValues.count == tileFloats else {
+                throw .badPixelValues("pixel values hold \(pixelValues.count) floats; the vision tower needs [1, \(vision.channelCount), \(vision.imageSize), \(vision.imageSize)]")
+            }
+            return try tileFeatures(pixelValues[...])
         }
+        guard pixelValues.count == layout.tileCount * tileFloats else {
+            throw .badPixelValues("pixel values hold \(pixelValues.count) floats; a \(size.width)×\(size.height) image needs [\(layout.tileCount), \(vision.channelCount), \(vision.imageSize), \(vision.imageSize)]")
+        }
+        let hidden = config.text.hiddenSize, perTile = config.imageFeatureCount
+        guard perTile == layout.grid * layout.grid, let newline = weights.projector.imageNewline else {
+            throw .badConfig(field: "vision_feature_select_strategy", reason: "gives \(perTile) features per tile; anyres packing needs \(layout.grid)² and an image_newline")
+        }
+        var tiles: [[Float]] = []
+        for tile in 0..<layout.tileCount { tiles.append(try tileFeatures(pixelValues[(tile * tileFloats)..<((tile + 1) * tileFloats)])) }
+        var grid: [Float] = []
+        grid.reserveCapacity(layout.featureRows * layout.featureColumns * hidden)
+        for entry in layout.tileFeatureOrder {
+            grid += tiles[entry.tile][(entry.feature * hidden)..<((entry.feature + 1) * hidden)]
+        }
+        if layout.isShrunk {
+            grid = FeatureGridResize.bilinear(grid, rows: layout.featureRows, columns: layout.featureColumns, width: hidden,
+                                              toRows: layout.packedRows, columns: layout.packedColumns)
+        }
+        var packed = tiles[0]
+        packed.reserveCapacity(layout.kinds.count * hidden)
+        let rowLength = layout.packedColumns * hidden
+        for row in 0..<layout.packedRows {
+            packed += grid[(row * rowLength)..<((row + 1) * rowLength)]
+            packed += newline
+        }
+        return packed
+    }
+
+    /// One tile's projected features, `imageFeatureCount × text hidden`.
+    private func tileFeatures(_ pixelValues: ArraySlice<Float>) throws(ModelProblem) -> [Float] {
+        let vision = config.vision
         let hiddenCount = vision.layerCount + 1
         var indices: [Int] = []
         for layer in config.visionFeatureLayers {
@@ -72,14 +111,14 @@ public final class LlavaModel: @unchecked Sendable {
         let layers = min(lastLayer + 1, text.layerCount)
         let cache = KVCache(layerCount: layers, kvWidth: text.kvHeadCount * text.headDim, capacity: prompt.tokens.count)
         _ = decoder.forward(embeddings, count: prompt.tokens.count, positionIDs: prompt.positionIDs, cache: cache, hook: hook,
-                            imagePositions: prompt.imagePositions,
+                            imagePositions: prompt.imagePositions, imageKinds: prompt.image.kinds,
                             layerLimit: layers)
     }
 
     /// The prompt's input embeddings: token rows, and the image features at the image positions.
     func promptEmbeddings(_ prompt: LlavaPrompt, pixelValues: [Float]) throws(ModelProblem) -> [Float] {
         let hidden = config.text.hiddenSize
-        let features = prompt.imagePositions.isEmpty ? [] : try imageFeatures(pixelValues: pixelValues)
+        let features = prompt.imagePositions.isEmpty ? [] : try imageFeatures(pixelValues: pixelValues, imageSize: prompt.image.imageSize)
         guard features.count == prompt.imagePositions.count * hidden else {
             throw .badInput("the prompt has \(prompt.imagePositions.count) image positions but the image yields \(features.count / max(hidden, 1)) features")
         }

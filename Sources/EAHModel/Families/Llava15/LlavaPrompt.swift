@@ -43,10 +43,13 @@ public struct LlavaPrompt: Sendable, Equatable {
 
     /// Builds a prompt from raw ids: a single `-200` expands to the image's positions;
     /// otherwise a run of exactly that many `imageTokenIndex` ids marks them (llava-hf).
-    /// `imageKinds` is the processor's layout of the image (LLaVA-1.5: `imageFeatureCount` base
-    /// features). Other ids must lie in `0..<vocabSize`.
-    public static func fromRawIDs(_ ids: [Int], config: LlavaConfig, imageKinds: [ImagePositionKind]? = nil) throws(ModelProblem) -> LlavaPrompt {
-        let kinds = imageKinds ?? [ImagePositionKind](repeating: .base, count: config.imageFeatureCount)
+    /// The image's positions follow the family's layout for a picture of `imageSize` (LLaVA-1.5:
+    /// `imageFeatureCount` base features; NeXT needs the size). Other ids must lie in `0..<vocabSize`.
+    public static func fromRawIDs(_ ids: [Int], config: LlavaConfig, imageSize: ImageSize? = nil) throws(ModelProblem) -> LlavaPrompt {
+        if config.anyres != nil, imageSize == nil {
+            throw .badInput("anyres models (LLaVA-NeXT, OneVision) lay an image out by its size: give the image (or its size), not only token ids")
+        }
+        let kinds = config.imageKinds(for: imageSize)
         let featureCount = kinds.count
         let markers = ids.indices.filter { ids[$0] == imageIndex }
         // Original LLaVA and GGUF models have no image token: their index is -200 itself.
@@ -79,6 +82,7 @@ public struct LlavaPrompt: Sendable, Equatable {
                 throw .badInput("token id \(id) at position \(position) is outside the vocabulary (0..<\(vocab))")
             }
         }
-        return LlavaPrompt(tokens: tokens, image: ImageLayout(runs: positions.first.map { [ImageLayout.Run(start: $0, kinds: kinds)] } ?? []))
+        return LlavaPrompt(tokens: tokens, image: ImageLayout(runs: positions.first.map { [ImageLayout.Run(start: $0, kinds: kinds)] } ?? [],
+                                                              imageSize: imageSize))
     }
 }

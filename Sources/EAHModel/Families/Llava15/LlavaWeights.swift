@@ -1,7 +1,7 @@
 import EAHCheckpoint
 import EAHCore
 
-/// The weights of one CLIP encoder layer.
+/// The weights of one ViT encoder layer (CLIP and SigLIP name and use them alike).
 public struct CLIPLayerWeights: Sendable {
     public var layerNorm1: NormWeights
     public var query: LinearWeights
@@ -25,23 +25,32 @@ public struct CLIPLayerWeights: Sendable {
     }
 }
 
-/// The CLIP ViT vision tower's weights. Only the layers LLaVA's feature layers need are loaded.
+/// A ViT vision tower's weights (CLIP or SigLIP, `VisionSpec`). Only the layers the feature
+/// layers need are loaded.
 public struct CLIPVisionWeights: Sendable {
-    /// [hidden]
-    public var classEmbedding: [Float]
-    /// The patch convolution as a matrix: hidden × (channels·patch·patch), no bias.
+    /// [hidden]; CLIP's class token (nil for towers without one).
+    public var classEmbedding: [Float]?
+    /// The patch convolution as a matrix: hidden × (channels·patch·patch).
     public var patchEmbedding: WeightMatrix
+    /// The convolution's bias [hidden] (SigLIP; nil for CLIP).
+    public var patchBias: [Float]?
     /// [positions × hidden], row-major.
     public var positionEmbedding: [Float]
-    public var preLayerNorm: NormWeights
+    /// CLIP's `pre_layrnorm` (nil for towers without a pre-norm).
+    public var preLayerNorm: NormWeights?
     public var layers: [CLIPLayerWeights]
+    /// `post_layernorm`, loaded when every layer is (the feature of towers read after the post-norm).
+    public var postLayerNorm: NormWeights?
 
-    public init(classEmbedding: [Float], patchEmbedding: WeightMatrix, positionEmbedding: [Float], preLayerNorm: NormWeights, layers: [CLIPLayerWeights]) {
+    public init(classEmbedding: [Float]?, patchEmbedding: WeightMatrix, patchBias: [Float]? = nil, positionEmbedding: [Float],
+                preLayerNorm: NormWeights?, layers: [CLIPLayerWeights], postLayerNorm: NormWeights? = nil) {
         self.classEmbedding = classEmbedding
         self.patchEmbedding = patchEmbedding
+        self.patchBias = patchBias
         self.positionEmbedding = positionEmbedding
         self.preLayerNorm = preLayerNorm
         self.layers = layers
+        self.postLayerNorm = postLayerNorm
     }
 }
 
@@ -49,6 +58,8 @@ public struct CLIPVisionWeights: Sendable {
 public struct ProjectorWeights: Sendable {
     public var linear1: LinearWeights
     public var linear2: LinearWeights
+    /// LLaVA-NeXT's `image_newline` [text hidden], ending each row of tile features.
+    public var imageNewline: [Float]?
 
     public init(linear1: LinearWeights, linear2: LinearWeights) {
         self.linear1 = linear1

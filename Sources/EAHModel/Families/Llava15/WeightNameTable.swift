@@ -11,6 +11,7 @@
 /// | pre / post LayerNorm | `pre_layrnorm` (sic), `post_layernorm` | CLIP folder | `v.pre_ln`, `v.post_ln` |
 /// | vision layer N | `encoder.layers.N.{layer_norm1,self_attn.{q,k,v,out}_proj,layer_norm2,mlp.fc1,mlp.fc2}` | CLIP folder | `v.blk.N.{ln1,attn_q,attn_k,attn_v,attn_out,ln2,ffn_down,ffn_up}` |
 /// | projector1 / projector2 | `linear_1`, `linear_2` | `model.mm_projector.0`, `.2` | `mm.0`, `mm.2` |
+/// | imageNewline (NeXT, no suffix) | `image_newline` under the scheme's `modelPrefix` | `model.image_newline` | `model.image_newline` (mmproj) |
 ///
 /// Transforms a loader must apply (see `transform(for:in:)`):
 /// * GGUF text `attn_q`/`attn_k` rows (weights and biases) are permuted by convert_hf_to_gguf into
@@ -32,8 +33,12 @@ public enum WeightNameTable {
         public var sequentialProjector: Bool
         /// GGUF names (`blk.N.*`, `v.blk.N.*`, `mm.N.*`); the prefixes are unused.
         public var isGGUF: Bool
+        /// Where model-level tensors such as NeXT's `image_newline` sit (`model.` or nothing).
+        public var modelPrefix: String
 
-        public init(textPrefix: String, lmHead: String, visionPrefix: String, projectorPrefix: String, sequentialProjector: Bool = false, isGGUF: Bool = false) {
+        public init(textPrefix: String, lmHead: String, visionPrefix: String, projectorPrefix: String, sequentialProjector: Bool = false, isGGUF: Bool = false,
+                    modelPrefix: String = "model.") {
+            self.modelPrefix = modelPrefix
             self.textPrefix = textPrefix
             self.lmHead = lmHead
             self.visionPrefix = visionPrefix
@@ -45,10 +50,10 @@ public enum WeightNameTable {
 
     /// llava-hf as long published: `language_model.model.*`, `language_model.lm_head`, `vision_tower.vision_model.*`.
     public static let llavaHF = Scheme(textPrefix: "language_model.model.", lmHead: "language_model.lm_head",
-                                       visionPrefix: "vision_tower.vision_model.", projectorPrefix: "multi_modal_projector.")
+                                       visionPrefix: "vision_tower.vision_model.", projectorPrefix: "multi_modal_projector.", modelPrefix: "")
     /// What transformers 5.x `save_pretrained` writes: as `llavaHF` but the tower without `vision_model.`.
     public static let llavaHFSaved5 = Scheme(textPrefix: "language_model.model.", lmHead: "language_model.lm_head",
-                                             visionPrefix: "vision_tower.", projectorPrefix: "multi_modal_projector.")
+                                             visionPrefix: "vision_tower.", projectorPrefix: "multi_modal_projector.", modelPrefix: "")
     /// transformers 4.52–4.57 names: `model.language_model.*`, `lm_head`, `model.vision_tower.vision_model.*`.
     public static let llavaHFCurrent = Scheme(textPrefix: "model.language_model.", lmHead: "lm_head",
                                               visionPrefix: "model.vision_tower.vision_model.", projectorPrefix: "model.multi_modal_projector.")
@@ -95,6 +100,7 @@ public enum WeightNameTable {
         .fc2: ("encoder.layers.#.mlp.fc2", "v.blk.#.ffn_up"),
         .projector1: ("linear_1", "mm.0"),
         .projector2: ("linear_2", "mm.2"),
+        .imageNewline: ("image_newline", "model.image_newline"),
     ]
 
     // MARK: layouts
@@ -203,11 +209,13 @@ public enum WeightNameTable {
             case .text: base = scheme.textPrefix + base
             case .lmHead: base = scheme.lmHead
             case .vision: base = scheme.visionPrefix + base
+            case .projector where tensor == .imageNewline:
+                base = scheme.modelPrefix + base
             case .projector:
                 base = scheme.projectorPrefix + (scheme.sequentialProjector ? (tensor == .projector1 ? "0" : "2") : base)
             }
         }
-        if tensor == .classEmbedding { return base }
+        if tensor == .classEmbedding || tensor == .imageNewline { return base }
         return base + (role.isBias ? ".bias" : ".weight")
     }
 

@@ -11,6 +11,8 @@ public struct WeightRole: Hashable, Sendable, CustomStringConvertible {
         case layerNorm1, visionQuery, visionKey, visionValue, visionOutput, layerNorm2, fc1, fc2
         // Projector.
         case projector1, projector2
+        // LLaVA-NeXT's learned row separator (no `.weight` suffix).
+        case imageNewline
 
         /// Whether the tensor exists once per layer.
         public var isPerLayer: Bool {
@@ -26,7 +28,7 @@ public struct WeightRole: Hashable, Sendable, CustomStringConvertible {
             switch self {
             case .tokenEmbedding, .textNorm, .inputNorm, .query, .key, .value, .output, .postAttentionNorm, .gate, .up, .down: .text
             case .lmHead: .lmHead
-            case .projector1, .projector2: .projector
+            case .projector1, .projector2, .imageNewline: .projector
             default: .vision
             }
         }

@@ -1,0 +1,30 @@
+import EAHCheckpoint
+
+/// LLaVA-NeXT (1.6): LLaVA-1.5's CLIP tower, projector and decoder, with "anyres" images: the
+/// best `image_grid_pinpoints` resolution, its tiles plus the base image, the tile features
+/// cropped to the image's aspect with one `image_newline` per row (`AnyResLayout`). Layout:
+/// llava-hf (`model_type` llava_next). The original release and llama.cpp's GGUF (which packs
+/// tiles without unpad or newlines) are recognised and refused for now.
+public enum LlavaNext: ModelFamily {
+    public static let name = "llava-next"
+    public static let modelTypes: Set<String> = ["llava_next"]
+
+    /// The original release marks NeXT with `image_aspect_ratio: anyres`.
+    public static func claims(originalConfig: JSONValue) -> Bool {
+        if case .string(let ratio)? = originalConfig["image_aspect_ratio"] { return ratio.hasPrefix("anyres") }
+        return false
+    }
+
+    /// The legacy mmproj converter writes `clip.vision.image_grid_pinpoints` for NeXT.
+    public static func claims(mmproj metadata: [MetadataEntry]) -> Bool {
+        metadata.contains { $0.key == "clip.vision.image_grid_pinpoints" }
+    }
+
+    public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout) throws(CheckpointError) -> LlavaWeights {
+        guard layout == .llavaHF || layout == .llavaHFCurrent else {
+            throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(
+                "LLaVA-NeXT is read in the llava-hf layout only so far; this checkpoint is in the \(layout.rawValue) layout (llama.cpp packs NeXT's tiles without unpad or newlines)"))
+        }
+        return try LlavaLoader.load(request, reader: reader, layout: layout, family: name)
+    }
+}

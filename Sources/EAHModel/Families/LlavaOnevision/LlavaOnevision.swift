@@ -1,0 +1,34 @@
+import EAHCheckpoint
+
+/// LLaVA-OneVision: a SigLIP tower (no class token, learned positions, gelu_tanh; features of the
+/// last layer before the post-norm, strategy `full`), the LLaVA two-layer GELU projector and a
+/// Qwen2 decoder (q/k/v biases, GQA, tied embeddings). Images are NeXT's anyres tiles plus the
+/// base image, packed with `anyres_max_9`: the unpadded feature grid shrunk bilinearly when it
+/// holds more than about nine tiles' features (`AnyResConfig.maxTiles`). Layout: llava-hf (every
+/// transformers naming, as LLaVA-1.5's table gives them; lmms-lab's original layout is not read).
+public enum LlavaOnevision: ModelFamily {
+    public static let name = "llava-onevision"
+    public static let modelTypes: Set<String> = ["llava_onevision"]
+
+    /// LlavaOnevisionConfig's defaults (SigLIP-so400m/14 at 384, Qwen2, `<image>` 151646).
+    public static let defaults = LlavaConfigReader.HFDefaults(
+        modelType: "llava_onevision", textType: "qwen2", visionType: "siglip_vision_model",
+        visionDefaults: (hidden: 1152, intermediate: 4304, layers: 26, heads: 16, image: 384, patch: 14),
+        featureLayer: -1, strategy: "full", imageTokenIndex: 151646,
+        anyresPinpoints: (1...6).flatMap { rows in (1...6).map { ImageSize(height: 384 * rows, width: 384 * $0) } },
+        visionAspectRatio: "anyres_max_9")
+
+    /// The original release (lmms-lab) and GGUF are not read for this family.
+    public static func claims(originalConfig: JSONValue) -> Bool { false }
+    public static func claims(mmproj metadata: [MetadataEntry]) -> Bool { false }
+
+    public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout) throws(CheckpointError) -> LlavaWeights {
+        guard layout == .llavaHF || layout == .llavaHFCurrent else {
+            throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(
+                "LLaVA-OneVision is read in the llava-hf layout only; this checkpoint is in the \(layout.rawValue) layout"))
+        }
+        return try LlavaLoader.load(request, reader: reader, layout: layout, family: name) { json throws(ModelProblem) in
+            try LlavaConfigReader.llavaHF(json, defaults: defaults)
+        }
+    }
+}
