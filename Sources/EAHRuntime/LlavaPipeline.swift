@@ -50,20 +50,38 @@ public final class LlavaPipeline: @unchecked Sendable {
             imageIsToken = true
         }
         template = try ConversationTemplate.resolve(modelDirectory: folder, explicitName: templateName)
+        if imageIsToken { try checkImageToken(folder: folder) }
+    }
+
+    /// llava-hf: `<image>` must be one token whose id is the config's `image_token_index`, else
+    /// every prompt would lack its image positions; the problem is named where it is.
+    private func checkImageToken(folder: String) throws(CheckpointError) {
+        let ids = tokenizer.encode("<image>", addBOS: false)
+        guard ids.count == 1 else {
+            throw CheckpointError(path: folder, problem: PromptProblem.imageNotAToken(pieces: ids.count))
+        }
+        guard ids[0] == config.imageTokenIndex else {
+            throw CheckpointError(path: folder + "/config.json", problem: PromptProblem.imageTokenMismatch(
+                configIndex: config.imageTokenIndex, tokenizerID: ids[0]))
+        }
     }
 
     public var config: LlavaConfig { model.config }
 
     /// The prompt for one question about one image: the conversation template rendered, then
-    /// tokenized with the image's feature positions marked.
+    /// tokenized with the image's feature positions marked; refused when longer than the
+    /// model's context (`ContextWindow`).
     public func prompt(question: String, systemPrompt: String? = nil, addBOS: Bool = true) throws(CheckpointError) -> LlavaPrompt {
         let text = try template.render(prompt: question, systemPrompt: systemPrompt)
         let ids = encode(text, addBOS: addBOS)
+        let prompt: LlavaPrompt
         do throws(ModelProblem) {
-            return try LlavaPrompt.fromRawIDs(ids, config: config)
+            prompt = try LlavaPrompt.fromRawIDs(ids, config: config)
         } catch {
             throw CheckpointError(path: "prompt", problem: error)
         }
+        _ = try ContextWindow.tokensAfter(prompt, requested: 0, config: config, source: "prompt")
+        return prompt
     }
 
     /// Token ids of a rendered prompt holding one `<image>`, which becomes the -200 marker.
