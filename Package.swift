@@ -59,10 +59,12 @@ let package = Package(
         .target(name: "CSentencePieceProto", dependencies: ["CProtobufC"]),
         // protoc-c output for schemas/eah_manifest.proto (tools/generate-protos.sh): a bundle's manifest.
         .target(name: "CEAHManifest", dependencies: ["CProtobufC"]),
+        // Async-signal-safe removal of unfinished output folders, and atomic exchange of folders.
+        .target(name: "COutputCleanup"),
         // Tensor core: element types, half/bfloat conversion, ggml quant blocks.
         .target(name: "EAHCore", swiftSettings: coreSettings),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
-        .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib"]),
+        .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib", "COutputCleanup"]),
         // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.
         .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint"]),
         // Model inputs: the SentencePiece tokenizer (tokenizer.model, tokenizer.json, GGUF metadata),
