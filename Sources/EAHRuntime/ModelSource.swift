@@ -30,6 +30,7 @@ public struct ModelSource {
             textOverlay = noEAH && bundle.manifest.baked ? bundle.originalRows : nil
             hook = noEAH ? nil : bundle.hook
         } else {
+            try EAHBundle.refuseDamagedBundle(path)
             bundle = nil
             model = path
             self.visionTower = visionTower
