@@ -14,7 +14,10 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 if [ -d models/demo-llava ]; then
     model=models/demo-llava
     data=data/demo/calibration.jsonl
-    image=$(ls data/demo/eval/*.png | head -n 1)
+    # The first image by name, without a pipe: under pipefail `ls | head` fails when head
+    # exits first and ls dies of SIGPIPE (make's Error 141).
+    images=(data/demo/eval/*.png)
+    image=${images[0]}
     layers=0-1
 else
     # Until the demo model is committed: the tiny random model of the end-to-end tests.
