@@ -87,6 +87,13 @@ let package = Package(
             name: "eah-run",
             dependencies: ["EAHModel", "EAHRuntime", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Fuzz targets for every parser of untrusted input (`make fuzz`, and the tests' replays).
+        .target(name: "EAHFuzzTargets", dependencies: ["EAHCheckpoint", "EAHFrontEnd", "EAHModel", "EAH", "EAHRuntime"]),
+        // libFuzzer's driver entry point (declared only; -sanitize=fuzzer links it).
+        .target(name: "CFuzzerDriver"),
+        // `make fuzz`: libFuzzer over FuzzTargets when built with -sanitize=fuzzer -DEAH_FUZZING;
+        // otherwise it replays input files through a target.
+        .executableTarget(name: "eah-fuzz", dependencies: ["EAHFuzzTargets", "CFuzzerDriver"]),
         // `make bench`: the conversion benchmark (prints JSON lines).
         .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint", "EAHModel", "EAH"]),
         .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
@@ -94,6 +101,7 @@ let package = Package(
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),
         .testTarget(name: "EAHFrontEndTests", dependencies: ["EAHFrontEnd", "EAHTestSupport"]),
         .testTarget(name: "EAHTests", dependencies: ["EAH", "EAHModel", "EAHTestSupport"]),
+        .testTarget(name: "EAHFuzzTests", dependencies: ["EAHFuzzTargets", "EAHTestSupport"]),
         .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHRuntime", "EAHTestSupport", "eah-convert", "eah-run"]),
     ]
 )
