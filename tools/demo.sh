@@ -14,7 +14,9 @@ step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
 if [ -d models/demo-llava ]; then
     model=models/demo-llava
     data=data/demo/calibration.jsonl
-    images=(data/demo/eval/*.png)  # not `ls | head`: ls may die of SIGPIPE under pipefail
+    # The first image by name, without a pipe: under pipefail `ls | head` fails when head
+    # exits first and ls dies of SIGPIPE (make's Error 141).
+    images=(data/demo/eval/*.png)
     image=${images[0]}
     layers=0-1
 else

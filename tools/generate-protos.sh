@@ -15,7 +15,7 @@ generate() {
     mkdir -p "$out/include"
     protoc-c --proto_path=schemas --c_out="$out" "schemas/$proto"
     mv "$out/$base.pb-c.h" "$out/include/$base.pb-c.h"
-    echo "generated $out/$base.pb-c.c and $out/include/$base.pb-c.h ($(protoc-c --version | head -1))"
+    echo "generated $out/$base.pb-c.c and $out/include/$base.pb-c.h ($(protoc-c --version | sed -n 1p))"
 }
 
 generate sentencepiece_model.proto Sources/CSentencePieceProto

@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(zlib1g-dev pkg-config libprotobuf-c-dev protobuf-c-compiler libjpeg62-turbo-dev libpng-dev curl python3-venv)
 missing=()
 for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$package")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 echo "installing Debian packages: ${missing[*]}" >&2

@@ -9,7 +9,8 @@ import Musl
 ///
 /// Until `commit()` succeeds the destination is untouched; dropping the value without
 /// committing, a thrown error, or SIGINT/SIGTERM (see `OutputCleanup`) removes the temporary
-/// file. An existing destination is refused unless `overwrite` is true. Small writes are
+/// file. An existing destination is refused unless `overwrite` is true, and always when it is
+/// not a regular file. Small writes are
 /// buffered; large ones go straight to the file.
 public final class AtomicOutputFile {
     public let path: String
@@ -24,8 +25,10 @@ public final class AtomicOutputFile {
     public init(path: String, overwrite: Bool) throws(CheckpointError) {
         self.path = path
         var status = stat()
-        if !overwrite, lstat(path, &status) == 0 {
-            throw CheckpointError(path: path, problem: FileProblem.outputExists)
+        if lstat(path, &status) == 0 {
+            guard overwrite else { throw CheckpointError(path: path, problem: FileProblem.outputExists) }
+            // --force replaces a file, never a folder (and what is in it) or a link's target.
+            guard (status.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError(path: path, problem: FileProblem.outputNotAFile) }
         }
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
@@ -35,8 +38,15 @@ public final class AtomicOutputFile {
         var temporary = ""
         for _ in 0..<16 {
             temporary = "\(folder.isEmpty ? "" : folder)/.\(base).partial-\(String(suffix, radix: 36))"
+            // Registered before it exists: a signal between creating and registering would
+            // leave it behind (any thread may take the signal).
+            OutputCleanup.register(temporary)
             created = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-            if created >= 0 || errno != EEXIST { break }
+            if created >= 0 { break }
+            let code = errno
+            OutputCleanup.unregister(temporary)
+            errno = code
+            if code != EEXIST { break }
             suffix &+= 1
         }
         guard created >= 0 else {
@@ -44,7 +54,6 @@ public final class AtomicOutputFile {
         }
         descriptor = created
         temporaryPath = temporary
-        OutputCleanup.register(temporary)
         buffer.reserveCapacity(bufferLimit)
     }
 

@@ -32,7 +32,13 @@ public enum Checkpoint {
         case .pytorch, .pytorchLegacy: return try PyTorchReader(file: file)
         case nil:
             return try ShardedCheckpoint(indexPath: file.path) { shard throws(CheckpointError) in
-                try open(try MappedFile(path: shard))
+                // A shard is a checkpoint file: an index naming an index (itself, or two naming
+                // each other) would recurse forever.
+                let shardFile = try MappedFile(path: shard)
+                guard try detect(shardFile) != nil else {
+                    throw CheckpointError(path: file.path, problem: ShardIndexProblem.shardIsIndex(shard: String(shard.split(separator: "/").last ?? "")))
+                }
+                return try open(shardFile)
             }
         }
     }

@@ -17,9 +17,11 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable {
     /// over a bad file (exit status 1).
     public var isUsageError: Bool { problem.isUsageError }
 
+    /// Paths and messages quote bytes from files (names, keys, entries): both go through
+    /// `TerminalText.line`, so the line holds no control character and stays short.
     public var description: String {
-        var line = "\(path): \(problem.message)"
-        if let fix = problem.fix { line += "; \(fix)" }
+        var line = "\(TerminalText.line(path, limit: 300)): \(TerminalText.line(problem.message))"
+        if let fix = problem.fix { line += "; \(TerminalText.line(fix))" }
         return line
     }
 }

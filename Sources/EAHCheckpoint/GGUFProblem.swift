@@ -19,6 +19,8 @@ public enum GGUFProblem: CheckpointProblem, Equatable {
     /// An array of more than 2^30 elements.
     case arrayTooLong(key: String, count: UInt64)
     case nestedArray(key: String)
+    /// The metadata arrays hold more elements in total than `GGUFReader.maximumMetadataElements`.
+    case tooManyMetadataElements(key: String, total: Int, limit: Int)
     case unknownValueType(key: String, code: UInt32)
     /// The metadata entry at `index` (0-based) has an empty key.
     case emptyKey(index: Int)
@@ -79,6 +81,8 @@ public enum GGUFProblem: CheckpointProblem, Equatable {
             "\(what) claims \(length) bytes, more than the 1 GiB limit"
         case .arrayTooLong(let key, let count):
             "metadata array '\(key)' claims \(count) elements, more than the 2^30 limit"
+        case .tooManyMetadataElements(let key, let total, let limit):
+            "metadata arrays hold \(total) elements by the end of '\(key)', more than the \(limit) this reader accepts in one file"
         case .nestedArray(let key):
             "metadata '\(key)' is an array of arrays, which GGUF readers reject"
         case .unknownValueType(let key, let code):
@@ -144,7 +148,7 @@ public enum GGUFProblem: CheckpointProblem, Equatable {
         case .bigEndian: "convert the file to little-endian with gguf-py (gguf-convert-endian)"
         case .unsupportedVersion(1): "GGUF v1 is obsolete; re-convert the model with a current llama.cpp"
         case .unsupportedVersion: "use a GGUF v2 or v3 file"
-        case .tooManyTensors, .tooManyMetadataEntries, .stringTooLong, .arrayTooLong, .dataOutOfBounds:
+        case .tooManyTensors, .tooManyMetadataEntries, .stringTooLong, .arrayTooLong, .tooManyMetadataElements, .dataOutOfBounds:
             "the file is corrupt or truncated; download or convert it again"
         case .nestedArray, .unknownValueType, .emptyKey, .duplicateKey, .alignmentNotUInt32, .invalidAlignment,
              .emptyTensorName, .tensorNameTooLong, .duplicateTensorName, .tooManyDimensions, .invalidDimensions,

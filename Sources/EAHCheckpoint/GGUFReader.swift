@@ -25,6 +25,10 @@ public final class GGUFReader: CheckpointReader {
     public static let maximumStringLength: UInt64 = 1 << 30
     /// ggml's limit on array lengths (`GGUF_MAX_ARRAY_ELEMENTS`).
     public static let maximumArrayCount: UInt64 = 1 << 30
+    /// Total elements of all metadata arrays in one file (ours, not ggml's): each costs memory
+    /// well beyond its bytes in the file, and the largest vocabularies (256 K tokens with scores,
+    /// types and merges) hold about 1.3 M.
+    public static let maximumMetadataElements = 1 << 22
     /// Tensor names must be shorter than this many bytes (`GGML_MAX_NAME`).
     public static let maximumNameBytes = 64
     /// ggml type ids that existed once and have been removed.
@@ -67,6 +71,8 @@ public final class GGUFReader: CheckpointReader {
     private struct Parser {
         var reader: ByteReader
         let path: String
+        /// Metadata array elements read so far (see `maximumMetadataElements`).
+        var metadataElements = 0
 
         func fail(_ problem: GGUFProblem) -> CheckpointError {
             CheckpointError(path: path, problem: problem)
@@ -205,6 +211,10 @@ public final class GGUFReader: CheckpointReader {
                 let count = try read(UInt64.self, "element count of '\(key)'")
                 guard count <= GGUFReader.maximumArrayCount else { throw fail(.arrayTooLong(key: key, count: count)) }
                 try require(Int(count) * Self.minimumSize(of: elementKind), "\(count) elements of '\(key)'")
+                metadataElements += Int(count)
+                guard metadataElements <= GGUFReader.maximumMetadataElements else {
+                    throw fail(.tooManyMetadataElements(key: key, total: metadataElements, limit: GGUFReader.maximumMetadataElements))
+                }
                 var elements: [MetadataValue] = []
                 elements.reserveCapacity(Int(count))
                 for index in 0..<Int(count) {

@@ -18,7 +18,8 @@ public final class MappedFile: @unchecked Sendable {
     /// Maps `path` read-only.
     public init(path: String) throws(CheckpointError) {
         self.path = path
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO (or a device) must not wait for a writer; it is refused below.
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else {
             let code = errno
             throw CheckpointError(path: path, problem: code == ENOENT ? FileProblem.notFound : FileProblem.notReadable(errno: code))
@@ -31,8 +32,28 @@ public final class MappedFile: @unchecked Sendable {
         if (status.st_mode & S_IFMT) == S_IFDIR {
             throw CheckpointError(path: path, problem: FileProblem.notReadable(errno: EISDIR))
         }
+        guard (status.st_mode & S_IFMT) == S_IFREG else {
+            throw CheckpointError(path: path, problem: FileProblem.notRegularFile)
+        }
         let length = Int(status.st_size)
         if length == 0 {
+            bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+            return
+        }
+        guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, descriptor, 0), base != MAP_FAILED else {
+            throw CheckpointError(path: path, problem: FileProblem.notReadable(errno: errno))
+        }
+        bytes = UnsafeRawBufferPointer(start: base, count: length)
+    }
+
+    /// Maps an open regular file (the caller keeps and closes `descriptor`); `path` names it in
+    /// errors.
+    init(descriptor: Int32, path: String) throws(CheckpointError) {
+        self.path = path
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw CheckpointError(path: path, problem: FileProblem.notReadable(errno: errno)) }
+        let length = Int(status.st_size)
+        guard length > 0 else {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return
         }

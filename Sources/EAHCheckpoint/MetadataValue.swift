@@ -1,6 +1,7 @@
 /// A typed metadata value. GGUF's value types are the richest, so they define the cases;
 /// safetensors metadata is all `.string`.
-public indirect enum MetadataValue: Sendable, Equatable {
+/// Only arrays are boxed: a scalar element stays inline (24 bytes), not a heap box each.
+public enum MetadataValue: Sendable, Equatable {
     case uint8(UInt8)
     case int8(Int8)
     case uint16(UInt16)
@@ -11,7 +12,7 @@ public indirect enum MetadataValue: Sendable, Equatable {
     case bool(Bool)
     case string(String)
     /// Elements all of type `element`; `element` is kept so empty arrays round-trip.
-    case array(element: MetadataKind, [MetadataValue])
+    indirect case array(element: MetadataKind, [MetadataValue])
     case uint64(UInt64)
     case int64(Int64)
     case float64(Double)

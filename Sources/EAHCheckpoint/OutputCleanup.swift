@@ -3,13 +3,16 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import COutputCleanup
 import Synchronization
 
-/// Removes unfinished output files when the process is interrupted.
+/// Removes unfinished outputs when the process is interrupted.
 ///
-/// `AtomicOutputFile` registers its temporary path here; `installSignalHandlers()` (called once
-/// by each executable) makes SIGINT, SIGTERM and SIGHUP unlink every registered path before the
-/// process exits, so an interrupted run leaves nothing behind.
+/// `AtomicOutputFile` registers its temporary file here and a folder output (a bundle being
+/// written) its temporary folder; `installSignalHandlers()` (called once by each executable)
+/// makes SIGINT, SIGTERM and SIGHUP unlink every registered file and remove every registered
+/// folder with what it holds (async-signal-safe, `eah_remove_tree`) before the process exits,
+/// so an interrupted run leaves nothing behind.
 public enum OutputCleanup {
     private static let capacity = 64
     /// C strings the signal handler may read without locking: slots are set before use and
@@ -19,18 +22,35 @@ public enum OutputCleanup {
         pointer.initialize(repeating: nil, count: capacity)
         return pointer
     }()
+    /// Whether each slot names a folder (removed with its contents).
+    nonisolated(unsafe) private static let folderSlots: UnsafeMutablePointer<Bool> = {
+        let pointer = UnsafeMutablePointer<Bool>.allocate(capacity: capacity)
+        pointer.initialize(repeating: false, count: capacity)
+        return pointer
+    }()
     private static let lock = Mutex(())
 
     static func register(_ path: String) {
+        register(path, folder: false)
+    }
+
+    /// Registers a temporary folder: an interrupted run removes it with everything inside.
+    public static func registerFolder(_ path: String) {
+        register(path, folder: true)
+    }
+
+    private static func register(_ path: String, folder: Bool) {
         lock.withLock { _ in
             for index in 0..<capacity where slots[index] == nil {
+                folderSlots[index] = folder
                 slots[index] = strdup(path)
                 return
             }
         }
     }
 
-    static func unregister(_ path: String) {
+    /// Removes a file or folder from the list (it was committed or is removed already).
+    public static func unregister(_ path: String) {
         lock.withLock { _ in
             for index in 0..<capacity {
                 if let entry = slots[index], String(cString: entry) == path {
@@ -43,14 +63,36 @@ public enum OutputCleanup {
 
     /// Installs handlers for SIGINT, SIGTERM and SIGHUP that delete registered outputs and exit
     /// with 128 + the signal number.
+    ///
+    /// The signals are also unblocked: a parent that blocks them (a test runner, some process
+    /// managers) would otherwise leave them pending, and an interrupted run would not stop.
     public static func installSignalHandlers() {
+        // Initialise the lazy globals now: the handler must not run their one-time set-up
+        // (it allocates, and the signal may have interrupted an allocation).
+        _ = (slots, folderSlots)
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblocked, signalNumber) }
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             signal(signalNumber) { received in
                 for index in 0..<OutputCleanup.capacity {
-                    if let entry = OutputCleanup.slots[index] { unlink(entry) }
+                    guard let entry = OutputCleanup.slots[index] else { continue }
+                    if OutputCleanup.folderSlots[index] { eah_remove_tree(entry) } else { unlink(entry) }
                 }
                 _exit(128 + received)
             }
         }
+    }
+
+    /// Removes `path` and everything under it, without following symbolic links.
+    public static func removeTree(_ path: String) {
+        eah_remove_tree(path)
+    }
+
+    /// Swaps two paths atomically (`renameat2` with `RENAME_EXCHANGE`); false (errno set) where
+    /// the file system cannot.
+    public static func exchange(_ first: String, _ second: String) -> Bool {
+        eah_exchange(first, second) == 0
     }
 }

@@ -17,8 +17,13 @@ public struct PickleMachine {
     public static let maximumMemo = 1 << 24
     public static let maximumContainer = 1 << 24
     public static let maximumNesting = 512
-    /// Total values the machine may produce when turning its graph into `PickleValue`s.
+    /// Total values the machine may produce when turning its graph into `PickleValue`s: at most
+    /// `valuesPerByte` per pickle byte (at least `minimumValueBudget`), never above this. A
+    /// memo-sharing "billion laughs" pickle expands exponentially; real checkpoints produce a
+    /// few values per hundred bytes.
     public static let maximumValues = 1 << 26
+    public static let valuesPerByte = 16
+    public static let minimumValueBudget = 1 << 16
 
     private let bytes: UnsafeRawBufferPointer
     /// The offset of the next opcode; after `load()`, just past STOP.
@@ -28,7 +33,9 @@ public struct PickleMachine {
 
     private indirect enum Node {
         case value(PickleValue)
-        case tuple([Node])
+        /// Items, and the tuple nesting depth (capped at `maximumNesting`: a deep chain of
+        /// tuples would overflow the stack when it is freed, which is recursive).
+        case tuple([Node], depth: Int)
         /// A mutable container (list, dict, set) in `containers`.
         case container(Int)
     }
@@ -46,12 +53,16 @@ public struct PickleMachine {
     private var marks: [Int] = []
     private var memo: [Int: Node] = [:]
     private var containers: [Container] = []
-    private var budget = PickleMachine.maximumValues
+    private var budget: Int
+    private let valueLimit: Int
     private var opcodeOffset = 0
 
     public init(bytes: UnsafeRawBufferPointer, offset: Int = 0) {
         self.bytes = bytes
         self.offset = offset
+        let (scaled, overflow) = bytes.count.multipliedReportingOverflow(by: Self.valuesPerByte)
+        valueLimit = overflow ? Self.maximumValues : min(Self.maximumValues, max(Self.minimumValueBudget, scaled))
+        budget = valueLimit
     }
 
     /// Unpickles one value from a byte array.
@@ -129,11 +140,11 @@ public struct PickleMachine {
         case 0x42: push(.bytes(Array(try readBytes(Int(try readInteger(UInt32.self, "BINBYTES")), "BINBYTES"))))
         case 0x43: push(.bytes(Array(try readBytes(Int(try readByte("SHORT_BINBYTES")), "SHORT_BINBYTES"))))
         case 0x8E: push(.bytes(Array(try readBytes(try readLength64("BINBYTES8"), "BINBYTES8"))))
-        case 0x29: stack.append(.tuple([]))
-        case 0x74: stack.append(.tuple(try popMark("TUPLE")))
-        case 0x85: stack.append(.tuple(try pop(1, "TUPLE1")))
-        case 0x86: stack.append(.tuple(try pop(2, "TUPLE2")))
-        case 0x87: stack.append(.tuple(try pop(3, "TUPLE3")))
+        case 0x29: stack.append(.tuple([], depth: 1))
+        case 0x74: stack.append(try tuple(try popMark("TUPLE")))
+        case 0x85: stack.append(try tuple(try pop(1, "TUPLE1")))
+        case 0x86: stack.append(try tuple(try pop(2, "TUPLE2")))
+        case 0x87: stack.append(try tuple(try pop(3, "TUPLE3")))
         case 0x5D: try newContainer(.list, items: [])
         case 0x6C: try newContainer(.list, items: try popMark("LIST"))
         case 0x7D: try newContainer(.dict, items: [])
@@ -213,6 +224,14 @@ public struct PickleMachine {
     // MARK: Stack and memo
 
     private mutating func push(_ value: PickleValue) { stack.append(.value(value)) }
+
+    /// A tuple node, refused when it would nest deeper than `maximumNesting`.
+    private func tuple(_ items: [Node]) throws(PickleProblem) -> Node {
+        var depth = 1
+        for case .tuple(_, let inner) in items { depth = max(depth, inner + 1) }
+        guard depth <= Self.maximumNesting else { throw .nestingTooDeep(limit: Self.maximumNesting) }
+        return .tuple(items, depth: depth)
+    }
 
     private mutating func pop(_ opcode: String) throws(PickleProblem) -> Node {
         let floor = marks.last ?? 0
@@ -319,11 +338,12 @@ public struct PickleMachine {
 
     /// Turns the graph into values, bounded in depth (cycles) and total size (shared subtrees).
     private mutating func materialize(_ node: Node, depth: Int) throws(PickleProblem) -> PickleValue {
-        guard depth < Self.maximumNesting, budget > 0 else { throw .nestingTooDeep(limit: Self.maximumNesting) }
+        guard depth < Self.maximumNesting else { throw .nestingTooDeep(limit: Self.maximumNesting) }
+        guard budget > 0 else { throw .tooManyValues(limit: valueLimit) }
         budget -= 1
         switch node {
         case .value(let value): return value
-        case .tuple(let items):
+        case .tuple(let items, _):
             var values: [PickleValue] = []
             values.reserveCapacity(items.count)
             for item in items { values.append(try materialize(item, depth: depth + 1)) }
@@ -392,7 +412,7 @@ public struct PickleMachine {
             throw .forbiddenCall(target: kind(of: callable), offset: opcodeOffset)
         }
         let qualified = "\(module).\(name)"
-        guard case .tuple(let argumentNodes) = argumentNode else {
+        guard case .tuple(let argumentNodes, _) = argumentNode else {
             throw .badArguments(callable: qualified, detail: "arguments are a \(kind(of: argumentNode)), not a tuple")
         }
         switch (module, name) {

@@ -25,8 +25,11 @@ public enum PickleProblem: CheckpointProblem, Equatable {
     case memoTooLarge(limit: Int)
     case undefinedMemo(index: Int, offset: Int)
     case containerTooLarge(limit: Int)
-    /// Nested values (or a reference cycle) deeper than the limit, or too many values in total.
+    /// Nested values (or a reference cycle) deeper than the limit.
     case nestingTooDeep(limit: Int)
+    /// Turning the pickle into values would produce more than `limit` of them (shared memo
+    /// entries expanding exponentially: a "billion laughs" pickle).
+    case tooManyValues(limit: Int)
     /// An opcode's payload runs past the end of the pickle.
     case truncated(opcode: String, offset: Int)
     case invalidUTF8(offset: Int)
@@ -57,7 +60,8 @@ public enum PickleProblem: CheckpointProblem, Equatable {
         case .memoTooLarge(let limit): "the pickle memo exceeds \(limit) entries"
         case .undefinedMemo(let index, let offset): "the pickle reads undefined memo entry \(index) at offset \(offset)"
         case .containerTooLarge(let limit): "a pickled container exceeds \(limit) items"
-        case .nestingTooDeep(let limit): "pickled values nest deeper than \(limit) levels or are too many"
+        case .nestingTooDeep(let limit): "pickled values nest deeper than \(limit) levels"
+        case .tooManyValues(let limit): "the pickle expands to more than \(limit) values (shared entries referenced over and over); it is not a checkpoint"
         case .truncated(let opcode, let offset): "the pickle is truncated: \(opcode) at offset \(offset) runs past the end"
         case .invalidUTF8(let offset): "invalid UTF-8 in a pickled string at offset \(offset)"
         case .invalidGlobalName(let offset): "invalid global name at offset \(offset)"

@@ -35,6 +35,8 @@ public final class PyTorchReader: CheckpointReader {
         let shape: [Int]
         let view: StridedView
         let contiguous: Bool
+        /// Whether the view is dense in its storage (contiguous, were the storage not deflated).
+        let dense: Bool
     }
 
     /// The parsed pieces a format parser hands to `init`.
@@ -69,25 +71,31 @@ public final class PyTorchReader: CheckpointReader {
 
     private func read(_ tensor: TensorInfo) throws -> TensorBytes {
         guard tensor.file == path, let placement = placements[tensor.name] else { throw TorchProblem.unknownTensor(tensor.name) }
-        var owned: [UInt8]?
+        var inflated: MappedFile?
         if let record = placement.record, let archive {
             if record.isStored {
                 try archive.verify(record)
             } else {
-                owned = try ZipArchive.inflate(file[record.dataRange], entry: record)
+                inflated = try ZipArchive.inflateToMappedFile(file[record.dataRange], entry: record, path: path)
             }
         }
-        if owned == nil, placement.contiguous, placement.swapUnit == 0 {
+        if inflated == nil, placement.contiguous, placement.swapUnit == 0 {
             return TensorBytes(file: file, range: tensor.byteRange)
         }
-        let storageBytes = owned?.count ?? placement.storage.count
+        if let inflated, placement.dense, placement.swapUnit == 0 {
+            // Zero-copy from the inflated file: memory stays flat however large the entry.
+            let start = placement.view.offset * placement.elementSize
+            let count = (DType.elementCount(placement.shape) ?? 0) * placement.elementSize
+            return TensorBytes(file: inflated, range: start..<start + count)
+        }
+        let storageBytes = inflated?.count ?? placement.storage.count
         let (bound, overflow) = storageBytes.multipliedReportingOverflow(by: 64)
         if tensor.byteCount > 1 << 30, overflow || tensor.byteCount > bound {
             throw TorchProblem.viewTooLarge(tensor: tensor.name, bytes: tensor.byteCount)
         }
         var dense: [UInt8]
-        if let owned {
-            dense = owned.withUnsafeBytes { Self.gather($0, placement) }
+        if let inflated {
+            dense = withExtendedLifetime(inflated) { Self.gather(inflated.bytes, placement) }
         } else {
             dense = Self.gather(file[placement.storage], placement)
         }
@@ -320,7 +328,7 @@ public final class PyTorchReader: CheckpointReader {
         let view = StridedView(offset: count > 0 ? tensor.storageOffset : 0, strides: tensor.stride)
         let placement = Placement(
             record: record, storage: storage, elementSize: size, swapUnit: swapUnit, shape: tensor.size, view: view,
-            contiguous: contiguous && !forceView)
+            contiguous: contiguous && !forceView, dense: contiguous)
         let info: TensorInfo
         if placement.contiguous {
             let start = storage.lowerBound + view.offset * size

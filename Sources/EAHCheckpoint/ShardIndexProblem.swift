@@ -12,6 +12,8 @@ public enum ShardIndexProblem: CheckpointProblem, Equatable {
     case invalidEntry(tensor: String)
     /// A shard name that is not a plain file name in the index's folder.
     case invalidShardName(String)
+    /// A shard that is itself an index file (the index names itself or another index).
+    case shardIsIndex(shard: String)
     /// Shards of different formats.
     case mixedFormats(shard: String)
     /// Everything that does not match, found by opening every shard: shard files that do not
@@ -32,6 +34,7 @@ public enum ShardIndexProblem: CheckpointProblem, Equatable {
         case .emptyWeightMap: "index \"weight_map\" names no tensors"
         case .invalidEntry(let tensor): "index entry for \"\(tensor)\" is not a file name string"
         case .invalidShardName(let name): "index names shard \"\(name)\", which is not a plain file name"
+        case .shardIsIndex(let shard): "index names \"\(shard)\" as a shard, but it is an index file, not a checkpoint"
         case .mixedFormats(let shard): "shard \(shard) has a different format from the other shards"
         case .mismatch(let missingShards, let missingTensors, let extraTensors, let duplicated):
             [
@@ -46,6 +49,7 @@ public enum ShardIndexProblem: CheckpointProblem, Equatable {
 
     public var fix: String? {
         switch self {
+        case .shardIsIndex: "list the checkpoint files (*.safetensors, *.bin) in weight_map"
         case .mismatch: "download the missing or incomplete shards again, or regenerate the index"
         default: nil
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CZlib
 import Synchronization
 
@@ -78,6 +81,69 @@ public final class ZipArchive: Sendable {
             done += chunk
         }
         return UInt32(truncatingIfNeeded: value)
+    }
+
+    /// Inflates a deflated entry as a stream, 4 MiB at a time, into an unlinked temporary file
+    /// (in `$TMPDIR`, else `/tmp`) and maps it: however large the entry inflates, the process'
+    /// heap stays flat and the bytes live in the page cache (paged out, not swapped). The size
+    /// and CRC are checked as in `inflate(_:entry:)`. `path` names the archive in errors.
+    static func inflateToMappedFile(_ input: UnsafeRawBufferPointer, entry: ZipEntry, path: String) throws(CheckpointError) -> MappedFile {
+        func fail(_ detail: String) -> CheckpointError {
+            CheckpointError(path: path, problem: ZipProblem.inflateFailed(name: entry.name, detail: detail))
+        }
+        let (bound, overflow) = entry.compressedSize.multipliedReportingOverflow(by: 1032)
+        guard !overflow, entry.uncompressedSize <= bound &+ 64 else {
+            throw fail("declared size \(entry.uncompressedSize) is impossible for \(entry.compressedSize) compressed bytes")
+        }
+        let folder = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        var template = Array((folder + "/eah-inflate-XXXXXX").utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else { throw fail("cannot create a temporary file in \(folder) (\(String(cString: strerror(errno))))") }
+        defer { close(descriptor) }
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+
+        var stream = z_stream()
+        guard inflateInit2_(&stream, -MAX_WBITS, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw fail("zlib initialisation failed")
+        }
+        defer { inflateEnd(&stream) }
+        let chunk = 4 << 20
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { output.deallocate() }
+        var status: Int32 = Z_OK
+        var consumed = 0, produced = 0
+        var checksum = CZlib.crc32(0, nil, 0)
+        while status == Z_OK {
+            let inChunk = min(input.count - consumed, 1 << 30)
+            stream.next_in = input.baseAddress.map { UnsafeMutablePointer(mutating: ($0 + consumed).assumingMemoryBound(to: Bytef.self)) }
+            stream.avail_in = uInt(inChunk)
+            stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.avail_out = uInt(chunk)
+            status = CZlib.inflate(&stream, Z_NO_FLUSH)
+            let used = inChunk - Int(stream.avail_in), made = chunk - Int(stream.avail_out)
+            consumed += used
+            produced += made
+            guard produced <= entry.uncompressedSize else { throw fail("inflates past its declared size \(entry.uncompressedSize)") }
+            if made > 0 {
+                checksum = CZlib.crc32(checksum, output.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(made))
+                var written = 0
+                while written < made {
+                    let result = Glibc.write(descriptor, output.baseAddress! + written, made - written)
+                    if result < 0, errno == EINTR { continue }
+                    guard result > 0 else { throw fail("cannot write the temporary file (\(String(cString: strerror(errno))))") }
+                    written += result
+                }
+            }
+            if status == Z_OK, used == 0, made == 0 { status = Z_BUF_ERROR }
+        }
+        if entry.uncompressedSize == 0, produced == 0, status != Z_STREAM_END { status = Z_STREAM_END }
+        guard status == Z_STREAM_END else { throw fail("zlib status \(status)") }
+        guard produced == entry.uncompressedSize else { throw fail("inflated \(produced) bytes, expected \(entry.uncompressedSize)") }
+        let actual = UInt32(truncatingIfNeeded: checksum)
+        guard actual == entry.crc32 else {
+            throw CheckpointError(path: path, problem: ZipProblem.crcMismatch(name: entry.name, expected: entry.crc32, actual: actual))
+        }
+        return try MappedFile(descriptor: descriptor, path: path)
     }
 
     /// Inflates raw DEFLATE data to exactly `entry.uncompressedSize` bytes and checks the CRC.

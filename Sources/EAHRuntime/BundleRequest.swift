@@ -14,6 +14,9 @@ public struct BundleRequest: Sendable {
     /// everything else becomes safetensors).
     public var format: ConversionOptions.OutputFormat?
     public var dtype: ConversionOptions.TargetDType
+    /// Text files written into the bundle before it is renamed into place (the main job's
+    /// `calibration.json` and heatmap), by name: an interrupted run leaves all or nothing.
+    public var extraFiles: [(name: String, text: String)] = []
 
     public init(model: String, visionTower: String? = nil, mmproj: String? = nil, patches: [EAHLayerPatch], bake: Bool = false,
                 calibration: EAHManifest.CalibrationProvenance? = nil, format: ConversionOptions.OutputFormat? = nil,

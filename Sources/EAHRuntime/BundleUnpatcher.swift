@@ -15,9 +15,9 @@ public enum BundleUnpatcher {
             throw CheckpointError(path: bundle.path, problem: BundleProblem.notBaked)
         }
         let originals = try Checkpoint.open(originalsPath)
-        let directory = try DirectoryOutput(path: output, overwrite: overwrite)
+        let directory = try DirectoryOutput(path: output, overwrite: overwrite, kind: .modelFolder)
         let skipped: Set<String> = [BundleLayout.manifest, BundleLayout.originalRowsSafetensors, BundleLayout.originalRowsGGUF,
-                                    "calibration.json", "calibration.svg"]
+                                    "calibration.json", "calibration.svg", DirectoryOutput.marker]
         let textWeights = Set(bundle.manifest.weightFiles.map(\.path).filter {
             $0 == BundleLayout.ggufModel || $0 == "model.safetensors" || $0.hasPrefix("model-") && $0.hasSuffix(".safetensors")
         })

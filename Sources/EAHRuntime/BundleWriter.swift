@@ -24,7 +24,7 @@ public enum BundleWriter {
         if isGGUF, format != .gguf {
             throw CheckpointError(path: request.model, problem: BundleProblem.badPatch("a llama.cpp GGUF bundle stays GGUF (its hyperparameters live in GGUF metadata)"))
         }
-        let directory = try DirectoryOutput(path: output, overwrite: overwrite)
+        let directory = try DirectoryOutput(path: output, overwrite: overwrite, kind: .bundle)
         let reader = weights.sources[0]
         let options = ConversionOptions(format: format, dtype: request.dtype)
         var written: [String] = []
@@ -94,6 +94,7 @@ public enum BundleWriter {
                 family: weights.companions.family),
             patches: patches, baked: request.bake, calibration: request.calibration,
             weightFiles: try written.sorted().map { name throws(CheckpointError) in try checksum(directory.file(name), name: name) })
+        for (name, text) in request.extraFiles { try TextFile.write(text, to: directory.file(name), overwrite: false) }
         try manifest.write(to: directory.file(BundleLayout.manifest), overwrite: false)
         try directory.commit()
         return manifest

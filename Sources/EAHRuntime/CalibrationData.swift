@@ -52,6 +52,9 @@ public struct CalibrationData: Sendable {
                 guard case .string(let image)? = json["image"], case .string(let text)? = json["prompt"] else {
                     throw CheckpointError(path: path, problem: CalibrationProblem.badDataLine(line: lineNumber, reason: "needs string fields \"image\" and \"prompt\""))
                 }
+                guard !image.utf8.contains(0), !image.isEmpty else {
+                    throw CheckpointError(path: path, problem: CalibrationProblem.badDataLine(line: lineNumber, reason: "the image path is empty or holds a NUL byte"))
+                }
                 parsed.append(Sample(image: image.hasPrefix("/") ? image : folder + "/" + image, prompt: text))
             }
             guard !parsed.isEmpty else { throw CheckpointError(path: path, problem: CalibrationProblem.noSamples) }

@@ -4,27 +4,83 @@ import Glibc
 #endif
 
 /// An output directory built under a temporary name beside its destination and renamed into
-/// place by `commit()`; `abandon()` (or a thrown error before commit) removes it.
+/// place by `commit()`; `abandon()`, a thrown error before commit, or SIGINT/SIGTERM/SIGHUP
+/// (the folder is registered with `OutputCleanup`) removes it.
+///
+/// With `overwrite`, an existing destination is replaced only when this tool wrote it: a
+/// folder holding a bundle's `manifest.pb` or the `marker` file every output folder gets, or an
+/// empty folder. Anything else (a file, a folder of other things) is refused, since replacing
+/// it would delete what is inside. The replacement is an atomic exchange where the file system
+/// supports it, so the destination is never missing.
 final class DirectoryOutput {
+    /// The hidden file marking a folder this tool wrote.
+    static let marker = ".eah-output"
+
     let path: String
     let temporaryPath: String
     private let overwrite: Bool
     private var done = false
 
-    init(path: String, overwrite: Bool) throws(CheckpointError) {
+    /// What an output folder is, written into its `marker` file.
+    enum Kind: String {
+        /// An EAH bundle: without its `manifest.pb` it is damaged, not a model folder.
+        case bundle
+        /// A plain model folder (`unpatch`).
+        case modelFolder = "model-folder"
+    }
+
+    /// The kind of output folder `path` is by its marker, if it has one.
+    static func kind(of path: String) -> Kind? {
+        guard let file = try? MappedFile(path: path + "/" + marker) else { return nil }
+        return withExtendedLifetime(file) { Kind(rawValue: String(decoding: file.bytes, as: UTF8.self).trimmingSuffix()) }
+    }
+
+    init(path: String, overwrite: Bool, kind: Kind) throws(CheckpointError) {
         let trimmed = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
         self.path = trimmed
         self.overwrite = overwrite
-        if !overwrite, access(trimmed, F_OK) == 0 {
-            throw CheckpointError(path: trimmed, problem: FileProblem.outputExists)
+        if access(trimmed, F_OK) == 0 {
+            guard overwrite else { throw CheckpointError(path: trimmed, problem: FileProblem.outputExists) }
+            guard Self.isReplaceable(trimmed) else { throw CheckpointError(path: trimmed, problem: BundleProblem.notOurOutput) }
         }
         let slash = trimmed.lastIndex(of: "/")
         let folder = slash.map { String(trimmed[..<$0]) } ?? "."
         let base = slash.map { String(trimmed[trimmed.index(after: $0)...]) } ?? trimmed
         temporaryPath = (folder.isEmpty ? "" : folder) + "/." + base + ".partial-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        OutputCleanup.registerFolder(temporaryPath)  // before it exists: no signal can fall between
         guard mkdir(temporaryPath, 0o755) == 0 else {
-            throw CheckpointError(path: trimmed, problem: FileProblem.cannotWrite(errno: errno))
+            let code = errno
+            OutputCleanup.unregister(temporaryPath)
+            throw CheckpointError(path: trimmed, problem: FileProblem.cannotWrite(errno: code))
         }
+        let marker = temporaryPath + "/" + Self.marker
+        let descriptor = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            let code = errno
+            abandon()
+            throw CheckpointError(path: trimmed, problem: FileProblem.cannotWrite(errno: code))
+        }
+        let text = Array((kind.rawValue + "\n").utf8)
+        let written = text.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        close(descriptor)
+        guard written == text.count else {
+            abandon()
+            throw CheckpointError(path: trimmed, problem: FileProblem.cannotWrite(errno: EIO))
+        }
+    }
+
+    /// Whether `path` is a folder this tool wrote (or an empty one), which `--force` may replace.
+    static func isReplaceable(_ path: String) -> Bool {
+        var status = stat()
+        guard lstat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else { return false }
+        if access(path + "/" + marker, F_OK) == 0 || access(path + "/" + BundleLayout.manifest, F_OK) == 0 { return true }
+        guard let directory = opendir(path) else { return false }
+        defer { closedir(directory) }
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != ".", name != ".." { return false }
+        }
+        return true
     }
 
     deinit {
@@ -44,6 +100,13 @@ final class DirectoryOutput {
         var displaced: String?
         if access(path, F_OK) == 0 {
             guard overwrite else { abandon(); throw CheckpointError(path: path, problem: FileProblem.outputExists) }
+            guard Self.isReplaceable(path) else { abandon(); throw CheckpointError(path: path, problem: BundleProblem.notOurOutput) }
+            // The old folder takes the temporary name (still registered for cleanup).
+            if OutputCleanup.exchange(temporaryPath, path) {
+                done = true
+                abandon()
+                return
+            }
             let aside = temporaryPath + ".old"
             guard rename(path, aside) == 0 else { abandon(); throw CheckpointError(path: path, problem: FileProblem.cannotWrite(errno: errno)) }
             displaced = aside
@@ -55,12 +118,14 @@ final class DirectoryOutput {
             throw CheckpointError(path: path, problem: FileProblem.cannotWrite(errno: code))
         }
         done = true
+        OutputCleanup.unregister(temporaryPath)
         if let displaced { Self.removeTree(displaced) }
     }
 
     func abandon() {
         done = true
         Self.removeTree(temporaryPath)
+        OutputCleanup.unregister(temporaryPath)
     }
 
     /// Copies a small file into the directory.
@@ -89,5 +154,13 @@ final class DirectoryOutput {
         } else {
             unlink(path)
         }
+    }
+}
+
+private extension String {
+    func trimmingSuffix() -> String {
+        var text = self
+        while text.last == "\n" { text.removeLast() }
+        return text
     }
 }

@@ -18,6 +18,15 @@ public struct EAHBundle: Sendable {
         return stat(path, &status) == 0 && (status.st_mode & S_IFMT) == S_IFDIR && access(path + "/" + BundleLayout.manifest, F_OK) == 0
     }
 
+    /// Refuses a folder eah-convert wrote as a bundle whose `manifest.pb` is gone: its weights
+    /// can no longer be verified, and it must not pass for a plain model folder.
+    public static func refuseDamagedBundle(_ path: String) throws(CheckpointError) {
+        let folder = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
+        if !isBundle(folder), DirectoryOutput.kind(of: folder) == .bundle {
+            throw CheckpointError(path: folder, problem: BundleProblem.missingManifest)
+        }
+    }
+
     public init(path: String, verify: Bool = true) throws(CheckpointError) {
         let folder = path.hasSuffix("/") && path.count > 1 ? String(path.dropLast()) : path
         guard Self.isBundle(folder) else { throw CheckpointError(path: folder, problem: BundleProblem.notABundle) }
@@ -26,8 +35,22 @@ public struct EAHBundle: Sendable {
         if verify { try self.verify() }
     }
 
-    /// Checks every weight file against the manifest.
+    /// Names of files that hold weights (or say where weights are), by extension.
+    static let weightExtensions = [".safetensors", ".gguf", ".bin", ".pt", ".pth", ".index.json"]
+
+    /// Checks every weight file against the manifest: the manifest must list weight files, every
+    /// weight file in the bundle (and its `vision_tower/`) must be listed, and each listed one
+    /// must have its size and SHA-256.
     public func verify() throws(CheckpointError) {
+        let manifestPath = path + "/" + BundleLayout.manifest
+        guard !manifest.weightFiles.isEmpty else { throw CheckpointError(path: manifestPath, problem: BundleProblem.noWeightFiles) }
+        let listed = Set(manifest.weightFiles.map(\.path))
+        for folder in ["", BundleLayout.visionTower + "/"] {
+            for name in (try? BundleUnpatcher.entries(of: path + "/" + folder)) ?? []
+            where Self.weightExtensions.contains(where: { name.hasSuffix($0) }) && !listed.contains(folder + name) {
+                throw CheckpointError(path: manifestPath, problem: BundleProblem.unlistedWeightFile(folder + name))
+            }
+        }
         for file in manifest.weightFiles {
             let full = path + "/" + file.path
             var status = stat()

@@ -30,9 +30,10 @@ public final class Evaluator {
     /// without its stop token.
     public func answer(question: String, pixels: [Float], imageSize: ImageSize, image: String) throws(CheckpointError) -> String {
         let prompt = try pipeline.prompt(question: question, imageSize: imageSize, imagePath: image)
+        let room = try ContextWindow.tokensAfter(prompt, requested: maxTokens, config: pipeline.config, source: "prompt")
         let result: GenerationResult
         do throws(ModelProblem) {
-            result = try pipeline.model.generate(prompt: prompt, pixelValues: pixels, maxTokens: maxTokens, sampling: .greedy,
+            result = try pipeline.model.generate(prompt: prompt, pixelValues: pixels, maxTokens: room, sampling: .greedy,
                                                  stopTokens: pipeline.stopTokens, hook: hook)
         } catch {
             throw CheckpointError(path: image, problem: error)

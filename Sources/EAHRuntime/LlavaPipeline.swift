@@ -37,13 +37,28 @@ public final class LlavaPipeline: @unchecked Sendable {
         self.imageMode = imageMode ?? PreprocessMode(rawValue: companions.imageMode) ?? .crop
         imageIsToken = companions.imageIsToken
         template = try ConversationTemplate.resolve(modelDirectory: ModelFiles.folder(of: path), explicitName: templateName)
+        if imageIsToken { try checkImageToken(folder: ModelFiles.folder(of: path)) }
+    }
+
+    /// llava-hf: `<image>` must be one token whose id is the config's `image_token_index`, else
+    /// every prompt would lack its image positions; the problem is named where it is.
+    private func checkImageToken(folder: String) throws(CheckpointError) {
+        let ids = tokenizer.encode("<image>", addBOS: false)
+        guard ids.count == 1 else {
+            throw CheckpointError(path: folder, problem: PromptProblem.imageNotAToken(pieces: ids.count))
+        }
+        guard ids[0] == config.imageTokenIndex else {
+            throw CheckpointError(path: folder + "/config.json", problem: PromptProblem.imageTokenMismatch(
+                configIndex: config.imageTokenIndex, tokenizerID: ids[0]))
+        }
     }
 
     public var config: LlavaConfig { model.config }
 
     /// The prompt for one question about one image: the conversation template rendered, then
-    /// tokenized with the image's feature positions marked. Families whose layout depends on
-    /// the picture (NeXT) need its `imageSize`.
+    /// tokenized with the image's feature positions marked; refused when longer than the
+    /// model's context (`ContextWindow`). Families whose layout depends on the picture (NeXT)
+    /// need its `imageSize`.
     public func prompt(question: String, systemPrompt: String? = nil, addBOS: Bool = true, imageSize: ImageSize? = nil,
                        imagePath: String = "image") throws(CheckpointError) -> LlavaPrompt {
         let text = try template.render(prompt: question, systemPrompt: systemPrompt)
@@ -55,6 +70,7 @@ public final class LlavaPipeline: @unchecked Sendable {
             throw CheckpointError(path: "prompt", problem: error)
         }
         try Self.checkImageFits(prompt, config: config, path: imagePath)
+        _ = try ContextWindow.tokensAfter(prompt, requested: 0, config: config, source: "prompt")
         return prompt
     }
 

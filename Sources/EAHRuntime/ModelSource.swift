@@ -30,6 +30,7 @@ public struct ModelSource {
             textOverlay = noEAH && bundle.manifest.baked ? bundle.originalRows : nil
             hook = noEAH ? nil : bundle.hook
         } else {
+            try EAHBundle.refuseDamagedBundle(path)
             bundle = nil
             model = path
             self.visionTower = visionTower
@@ -45,10 +46,28 @@ public struct ModelSource {
         try ModelFamilies.load(ModelRequest(model: model, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay))
     }
 
-    /// Checks that dynamic layers exist in the loaded model.
+    /// Checks that every patched layer, static head and target head exists in the loaded model:
+    /// a bundle's manifest is input (a mismatch is `BundleProblem.manifestMismatch`, exit 1),
+    /// `--eah-layer` is usage.
     public func validate(against config: LlavaConfig) throws(CheckpointError) {
-        for layer in hook?.patches.keys.sorted() ?? [] where layer >= config.text.layerCount {
-            throw CheckpointError(path: model, problem: BundleProblem.badPatch("layer \(layer) does not exist (the decoder has \(config.text.layerCount))"))
+        let layers = config.text.layerCount, heads = config.text.headCount
+        if let bundle {
+            for (index, patch) in bundle.manifest.patches.enumerated() {
+                func fail(_ text: String) -> CheckpointError {
+                    CheckpointError(path: bundle.path + "/" + BundleLayout.manifest, problem: BundleProblem.manifestMismatch("patches[\(index)]: \(text)"))
+                }
+                guard patch.layer < layers else { throw fail("layer \(patch.layer) does not exist (the decoder has \(layers))") }
+                if case .fixed(let head) = patch.selection, head >= heads {
+                    throw fail("head \(head) does not exist (layer \(patch.layer) has \(heads) heads)")
+                }
+                if let target = patch.targetHeads?.first(where: { $0 >= heads }) {
+                    throw fail("target head \(target) does not exist (layer \(patch.layer) has \(heads) heads)")
+                }
+            }
+            return
+        }
+        for layer in hook?.patches.keys.sorted() ?? [] where layer >= layers {
+            throw CheckpointError(path: model, problem: BundleProblem.badPatch("layer \(layer) does not exist (the decoder has \(layers))"))
         }
     }
 }

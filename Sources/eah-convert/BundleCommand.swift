@@ -35,12 +35,13 @@ struct BundleCommand: ParsableCommand {
         guard !patches.isEmpty else {
             throw CheckpointError(path: data, problem: BundleProblem.badPatch("no calibrated layer had a sink above β = \(beta); nothing to patch (try a lower --beta)"))
         }
-        let request = BundleRequest(model: model, visionTower: source.visionTower, mmproj: source.mmproj, patches: patches, bake: patch.bake,
+        var request = BundleRequest(model: model, visionTower: source.visionTower, mmproj: source.mmproj, patches: patches, bake: patch.bake,
                                     calibration: PatchOptions.provenance(report), format: patch.to, dtype: patch.dtype)
+        // Inside the bundle before it is renamed into place, so an interrupted run leaves all or nothing.
+        request.extraFiles = [("calibration.json", report.json.serialized + "\n"), ("calibration.svg", CalibrationHeatmap.svg(report))]
         let writing = ProgressBar(label: "writing bundle")
         let manifest = try BundleWriter.write(request, to: output, overwrite: patch.force) { writing.update(done: $0, total: $1) }
         writing.finish()
-        try CalibrationSettings.write(report, to: output + "/calibration.json", heatmap: output + "/calibration.svg", overwrite: true)
         let chosen = CalibrationSettings.chosenHeads(report)
         print("calibrated \(report.statistics.sampleCount) samples (\(chosen)); wrote \(output) (heatmap: \(output)/calibration.svg)\(manifest.baked ? ", baked" : "")")
     }

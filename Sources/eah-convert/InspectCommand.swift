@@ -17,16 +17,23 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Print a JSON document ({\"schema\": 1, ...}) instead of a listing.")
     var json = false
 
+    @Flag(help: "Do not check a bundle's weight files against its manifest (the output says so).")
+    var noVerify = false
+
     func run() throws {
+        try EAHBundle.refuseDamagedBundle(path)
         if EAHBundle.isBundle(path) {
-            let bundle = try EAHBundle(path: path, verify: false)
+            let bundle = try EAHBundle(path: path, verify: !noVerify)
             let reader = try Checkpoint.open(bundle.modelPath)
+            let verified = noVerify ? "not verified (--no-verify)"
+                : "verified: \(bundle.manifest.weightFiles.count) weight files match the manifest's SHA-256"
             if json {
                 guard case .object(var fields) = CheckpointReport.json(reader, layout: ModelFamilies.layoutDescription(reader)) else { return }
                 fields.append(("manifest", bundle.manifest.json))
+                fields.append(("verified", .bool(!noVerify)))
                 print(JSONValue.object(fields).serialized)
             } else {
-                print(bundle.manifest.text + "\n\n" + CheckpointReport.text(reader, layout: ModelFamilies.layoutDescription(reader)))
+                print(bundle.manifest.text + "\n" + verified + "\n\n" + CheckpointReport.text(reader, layout: ModelFamilies.layoutDescription(reader)))
             }
             return
         }

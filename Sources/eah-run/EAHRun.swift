@@ -94,7 +94,7 @@ struct EAHRun: ParsableCommand {
             throw ValidationError("--template, --image-mode and --system-prompt apply to --image/--prompt only")
         }
         if maxTokens < 0 { throw ValidationError("--max-tokens must be 0 or more") }
-        if temperature < 0 { throw ValidationError("--temperature must be 0 or more") }
+        if !(temperature.isFinite && temperature >= 0) { throw ValidationError("--temperature must be a number, 0 or more") }
         if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
     }
 
@@ -123,6 +123,7 @@ struct EAHRun: ParsableCommand {
             throw CheckpointError(path: model, problem: error)
         }
         if verbosePrompt { StandardStream.error.write(Self.describe(prompt, text: nil)) }
+        _ = try ContextWindow.tokensAfter(prompt, requested: 0, config: llava.config, source: "--input-ids")
         let pixels = try PixelValuesFile.read(pixelPath, config: llava.config.vision)
         let result = try generate(llava, prompt: prompt, pixels: pixels, stopTokens: Set(llava.config.text.eosTokenIDs), hook: source.hook) { token in
             if !json { StandardStream.output.write("\(token) ") }
@@ -164,10 +165,11 @@ struct EAHRun: ParsableCommand {
 
     private func generate(_ llava: LlavaModel, prompt: LlavaPrompt, pixels: [Float], stopTokens: Set<Int>, hook: EAHAttentionHook?,
                           onToken: (Int) -> Void) throws -> GenerationResult {
+        let room = try ContextWindow.tokensAfter(prompt, requested: maxTokens, config: llava.config, source: "prompt")
         let result: GenerationResult
         do throws(ModelProblem) {
             result = try llava.generate(
-                prompt: prompt, pixelValues: pixels, maxTokens: maxTokens,
+                prompt: prompt, pixelValues: pixels, maxTokens: room,
                 sampling: SamplingParameters(temperature: temperature, topP: topP, seed: seed),
                 stopTokens: stopTokens, hook: hook, collectLogits: logitsOut != nil, onToken: onToken)
         } catch {
