@@ -45,7 +45,7 @@ $(VENV)/.installed: tools/requirements.txt
 
 # Regenerates every committed fixture with the pinned reference libraries. Order matters:
 # the e2e fixture reads the tokenizer and template fixtures, the EAH one the LLaVA models.
-FIXTURE_SCRIPTS = safetensors torch gguf convert matmul tokenizer image template llava eah e2e
+FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer image template llava eah e2e
 
 fixtures: tools-venv
 	@for name in $(FIXTURE_SCRIPTS); do echo "tools/make_$${name}_fixtures.py"; $(PYTHON) tools/make_$${name}_fixtures.py || exit 1; done
