@@ -7,7 +7,12 @@
 #  3. the decoder on that checkpoint: prefill (128 tokens) and decode (32 tokens) speed with F32,
 #     F16 and Q8_0 weights, prefill GFLOP/s against numpy's peak from step 1;
 #  4. EAH calibration at layers 0-3 against a full forward (seconds per sample, peak RSS) on a
-#     TinyLlama decoder behind a CLIP ViT-L/14-336 tower (generated once, about 2.8 GB).
+#     TinyLlama decoder behind a CLIP ViT-L/14-336 tower (generated once, about 2.8 GB);
+#  5. the decoder beside llama.cpp's llama-bench (built once by tools/llama-cpp.sh) on the same
+#     TinyLlama-shaped llama GGUFs (F16 from tools/make_bench_models.py, Q8_0, Q4_0 and Q4_K_M
+#     from llama-quantize; made once into bench-data/), same thread count (EAH_BENCH_THREADS,
+#     default: every core), prefill 128 and decode 32 tokens, runs interleaved: our tokens/s,
+#     llama.cpp's and the ratio.
 # Usage: tools/bench.sh [BIN_DIR] [PYTHON_WITH_NUMPY]; without numpy the ratios are left out.
 set -euo pipefail
 bin=${1:-.build/release}
@@ -22,3 +27,17 @@ else
 fi
 "$bin/eah-bench" matmul "$numpy_json"
 "$bin/eah-bench" bench-data "$bin" all "$numpy_json"
+llama_bin=$(tools/llama-cpp.sh llama-bench llama-quantize)
+mkdir -p bench-data
+if [ ! -f bench-data/llama-f16.gguf ]; then
+    echo "bench: generating bench-data/llama-f16.gguf (2.2 GB, once)" >&2
+    "$python" tools/make_bench_models.py tinyllama bench-data/llama-f16.gguf.partial
+    mv bench-data/llama-f16.gguf.partial bench-data/llama-f16.gguf
+fi
+for type in q8_0 q4_0 q4_k_m; do
+    if [ ! -f "bench-data/llama-$type.gguf" ]; then
+        "$llama_bin/llama-quantize" bench-data/llama-f16.gguf "bench-data/llama-$type.gguf.partial" "${type^^}" >&2
+        mv "bench-data/llama-$type.gguf.partial" "bench-data/llama-$type.gguf"
+    fi
+done
+"$bin/eah-bench" llama-cpp bench-data "$llama_bin" "${EAH_BENCH_THREADS:-$(nproc)}"

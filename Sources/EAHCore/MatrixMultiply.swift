@@ -108,13 +108,29 @@ public enum MatrixMultiply {
             }
             return
         }
-        // Each task: a block of weight rows (kept in L1) against every activation row (in L2).
-        let block = quantizedRowBlock
+        // Each task: a block of weight rows (kept in L1) against every activation row (in L2),
+        // four activation rows per call where the CPU variant has a four-row kernel.
+        let block = quantizedRowBlock, dot4 = kernels.dot4(type)
         pool.parallelFor((rows + block - 1) / block) { task in
             let first = task * block, end = min(rows, first + block)
-            for i in 0..<count {
+            var i = 0
+            if let dot4 {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 4) { sums in
+                    while i + 4 <= count {
+                        let activation = activations + i * activationBytes
+                        for r in first..<end {
+                            dot4(n, base + r * rowBytes, activation, activationBytes, sums.baseAddress!)
+                            let offset = bias?[r] ?? 0
+                            for a in 0..<4 { y[(i + a) * rows + r] = sums[a] + offset }
+                        }
+                        i += 4
+                    }
+                }
+            }
+            while i < count {
                 let activation = activations + i * activationBytes, output = y + i * rows
                 for r in first..<end { output[r] = dot(n, base + r * rowBytes, activation) + (bias?[r] ?? 0) }
+                i += 1
             }
         }
     }

@@ -5,7 +5,8 @@ import Glibc
 #endif
 
 /// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`;
-/// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`).
+/// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`);
+/// `eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS`: the decoder beside llama-bench (`LlamaCppComparison`).
 ///
 /// Generates (once) a TinyLlama-shaped F16 safetensors checkpoint in DIR, then measures, in the
 /// same run, `cat` copying its bytes and `eah-convert convert --to gguf` converting it, and
@@ -20,12 +21,16 @@ struct Benchmark {
         if arguments.count == 4, arguments[1] == "calibration-run" {
             exit(CalibrationBenchmark.child(model: arguments[2], mode: arguments[3]))
         }
+        if arguments.count == 5, arguments[1] == "llama-cpp", let threads = Int(arguments[4]), threads > 0 {
+            _ = LlamaCppComparison.run(folder: arguments[2], llamaBinaries: arguments[3], threads: threads)
+            return
+        }
         if arguments.count >= 2, arguments[1] == "matmul", arguments.count <= 3 {
             MatmulBenchmark.run(numpyPath: arguments.count == 3 ? arguments[2] : nil)
             return
         }
         guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "calibration", "all"].contains(arguments[3]) else {
-            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON]\n")
+            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON] | eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]
@@ -106,6 +111,20 @@ struct Benchmark {
     }
 
     static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+
+    /// The JSON values of a JSON-lines file (lines that do not parse are skipped).
+    static func jsonLines(_ path: String) -> [JSONValue] {
+        guard let file = fopen(path, "r") else { return [] }
+        defer { fclose(file) }
+        var values: [JSONValue] = []
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0, let line {
+            if let value = try? JSONParser.parse(String(cString: line)) { values.append(value) }
+        }
+        return values
+    }
 
     static func fileSize(_ path: String) -> Int {
         var status = stat()

@@ -180,6 +180,15 @@ import Testing
         let (portableActivations, decodedX) = try Self.activations(x, columns: fixture.columns, for: type, kernels: portable)
         let w = try Self.decode(raw, dtype, count: fixture.rows * fixture.columns)
         let activationBytes = type.activation.rowBytes(fixture.columns), rowBytes = raw.count / fixture.rows
+        // Σ_c |w_rc · x′_ic|, the scale of each product's float rounding.
+        var magnitudes = [Double](repeating: 0, count: fixture.count * fixture.rows)
+        for i in 0..<fixture.count {
+            for r in 0..<fixture.rows {
+                for c in 0..<fixture.columns {
+                    magnitudes[i * fixture.rows + r] += abs(Double(w[r * fixture.columns + c]) * Double(decodedX[i * fixture.columns + c]))
+                }
+            }
+        }
         for variant in variants.dropFirst() {
             // Activation quantization is integer work: bit-exact.
             let (activations, _) = try Self.activations(x, columns: fixture.columns, for: type, kernels: variant)
@@ -191,13 +200,29 @@ import Testing
                     for r in 0..<fixture.rows {
                         let wRow = weights.baseAddress! + r * rowBytes, xRow = acts.baseAddress! + i * activationBytes
                         let a = dot(Int32(fixture.columns), wRow, xRow), b = reference(Int32(fixture.columns), wRow, xRow)
-                        var magnitude = 0.0
-                        for c in 0..<fixture.columns { magnitude += abs(Double(w[r * fixture.columns + c]) * Double(decodedX[i * fixture.columns + c])) }
-                        worst = max(worst, abs(Double(a) - Double(b)) / (1e-5 * magnitude + 1e-30))
+                        worst = max(worst, abs(Double(a) - Double(b)) / (1e-5 * magnitudes[i * fixture.rows + r] + 1e-30))
                     }
                 }
             } }
             #expect(worst <= 1, "\(variant.name) \(fixture.dtype): worst \(worst)× the tolerance 1e-5·Σ|w·x|")
+            // The four-row kernel, where the variant has one, against four single-row products.
+            if let dot4 = variant.dot4(type) {
+                var worst4 = 0.0
+                raw.withUnsafeBytes { weights in portableActivations.withUnsafeBytes { acts in
+                    var sums = [Float](repeating: .nan, count: 4)
+                    for i in stride(from: 0, to: fixture.count - 3, by: 4) {
+                        for r in 0..<fixture.rows {
+                            let wRow = weights.baseAddress! + r * rowBytes
+                            dot4(Int32(fixture.columns), wRow, acts.baseAddress! + i * activationBytes, activationBytes, &sums)
+                            for a in 0..<4 {
+                                let single = reference(Int32(fixture.columns), wRow, acts.baseAddress! + (i + a) * activationBytes)
+                                worst4 = max(worst4, abs(Double(sums[a]) - Double(single)) / (1e-5 * magnitudes[(i + a) * fixture.rows + r] + 1e-30))
+                            }
+                        }
+                    }
+                } }
+                #expect(worst4 <= 1, "\(variant.name) \(fixture.dtype) four-row kernel: worst \(worst4)× the tolerance")
+            }
         }
     }
 

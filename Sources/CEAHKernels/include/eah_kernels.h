@@ -23,6 +23,10 @@ extern "C" {
 /// 256-element types). `n` is a multiple of the block size.
 typedef float (*eah_vec_dot_fn)(int n, const void *w, const void *x);
 
+/// `out[a] = Σ w[i] · x_a[i]` for four activation rows `x_a = x + a·stride` (bytes): one weight
+/// row against four activation rows at once, decoding the weights once (prefill).
+typedef void (*eah_vec_dot4_fn)(int n, const void *w, const void *x, size_t stride, float out[4]);
+
 /// Quantizes `n` floats (a multiple of the block size) to Q8_0 or Q8_K blocks.
 typedef void (*eah_quantize_fn)(const float *x, void *y, int n);
 
@@ -40,6 +44,8 @@ typedef struct eah_kernel_table {
     const char *name;
     /// Products of a weight row with an activation row; NULL where a type has no kernel.
     eah_vec_dot_fn vec_dot[EAH_TYPE_SLOTS];
+    /// Four-row versions where a variant has them (NULL: call vec_dot four times).
+    eah_vec_dot4_fn vec_dot4[EAH_TYPE_SLOTS];
     eah_quantize_fn quantize_q8_0;
     eah_quantize_fn quantize_q8_K;
     eah_widen_fn f16_to_f32;
@@ -50,6 +56,11 @@ typedef struct eah_kernel_table {
 /// The product kernel of ggml type `type` in `table`, or NULL.
 static inline eah_vec_dot_fn eah_vec_dot_for(const eah_kernel_table *table, int type) {
     return type >= 0 && type < EAH_TYPE_SLOTS ? table->vec_dot[type] : (eah_vec_dot_fn)0;
+}
+
+/// The four-row product kernel of ggml type `type` in `table`, or NULL.
+static inline eah_vec_dot4_fn eah_vec_dot4_for(const eah_kernel_table *table, int type) {
+    return type >= 0 && type < EAH_TYPE_SLOTS ? table->vec_dot4[type] : (eah_vec_dot4_fn)0;
 }
 
 /// The table chosen for this CPU (decided on the first call).

@@ -110,6 +110,11 @@ public struct KernelSet: @unchecked Sendable {
         eah_vec_dot_for(table, type.kernelSlot)
     }
 
+    /// The four-activation-row product kernel for weights of `type`, where this variant has one.
+    func dot4(_ type: any WeightType.Type) -> eah_vec_dot4_fn? {
+        eah_vec_dot4_for(table, type.kernelSlot)
+    }
+
     /// Converts `columns` floats at `x` to `format` at `output` (`format.rowBytes(columns)` bytes).
     func quantize(_ x: UnsafePointer<Float>, columns: Int, to format: ActivationFormat, into output: UnsafeMutableRawPointer) {
         switch format {
