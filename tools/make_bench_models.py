@@ -6,12 +6,18 @@
       and a placeholder SentencePiece vocabulary, so llama.cpp (llama-bench, llama-quantize) and
       eah-bench load the same file. tools/bench.sh quantizes it with llama-quantize.
 
+  make_bench_models.py llama7b-q4_k_m OUT.gguf
+      A LLaMA-2-7B-shaped llama GGUF (hidden 4096, 32 layers, 32 heads, FFN 11008, vocab 32000,
+      LLaVA-1.5-7B's language model) laid out as Q4_K_M: Q4_K matrices, Q6_K for attn_v, ffn_down
+      and output (llama.cpp keeps some of those Q4_K; this is the heavier choice), about 4.1 GB of
+      random blocks with moderate scales, streamed to disk. For the peak-RSS check.
+
 Everything is pseudo-random with a fixed seed; only shapes and types matter for speed.
 """
 import sys
 
 import numpy as np
-from gguf import GGUFWriter, TokenType
+from gguf import GGML_QUANT_SIZES, GGMLQuantizationType, GGUFWriter, TokenType
 
 HIDDEN, LAYERS, HEADS, KV_HEADS, FFN, VOCAB = 2048, 22, 32, 4, 5632, 32000
 
@@ -73,7 +79,63 @@ def tinyllama(path):
     writer.close()
 
 
+def random_blocks(rng, qtype, rows, columns):
+    """rows × columns of `qtype` as random blocks whose F16 scales are moderate."""
+    elements, size = GGML_QUANT_SIZES[qtype]
+    blocks = rng.integers(0, 256, (rows, columns // elements, size), dtype=np.uint8)
+    offsets = {GGMLQuantizationType.Q4_K: [0, 2], GGMLQuantizationType.Q6_K: [208]}[qtype]
+    scale = np.full(blocks.shape[:2], 0.001, dtype="<f2").view(np.uint8).reshape(blocks.shape[0], blocks.shape[1], 2)
+    for offset in offsets:
+        blocks[:, :, offset:offset + 2] = scale
+    return blocks.reshape(rows, -1)
+
+
+def llama7b_q4_k_m(path):
+    hidden, layers, heads, ffn, vocab = 4096, 32, 32, 11008, 32000
+    q4, q6 = GGMLQuantizationType.Q4_K, GGMLQuantizationType.Q6_K
+    plan = [("token_embd.weight", vocab, hidden, q4)]
+    for layer in range(layers):
+        p = f"blk.{layer}."
+        plan += [(p + "attn_norm.weight", 0, hidden, None), (p + "attn_q.weight", hidden, hidden, q4),
+                 (p + "attn_k.weight", hidden, hidden, q4), (p + "attn_v.weight", hidden, hidden, q6),
+                 (p + "attn_output.weight", hidden, hidden, q4), (p + "ffn_norm.weight", 0, hidden, None),
+                 (p + "ffn_gate.weight", ffn, hidden, q4), (p + "ffn_up.weight", ffn, hidden, q4),
+                 (p + "ffn_down.weight", hidden, ffn, q6)]
+    plan += [("output_norm.weight", 0, hidden, None), ("output.weight", vocab, hidden, q6)]
+    writer = GGUFWriter(path, "llama")
+    writer.add_name("llama-2-7b-shaped random Q4_K_M")
+    writer.add_context_length(4096)
+    writer.add_embedding_length(hidden)
+    writer.add_block_count(layers)
+    writer.add_feed_forward_length(ffn)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(heads)
+    writer.add_rope_dimension_count(hidden // heads)
+    writer.add_rope_freq_base(10000.0)
+    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_file_type(15)
+    vocabulary(writer, vocab)
+    for name, rows, columns, qtype in plan:
+        if qtype is None:
+            writer.add_tensor_info(name, (columns,), np.dtype(np.float32), columns * 4)
+        else:
+            elements, size = GGML_QUANT_SIZES[qtype]
+            writer.add_tensor_info(name, (rows, columns // elements * size), np.dtype(np.uint8),
+                                   rows * columns // elements * size, raw_dtype=qtype)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_ti_data_to_file()
+    rng = np.random.default_rng(7)
+    for name, rows, columns, qtype in plan:
+        if qtype is None:
+            writer.write_tensor_data(np.ones(columns, dtype=np.float32))
+        else:
+            writer.write_tensor_data(random_blocks(rng, qtype, rows, columns))
+    writer.close()
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] != "tinyllama":
-        sys.exit("usage: make_bench_models.py tinyllama OUT.gguf")
-    tinyllama(sys.argv[2])
+    makers = {"tinyllama": tinyllama, "llama7b-q4_k_m": llama7b_q4_k_m}
+    if len(sys.argv) != 3 or sys.argv[1] not in makers:
+        sys.exit("usage: make_bench_models.py tinyllama|llama7b-q4_k_m OUT.gguf")
+    makers[sys.argv[1]](sys.argv[2])

@@ -27,8 +27,8 @@ enum DecoderBenchmark {
 
     /// Prefill seconds for `promptLength` tokens from an empty cache, then seconds for
     /// `decodeSteps` greedy tokens after them.
-    static func time(weights: LlamaWeights) -> (prefill: Double, decode: Double) {
-        let config = TinyLlamaCheckpoint.config
+    static func time(weights: LlamaWeights, config: LlamaConfig = TinyLlamaCheckpoint.config,
+                     promptLength: Int = promptLength, decodeSteps: Int = decodeSteps) -> (prefill: Double, decode: Double) {
         let model = LlamaTextModel(config: config, weights: weights)
         var random = UInt64(42)
         let prompt = (0..<promptLength).map { _ -> Int in

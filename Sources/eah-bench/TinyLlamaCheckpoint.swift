@@ -92,7 +92,8 @@ enum TinyLlamaCheckpoint {
 
     /// The decoder weights of the benchmark checkpoint (safetensors, its GGUF conversion or a
     /// llama.cpp-named GGUF), pointing into the file, or decoded to F32 when `dequantize`.
-    static func weights(from reader: any CheckpointReader, dequantize: Bool, naming: Naming = .transformers) throws(CheckpointError) -> LlamaWeights {
+    static func weights(from reader: any CheckpointReader, dequantize: Bool, naming: Naming = .transformers,
+                        layerCount: Int = layers) throws(CheckpointError) -> LlamaWeights {
         func matrix(_ name: String) throws(CheckpointError) -> WeightMatrix {
             let name = naming.name(name)
             guard let tensor = reader.tensor(named: name), tensor.shape.count == 2 else {
@@ -124,7 +125,7 @@ enum TinyLlamaCheckpoint {
             return NormWeights(weight: values)
         }
         var layerWeights: [LlamaLayerWeights] = []
-        for layer in 0..<layers {
+        for layer in 0..<layerCount {
             let prefix = "model.layers.\(layer)."
             layerWeights.append(LlamaLayerWeights(
                 inputNorm: try vector(prefix + "input_layernorm.weight"),
