@@ -14,7 +14,9 @@
 #     default: every core), prefill 128 and decode 32 tokens, runs interleaved: our tokens/s,
 #     llama.cpp's and the ratio;
 #  6. peak RSS of a LLaMA-2-7B-shaped Q4_K_M GGUF (LLaVA-1.5-7B's language model, random blocks,
-#     4.1 GB, made once) run for 32 prompt and 8 decode tokens, against the 6 GB target.
+#     4.1 GB, made once) run for 32 prompt and 8 decode tokens, against the 6 GB target;
+#  7. image encoding (CLIP ViT-L/14-336 + projector, random F16 mmproj made once) beside
+#     llama-mtmd-cli's "image slice encoded" time on the same files.
 # Usage: tools/bench.sh [BIN_DIR] [PYTHON_WITH_NUMPY]; without numpy the ratios are left out.
 set -euo pipefail
 bin=${1:-.build/release}
@@ -29,7 +31,7 @@ else
 fi
 "$bin/eah-bench" matmul "$numpy_json"
 "$bin/eah-bench" bench-data "$bin" all "$numpy_json"
-llama_bin=$(tools/llama-cpp.sh llama-bench llama-quantize)
+llama_bin=$(tools/llama-cpp.sh llama-bench llama-quantize llama-mtmd-cli)
 mkdir -p bench-data
 if [ ! -f bench-data/llama-f16.gguf ]; then
     echo "bench: generating bench-data/llama-f16.gguf (2.2 GB, once)" >&2
@@ -49,3 +51,9 @@ if [ ! -f bench-data/llama7b-q4_k_m.gguf ]; then
     mv bench-data/llama7b-q4_k_m.gguf.partial bench-data/llama7b-q4_k_m.gguf
 fi
 "$bin/eah-bench" memory-7b bench-data/llama7b-q4_k_m.gguf "${EAH_BENCH_THREADS:-$(nproc)}"
+if [ ! -f bench-data/clip-mmproj-f16.gguf ]; then
+    "$python" tools/make_bench_models.py clip-mmproj bench-data/clip-mmproj-f16.gguf.partial
+    mv bench-data/clip-mmproj-f16.gguf.partial bench-data/clip-mmproj-f16.gguf
+fi
+"$bin/eah-bench" image-encode bench-data/llama-f16.gguf bench-data/clip-mmproj-f16.gguf \
+    Tests/Fixtures/e2e/rgb_37x53_420.jpg "$llama_bin" "${EAH_BENCH_THREADS:-$(nproc)}"

@@ -12,6 +12,11 @@
       and output (llama.cpp keeps some of those Q4_K; this is the heavier choice), about 4.1 GB of
       random blocks with moderate scales, streamed to disk. For the peak-RSS check.
 
+  make_bench_models.py clip-mmproj OUT.gguf
+      A LLaVA-1.5 mmproj for CLIP ViT-L/14-336 (the legacy llama.cpp layout: 23 encoder layers,
+      F16 matrices, F32 vectors, an mlp projector to hidden 2048 so it pairs with the tinyllama
+      model), random weights. For the image-encode comparison with llama-mtmd-cli.
+
 Everything is pseudo-random with a fixed seed; only shapes and types matter for speed.
 """
 import sys
@@ -134,8 +139,64 @@ def llama7b_q4_k_m(path):
     writer.close()
 
 
+def clip_mmproj(path):
+    rng = np.random.default_rng(336)
+    hidden, ffn, heads, layers, image, patch, text = 1024, 4096, 16, 23, 336, 14, HIDDEN
+    w = GGUFWriter(path, "clip")
+    w.add_bool("clip.has_text_encoder", False)
+    w.add_bool("clip.has_vision_encoder", True)
+    w.add_bool("clip.has_llava_projector", True)
+    w.add_file_type(1)
+    w.add_name("clip-vit-large-patch14-336 random")
+    w.add_string("clip.projector_type", "mlp")
+    w.add_uint32("clip.vision.image_size", image)
+    w.add_uint32("clip.vision.patch_size", patch)
+    w.add_uint32("clip.vision.embedding_length", hidden)
+    w.add_uint32("clip.vision.feed_forward_length", ffn)
+    w.add_uint32("clip.vision.projection_dim", 768)
+    w.add_uint32("clip.vision.attention.head_count", heads)
+    w.add_float32("clip.vision.attention.layer_norm_epsilon", 1e-5)
+    w.add_uint32("clip.vision.block_count", layers)
+    w.add_array("clip.vision.image_mean", [0.48145466, 0.4578275, 0.40821073])
+    w.add_array("clip.vision.image_std", [0.26862954, 0.26130258, 0.27577711])
+    w.add_bool("clip.use_gelu", False)
+
+    def matrix(name, rows, columns):
+        w.add_tensor(name, (rng.standard_normal((rows, columns), dtype=np.float32) * 0.02).astype(np.float16))
+
+    def vector(name, n, value=None):
+        w.add_tensor(name, np.full(n, value, dtype=np.float32) if value is not None else rng.standard_normal(n, dtype=np.float32) * 0.02)
+
+    w.add_tensor("v.patch_embd.weight", (rng.standard_normal((hidden, 3, patch, patch), dtype=np.float32) * 0.02).astype(np.float16))
+    vector("v.class_embd", hidden)
+    w.add_tensor("v.position_embd.weight", rng.standard_normal(((image // patch) ** 2 + 1, hidden), dtype=np.float32) * 0.02)
+    vector("v.pre_ln.weight", hidden, 1.0)
+    vector("v.pre_ln.bias", hidden, 0.0)
+    for layer in range(layers):
+        p = f"v.blk.{layer}."
+        for name in ("attn_q", "attn_k", "attn_v", "attn_out"):
+            matrix(p + name + ".weight", hidden, hidden)
+            vector(p + name + ".bias", hidden)
+        for name in ("ln1", "ln2"):
+            vector(p + name + ".weight", hidden, 1.0)
+            vector(p + name + ".bias", hidden, 0.0)
+        # The legacy converter's names are swapped: ffn_down holds fc1, ffn_up fc2.
+        matrix(p + "ffn_down.weight", ffn, hidden)
+        vector(p + "ffn_down.bias", ffn)
+        matrix(p + "ffn_up.weight", hidden, ffn)
+        vector(p + "ffn_up.bias", hidden)
+    matrix("mm.0.weight", text, hidden)
+    vector("mm.0.bias", text)
+    matrix("mm.2.weight", text, text)
+    vector("mm.2.bias", text)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 if __name__ == "__main__":
-    makers = {"tinyllama": tinyllama, "llama7b-q4_k_m": llama7b_q4_k_m}
+    makers = {"tinyllama": tinyllama, "llama7b-q4_k_m": llama7b_q4_k_m, "clip-mmproj": clip_mmproj}
     if len(sys.argv) != 3 or sys.argv[1] not in makers:
-        sys.exit("usage: make_bench_models.py tinyllama|llama7b-q4_k_m OUT.gguf")
+        sys.exit("usage: make_bench_models.py tinyllama|llama7b-q4_k_m|clip-mmproj OUT.gguf")
     makers[sys.argv[1]](sys.argv[2])

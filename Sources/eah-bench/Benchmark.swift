@@ -7,7 +7,8 @@ import Glibc
 /// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`;
 /// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`);
 /// `eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS`: the decoder beside llama-bench (`LlamaCppComparison`);
-/// `eah-bench memory-7b FILE THREADS`: peak RSS of a 7B-shaped Q4_K_M model (`LargeModelMemory`).
+/// `eah-bench memory-7b FILE THREADS`: peak RSS of a 7B-shaped Q4_K_M model (`LargeModelMemory`);
+/// `eah-bench image-encode TEXT MMPROJ IMAGE LLAMA_BIN_DIR THREADS`: CLIP encode beside llama-mtmd-cli.
 ///
 /// Generates (once) a TinyLlama-shaped F16 safetensors checkpoint in DIR, then measures, in the
 /// same run, `cat` copying its bytes and `eah-convert convert --to gguf` converting it, and
@@ -26,6 +27,12 @@ struct Benchmark {
             _ = LlamaCppComparison.run(folder: arguments[2], llamaBinaries: arguments[3], threads: threads)
             return
         }
+        if arguments.count == 7, arguments[1] == "image-encode", let threads = Int(arguments[6]), threads > 0 {
+            guard let line = ImageEncodeComparison.run(text: arguments[2], mmproj: arguments[3], image: arguments[4],
+                                                       llamaBinaries: arguments[5], threads: threads) else { exit(1) }
+            print(line.serialized)
+            return
+        }
         if arguments.count == 4, arguments[1] == "memory-7b", let threads = Int(arguments[3]), threads > 0 {
             guard let line = LargeModelMemory.run(path: arguments[2], threads: threads) else { exit(1) }
             print(line.serialized)
@@ -36,7 +43,7 @@ struct Benchmark {
             return
         }
         guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "calibration", "all"].contains(arguments[3]) else {
-            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON] | eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS | eah-bench memory-7b FILE THREADS\n")
+            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON] | eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS | eah-bench memory-7b FILE THREADS | eah-bench image-encode TEXT MMPROJ IMAGE LLAMA_BIN_DIR THREADS\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]
