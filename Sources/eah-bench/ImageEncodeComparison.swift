@@ -7,7 +7,8 @@ import Glibc
 
 /// `eah-bench image-encode TEXT_GGUF MMPROJ_GGUF IMAGE LLAMA_BIN_DIR THREADS`: CLIP ViT-L/14-336
 /// plus the LLaVA projector (one 336² image to 576 features) against llama.cpp's
-/// `llama-mtmd-cli` ("image slice encoded in N ms") on the same mmproj GGUF and thread count.
+/// `llama-mtmd-cli` ("mtmd batch encoding done in N ms" for the one image chunk; older builds say
+/// "image slice encoded in N ms") on the same mmproj GGUF and thread count.
 /// Preprocessing is outside both figures. Runs alternate and each side keeps its best.
 enum ImageEncodeComparison {
     static let rounds = 2
@@ -52,12 +53,12 @@ enum ImageEncodeComparison {
         ])
     }
 
-    /// llama-mtmd-cli's "image slice encoded in N ms", in seconds, or nil.
+    /// llama-mtmd-cli's image encoding time, in seconds, or nil.
     static func llamaEncode(text: String, mmproj: String, image: String, binaries: String, threads: Int) -> Double? {
         let log = "/tmp/eah-bench-mtmd-\(getpid()).log"
         defer { unlink(log) }
         let run = ChildProcess.run([binaries + "/llama-mtmd-cli", "-m", text, "--mmproj", mmproj, "--image", image, "-p", "describe",
-                                    "-n", "1", "-t", "\(threads)", "--no-warmup"], stdoutPath: "/dev/null", stderrPath: log)
+                                    "-n", "1", "-t", "\(threads)", "--no-warmup", "--chat-template", "vicuna"], stdoutPath: "/dev/null", stderrPath: log)
         guard run.status == 0, let file = fopen(log, "r") else { return nil }
         defer { fclose(file) }
         var line: UnsafeMutablePointer<CChar>?
@@ -65,7 +66,7 @@ enum ImageEncodeComparison {
         defer { free(line) }
         while getline(&line, &capacity, file) > 0, let line {
             let text = String(cString: line)
-            guard let range = text.range(of: "image slice encoded in ") else { continue }
+            guard let range = text.range(of: "batch encoding done in ") ?? text.range(of: "image slice encoded in ") else { continue }
             let digits = text[range.upperBound...].prefix { $0.isNumber || $0 == "." }
             if let milliseconds = Double(digits) { return milliseconds / 1000 }
         }
