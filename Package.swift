@@ -1,24 +1,6 @@
 // swift-tools-version:6.1
 import PackageDescription
 
-// EAHCore's kernels (MatrixMultiply, GEMMKernel, WeightRowKernels) use SIMD16<Float>.addProduct.
-// Without a target CPU Swift targets baseline x86-64 (SSE2, no FMA) and every lane becomes an
-// `fmaf` call: ~1 GFLOP/s. The machines this runs on are all the same Xeon class (AVX-512F/BW/
-// VL/DQ, FMA, F16C), so EAHCore (only this target) is compiled for `skylake-avx512`: the 6 × 32
-// microkernel then keeps 12 zmm accumulators. Measured with 2 threads for m=128, k=2048,
-// n=2048/5632, runs interleaved on the shared machine: skylake-avx512 35–86 GFLOP/s, haswell
-// (AVX2+FMA, accumulators spill) 20–81 GFLOP/s, generic 1.1–1.4 GFLOP/s. On a CPU without
-// AVX-512 build with EAH_TARGET_CPU=haswell (or `generic` for no flag), else the kernels
-// raise SIGILL.
-let targetCPU = Context.environment["EAH_TARGET_CPU"] ?? "skylake-avx512"
-let coreSettings: [SwiftSetting] = {
-    #if arch(x86_64)
-    return targetCPU == "generic" ? [] : [.unsafeFlags(["-target-cpu", targetCPU])]
-    #else
-    return []
-    #endif
-}()
-
 let package = Package(
     name: "eah",
     products: [
@@ -67,8 +49,12 @@ let package = Package(
         .target(name: "CEAHManifest", dependencies: ["CProtobufC"]),
         // Async-signal-safe removal of unfinished output folders, and atomic exchange of folders.
         .target(name: "COutputCleanup"),
-        // Tensor core: element types, half/bfloat conversion, ggml quant blocks.
-        .target(name: "EAHCore", swiftSettings: coreSettings),
+        // ISA-specific microkernels (portable C, AVX2, AVX-512, NEON), chosen at run time from
+        // CPUID/HWCAP through per-function target attributes: no build flags, one binary per OS.
+        .target(name: "CEAHKernels", linkerSettings: [.linkedLibrary("pthread", .when(platforms: [.linux]))]),
+        // Tensor core: element types, weight types with their block layouts and dot products,
+        // matrix products, the thread pool.
+        .target(name: "EAHCore", dependencies: ["CEAHKernels"]),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
         .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib", "COutputCleanup"]),
         // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.

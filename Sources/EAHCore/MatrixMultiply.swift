@@ -1,14 +1,21 @@
+import CEAHKernels
+
 /// Matrix products on F32 activations, row-major, with leading dimensions so per-head views
 /// of interleaved tensors need no copies.
 ///
-/// Products with more than a few rows run on `GEMMKernel` (packed panels, a 6 × 32 SIMD16
-/// FMA microkernel, k blocking); `linear` with ≤ 4 input rows (decode) and `multiplyTransposed`
-/// with ≤ 4 rows of A run fused row dot products that stream B / W once. Results agree with a
-/// float64 reference within float32 summation-order error; they are not bit-exact to the plain
-/// loops, and do not depend on the pool's thread count.
+/// F32 products with more than a few rows run on `GEMMKernel` (packed panels, the CPU's 6 × 32
+/// FMA tile, k blocking); with ≤ 4 rows they run fused row dot products that stream B once.
+/// `linear` multiplies weights in their stored type (`WeightTypes`): F32/F16/BF16 through the
+/// same two paths, quantized types by quantizing the activations once to the type's partner
+/// format (Q8_0 or Q8_K) and taking integer dot products of each weight row with each activation
+/// row, tiled so a block of weight rows stays in cache while every activation row passes. Results
+/// agree with a float64 reference within float32 summation-order error (plus the activation
+/// quantization error for quantized types); they do not depend on the pool's thread count.
 public enum MatrixMultiply {
     /// Row counts up to this use row dot products instead of the blocked kernel.
     static let dotRowLimit = 4
+    /// Weight rows per task of a quantized product with many activation rows.
+    static let quantizedRowBlock = 16
 
     /// `c[i, j] = Σ_p a[i, p] · b[j, p]` for i < m, j < n, p < k (that is, A · Bᵀ with B stored
     /// as n rows of k). Row i of A starts at `a + i·lda`, row j of B at `b + j·ldb`, row i of C
@@ -19,9 +26,9 @@ public enum MatrixMultiply {
     ) {
         guard m > 0, n > 0 else { return }
         if m <= dotRowLimit {
+            let dot = KernelSet.active.dot(WeightTypes.F32.self)!
             rowDots(rows: n, bytesPerRow: 4 * k, pool: pool) { j in
-                let row = UnsafeRawPointer(b + j * ldb)
-                for i in 0..<m { c[i * ldc + j] = WeightRowKernels.dot(row, dtype: .f32, a + i * lda, count: k) }
+                for i in 0..<m { c[i * ldc + j] = dot(Int32(k), b + j * ldb, a + i * lda) }
             }
             return
         }
@@ -54,65 +61,101 @@ public enum MatrixMultiply {
     }
 
     /// A Linear layer: `y[i, r] = Σ_c x[i, c] · W[r, c] + bias[r]` for `count` input rows, with
-    /// W in its stored type (F32, F16, BF16, Q8_0, Q4_0 at least). `x` is `count × columns`,
-    /// `y` is `count × rows`, both dense.
+    /// W in its stored type (every type in `WeightTypes`; others are decoded row by row).
+    /// `x` is `count × columns`, `y` is `count × rows`, both dense.
     public static func linear(
         _ x: UnsafePointer<Float>, count: Int, weight: WeightMatrix, bias: UnsafePointer<Float>?,
         into y: UnsafeMutablePointer<Float>, pool: ThreadPool = .shared
     ) {
-        let columns = weight.columns, rows = weight.rows, dtype = weight.dtype
+        linear(x, count: count, weight: weight, bias: bias, into: y, pool: pool, kernels: .active)
+    }
+
+    /// `linear` with a chosen kernel variant (tests compare variants).
+    static func linear(
+        _ x: UnsafePointer<Float>, count: Int, weight: WeightMatrix, bias: UnsafePointer<Float>?,
+        into y: UnsafeMutablePointer<Float>, pool: ThreadPool, kernels: KernelSet
+    ) {
+        let rows = weight.rows
         guard count > 0, rows > 0 else { return }
-        guard WeightRowKernels.supports(dtype), let base = weight.data.baseAddress else {
+        guard let type = WeightTypes.type(of: weight.dtype), let dot = kernels.dot(type), let base = weight.data.baseAddress else {
             referenceLinear(x, count: count, weight: weight, bias: bias, into: y, pool: pool)
             return
         }
-        let rowBytes = weight.rowBytes
+        if type.activation == .f32 && count > dotRowLimit {
+            floatGEMM(x, count: count, weight: weight, base: base, bias: bias, into: y, pool: pool, kernels: kernels)
+            return
+        }
+        let columns = weight.columns, rowBytes = weight.rowBytes
+        // Activations in the partner format (F32 rows are used in place).
+        let activationBytes = type.activation.rowBytes(columns)
+        var quantized: UnsafeMutableRawPointer?
+        if type.activation != .f32 {
+            let buffer = UnsafeMutableRawPointer.allocate(byteCount: max(1, count * activationBytes), alignment: 64)
+            pool.parallelRanges(count, bytesPerItem: 4 * columns) { range in
+                for i in range {
+                    kernels.quantize(x + i * columns, columns: columns, to: type.activation, into: buffer + i * activationBytes)
+                }
+            }
+            quantized = buffer
+        }
+        defer { quantized?.deallocate() }
+        let activations = UnsafeRawPointer(quantized ?? UnsafeMutableRawPointer(mutating: x))
+        let n = Int32(columns)
         if count <= dotRowLimit {
-            guard WeightRowKernels.hasPermutedDot(dtype) else {
-                rowDots(rows: rows, bytesPerRow: rowBytes, pool: pool) { r in
-                    let row = base + r * rowBytes
-                    let offset = bias?[r] ?? 0
-                    for i in 0..<count {
-                        y[i * rows + r] = WeightRowKernels.dot(row, dtype: dtype, x + i * columns, count: columns) + offset
+            rowDots(rows: rows, bytesPerRow: rowBytes, pool: pool) { r in
+                let row = base + r * rowBytes, offset = bias?[r] ?? 0
+                for i in 0..<count { y[i * rows + r] = dot(n, row, activations + i * activationBytes) + offset }
+            }
+            return
+        }
+        // Each task: a block of weight rows (kept in L1) against every activation row (in L2),
+        // four activation rows per call where the CPU variant has a four-row kernel.
+        let block = quantizedRowBlock, dot4 = kernels.dot4(type)
+        pool.parallelFor((rows + block - 1) / block) { task in
+            let first = task * block, end = min(rows, first + block)
+            var i = 0
+            if let dot4 {
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 4) { sums in
+                    while i + 4 <= count {
+                        let activation = activations + i * activationBytes
+                        for r in first..<end {
+                            dot4(n, base + r * rowBytes, activation, activationBytes, sums.baseAddress!)
+                            let offset = bias?[r] ?? 0
+                            for a in 0..<4 { y[(i + a) * rows + r] = sums[a] + offset }
+                        }
+                        i += 4
                     }
                 }
-                return
             }
-            let permuted = UnsafeMutablePointer<Float>.allocate(capacity: count * columns)
-            defer { permuted.deallocate() }
-            for i in 0..<count {
-                WeightRowKernels.permuteInput(x + i * columns, count: columns, dtype: dtype, into: permuted + i * columns)
+            while i < count {
+                let activation = activations + i * activationBytes, output = y + i * rows
+                for r in first..<end { output[r] = dot(n, base + r * rowBytes, activation) + (bias?[r] ?? 0) }
+                i += 1
             }
-            rowDots(rows: rows, bytesPerRow: rowBytes, pool: pool) { r in
-                let row = base + r * rowBytes
-                let offset = bias?[r] ?? 0
-                for i in 0..<count {
-                    y[i * rows + r] = WeightRowKernels.dotPermuted(row, dtype: dtype, permuted + i * columns, count: columns) + offset
-                }
-            }
-            return
         }
+    }
+
+    /// F32/F16/BF16 weights with many input rows: the blocked GEMM, rows widened into its panels.
+    private static func floatGEMM(
+        _ x: UnsafePointer<Float>, count: Int, weight: WeightMatrix, base: UnsafeRawPointer, bias: UnsafePointer<Float>?,
+        into y: UnsafeMutablePointer<Float>, pool: ThreadPool, kernels: KernelSet
+    ) {
+        let columns = weight.columns, rows = weight.rows, dtype = weight.dtype, rowBytes = weight.rowBytes
         let nr = GEMMKernel.nr
-        if dtype == .f32 {
-            // F32 rows are read straight into the panel, as `multiplyTransposed` does.
-            let weights = base.assumingMemoryBound(to: Float.self)
-            GEMMKernel.run(x, lda: columns, m: count, n: rows, k: columns, into: y, ldc: rows, bias: bias, pool: pool) { column, width, depth, depthCount, panel in
-                for j in 0..<width {
-                    let source = weights + (column + j) * columns + depth
-                    for p in 0..<depthCount { panel[p * nr + j] = source[p] }
-                }
-                if width < nr {
-                    for p in 0..<depthCount { for j in width..<nr { panel[p * nr + j] = 0 } }
-                }
-            }
-            return
-        }
+        let widen = dtype == .f16 ? kernels.table.pointee.f16_to_f32 : kernels.table.pointee.bf16_to_f32
         GEMMKernel.run(x, lda: columns, m: count, n: rows, k: columns, into: y, ldc: rows, bias: bias, pool: pool) { column, width, depth, depthCount, panel in
             withUnsafeTemporaryAllocation(of: Float.self, capacity: GEMMKernel.kc) { buffer in
                 guard let decoded = buffer.baseAddress else { return }
                 for j in 0..<width {
-                    WeightRowKernels.decode(base + (column + j) * rowBytes, dtype: dtype, first: depth, count: depthCount, into: decoded)
-                    for p in 0..<depthCount { panel[p * nr + j] = decoded[p] }
+                    let row = base + (column + j) * rowBytes
+                    let source: UnsafePointer<Float>
+                    if dtype == .f32 {
+                        source = row.assumingMemoryBound(to: Float.self) + depth
+                    } else {
+                        widen?((row + 2 * depth).assumingMemoryBound(to: UInt16.self), decoded, Int32(depthCount))
+                        source = UnsafePointer(decoded)
+                    }
+                    for p in 0..<depthCount { panel[p * nr + j] = source[p] }
                 }
             }
             if width < nr {
@@ -121,9 +164,10 @@ public enum MatrixMultiply {
         }
     }
 
-    /// Whether `linear` has a kernel for weights of `dtype` (others are dequantized at load).
+    /// Whether `linear` multiplies weights of `dtype` in their stored type (others are
+    /// dequantized at load).
     public static func hasKernel(for dtype: DType) -> Bool {
-        WeightRowKernels.supports(dtype)
+        WeightTypes.hasKernel(dtype)
     }
 
     /// Calls `body(r)` for every r < rows, in contiguous chunks over the pool (a few per thread

@@ -29,7 +29,7 @@ public enum Quantizer {
         guard elements > 0, let input = source.baseAddress, let output = destination.baseAddress else { return }
         let bytesPerBlock = type.blockBits / 8
         let bytes = output.assumingMemoryBound(to: UInt8.self)
-        ParallelBlocks.run(blocks: elements / blockElements, bytesPerBlock: bytesPerBlock + 4 * blockElements) { range in
+        ThreadPool.shared.parallelRanges(elements / blockElements, bytesPerItem: bytesPerBlock + 4 * blockElements) { range in
             kernel(input + range.lowerBound * blockElements, bytes + range.lowerBound * bytesPerBlock, range.count)
         }
     }

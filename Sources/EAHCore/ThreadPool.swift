@@ -1,14 +1,10 @@
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
-/// A fixed number of worker threads for data-parallel loops.
+/// The thread pool behind every data-parallel loop (matrix products, quantization, decoding).
 ///
-/// `shared` is sized to the machine's online cores; `eah-run --threads N` replaces it. The
-/// body of `parallelFor` must only write memory that belongs to its own index.
+/// `shared` is sized to the machine's online cores; `eah-run --threads N` replaces it, and every
+/// loop that does not get a pool passed in uses `shared`. The body of a loop must only write
+/// memory that belongs to its own index or range.
 public final class ThreadPool: @unchecked Sendable {
     /// Threads a loop may use (at least 1).
     public let threadCount: Int
@@ -44,6 +40,24 @@ public final class ThreadPool: @unchecked Sendable {
                     index += tasks
                 }
             }
+        }
+    }
+
+    /// Calls `body` with contiguous ranges that cover `0..<count` exactly once. Below about
+    /// 1 MiB of work (`count · bytesPerItem`) everything runs on the calling thread; above it the
+    /// items are cut into a few ranges per thread, each at least 256 KiB of work.
+    public func parallelRanges(_ count: Int, bytesPerItem: Int, _ body: (Range<Int>) -> Void) {
+        guard count > 0 else { return }
+        let (work, overflow) = count.multipliedReportingOverflow(by: max(1, bytesPerItem))
+        guard threadCount > 1, overflow || work >= 1 << 20 else {
+            body(0..<count)
+            return
+        }
+        let tasks = max(1, min(4 * threadCount, overflow ? Int.max : work >> 18, count))
+        let perTask = (count + tasks - 1) / tasks
+        parallelFor(tasks) { task in
+            let start = task * perTask, end = min(count, start + perTask)
+            if start < end { body(start..<end) }
         }
     }
 }

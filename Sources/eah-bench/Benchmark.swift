@@ -9,6 +9,9 @@ import Glibc
 /// `eah-bench tokenize VOCAB_DIR TEXT [REFERENCE_JSON]`: tokenization throughput (`TokenizerBenchmark`).
 /// `calibration` and `calibration-memory` run EAH calibration benchmarks (`CalibrationBenchmark`,
 /// `CalibrationMemoryBenchmark`) in child processes.
+/// `eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS`: the decoder beside llama-bench (`LlamaCppComparison`);
+/// `eah-bench memory-7b FILE THREADS`: peak RSS of a 7B-shaped Q4_K_M model (`LargeModelMemory`);
+/// `eah-bench image-encode TEXT MMPROJ IMAGE LLAMA_BIN_DIR THREADS`: CLIP encode beside llama-mtmd-cli.
 ///
 /// Generates (once) a TinyLlama-shaped F16 safetensors checkpoint in DIR, then measures, in the
 /// same run, `cat` copying its bytes and `eah-convert convert --to gguf` converting it, and
@@ -29,12 +32,27 @@ struct Benchmark {
         if (4...5).contains(arguments.count), arguments[1] == "tokenize" {
             exit(TokenizerBenchmark.run(folder: arguments[2], textPath: arguments[3], referencePath: arguments.count == 5 ? arguments[4] : nil))
         }
+        if arguments.count == 5, arguments[1] == "llama-cpp", let threads = Int(arguments[4]), threads > 0 {
+            _ = LlamaCppComparison.run(folder: arguments[2], llamaBinaries: arguments[3], threads: threads)
+            return
+        }
+        if arguments.count == 7, arguments[1] == "image-encode", let threads = Int(arguments[6]), threads > 0 {
+            guard let line = ImageEncodeComparison.run(text: arguments[2], mmproj: arguments[3], image: arguments[4],
+                                                       llamaBinaries: arguments[5], threads: threads) else { exit(1) }
+            print(line.serialized)
+            return
+        }
+        if arguments.count == 4, arguments[1] == "memory-7b", let threads = Int(arguments[3]), threads > 0 {
+            guard let line = LargeModelMemory.run(path: arguments[2], threads: threads) else { exit(1) }
+            print(line.serialized)
+            return
+        }
         if arguments.count >= 2, arguments[1] == "matmul", arguments.count <= 3 {
             MatmulBenchmark.run(numpyPath: arguments.count == 3 ? arguments[2] : nil)
             return
         }
         guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "calibration", "calibration-memory", "all"].contains(arguments[3]) else {
-            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|calibration-memory|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON] | eah-bench tokenize VOCAB_DIR TEXT [REFERENCE_JSON]\n")
+            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|calibration-memory|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON] | eah-bench tokenize VOCAB_DIR TEXT [REFERENCE_JSON] | eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS | eah-bench memory-7b FILE THREADS | eah-bench image-encode TEXT MMPROJ IMAGE LLAMA_BIN_DIR THREADS\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]
@@ -123,6 +141,20 @@ struct Benchmark {
     }
 
     static func rounded(_ value: Double) -> Double { (value * 1000).rounded() / 1000 }
+
+    /// The JSON values of a JSON-lines file (lines that do not parse are skipped).
+    static func jsonLines(_ path: String) -> [JSONValue] {
+        guard let file = fopen(path, "r") else { return [] }
+        defer { fclose(file) }
+        var values: [JSONValue] = []
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, file) > 0, let line {
+            if let value = try? JSONParser.parse(String(cString: line)) { values.append(value) }
+        }
+        return values
+    }
 
     static func fileSize(_ path: String) -> Int {
         var status = stat()

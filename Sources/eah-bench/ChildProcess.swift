@@ -9,12 +9,14 @@ struct ChildProcess {
     /// `ru_maxrss` of the child, in kilobytes.
     let peakRSSKilobytes: Int
 
-    /// Runs `arguments` (absolute program path first) with standard output sent to `stdoutPath`.
-    static func run(_ arguments: [String], stdoutPath: String) -> ChildProcess {
+    /// Runs `arguments` (absolute program path first) with standard output sent to `stdoutPath`
+    /// (and standard error to `stderrPath` when given).
+    static func run(_ arguments: [String], stdoutPath: String, stderrPath: String? = nil) -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdoutPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        if let stderrPath { posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644) }
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let start = now()

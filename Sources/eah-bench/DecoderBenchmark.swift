@@ -25,8 +25,10 @@ enum DecoderBenchmark {
         return lines
     }
 
-    private static func measure(label: String, weights: LlamaWeights, numpyPeak: Double?) -> JSONValue {
-        let config = TinyLlamaCheckpoint.config
+    /// Prefill seconds for `promptLength` tokens from an empty cache, then seconds for
+    /// `decodeSteps` greedy tokens after them.
+    static func time(weights: LlamaWeights, config: LlamaConfig = TinyLlamaCheckpoint.config,
+                     promptLength: Int = promptLength, decodeSteps: Int = decodeSteps) -> (prefill: Double, decode: Double) {
         let model = LlamaTextModel(config: config, weights: weights)
         var random = UInt64(42)
         let prompt = (0..<promptLength).map { _ -> Int in
@@ -43,7 +45,11 @@ enum DecoderBenchmark {
             let next = logits.indices.max { logits[$0] < logits[$1] } ?? 0
             logits = model.forward([next])
         }
-        let decodeSeconds = now() - decodeStart
+        return (prefillSeconds, now() - decodeStart)
+    }
+
+    private static func measure(label: String, weights: LlamaWeights, numpyPeak: Double?) -> JSONValue {
+        let (prefillSeconds, decodeSeconds) = time(weights: weights)
         let flops = 2.0 * Double(promptLength) * Double(TinyLlamaCheckpoint.matrixParameters)
         let gflops = flops / prefillSeconds / 1e9
         var fields: [(String, JSONValue)] = [

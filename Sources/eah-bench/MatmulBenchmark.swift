@@ -100,16 +100,9 @@ enum MatmulBenchmark {
 
     /// numpy GFLOP/s by "MxNxK" from the script's JSON lines (missing or bad lines are skipped).
     static func readNumpy(_ path: String) -> [String: Double] {
-        guard let file = fopen(path, "r") else { return [:] }
-        defer { fclose(file) }
         var result: [String: Double] = [:]
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, file) > 0, let line {
-            guard let value = try? JSONParser.parse(String(cString: line)),
-                  case .integer(let m)? = value["m"], case .integer(let n)? = value["n"], case .integer(let k)? = value["k"]
-            else { continue }
+        for value in Benchmark.jsonLines(path) {
+            guard case .integer(let m)? = value["m"], case .integer(let n)? = value["n"], case .integer(let k)? = value["k"] else { continue }
             switch value["gflops"] {
             case .number(let gflops)?: result["\(m)x\(n)x\(k)"] = gflops
             case .integer(let gflops)?: result["\(m)x\(n)x\(k)"] = Double(gflops)

@@ -69,10 +69,33 @@ enum TinyLlamaCheckpoint {
         plans.filter { $0.shape.count == 2 && $0.name != "model.embed_tokens.weight" }.reduce(0) { $0 + $1.shape[0] * $1.shape[1] }
     }
 
-    /// The decoder weights of the benchmark checkpoint (safetensors or its GGUF conversion,
-    /// same names), pointing into the file, or decoded to F32 when `dequantize`.
-    static func weights(from reader: any CheckpointReader, dequantize: Bool) throws(CheckpointError) -> LlamaWeights {
+    /// How the checkpoint names its tensors: transformers' names (the safetensors file and its
+    /// eah-convert GGUF) or llama.cpp's (tools/make_bench_models.py and llama-quantize output).
+    enum Naming {
+        case transformers, llamaCpp
+
+        func name(_ transformersName: String) -> String {
+            guard self == .llamaCpp else { return transformersName }
+            let table = [
+                "model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight", "lm_head.weight": "output.weight",
+                "input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
+                "self_attn.o_proj": "attn_output", "post_attention_layernorm": "ffn_norm", "mlp.gate_proj": "ffn_gate",
+                "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+            ]
+            if let whole = table[transformersName] { return whole }
+            // model.layers.N.<part>.weight
+            let parts = transformersName.split(separator: ".", maxSplits: 3).map(String.init)
+            let part = String(parts[3].dropLast(".weight".count))
+            return "blk.\(parts[2]).\(table[part] ?? part).weight"
+        }
+    }
+
+    /// The decoder weights of the benchmark checkpoint (safetensors, its GGUF conversion or a
+    /// llama.cpp-named GGUF), pointing into the file, or decoded to F32 when `dequantize`.
+    static func weights(from reader: any CheckpointReader, dequantize: Bool, naming: Naming = .transformers,
+                        layerCount: Int = layers) throws(CheckpointError) -> LlamaWeights {
         func matrix(_ name: String) throws(CheckpointError) -> WeightMatrix {
+            let name = naming.name(name)
             guard let tensor = reader.tensor(named: name), tensor.shape.count == 2 else {
                 throw CheckpointError(path: reader.path, problem: ModelProblem.missingTensors([name]))
             }
@@ -87,6 +110,7 @@ enum TinyLlamaCheckpoint {
             }
         }
         func vector(_ name: String) throws(CheckpointError) -> NormWeights {
+            let name = naming.name(name)
             guard let tensor = reader.tensor(named: name) else {
                 throw CheckpointError(path: reader.path, problem: ModelProblem.missingTensors([name]))
             }
@@ -101,7 +125,7 @@ enum TinyLlamaCheckpoint {
             return NormWeights(weight: values)
         }
         var layerWeights: [LlamaLayerWeights] = []
-        for layer in 0..<layers {
+        for layer in 0..<layerCount {
             let prefix = "model.layers.\(layer)."
             layerWeights.append(LlamaLayerWeights(
                 inputNorm: try vector(prefix + "input_layernorm.weight"),

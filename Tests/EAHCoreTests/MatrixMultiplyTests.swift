@@ -1,4 +1,4 @@
-import EAHCore
+@testable import EAHCore
 import EAHTestSupport
 import Foundation
 import Testing
@@ -85,7 +85,17 @@ import Testing
                     let reference = (0..<(count * fixture.rows)).map { index in
                         Double(expected[index]) + (withBias ? Double(bias[index % fixture.rows]) : 0)
                     }
-                    Self.expectClose(results[0], reference, k: fixture.columns, "\(fixture.dtype) \(fixture.rows)x\(fixture.columns) count \(count) bias \(withBias)")
+                    let label = "\(fixture.dtype) \(fixture.rows)x\(fixture.columns) count \(count) bias \(withBias)"
+                    if let type = WeightTypes.type(of: dtype), type.activation != .f32 {
+                        // Quantized weights multiply Q8_0 activations: see WeightTypeTests.
+                        let w = try WeightTypeTests.decode(raw, dtype, count: fixture.rows * fixture.columns)
+                        let decodedX = try WeightTypeTests.activations(x, columns: fixture.columns, for: type).values
+                        let failure = WeightTypeTests.check(results[0], reference: reference.map { Float($0) }, x: x, decodedX: decodedX, w: w,
+                                                            rows: fixture.rows, columns: fixture.columns, count: count, quantized: true)
+                        #expect(failure == nil, "\(label): \(failure ?? "")")
+                    } else {
+                        Self.expectClose(results[0], reference, k: fixture.columns, label)
+                    }
                     #expect(results[1] == results[0] && results[2] == results[0], "thread counts disagree")
                 }
             }

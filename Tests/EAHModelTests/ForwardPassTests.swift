@@ -15,6 +15,8 @@ struct ForwardPassTests {
         var expected = "expected.safetensors"
         /// Original LLaVA and GGUF prompts mark the image with a single -200.
         var usesImageMarker = false
+        /// Bound on max |Δlogit| / (1 + |logit|) against transformers.
+        var tolerance: Float = 1e-4
         var testDescription: String { "\(model)/\(folder)" + (visionTower.map { " + \($0)" } ?? "") + (mmproj.map { " + \($0)" } ?? "") }
     }
 
@@ -27,7 +29,10 @@ struct ForwardPassTests {
         Case(model: "m1-gqa-bias", folder: "original", visionTower: "clip-vision-save524", usesImageMarker: true),
         Case(model: "m1-gqa-bias", folder: "gguf/text-f32.gguf", mmproj: "gguf/mmproj-f32.gguf", expected: "expected-gguf-f32.safetensors", usesImageMarker: true),
         Case(model: "m1-gqa-bias", folder: "gguf/text-f16.gguf", mmproj: "gguf/mmproj-f16.gguf", expected: "expected-gguf-f16.safetensors", usesImageMarker: true),
-        Case(model: "m1-gqa-bias", folder: "gguf/text-q8_0.gguf", mmproj: "gguf/mmproj-f32.gguf", expected: "expected-gguf-q8_0.safetensors", usesImageMarker: true),
+        Case(model: "m1-gqa-bias", folder: "gguf/text-q8_0.gguf", mmproj: "gguf/mmproj-f32.gguf", expected: "expected-gguf-q8_0.safetensors", usesImageMarker: true,
+             // Q8_0 weights multiply activations quantized to Q8_0 (as llama.cpp does); on this
+             // tiny model (hidden 32) that moves logits by up to 0.057·(1 + |logit|).
+             tolerance: 0.1),
         Case(model: "m2-mha-gelu-full-tied", folder: "hf-legacy-safetensors"),
         Case(model: "m2-mha-gelu-full-tied", folder: "hf-legacy-bin"),
         Case(model: "m3-featlist-headdim", folder: "hf-inmemory"),
@@ -89,7 +94,7 @@ struct ForwardPassTests {
         for (mine, theirs) in zip(logits, reference.logits) {
             worst = max(worst, abs(mine - theirs) / (1 + abs(theirs)))
         }
-        #expect(worst <= 1e-4, "max |Δlogit| / (1 + |logit|) = \(worst)")
+        #expect(worst <= testCase.tolerance, "max |Δlogit| / (1 + |logit|) = \(worst)")
     }
 
     /// F16 and BF16 checkpoints are held to 1e-4 against transformers run on the same rounded

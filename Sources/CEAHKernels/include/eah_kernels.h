@@ -1,0 +1,77 @@
+// CEAHKernels: the ISA-specific microkernels behind EAHCore's weight types and matrix products.
+//
+// Every kernel exists in a portable C version and, where it pays, in variants for AVX2+FMA+F16C,
+// AVX-512 (F/BW/VL, with VNNI) and NEON (with dotprod). The variants are compiled with per-function
+// target attributes, so one binary runs on any x86-64 or arm64 CPU; `eah_kernels_active` picks the
+// best table the CPU supports once (CPUID / HWCAP). `EAH_ISA` in the environment can force a
+// weaker one ("portable", "avx2", ...).
+#ifndef EAH_KERNELS_H
+#define EAH_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Kernel tables are indexed by ggml type id (F32 = 0, F16 = 1, Q4_0 = 2, ..., BF16 = 30).
+#define EAH_TYPE_SLOTS 43
+
+/// `Σ w[i] · x[i]` over `n` elements: `w` is a weight row in its stored type, `x` the activation
+/// row in the type's partner format (F32 for F32/F16/BF16, Q8_0 for 32-element types, Q8_K for
+/// 256-element types). `n` is a multiple of the block size.
+typedef float (*eah_vec_dot_fn)(int n, const void *w, const void *x);
+
+/// `out[a] = Σ w[i] · x_a[i]` for four activation rows `x_a = x + a·stride` (bytes): one weight
+/// row against four activation rows at once, decoding the weights once (prefill).
+typedef void (*eah_vec_dot4_fn)(int n, const void *w, const void *x, size_t stride, float out[4]);
+
+/// Quantizes `n` floats (a multiple of the block size) to Q8_0 or Q8_K blocks.
+typedef void (*eah_quantize_fn)(const float *x, void *y, int n);
+
+/// Converts `n` 16-bit floats (F16 or BF16) to F32.
+typedef void (*eah_widen_fn)(const uint16_t *x, float *y, int n);
+
+/// The F32 GEMM tile: c[r, j] (+)= Σ_p a[r][p] · panel[p·32 + j] for r < 6, j < 32, p < depth.
+/// `a[r]` points at row r of A (callers repeat the last row for short tiles). `start`: 0 zeroes
+/// the accumulators, 1 starts every row from `initial` (32 floats), 2 from c's contents.
+typedef void (*eah_gemm_tile_fn)(const float *const a[6], const float *panel, int depth,
+                                 float *c, long ldc, int start, const float *initial);
+
+typedef struct eah_kernel_table {
+    /// "portable", "avx2", "avx512", "neon", "neon-dotprod".
+    const char *name;
+    /// Products of a weight row with an activation row; NULL where a type has no kernel.
+    eah_vec_dot_fn vec_dot[EAH_TYPE_SLOTS];
+    /// Four-row versions where a variant has them (NULL: call vec_dot four times).
+    eah_vec_dot4_fn vec_dot4[EAH_TYPE_SLOTS];
+    eah_quantize_fn quantize_q8_0;
+    eah_quantize_fn quantize_q8_K;
+    eah_widen_fn f16_to_f32;
+    eah_widen_fn bf16_to_f32;
+    eah_gemm_tile_fn gemm_tile;
+} eah_kernel_table;
+
+/// The product kernel of ggml type `type` in `table`, or NULL.
+static inline eah_vec_dot_fn eah_vec_dot_for(const eah_kernel_table *table, int type) {
+    return type >= 0 && type < EAH_TYPE_SLOTS ? table->vec_dot[type] : (eah_vec_dot_fn)0;
+}
+
+/// The four-row product kernel of ggml type `type` in `table`, or NULL.
+static inline eah_vec_dot4_fn eah_vec_dot4_for(const eah_kernel_table *table, int type) {
+    return type >= 0 && type < EAH_TYPE_SLOTS ? table->vec_dot4[type] : (eah_vec_dot4_fn)0;
+}
+
+/// The table chosen for this CPU (decided on the first call).
+const eah_kernel_table *eah_kernels_active(void);
+
+/// Every table compiled into this binary that this CPU can run, best last; `count` receives the
+/// number. Tests compare each with the portable one (index 0).
+const eah_kernel_table *const *eah_kernels_runnable(int *count);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
