@@ -108,7 +108,10 @@ struct InterruptionTests {
         let reference = directory.file("reference" + suffix)
         let arguments = try command.arguments(directory, reference)
         var finished: CommandRunner.Result?
-        let duration = try Self.seconds { finished = try CommandRunner.run("eah-convert", arguments) }
+        let first = try Self.seconds { finished = try CommandRunner.run("eah-convert", arguments) }
+        #expect(finished?.status == 0, "\(finished?.stderr ?? "")")
+        // The shorter of two runs (the first pays for cold caches), so the kills land mid-run.
+        let duration = min(first, try Self.seconds { finished = try CommandRunner.run("eah-convert", arguments + ["--force"]) })
         #expect(finished?.status == 0, "\(finished?.stderr ?? "")")
         let complete = Self.snapshot(reference)
         #expect(!complete.isEmpty)
