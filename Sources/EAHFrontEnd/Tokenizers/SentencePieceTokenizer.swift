@@ -146,7 +146,8 @@ public struct SentencePieceTokenizer: Tokenizer {
         while position < normalized.count {
             var length = 0
             var isUserDefined = false
-            for symbol in vocabulary.userDefined where symbol.count <= normalized.count - position {
+            for symbol in vocabulary.userDefined where vocabulary.userDefinedLeads[Int(normalized[position])]
+                && symbol.count <= normalized.count - position {
                 if normalized[position..<position + symbol.count].elementsEqual(symbol) {
                     length = symbol.count
                     isUserDefined = true

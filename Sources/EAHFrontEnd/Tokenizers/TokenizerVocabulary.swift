@@ -35,6 +35,8 @@ public struct TokenizerVocabulary: Sendable {
     let byteValues: [Int: UInt8]
     /// User-defined pieces' UTF-8 bytes, longest first.
     let userDefined: [[UInt8]]
+    /// Whether some user-defined piece starts with the byte (most bytes start none).
+    let userDefinedLeads: [Bool]
 
     /// Checks and indexes a vocabulary.
     ///
@@ -82,6 +84,9 @@ public struct TokenizerVocabulary: Sendable {
         self.mergeable = mergeable
         self.reserved = reserved
         self.userDefined = userDefined.sorted { $0.count > $1.count }
+        var leads = [Bool](repeating: false, count: 256)
+        for piece in userDefined { leads[Int(piece[0])] = true }
+        self.userDefinedLeads = leads
         self.byteValues = byteValues
         var byteIDs: [Int] = []
         for byte in 0...255 {
