@@ -172,52 +172,12 @@ public enum LlavaLoader {
 
         /// A [rows, columns] matrix (or a tensor of `shape` read as one), zero-copy when possible.
         func matrix(_ role: WeightRole, rows: Int, columns: Int, shape: [Int]? = nil) throws(CheckpointError) -> WeightMatrix {
-            let info = try info(role, shape: shape ?? [rows, columns])
-            let bytes = try reader.bytes(of: info)
-            let path = reader.path
-            func wrap(_ error: ConversionError) -> CheckpointError {
-                CheckpointError(path: path, problem: ModelProblem.unsupportedLayout("tensor '\(info.name)' (\(info.dtype.name)) cannot be decoded: \(error)"))
-            }
-            if MatrixMultiply.hasKernel(for: info.dtype) {
-                let owner: AnyObject
-                let raw: UnsafeRawBufferPointer
-                if bytes.isZeroCopy {
-                    owner = reader
-                    raw = bytes.withUnsafeBytes { $0 }
-                } else {
-                    let storage = OwnedBytes(count: bytes.count)
-                    bytes.withUnsafeBytes { source in storage.buffer.copyMemory(from: source) }
-                    owner = storage
-                    raw = storage.bytes(bytes.count)
-                }
-                do throws(ConversionError) {
-                    return try WeightMatrix(rows: rows, columns: columns, dtype: info.dtype, data: raw, owner: owner)
-                } catch { throw wrap(error) }
-            }
-            var values = [Float](repeating: 0, count: rows * columns)
-            let result: Result<Void, ConversionError> = bytes.withUnsafeBytes { source in
-                values.withUnsafeMutableBufferPointer { destination in
-                    Result { () throws(ConversionError) in try Dequantizer.toFloat32(source, type: info.dtype, into: destination) }
-                }
-            }
-            do throws(ConversionError) { try result.get() } catch { throw wrap(error) }
-            return WeightMatrix(rows: rows, columns: columns, values: values)
+            try TensorSource.matrix(try info(role, shape: shape ?? [rows, columns]), of: reader, rows: rows, columns: columns)
         }
 
         /// A tensor of `shape` decoded to floats.
         func vector(_ role: WeightRole, shape: [Int]) throws(CheckpointError) -> [Float] {
-            let info = try info(role, shape: shape)
-            let bytes = try reader.bytes(of: info)
-            var values = [Float](repeating: 0, count: info.elementCount)
-            let result: Result<Void, ConversionError> = bytes.withUnsafeBytes { source in
-                values.withUnsafeMutableBufferPointer { destination in
-                    Result { () throws(ConversionError) in try Dequantizer.toFloat32(source, type: info.dtype, into: destination) }
-                }
-            }
-            do throws(ConversionError) { try result.get() } catch {
-                throw CheckpointError(path: reader.path, problem: ModelProblem.unsupportedLayout("tensor '\(info.name)' (\(info.dtype.name)) cannot be decoded: \(error)"))
-            }
-            return values
+            try TensorSource.decode(try info(role, shape: shape), of: reader)
         }
 
         func optionalVector(_ role: WeightRole, shape: [Int], when present: Bool) throws(CheckpointError) -> [Float]? {
