@@ -24,14 +24,15 @@ struct CalibrationSettings: ParsableArguments {
     /// when given), with a progress bar on a terminal.
     func calibrate(model: String, data: String, source: ModelSourceOptions, shard: (index: Int, count: Int)? = nil) throws -> CalibrationReport {
         let dataset = try CalibrationData(path: data, prompt: prompt)
-        let samples = shard.map { dataset.shard($0.index, of: $0.count) } ?? dataset.samples
+        let indices = shard.map { dataset.shardIndices($0.index, of: $0.count) } ?? Array(dataset.samples.indices)
+        let samples = indices.map { dataset.samples[$0] }
         let pipeline = try source.pipeline(model: model)
         let calibrator = try Calibrator(pipeline: pipeline, layers: LayerList.parse(layers) ?? [], beta: beta)
         let bar = ProgressBar(label: "calibrating", unit: .items("samples"))
-        let statistics = try calibrator.run(samples) { bar.update(done: $0, total: $1) }
+        let statistics = try calibrator.run(samples, indices: indices) { bar.update(done: $0, total: $1) }
         bar.finish()
         return CalibrationReport(
-            toolVersion: EAHVersion.current, modelLayout: pipeline.model.weights.layout.rawValue, modelPath: model, beta: beta,
+            toolVersion: EAHVersion.current, modelLayout: pipeline.model.layoutName, modelPath: model, beta: beta,
             dataDigests: [dataset.digest], shards: shard.map { ["\($0.index)/\($0.count)"] } ?? [], statistics: statistics)
     }
 

@@ -95,7 +95,7 @@ struct EvalCommand: ParsableCommand {
 
         let modelSource = try eah.modelSource(path: model, options: source)
         let pipeline = try source.pipeline(modelSource)
-        try modelSource.validate(against: pipeline.config)
+        try modelSource.validate(against: pipeline.shape)
         let eahApplied = !eah.noEah && (modelSource.hook != nil || modelSource.bundle != nil)
         let tokens = maxTokens ?? (metric == .chair ? 64 : 8)
         let evaluator = Evaluator(pipeline: pipeline, hook: modelSource.hook, maxTokens: tokens)
