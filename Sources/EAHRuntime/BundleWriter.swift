@@ -78,11 +78,11 @@ public enum BundleWriter {
                 sourceFiles.insert(file)
             }
         }
-        if !isGGUF {
-            for name in BundleLayout.companionFiles where ModelFiles.exists(folder + "/" + name) {
-                try directory.copy(folder + "/" + name, as: name)
-                sourceFiles.insert(folder + "/" + name)
-            }
+        // The files that say how to feed the model (tokenizer, template, processor settings)
+        // travel with it, beside a GGUF too.
+        for name in BundleLayout.companionFiles where ModelFiles.exists(folder + "/" + name) {
+            try directory.copy(folder + "/" + name, as: name)
+            sourceFiles.insert(folder + "/" + name)
         }
 
         let manifest = EAHManifest(

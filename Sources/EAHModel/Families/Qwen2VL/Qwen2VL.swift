@@ -78,6 +78,9 @@ extension Qwen2VLModel: VisionLanguageModel {
         switch companions.preprocessor {
         case .folder(let folder):
             images = try Qwen2VLImageProcessor(folder: folder)
+        case .mmproj(_) where Self.hasProcessorSettings(beside: textCheckpoint.path):
+            // transformers' processor settings beside the GGUF (as a bundle carries them) win.
+            images = try Qwen2VLImageProcessor(folder: ModelFiles.folder(of: textCheckpoint.path))
         case .mmproj(let file):
             // llama.cpp's mmproj holds mean and std; the pixel limits are the processor's defaults.
             var processor = Qwen2VLImageProcessor()
@@ -96,6 +99,11 @@ extension Qwen2VLModel: VisionLanguageModel {
     public func readPixelValues(_ path: String) throws(CheckpointError) -> PreparedImage {
         throw CheckpointError(path: path, problem: ModelProblem.badPixelValues(
             "Qwen2-VL reads each image at its own resolution, so bare pixel values lack the patch grid; pass --image and --prompt instead"))
+    }
+
+    private static func hasProcessorSettings(beside path: String) -> Bool {
+        let folder = ModelFiles.folder(of: path)
+        return ModelFiles.exists(folder + "/preprocessor_config.json") || ModelFiles.exists(folder + "/processor_config.json")
     }
 
     /// Expands each image's `<|image_pad|>` to its merged patch count and computes M-RoPE's rows.
