@@ -6,7 +6,7 @@ import EAHCore
 import EAHRuntime
 
 /// `eah-convert eval MODEL --data ANNOTATIONS --metric chair|pope`: object hallucination of a
-/// LLaVA model (or bundle) on COCO-format instance annotations.
+/// model (or bundle) on COCO-format instance annotations.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",

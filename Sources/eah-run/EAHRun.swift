@@ -17,7 +17,7 @@ import EAHRuntime
 struct EAHRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eah-run",
-        abstract: "Run a LLaVA model (llava-hf, original LLaVA, or llama.cpp GGUF + mmproj).",
+        abstract: "Run a vision-language model (LLaVA-1.5/NeXT/OneVision, Qwen2-VL/2.5-VL: transformers folders, original LLaVA, or llama.cpp GGUF + mmproj).",
         discussion: """
             Either --image IMG --prompt TEXT (the answer streams as it is generated; - reads \
             either from standard input), --chat (a conversation on the terminal), --serve (the \

@@ -195,6 +195,19 @@ struct Qwen2VLCommandTests {
         }
     }
 
+    @Test("eah-run --chat answers its first message as a one-shot eah-run does, with dynamic EAH and without", arguments: models)
+    func chatCommand(_ model: String) throws {
+        let image = Self.imagePath("rgb_37x53.png")
+        for extra in [[String](), ["--eah-layer", "0,1", "--eah-beta", "0.03", "--eah-phase", "all"]] {
+            let once = try CommandRunner.run("eah-run", [Self.folder(model), "--image", image, "--prompt", "What is in the picture?", "--max-tokens", "5"] + extra)
+            #expect(once.status == 0, "\(once.stderr)")
+            let chat = try CommandRunner.run("eah-run", [Self.folder(model), "--chat", "--image", image, "--max-tokens", "5"] + extra,
+                                             standardInput: Data("What is in the picture?\n".utf8))
+            #expect(chat.status == 0, "\(chat.stderr)")
+            #expect(!once.stdout.isEmpty && chat.stdout == once.stdout, "\(extra)")
+        }
+    }
+
     @Test("a chat's second turn reuses the cache (M-RoPE positions included) and answers as a fresh run of the whole conversation", arguments: models)
     func chatReusesTheCache(_ model: String) throws {
         let pipeline = try ModelPipeline(model: Self.folder(model))
