@@ -208,6 +208,15 @@ struct Qwen2VLCommandTests {
         }
     }
 
+    @Test("--input-ids with --pixel-values is refused for Qwen2-VL, saying why and what to pass")
+    func rawPixelValuesRefused() throws {
+        let result = try CommandRunner.run("eah-run", [Self.folder("qwen2vl"), "--input-ids", "314,318,315", "--pixel-values",
+                                                      Fixtures.path("images/pixel_values_llava.safetensors")])
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("Qwen2-VL reads each image at its own resolution, so bare pixel values lack the patch grid; pass --image and --prompt instead"),
+                "\(result.stderr)")
+    }
+
     @Test("a chat's second turn reuses the cache (M-RoPE positions included) and answers as a fresh run of the whole conversation", arguments: models)
     func chatReusesTheCache(_ model: String) throws {
         let pipeline = try ModelPipeline(model: Self.folder(model))
