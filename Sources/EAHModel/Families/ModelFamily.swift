@@ -146,7 +146,8 @@ public struct ModelCompanions: @unchecked Sendable {
     public var architecture: String
     public var tokenizer: TokenizerSource
     public var preprocessor: PreprocessorSource
-    /// The image preprocessing the model was trained with: `pad` or `crop` (`PreprocessMode`).
+    /// The image preprocessing the model was trained with: `pad` or `crop` (`PreprocessMode`);
+    /// empty for families without modes (Qwen2-VL resizes each image to its own grid).
     public var imageMode: String
     /// Whether `<image>` is a token of the vocabulary (llava-hf) or a text marker split around
     /// (original LLaVA's `tokenizer_image_token`, llama.cpp).
