@@ -1,0 +1,256 @@
+import EAHCheckpoint
+import EAHCore
+import EAHFrontEnd
+
+/// InternVL 2.5 / 3 in the transformers `-hf` layout: InternViT per 448² tile (tiles of the
+/// image's closest grid, then a thumbnail), pixel shuffle by `downsample_ratio`, the
+/// LayerNorm–Linear–GELU–Linear projector, and a Qwen2 decoder. Each image is
+/// `<img>` + `tokensPerTile · tiles` `<IMG_CONTEXT>` + `</img>`; EAH's image columns are the
+/// `<IMG_CONTEXT>` positions, never the delimiters.
+public enum InternVL: ModelFamily {
+    public static let name = "internvl"
+    public static let modelTypes: Set<String> = ["internvl"]
+
+    public static func claims(originalConfig: JSONValue) -> Bool { false }
+    public static func claims(mmproj metadata: [MetadataEntry]) -> Bool { false }
+
+    public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
+        let configPath = LlavaLoader.configPath(beside: request.model)
+        let json = try LlavaLoader.parseJSON(configPath)
+        let config: InternVLConfig
+        do throws(ModelProblem) { config = try InternVLConfigReader.read(json) } catch { throw CheckpointError(path: configPath, problem: error) }
+        let weights = try InternVLLoader.load(reader: reader, config: config)
+        let folder = ModelFiles.folder(of: request.model)
+        let companions = ModelCompanions(
+            family: name, architecture: LlavaLoader.architecture(json, fallback: "internvl"), tokenizer: .folder(folder),
+            preprocessor: .folder(folder), imageMode: "", imageIsToken: true, isGGUF: false, bundled: [])
+        return InternVLModel(weights: weights, companions: companions, pool: pool)
+    }
+}
+
+/// A loaded InternVL model ready to run.
+public final class InternVLModel: @unchecked Sendable {
+    public let weights: InternVLWeights
+    public let pool: ThreadPool
+    public let companions: ModelCompanions
+    private let vision: InternViT
+    let decoder: TransformerDecoder
+
+    public init(weights: InternVLWeights, companions: ModelCompanions? = nil, pool: ThreadPool = .shared) {
+        self.weights = weights
+        self.pool = pool
+        let folder = ModelFiles.folder(of: weights.source.path)
+        self.companions = companions ?? ModelCompanions(
+            family: InternVL.name, architecture: "InternVLForConditionalGeneration", tokenizer: .folder(folder), preprocessor: .folder(folder),
+            imageMode: "", imageIsToken: true, isGGUF: false, bundled: [])
+        vision = InternViT(spec: weights.config.vision, weights: weights.vision, pool: pool)
+        decoder = TransformerDecoder(spec: weights.config.text, weights: weights.text, pool: pool)
+    }
+
+    public var config: InternVLConfig { weights.config }
+
+    /// Tiles in `pixelValues` (whole tiles of `tileLength` values), or a problem naming the sizes.
+    func tileCount(_ pixelValues: [Float]) throws(ModelProblem) -> Int {
+        let length = config.vision.tileLength
+        guard !pixelValues.isEmpty, pixelValues.count % length == 0 else {
+            throw .badPixelValues("pixel values hold \(pixelValues.count) floats, not a positive multiple of one \(config.vision.channelCount)×\(config.vision.imageSize)×\(config.vision.imageSize) tile (\(length))")
+        }
+        return pixelValues.count / length
+    }
+
+    /// The projected features (`tiles · tokensPerTile × text hidden`) of an image's tiles: the
+    /// tower's last layer without the class token, pixel-shuffled, then the projector.
+    public func imageFeatures(pixelValues: [Float]) throws(ModelProblem) -> [Float] {
+        let spec = config.vision, tiles = try tileCount(pixelValues)
+        let side = spec.patchesPerSide, f = config.shuffleFactor, width = spec.hiddenSize, out = side / f
+        var shuffled = [Float](repeating: 0, count: tiles * config.tokensPerTile * config.shuffledWidth)
+        pixelValues.withUnsafeBufferPointer { pixels in
+            for tile in 0..<tiles {
+                let states = vision.lastHiddenState(tile: pixels.baseAddress! + tile * spec.tileLength)
+                // transformers' pixel_shuffle (its two transposes cancel): output (i, j)
+                // concatenates, for a = 0..<f then b = 0..<f, patch (row f·i + a, column f·j + b).
+                for i in 0..<out {
+                    for j in 0..<out {
+                        let row = tile * config.tokensPerTile + i * out + j
+                        for a in 0..<f {
+                            for b in 0..<f {
+                                let patch = 1 + (f * i + a) * side + (f * j + b)
+                                let target = row * config.shuffledWidth + (a * f + b) * width
+                                for c in 0..<width { shuffled[target + c] = states[patch * width + c] }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let rows = tiles * config.tokensPerTile
+        var normed = shuffled
+        shuffled.withUnsafeBufferPointer { x in
+            normed.withUnsafeMutableBufferPointer { y in
+                VectorMath.layerNorm(x.baseAddress!, rows: rows, width: config.shuffledWidth, weights: weights.projectorNorm,
+                                     eps: InternVLConfig.projectorNormEps, into: y.baseAddress!)
+            }
+        }
+        var hidden = normed.withUnsafeBufferPointer { Linear.apply(weights.projector1, to: $0.baseAddress!, rows: rows, pool: pool) }
+        hidden.withUnsafeMutableBufferPointer { VectorMath.activate($0.baseAddress!, count: $0.count, config.projectorActivation) }
+        return hidden.withUnsafeBufferPointer { Linear.apply(weights.projector2, to: $0.baseAddress!, rows: rows, pool: pool) }
+    }
+
+    /// Token embeddings with each image's features at its run (`images[i]` fills run `i`).
+    func inputEmbeddings(_ input: ModelInput, images: ArraySlice<PreparedImage>) throws(ModelProblem) -> [Float] {
+        let hidden = config.text.hiddenSize
+        guard images.count == input.image.runs.count else {
+            throw .badInput("the prompt has \(input.image.runs.count) images but \(images.count) were given")
+        }
+        var embeddings = [Float](repeating: 0, count: input.tokens.count * hidden)
+        var isImage = [Bool](repeating: false, count: input.tokens.count)
+        for (index, (run, image)) in zip(input.image.runs, images).enumerated() {
+            let features = try imageFeatures(pixelValues: image.pixelValues)
+            guard features.count == run.kinds.count * hidden else {
+                throw .badInput("image \(index) has \(run.kinds.count) positions but yields \(features.count / hidden) features")
+            }
+            for (row, position) in run.positions.enumerated() {
+                isImage[position] = true
+                for i in 0..<hidden { embeddings[position * hidden + i] = features[row * hidden + i] }
+            }
+        }
+        embeddings.withUnsafeMutableBufferPointer { output in
+            for (position, token) in input.tokens.enumerated() where !isImage[position] {
+                embed(token, into: UnsafeMutableBufferPointer(rebasing: output[(position * hidden)..<((position + 1) * hidden)]))
+            }
+        }
+        return embeddings
+    }
+
+    func embed(_ token: Int, into destination: UnsafeMutableBufferPointer<Float>) {
+        // Ids are validated by prepare and come from the sampler, so the row exists.
+        try? weights.text.embedTokens.dequantizeRow(token, into: destination)
+    }
+}
+
+extension InternVLModel: VisionLanguageModel {
+    public var family: String { companions.family }
+    public var layoutName: String { weights.layout.name }
+    public var shape: DecoderShape { DecoderShape(config.text) }
+    public var eosTokenIDs: [Int] { config.eosTokenIDs }
+    public var textCheckpoint: any CheckpointReader { weights.source }
+
+    /// q and k rows with their biases (Qwen2's k rows, and bias, are per KV head).
+    public func bakeTargets(layer: Int) -> [BakeTarget] {
+        let names = weights.layout.text
+        return [(Qwen2VLLayout.Role.query, false), (.key, true)].flatMap { role, perKV in
+            ["weight", "bias"].map { BakeTarget(name: names.name(role, layer: layer) + "." + $0, perKVHead: perKV) }
+        }.filter { weights.source.tensor(named: $0.name) != nil }
+    }
+
+    public func makeProcessor(tokenizer: any Tokenizer, imageMode: PreprocessMode?) throws(CheckpointError) -> any InputProcessor {
+        guard case .folder(let folder) = companions.preprocessor else {
+            throw CheckpointError(path: weights.source.path, problem: ModelProblem.needsCompanion("InternVL reads its processor settings from the model folder"))
+        }
+        return InternVLInputProcessor(tokenizer: tokenizer, images: try GotOcr2ImageProcessor(folder: folder),
+                                      markers: InternVLImageMarkers(folder: folder))
+    }
+
+    /// Tiles stored as such: a safetensors F32 `pixel_values` [tiles, 3, size, size], as the
+    /// processor returns them (the last of several tiles being the thumbnail).
+    public func readPixelValues(_ path: String) throws(CheckpointError) -> PreparedImage {
+        let reader = try SafetensorsReader(path: path)
+        guard let tensor = reader.tensor(named: "pixel_values") else {
+            throw CheckpointError(path: path, problem: ModelProblem.badPixelValues("holds no tensor named 'pixel_values'"))
+        }
+        let v = config.vision
+        guard tensor.dtype == .f32, tensor.shape.count == 4, tensor.shape[0] >= 1,
+              Array(tensor.shape.dropFirst()) == [v.channelCount, v.imageSize, v.imageSize] else {
+            throw CheckpointError(path: path, problem: ModelProblem.badPixelValues(
+                "'pixel_values' is \(tensor.dtype.name) \(tensor.shape); InternVL needs F32 [tiles, \(v.channelCount), \(v.imageSize), \(v.imageSize)]"))
+        }
+        return PreparedImage(pixelValues: try TensorSource.decode(tensor, of: reader), size: nil)
+    }
+
+    /// Expands each image's `<IMG_CONTEXT>` (one, as the processor writes it between `<img>` and
+    /// `</img>`, or already `tokensPerTile · tiles` of them) to its features: the tiles' kinds are
+    /// `tile` and the thumbnail's `thumbnail`, or `base` for a single tile.
+    public func prepare(ids: [Int], images: [PreparedImage]) throws(ModelProblem) -> ModelInput {
+        let context = config.imageTokenID, perTile = config.tokensPerTile
+        var tokens: [Int] = [], runs: [ImageLayout.Run] = []
+        var index = 0, image = 0
+        while index < ids.count {
+            let id = ids[index]
+            guard id == context else {
+                guard (0..<config.text.vocabSize).contains(id) else {
+                    throw .badInput("token id \(id) at position \(index) is outside the vocabulary (0..<\(config.text.vocabSize))")
+                }
+                tokens.append(id)
+                index += 1
+                continue
+            }
+            var end = index
+            while end < ids.count, ids[end] == context { end += 1 }
+            guard image < images.count else { throw .badInput("the ids hold more <IMG_CONTEXT> runs than images (\(images.count))") }
+            let tiles = try tileCount(images[image].pixelValues), count = tiles * perTile
+            guard end - index == 1 || end - index == count else {
+                throw .badInput("image \(image) (\(tiles) tiles) needs one <IMG_CONTEXT> or \(count), found a run of \(end - index)")
+            }
+            var kinds = [ImagePositionKind](repeating: tiles == 1 ? .base : .tile, count: count)
+            if tiles > 1 { for i in (count - perTile)..<count { kinds[i] = .thumbnail } }
+            runs.append(ImageLayout.Run(start: tokens.count, kinds: kinds))
+            tokens += [Int](repeating: context, count: count)
+            image += 1
+            index = end
+        }
+        guard image == images.count else { throw .badInput("\(images.count) images but \(image) <IMG_CONTEXT> runs in the ids") }
+        return ModelInput(tokens: tokens, image: ImageLayout(runs: runs, imageSize: images.first?.size))
+    }
+
+    public func generate(_ input: ModelInput, images: [PreparedImage], session: GenerationSession, maxTokens: Int, sampling: SamplingParameters,
+                         stopTokens: Set<Int>, hook: AttentionHook?, collectLogits: Bool, onToken: (Int) -> Bool) throws(ModelProblem) -> GenerationResult {
+        try DecoderGeneration.generate(
+            decoder: decoder, input: input, images: images, session: session, maxTokens: maxTokens, sampling: sampling, stopTokens: stopTokens,
+            hook: hook, collectLogits: collectLogits,
+            embeddings: { rest throws(ModelProblem) in
+                // Runs before the cached prefix are whole images already in the cache.
+                try inputEmbeddings(rest, images: images.suffix(rest.image.runs.count))
+            },
+            embed: { embed($0, into: $1) }, onToken: onToken)
+    }
+
+    public func observePrefill(_ input: ModelInput, images: [PreparedImage], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
+        DecoderGeneration.observePrefill(decoder: decoder, input: input, embeddings: try inputEmbeddings(input, images: images[...]),
+                                         hook: hook, throughLayer: lastLayer)
+    }
+}
+
+/// The tokens around an image as the tokenizer names them (`start_image_token`, `end_image_token`,
+/// `context_image_token` of `tokenizer_config.json`; InternVL's `<img>`, `</img>`, `<IMG_CONTEXT>`
+/// otherwise).
+struct InternVLImageMarkers: Sendable {
+    var start = "<img>"
+    var end = "</img>"
+    var context = "<IMG_CONTEXT>"
+
+    init(folder: String) {
+        guard let json = try? LlavaLoader.parseJSON(folder + "/tokenizer_config.json") else { return }
+        if case .string(let value)? = json["start_image_token"] { start = value }
+        if case .string(let value)? = json["end_image_token"] { end = value }
+        if case .string(let value)? = json["context_image_token"] { context = value }
+    }
+}
+
+/// InternVL's inputs: the chat template writes one `<IMG_CONTEXT>` per image, which becomes
+/// `<img><IMG_CONTEXT></img>` before tokenizing (the model's `prepare` expands the context token
+/// to the image's tile count, as `InternVLProcessor` does); pictures go through
+/// `GotOcr2ImageProcessor`.
+struct InternVLInputProcessor: InputProcessor {
+    let tokenizer: any Tokenizer
+    let images: GotOcr2ImageProcessor
+    let markers: InternVLImageMarkers
+
+    func encode(_ text: String, addBOS: Bool) -> [Int] {
+        let wrapped = text.replacing(markers.context, with: markers.start + markers.context + markers.end)
+        return tokenizer.encode(wrapped, addBOS: addBOS)
+    }
+
+    func prepare(_ image: RGBImage, origin: String) throws(CheckpointError) -> PreparedImage {
+        PreparedImage(pixelValues: images.preprocess(image).values, size: ImageSize(height: image.height, width: image.width))
+    }
+}

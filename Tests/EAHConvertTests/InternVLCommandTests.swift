@@ -1,0 +1,67 @@
+import EAHCheckpoint
+import EAHFrontEnd
+import EAHModel
+import EAHRuntime
+import EAHTestSupport
+import Foundation
+import Testing
+
+/// InternVL through the commands against transformers 5.24 with the PyTorch EAH reference
+/// (tools/make_internvl_fixtures.py, tools/make_internvl_command_fixtures.py): calibrate counts the
+/// reference's sinks over each input's `<IMG_CONTEXT>` columns (every tile and the thumbnail) and
+/// picks its heads; patch --report then eah-run answers as the reference does with those heads.
+@Suite("InternVL through the commands")
+struct InternVLCommandTests {
+    typealias Q = Qwen2VLCommandTests
+    static let models = ["internvl"]
+
+    static func folder(_ model: String) -> String { Fixtures.path("internvl/\(model)/hf-save") }
+
+    @Test("calibrate counts the reference's sinks per sample and picks its heads; patch --report then eah-run answers as the reference", arguments: models)
+    func calibrateThenPatchAnswersAsTheReference(_ model: String) throws {
+        let commands = try Q.json(Fixtures.path("internvl/\(model)/commands.json"))
+        let directory = TemporaryDirectory()
+        let data = Q.data(commands, in: directory)
+        guard case .number(let beta)? = commands["beta"], case .array(let samples)? = commands["samples"],
+              case .integer(let stop)? = commands["stop_token"] else { Issue.record("commands.json"); return }
+        let calibrate = try CommandRunner.run("eah-convert", ["calibrate", Self.folder(model), "--data", data, "--layers", "0-1",
+                                                             "--beta", String(beta), "-o", directory.file("report.json")])
+        #expect(calibrate.status == 0, "\(calibrate.stderr)")
+        let report = try Q.json(directory.file("report.json"))
+        #expect(report["model"]?["layout"] == .string("internvl-hf"))
+
+        guard case .array(let bySample)? = report["statistics"]?["image_tokens_by_sample"] else { Issue.record("no image_tokens_by_sample"); return }
+        #expect(bySample.map { Q.ints(.array([$0["sample"] ?? .null, $0["image_tokens"] ?? .null])) }
+                == samples.enumerated().map { [$0.offset, Q.ints(.array([$0.element["image_tokens"] ?? .null]))[0]] })
+        // Every sample has its own tile count, so the per-count sums are per-sample counts.
+        guard case .array(let layers)? = report["statistics"]?["layers"] else { Issue.record("no statistics"); return }
+        for (index, layer) in layers.enumerated() {
+            for sample in samples {
+                guard case .integer(let tokens)? = sample["image_tokens"], case .array(let counts)? = sample["sink_counts"] else { continue }
+                #expect(Q.ints(layer["counts_by_image_tokens"]?[String(tokens)]) == Q.ints(counts[index]), "layer \(index), \(tokens) image tokens")
+            }
+        }
+        guard case .array(let summary)? = report["summary"] else { Issue.record("no summary"); return }
+        #expect(summary.map { Q.ints(.array([$0["chosen_head"] ?? .null]))[0] } == Q.ints(commands["chosen_heads"]))
+
+        let bundle = directory.file("bundle")
+        let patch = try CommandRunner.run("eah-convert", ["patch", Self.folder(model), "-o", bundle, "--report", directory.file("report.json")])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        for (k, sample) in samples.enumerated() {
+            guard case .string(let image)? = sample["image"], case .string(let prompt)? = sample["prompt"] else { continue }
+            let result = try CommandRunner.run("eah-run", [bundle, "--image", Q.imagePath(image), "--prompt", prompt, "--max-tokens", "5", "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let tokens = Q.ints(try JSONParser.parse(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))["tokens"])
+            #expect(tokens == Q.untilStop(Q.ints(sample["static_generated"]), stop: stop), "sample \(k)")
+        }
+    }
+
+    @Test("eah-run on the plain model gives transformers' logits and tokens for the many-tile image")
+    func runMatchesTransformers() throws {
+        let facts = try Q.json(Fixtures.path("internvl/internvl/facts.json"))
+        let expected = "../internvl/internvl/expected.safetensors"
+        let run = try Q.run(Self.folder("internvl"), facts: facts, image: 2)
+        #expect(Q.worst(run.logits, try #require(LlavaFixtures.floats(expected, "logits_2"))) <= 1e-4)
+        #expect(run.tokens == Q.untilStop(try #require(LlavaFixtures.integers(expected, "generated_2")), stop: 315))
+    }
+}

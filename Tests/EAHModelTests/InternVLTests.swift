@@ -1,0 +1,186 @@
+import EAHCheckpoint
+import EAHCore
+import EAHFrontEnd
+import EAHModel
+import EAHTestSupport
+import Testing
+
+/// InternVL (transformers `-hf` layout) against transformers 5.24 (tools/make_internvl_fixtures.py):
+/// two tiny random models (InternViT-300M-like with LayerNorm and qkv bias; 6B-like with RMSNorm and
+/// QK-norm) saved with their processors, four images (2×3 tiles + thumbnail, one tile, 6×2 tiles +
+/// thumbnail, 2×2 + thumbnail), eager attention.
+@Suite("InternVL family vs transformers")
+struct InternVLTests {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let model: String
+        let image: Int
+        var testDescription: String { "\(model) image \(image)" }
+        var expected: String { "../internvl/\(model)/expected.safetensors" }
+        var folder: String { Fixtures.path("internvl/\(model)/hf-save") }
+    }
+
+    static let models = ["internvl", "internvl-rms"]
+    static let cases: [Case] = models.flatMap { model in (0..<4).map { Case(model: model, image: $0) } }
+
+    /// `facts.json`'s entry for image `k`: the rendered prompt, its file and tile count.
+    static func facts(_ model: String, _ k: Int) throws -> (prompt: String, file: String, tiles: Int) {
+        let file = try MappedFile(path: Fixtures.path("internvl/\(model)/facts.json"))
+        let json = try withExtendedLifetime(file) { try JSONParser.parse(file.bytes) }
+        guard case .array(let images)? = json["images"], case .string(let prompt)? = images[k]["prompt"],
+              case .string(let name)? = images[k]["file"], case .integer(let tiles)? = images[k]["tiles"] else {
+            throw CheckpointError(path: "internvl/\(model)/facts.json", problem: ModelProblem.badInput("facts.json lacks image \(k)"))
+        }
+        return (prompt, name, tiles)
+    }
+
+    @Test("pixel values, tile count and token ids equal the processor's; prompt and decode logits and greedy tokens equal transformers'", arguments: cases)
+    func matchesTransformers(_ testCase: Case) throws {
+        let k = testCase.image, file = testCase.expected
+        let model = try ModelFamilies.load(ModelRequest(model: testCase.folder))
+        let internVL = try #require(model as? InternVLModel)
+        let facts = try Self.facts(testCase.model, k)
+        let tokenizer = try TokenizerFile.load(path: try ModelFiles.tokenizer(in: testCase.folder))
+        let processor = try model.makeProcessor(tokenizer: tokenizer, imageMode: nil)
+        let expectedPixels = try #require(LlavaFixtures.floats(file, "pixel_values_\(k)"))
+        let inputIDs = try #require(LlavaFixtures.integers(file, "input_ids_\(k)"))
+        let expectedLogits = try #require(LlavaFixtures.floats(file, "logits_\(k)"))
+        let generated = try #require(LlavaFixtures.integers(file, "generated_\(k)"))
+
+        // The processor: tiles and their pixel values.
+        let image = try processor.prepare(try ImageDecoder().decode(path: Fixtures.path("images/valid/" + facts.file)), origin: facts.file)
+        let tileLength = internVL.config.vision.tileLength
+        #expect(image.pixelValues.count == facts.tiles * tileLength)
+        #expect(image.pixelValues.count == expectedPixels.count)
+        let differences = zip(image.pixelValues, expectedPixels).map { abs($0 - $1) }
+        let worstPixel = differences.max() ?? .infinity, meanPixel = differences.reduce(0, +) / Float(max(differences.count, 1))
+        if facts.file.hasSuffix(".png") {
+            #expect(worstPixel == 0, "\(facts.file): max abs pixel diff \(worstPixel)")
+        } else {
+            // JPEG: libjpeg-turbo's and Pillow's IDCT may round a few samples differently (as in the CLIP tests).
+            #expect(worstPixel <= 0.03 && meanPixel <= 0.003, "\(facts.file): max \(worstPixel) mean \(meanPixel)")
+        }
+
+        // Token ids: the rendered prompt through the family's processor, and ids already expanded.
+        let input = try model.prepare(ids: processor.encode(facts.prompt, addBOS: true), images: [image])
+        #expect(input.tokens == inputIDs)
+        #expect(input.imagePositions == inputIDs.indices.filter { inputIDs[$0] == internVL.config.imageTokenID })
+        #expect(try model.prepare(ids: inputIDs, images: [image]) == input)
+        let kinds = input.image.countsByKind
+        #expect(facts.tiles == 1 ? kinds == [.base: 16] : kinds == [.tile: 16 * (facts.tiles - 1), .thumbnail: 16])
+
+        // The forward pass on transformers' own pixel values.
+        let pixels = PreparedImage(pixelValues: expectedPixels, size: nil)
+        let result = try model.generate(try model.prepare(ids: inputIDs, images: [pixels]), images: [pixels], maxTokens: generated.count,
+                                        collectLogits: true)
+        #expect(result.tokens == generated)
+        let logits = try #require(result.logits)
+        #expect(logits.count == expectedLogits.count)
+        let worst = zip(logits, expectedLogits).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? .infinity
+        print("\(testCase.testDescription): \(facts.tiles) tiles, \(input.imagePositions.count) image tokens, pixels max \(worstPixel), logits max |Δ|/(1+|x|) \(worst)")
+        #expect(worst <= 1e-4, "max |Δlogit| / (1 + |logit|) = \(worst)")
+    }
+
+    @Test("the tile grid is the closest aspect within max tiles, ties to more tiles while the image is large enough")
+    func tileGrid() {
+        func grid(_ h: Int, _ w: Int, max: Int = 12) -> [Int] {
+            let g = GotOcr2ImageProcessor.tileGrid(height: h, width: w, tile: (32, 32), minPatches: 1, maxPatches: max)
+            return [g.columns, g.rows]
+        }
+        #expect(grid(53, 37) == [2, 3])   // (4, 6) ties but 37·53 ≤ ½·32²·24
+        #expect(grid(97, 301) == [6, 2])  // ties with (3, 1) and the image is large enough for 12 tiles
+        #expect(grid(64, 64) == [2, 2])
+        #expect(grid(1, 1) == [1, 1])
+        #expect(grid(97, 301, max: 2) == [2, 1])
+    }
+
+    @Test("prompts: a wrong run length, a stray id, a missing image and bad pixel values are refused")
+    func badPrompts() throws {
+        let model = try ModelFamilies.load(ModelRequest(model: Fixtures.path("internvl/internvl/hf-save")))
+        let context = try #require(model as? InternVLModel).config.imageTokenID
+        let tile = PreparedImage(pixelValues: [Float](repeating: 0, count: 3 * 32 * 32), size: nil)
+        #expect(throws: ModelProblem.badInput("image 0 (1 tiles) needs one <IMG_CONTEXT> or 16, found a run of 2")) {
+            try model.prepare(ids: [1, context, context, 2], images: [tile])
+        }
+        #expect(throws: ModelProblem.badInput("token id 9999 at position 1 is outside the vocabulary (0..<320)")) {
+            try model.prepare(ids: [context, 9999], images: [tile])
+        }
+        #expect(throws: ModelProblem.badInput("2 images but 1 <IMG_CONTEXT> runs in the ids")) {
+            try model.prepare(ids: [context], images: [tile, tile])
+        }
+        #expect(throws: ModelProblem.badInput("the ids hold more <IMG_CONTEXT> runs than images (0)")) {
+            try model.prepare(ids: [context], images: [])
+        }
+        #expect(throws: ModelProblem.badPixelValues("pixel values hold 10 floats, not a positive multiple of one 3×32×32 tile (3072)")) {
+            try model.prepare(ids: [context], images: [PreparedImage(pixelValues: [Float](repeating: 0, count: 10), size: nil)])
+        }
+    }
+
+    @Test("the registry loads both InternViT variants as the family-agnostic model, with Qwen2 bake targets")
+    func registry() throws {
+        for name in Self.models {
+            let model = try ModelFamilies.load(ModelRequest(model: Fixtures.path("internvl/\(name)/hf-save")))
+            #expect(model.family == "internvl" && model.layoutName == "internvl-hf")
+            #expect(model.companions.architecture == "InternVLForConditionalGeneration")
+            #expect(model.bakeTargets(layer: 1).map(\.name) == ["language_model.model.layers.1.self_attn.q_proj.weight", "language_model.model.layers.1.self_attn.q_proj.bias",
+                                                               "language_model.model.layers.1.self_attn.k_proj.weight", "language_model.model.layers.1.self_attn.k_proj.bias"])
+            #expect(model.bakeTargets(layer: 0).map(\.perKVHead) == [false, false, true, true])
+        }
+        let rms = try #require(try ModelFamilies.load(ModelRequest(model: Fixtures.path("internvl/internvl-rms/hf-save"))) as? InternVLModel)
+        #expect(rms.config.vision.norm == .rmsNorm && rms.config.vision.qkNorm && !rms.config.vision.qkvBias && !rms.config.text.tiedHead)
+        #expect(rms.config.tokensPerTile == 16 && rms.config.shuffledWidth == 128)
+    }
+
+    @Test("bad configs name the field")
+    func badConfigs() throws {
+        func read(_ text: String) throws(ModelProblem) -> InternVLConfig {
+            try InternVLConfigReader.read(try! JSONParser.parse(Array(text.utf8)))
+        }
+        #expect(throws: ModelProblem.badConfig(field: "model_type", reason: "is 'llava', expected 'internvl'")) {
+            try read(#"{"model_type": "llava"}"#)
+        }
+        let text = #""text_config": {"model_type": "qwen2", "vocab_size": 320, "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2}"#
+        #expect(throws: ModelProblem.badConfig(field: "downsample_ratio", reason: "(0.3) must be 1/n with n dividing the 8 patches per side")) {
+            try read(#"{"model_type": "internvl", "downsample_ratio": 0.3, "image_token_id": 5, "#
+                     + text + #", "vision_config": {"hidden_size": 32, "num_attention_heads": 2, "image_size": [32, 32], "patch_size": [4, 4]}}"#)
+        }
+        #expect(throws: ModelProblem.badConfig(field: "vision_config.norm_type", reason: "is 'batch_norm'; expected layer_norm or rms_norm")) {
+            try read(#"{"model_type": "internvl", "image_token_id": 5, "# + text + #", "vision_config": {"norm_type": "batch_norm"}}"#)
+        }
+        #expect(throws: ModelProblem.badConfig(field: "image_seq_length", reason: "(256) must be (patches per side · downsample_ratio)² = 16")) {
+            try read(#"{"model_type": "internvl", "image_token_id": 5, "image_seq_length": 256, "# + text
+                     + #", "vision_config": {"hidden_size": 32, "num_attention_heads": 2, "image_size": 32, "patch_size": 4}}"#)
+        }
+        #expect(throws: ModelProblem.badConfig(field: "vision_config.image_size", reason: "must be a positive size or a [height, width] pair of equal sizes")) {
+            try read(#"{"model_type": "internvl", "image_token_id": 5, "# + text + #", "vision_config": {"image_size": [32, 48]}}"#)
+        }
+    }
+
+    @Test("missing, misshapen and unknown tensors are named")
+    func badCheckpoints() throws {
+        func edited(_ edit: (inout [(name: String, dtype: DType, shape: [Int], bytes: [UInt8])]) -> Void) throws -> ModelProblem? {
+            let folder = Fixtures.path("internvl/internvl/hf-save")
+            let reader = try Checkpoint.open(folder + "/model.safetensors")
+            var tensors = try reader.tensors.map { info in (name: info.name, dtype: info.dtype, shape: info.shape, bytes: try reader.bytes(of: info).withUnsafeBytes { Array($0) }) }
+            edit(&tensors)
+            tensors.sort { $0.name < $1.name }
+            let directory = TemporaryDirectory()
+            let writer = try SafetensorsWriter(path: directory.file("model.safetensors"), overwrite: false,
+                                               tensors: tensors.map { TensorPlan(name: $0.name, dtype: $0.dtype, shape: $0.shape) })
+            for tensor in tensors { try writer.write(tensor.bytes) }
+            try writer.finish()
+            let config = try MappedFile(path: folder + "/config.json")
+            directory.write("config.json", withExtendedLifetime(config) { Array(config.bytes) })
+            do { _ = try InternVLLoader.load(model: directory.path); return nil } catch { return error.problem as? ModelProblem }
+        }
+        #expect(try edited { $0.removeAll { $0.name == "vision_tower.encoder.layer.1.lambda_2" } } == .missingTensors(["vision_tower.encoder.layer.1.lambda_2"]))
+        #expect(try edited { $0.append((name: "vision_tower.layernorm.weight", dtype: .f32, shape: [1], bytes: [0, 0, 0, 0])) }
+                == .unexpectedTensors(["vision_tower.layernorm.weight"]))
+        #expect(try edited { tensors in
+            let index = tensors.firstIndex { $0.name == "vision_tower.embeddings.position_embeddings" }!
+            tensors[index].shape = [1, 64, 32]
+            tensors[index].bytes.removeLast(32 * 4)
+        } == .wrongShape(tensor: "vision_tower.embeddings.position_embeddings", expected: [1, 65, 32], actual: [1, 64, 32]))
+        #expect(try edited { $0.removeAll { $0.name.hasPrefix("vision_tower.") } }
+                == .unsupportedLayout("holds no InternVL tensors (vision_tower.embeddings.cls_token with language_model.model.embed_tokens, or their model.* forms)"))
+    }
+}
