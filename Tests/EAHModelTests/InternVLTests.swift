@@ -121,6 +121,7 @@ struct InternVLTests {
             let model = try ModelFamilies.load(ModelRequest(model: Fixtures.path("internvl/\(name)/hf-save")))
             #expect(model.family == "internvl" && model.layoutName == "internvl-hf")
             #expect(model.companions.architecture == "InternVLForConditionalGeneration")
+            #expect(ModelFamilies.layoutDescription(try Checkpoint.open(Fixtures.path("internvl/\(name)/hf-save/model.safetensors"))) == "internvl-hf")
             #expect(model.bakeTargets(layer: 1).map(\.name) == ["language_model.model.layers.1.self_attn.q_proj.weight", "language_model.model.layers.1.self_attn.q_proj.bias",
                                                                "language_model.model.layers.1.self_attn.k_proj.weight", "language_model.model.layers.1.self_attn.k_proj.bias"])
             #expect(model.bakeTargets(layer: 0).map(\.perKVHead) == [false, false, true, true])

@@ -50,7 +50,7 @@ import Testing
         #expect {
             try ModelFamilies.load(ModelRequest(model: folder.path))
         } throws: { error in
-            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'gemma3'; supported: llava, llava_next, llava_onevision, qwen2_5_vl, qwen2_vl")
+            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'gemma3'; supported: internvl, llava, llava_next, llava_onevision, qwen2_5_vl, qwen2_vl")
         }
     }
 

@@ -102,6 +102,9 @@ public enum ModelFamilies {
             if LlavaNext.modelTypes.contains(type) {
                 return layout.rawValue + " (llava-next: base image, tiles cropped to the image's aspect, image_newline after each row)"
             }
+            if InternVL.modelTypes.contains(type) {
+                return layout == .llavaHF ? InternVLLayout.saved.name : InternVLLayout.inMemory.name
+            }
             if LlavaOnevision.modelTypes.contains(type) {
                 return layout.rawValue + " (llava-onevision: base image, tiles cropped to the image's aspect and shrunk under anyres_max_9, image_newline after each row)"
             }
