@@ -131,6 +131,37 @@ struct InternVLTests {
         #expect(rms.config.tokensPerTile == 16 && rms.config.shuffledWidth == 128)
     }
 
+    @Test("transformers 5's in-memory names (model.language_model.*, model.vision_tower.*, lm_head) give the same logits", arguments: models)
+    func inMemoryNames(_ model: String) throws {
+        let folder = Fixtures.path("internvl/\(model)/hf-save")
+        let reader = try Checkpoint.open(folder + "/model.safetensors")
+        func renamed(_ name: String) -> String {
+            if name.hasPrefix("language_model.model.") { return "model.language_model." + name.dropFirst("language_model.model.".count) }
+            if name == "language_model.lm_head.weight" { return "lm_head.weight" }
+            return "model." + name
+        }
+        let tensors = try reader.tensors.map { info in (name: renamed(info.name), dtype: info.dtype, shape: info.shape, bytes: try reader.bytes(of: info).withUnsafeBytes { Array($0) }) }
+            .sorted { $0.name < $1.name }
+        let directory = TemporaryDirectory()
+        let writer = try SafetensorsWriter(path: directory.file("model.safetensors"), overwrite: false,
+                                           tensors: tensors.map { TensorPlan(name: $0.name, dtype: $0.dtype, shape: $0.shape) })
+        for tensor in tensors { try writer.write(tensor.bytes) }
+        try writer.finish()
+        let config = try MappedFile(path: folder + "/config.json")
+        directory.write("config.json", withExtendedLifetime(config) { Array(config.bytes) })
+        let loaded = try ModelFamilies.load(ModelRequest(model: directory.path))
+        #expect(loaded.layoutName == "internvl-hf-current")
+        #expect(loaded.bakeTargets(layer: 0).first?.name == "model.language_model.layers.0.self_attn.q_proj.weight")
+        let file = "../internvl/\(model)/expected.safetensors"
+        let image = PreparedImage(pixelValues: try #require(LlavaFixtures.floats(file, "pixel_values_1")), size: nil)
+        let ids = try #require(LlavaFixtures.integers(file, "input_ids_1")), generated = try #require(LlavaFixtures.integers(file, "generated_1"))
+        let result = try loaded.generate(try loaded.prepare(ids: ids, images: [image]), images: [image], maxTokens: generated.count, collectLogits: true)
+        let expected = try #require(LlavaFixtures.floats(file, "logits_1"))
+        let logits = try #require(result.logits)
+        #expect(result.tokens == generated)
+        #expect(logits.count == expected.count && zip(logits, expected).allSatisfy { abs($0 - $1) <= 1e-4 * (1 + abs($1)) })
+    }
+
     @Test("bad configs name the field")
     func badConfigs() throws {
         func read(_ text: String) throws(ModelProblem) -> InternVLConfig {
