@@ -64,4 +64,33 @@ struct InternVLCommandTests {
         #expect(Q.worst(run.logits, try #require(LlavaFixtures.floats(expected, "logits_2"))) <= 1e-4)
         #expect(run.tokens == Q.untilStop(try #require(LlavaFixtures.integers(expected, "generated_2")), stop: 315))
     }
+
+    /// A safetensors file holding `values` as `pixel_values` of `shape`.
+    static func pixelFile(_ values: [Float], shape: [Int], in directory: TemporaryDirectory) throws -> String {
+        let path = directory.file("pixels.safetensors")
+        let writer = try SafetensorsWriter(path: path, overwrite: true, tensors: [TensorPlan(name: "pixel_values", dtype: .f32, shape: shape)])
+        try writer.write(values.withUnsafeBytes { Array($0) })
+        try writer.finish()
+        return path
+    }
+
+    @Test("eah-run --input-ids --pixel-values takes the processor's tiles ([tiles, 3, size, size]) and refuses other shapes, naming the file")
+    func rawInputs() throws {
+        let expected = "../internvl/internvl/expected.safetensors", directory = TemporaryDirectory()
+        let pixels = try #require(LlavaFixtures.floats(expected, "pixel_values_2"))
+        let ids = try #require(LlavaFixtures.integers(expected, "input_ids_2")).map(String.init).joined(separator: ",")
+        let file = try Self.pixelFile(pixels, shape: [13, 3, 32, 32], in: directory)
+        let out = directory.file("logits.safetensors")
+        let result = try CommandRunner.run("eah-run", [Self.folder("internvl"), "--input-ids", ids, "--pixel-values", file, "--max-tokens", "5",
+                                                      "--logits-out", out, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let reader = try SafetensorsReader(path: out)
+        let logits = try reader.bytes(of: try #require(reader.tensor(named: "logits"))).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        #expect(Q.worst(logits, try #require(LlavaFixtures.floats(expected, "logits_2"))) <= 1e-4)
+
+        let bad = try Self.pixelFile([Float](repeating: 0, count: 3 * 16 * 16), shape: [1, 3, 16, 16], in: directory)
+        let refused = try CommandRunner.run("eah-run", [Self.folder("internvl"), "--input-ids", ids, "--pixel-values", bad])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains(bad) && refused.stderr.contains("'pixel_values' is F32 [1, 3, 16, 16]; InternVL needs F32 [tiles, 3, 32, 32]"), "\(refused.stderr)")
+    }
 }
