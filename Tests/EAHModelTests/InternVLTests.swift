@@ -104,6 +104,9 @@ struct InternVLTests {
         #expect(throws: ModelProblem.badInput("token id 9999 at position 1 is outside the vocabulary (0..<320)")) {
             try model.prepare(ids: [context, 9999], images: [tile])
         }
+        #expect(throws: ModelProblem.badInput("the prompt needs 616 tokens (16 for the images) but the model's context is 512 (max_position_embeddings); use fewer tiles (the processor's max_patches) or a shorter prompt")) {
+            try model.prepare(ids: [Int](repeating: 1, count: 600) + [context], images: [tile])
+        }
         #expect(throws: ModelProblem.badInput("2 images but 1 <IMG_CONTEXT> runs in the ids")) {
             try model.prepare(ids: [context], images: [tile, tile])
         }

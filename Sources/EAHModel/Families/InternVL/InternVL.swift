@@ -199,7 +199,12 @@ extension InternVLModel: VisionLanguageModel {
             index = end
         }
         guard image == images.count else { throw .badInput("\(images.count) images but \(image) <IMG_CONTEXT> runs in the ids") }
-        return ModelInput(tokens: tokens, image: ImageLayout(runs: runs, imageSize: images.first?.size))
+        let layout = ImageLayout(runs: runs, imageSize: images.first?.size), limit = config.text.rope.maxPositionEmbeddings
+        guard tokens.count <= limit else {
+            throw .badInput("the prompt needs \(tokens.count) tokens (\(layout.count) for the images) but the model's context is \(limit) "
+                            + "(max_position_embeddings); use fewer tiles (the processor's max_patches) or a shorter prompt")
+        }
+        return ModelInput(tokens: tokens, image: layout)
     }
 
     public func generate(_ input: ModelInput, images: [PreparedImage], session: GenerationSession, maxTokens: Int, sampling: SamplingParameters,
