@@ -37,7 +37,8 @@ Per model `expected.safetensors`, per image k (0..3):
 `facts.json`: the images, tile counts, token counts, special ids, the rendered prompts.
 
 EAH (`eah.safetensors` and `eah.json`, per model): with the reference attention of
-make_eah_fixtures.py ("eah_reference") in the text decoder, for images 0 and 2:
+make_eah_fixtures.py ("eah_reference") in the text decoder, for images 0 and 2 (internvl) or 0 and 3
+(internvl-rms, see EAH_IMAGES):
   dynamic_k: selection dynamic, layers [0, 1], beta from eah.json, phase all;
   static_k: selection static, heads [1, 2] at layers [0, 1], phase all (what --bake writes);
 each with logits_<case>_k, generated_<case>_k, sink_counts_<case>_k I64 [2, heads], chosen_<case>_k.
@@ -224,14 +225,19 @@ def pick_beta(model, batch):
     raise AssertionError("no beta keeps the dynamic counts away from the column means")
 
 
-def eah_cases(folder, batch_of, special):
+# Images of the EAH cases per model: the 6B-like model's column means on the 13-tile image leave no
+# beta 1e-4 away from all of them, so it uses the 2x2-tile image instead.
+EAH_IMAGES = {"internvl": (0, 2), "internvl-rms": (0, 3)}
+
+
+def eah_cases(folder, batch_of, special, images):
     model = InternVLForConditionalGeneration.from_pretrained(
         folder, attn_implementation={"text_config": "eah_reference", "vision_config": "eager"}, dtype=torch.float32).eval()
     assert model.config.text_config._attn_implementation == "eah_reference"
     tensors, doc = {}, {"layers": EAH_LAYERS, "static_heads": EAH_STATIC, "new_tokens": NEW_TOKENS, "cases": []}
     context = special["<IMG_CONTEXT>"]
     E = eahref.EAH
-    for k in (0, 2):
+    for k in images:
         batch = batch_of[k]
         E.image_positions = [i for i, t in enumerate(batch["input_ids"][0].tolist()) if t == context]
         beta = pick_beta(model, batch)
@@ -301,7 +307,7 @@ def main():
         with open(os.path.join(out, "facts.json"), "w") as f:
             json.dump(facts, f, indent=1)
             f.write("\n")
-        eah_cases(folder, batches, special)
+        eah_cases(folder, batches, special, EAH_IMAGES[kind])
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ struct InternVLEAHTests {
 
     static let layers = [0, 1]
 
-    static let cases: [Case] = ["internvl"].flatMap { model -> [Case] in
+    static let cases: [Case] = ["internvl", "internvl-rms"].flatMap { model -> [Case] in
         guard let file = try? MappedFile(path: Fixtures.path("internvl/\(model)/eah.json")), let document = try? JSONParser.parse(file.bytes),
               case .array(let entries)? = document["cases"] else { return [] }
         func ints(_ value: JSONValue?) -> [Int]? {
@@ -44,7 +44,7 @@ struct InternVLEAHTests {
 
     @Test("the reference cases are all there")
     func inventory() {
-        #expect(Self.cases.count == 4)
+        #expect(Self.cases.count == 8)
     }
 
     /// Runs `folder`'s model on image `k`'s fixture ids and pixel values; the logits' worst
