@@ -36,7 +36,7 @@ public struct ModelRequest: Sendable {
 /// The registry: the one place that tells which family a checkpoint belongs to.
 public enum ModelFamilies {
     /// Every supported family, in detection order.
-    public static let all: [any ModelFamily.Type] = [LlavaNext.self, LlavaOnevision.self, Qwen2VL.self, Llava15.self]
+    public static let all: [any ModelFamily.Type] = [LlavaNext.self, LlavaOnevision.self, Qwen2VL.self, Gemma3.self, Llava15.self]
 
     /// Opens `request.model`, detects its layout and family, and loads it, ready to run on `pool`.
     ///

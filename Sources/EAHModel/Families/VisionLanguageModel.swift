@@ -179,7 +179,7 @@ enum DecoderGeneration {
         let count = rest.tokens.count
         let promptHidden = decoder.forward(try embeddings(rest), count: count, positionIDs: rest.positionRows[0], sectionPositionIDs: rest.positionRows,
                                            cache: cache, hook: hook, imagePositions: input.imagePositions, imageKinds: input.image.kinds,
-                                           phase: .prefill)
+                                           imageBlocks: input.image.runs.map(\.positions), phase: .prefill)
         var collected: [Float] = []
         var last: [Float]
         if collectLogits {
@@ -215,6 +215,7 @@ enum DecoderGeneration {
         let layers = min(lastLayer + 1, spec.layerCount)
         let cache = KVCache(layerCount: layers, kvWidth: a.kvHeadCount * a.headDim, capacity: input.tokens.count)
         _ = decoder.forward(embeddings, count: input.tokens.count, positionIDs: input.positionRows[0], sectionPositionIDs: input.positionRows,
-                            cache: cache, hook: hook, imagePositions: input.imagePositions, imageKinds: input.image.kinds, layerLimit: layers)
+                            cache: cache, hook: hook, imagePositions: input.imagePositions, imageKinds: input.image.kinds,
+                            imageBlocks: input.image.runs.map(\.positions), layerLimit: layers)
     }
 }
