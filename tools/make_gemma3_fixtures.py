@@ -33,7 +33,8 @@ one <start_of_image> per image), token_type_ids_k I64 [seq], logits_k F32 [seq +
 
 EAH (`eah.safetensors`, `eah.json`): with the reference attention ("eah_reference") in the text
 decoder, for image 0: dynamic, layers [0, 1], beta from eah.json, phase all: logits_dynamic_0,
-generated_dynamic_0, sink_counts_dynamic_0 [2, heads], chosen_dynamic_0.
+generated_dynamic_0, sink_counts_dynamic_0 [2, heads], chosen_dynamic_0; static, heads [1, 2] at layers
+[0, 1], phase all (what --bake writes): logits_static_0, generated_static_0.
 """
 
 import json
@@ -175,6 +176,7 @@ def reference(model, batch):
 
 
 EAH_LAYERS = [0, 1]
+EAH_STATIC = [1, 2]
 MIN_MARGIN = 1e-4
 
 
@@ -210,6 +212,13 @@ def eah_cases(folder, batch, image_id):
         name="dynamic_0", image=0, selection="dynamic", phase="all", beta=beta, image_tokens=len(E.image_positions),
         sink_counts=counts, chosen_heads=chosen, beta_margin=eahref.margin(EAH_LAYERS), generated=generated.tolist())]}
     print(f"  eah dynamic_0: beta {beta} counts {counts} chosen {chosen} generated {generated.tolist()}")
+    E.configure(layers=EAH_LAYERS, selection="static", static_heads=EAH_STATIC, beta=beta, phase="all")
+    logits, generated = reference(model, batch)
+    tensors.update({"logits_static_0": logits, "generated_static_0": generated})
+    doc["static_heads"] = EAH_STATIC
+    doc["cases"].append(dict(name="static_0", image=0, selection="static", phase="all", beta=beta, static_heads=EAH_STATIC,
+                             generated=generated.tolist()))
+    print(f"  eah static_0: heads {EAH_STATIC} generated {generated.tolist()}")
     E.configure()
     save_file(tensors, os.path.join(ROOT, "eah.safetensors"))
     with open(os.path.join(ROOT, "eah.json"), "w") as f:

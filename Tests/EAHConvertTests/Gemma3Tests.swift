@@ -108,7 +108,8 @@ struct Gemma3Tests {
 /// Gemma 3 through the commands against the PyTorch EAH reference
 /// (tools/make_gemma3_command_fixtures.py): calibrate counts the reference's sinks over each
 /// input's soft-token columns and picks its heads; patch --report then eah-run answers as the
-/// reference does with those heads.
+/// reference does with those heads; baked and runtime-static bundles match the reference's static
+/// EAH, and unpatch gives the model back bit-exact.
 @Suite("Gemma 3 through the commands")
 struct Gemma3CommandTests {
     static func json(_ path: String) throws -> JSONValue {
@@ -119,6 +120,50 @@ struct Gemma3CommandTests {
     static func ints(_ value: JSONValue?) -> [Int] {
         guard case .array(let items)? = value else { return [] }
         return items.compactMap { if case .integer(let v) = $0 { v } else { nil } }
+    }
+
+    /// eah-run's logits and tokens for image 0 of facts.json (5 new tokens).
+    static func run(_ model: String, extra: [String] = []) throws -> (logits: [Float], tokens: [Int]) {
+        let directory = TemporaryDirectory()
+        let out = directory.file("logits.safetensors")
+        let (path, question) = try Gemma3Tests.image(0)
+        let result = try CommandRunner.run("eah-run", [model, "--image", path, "--prompt", question, "--max-tokens", "5",
+                                                      "--logits-out", out, "--json"] + extra)
+        #expect(result.status == 0, "\(result.stderr)")
+        let document = try JSONParser.parse(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let reader = try SafetensorsReader(path: out)
+        let tensor = try #require(reader.tensor(named: "logits"))
+        let logits = try reader.bytes(of: tensor).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        return (logits, ints(document["tokens"]))
+    }
+
+    @Test("baked and runtime-static bundles answer as the reference's static EAH; --no-eah and unpatch give the model back")
+    func bundlesMatchTheReference() throws {
+        let directory = TemporaryDirectory()
+        let eah = try Self.json(Fixtures.path("gemma3/eah.json"))
+        let headFlags = Self.ints(eah["static_heads"]).enumerated().flatMap { ["--head", "\($0.offset):\($0.element)"] }
+        #expect(headFlags.count == 4)
+        func patch(_ name: String, _ flags: [String]) throws -> String {
+            let result = try CommandRunner.run("eah-convert", ["patch", Gemma3Tests.folder, "-o", directory.file(name)] + flags)
+            #expect(result.status == 0, "\(result.stderr)")
+            return directory.file(name)
+        }
+        let baked = try patch("baked", headFlags + ["--bake"]), runtime = try patch("static", headFlags + ["--phase", "all"])
+        let logits = try #require(LlavaFixtures.floats("../gemma3/eah.safetensors", "logits_static_0"))
+        let tokens = try #require(LlavaFixtures.integers("../gemma3/eah.safetensors", "generated_static_0"))
+        for bundle in [baked, runtime] {
+            let run = try Self.run(bundle)
+            #expect(run.tokens == tokens, "\(bundle)")
+            #expect(Gemma3Tests.worst(run.logits, logits) <= 1e-4, "\(bundle)")
+        }
+        let plain = try Self.run(baked, extra: ["--no-eah"])
+        #expect(Gemma3Tests.worst(plain.logits, try #require(LlavaFixtures.floats(Gemma3Tests.expected, "logits_0"))) <= 1e-4)
+        #expect(plain.tokens == (try #require(LlavaFixtures.integers(Gemma3Tests.expected, "generated_0"))))
+        let restored = directory.file("restored")
+        let unpatch = try CommandRunner.run("eah-convert", ["unpatch", baked, "-o", restored])
+        #expect(unpatch.status == 0, "\(unpatch.stderr)")
+        let original = try Data(contentsOf: URL(fileURLWithPath: Gemma3Tests.folder + "/model.safetensors"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: restored + "/model.safetensors")) == original)
     }
 
     @Test("calibrate counts the reference's sinks and picks its heads; patch --report then eah-run answers as the reference")
