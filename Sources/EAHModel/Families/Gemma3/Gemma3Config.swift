@@ -20,10 +20,10 @@ public struct Gemma3Config: Sendable, Equatable {
     public var poolKernel: Int { vision.patchesPerSide / tokensPerSide }
 }
 
-enum Gemma3ConfigReader {
+public enum Gemma3ConfigReader {
     /// Reads a transformers `config.json` of `model_type` `gemma3` (nested `text_config` and
     /// `vision_config`), with Gemma3TextConfig's and Gemma3Config's defaults.
-    static func read(_ json: JSONValue) throws(ModelProblem) -> Gemma3Config {
+    public static func read(_ json: JSONValue) throws(ModelProblem) -> Gemma3Config {
         typealias R = LlavaConfigReader
         guard case .object = json else { throw .badConfig(field: "config.json", reason: "is not a JSON object") }
         let textJSON = json["text_config"].flatMap { $0 == .null ? nil : $0 } ?? .object([])
