@@ -85,6 +85,53 @@ struct Gemma3Tests {
         #expect(layers.map { hook.chosenHeads[$0] ?? -1 } == ints(.array(chosen)))
     }
 
+    /// A copy of the fixture folder with its tensors renamed by `rename` and `edit` applied to each file's text.
+    static func editedCopy(rename: (String) -> String, edit: (String, String) -> String = { $1 }) throws -> TemporaryDirectory {
+        let reader = try Checkpoint.open(folder + "/model.safetensors")
+        var tensors = try reader.tensors.map { info in (name: rename(info.name), dtype: info.dtype, shape: info.shape, bytes: try reader.bytes(of: info).withUnsafeBytes { Array($0) }) }
+        tensors.sort { $0.name < $1.name }  // the writer lays tensors out by name
+        let directory = TemporaryDirectory()
+        let writer = try SafetensorsWriter(path: directory.file("model.safetensors"), overwrite: false,
+                                           tensors: tensors.map { TensorPlan(name: $0.name, dtype: $0.dtype, shape: $0.shape) })
+        for tensor in tensors { try writer.write(tensor.bytes) }
+        try writer.finish()
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder) where name != "model.safetensors" {
+            directory.write(name, Array(edit(name, try String(contentsOfFile: folder + "/" + name, encoding: .utf8)).utf8))
+        }
+        return directory
+    }
+
+    @Test("transformers 5's in-memory names (model.language_model.*, model.vision_tower.*) load and run as the saved ones")
+    func inMemoryNames() throws {
+        let copy = try Self.editedCopy(rename: { name in
+            for (from, to) in [("language_model.model.", "model.language_model."), ("vision_tower.", "model.vision_tower."),
+                               ("multi_modal_projector.", "model.multi_modal_projector.")] where name.hasPrefix(from) {
+                return to + name.dropFirst(from.count)
+            }
+            return name
+        })
+        let pipeline = try ModelPipeline(model: copy.path)
+        #expect(pipeline.model.layoutName == "llava-hf-current")
+        let (path, question) = try Self.image(0)
+        let (prompt, images) = try pipeline.inputs(question: question, image: path)
+        let result = try pipeline.model.generate(prompt, images: images, maxTokens: 5, collectLogits: true)
+        #expect(result.tokens == (try #require(LlavaFixtures.integers(Self.expected, "generated_0"))))
+        #expect(Self.worst(try #require(result.logits), try #require(LlavaFixtures.floats(Self.expected, "logits_0"))) <= 1e-4)
+    }
+
+    @Test("pan-and-scan is refused, naming the setting and the fix")
+    func panAndScanRefused() throws {
+        let copy = try Self.editedCopy(rename: { $0 }, edit: { name, text in
+            name == "processor_config.json" ? text.replacingOccurrences(of: "\"do_pan_and_scan\": false", with: "\"do_pan_and_scan\": true") : text
+        })
+        #expect {
+            try ModelPipeline(model: copy.path)
+        } throws: { error in
+            (error as? CheckpointError)?.problem as? ModelProblem
+                == .badConfig(field: "do_pan_and_scan", reason: "is true; pan-and-scan crops are not supported: set it to false")
+        }
+    }
+
     @Test("prompts whose image runs do not fit are refused, naming the problem")
     func badPrompts() throws {
         let model = try ModelFamilies.load(ModelRequest(model: Self.folder))
