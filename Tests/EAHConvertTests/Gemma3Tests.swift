@@ -142,6 +142,9 @@ struct Gemma3Tests {
         #expect(throws: ModelProblem.badInput("1 images were given but the prompt holds 0 image runs (one <start_of_image> per image)")) {
             try model.prepare(ids: [1, 2], images: [image])
         }
+        #expect(throws: ModelProblem.badInput("the prompt needs 513 tokens (0 for images), but the model's context is 512 (max_position_embeddings)")) {
+            try model.prepare(ids: [Int](repeating: 1, count: 513), images: [])
+        }
         #expect(throws: ModelProblem.badInput("token id 320 at position 0 is outside the vocabulary (0..<320)")) {
             try model.prepare(ids: [320], images: [])
         }

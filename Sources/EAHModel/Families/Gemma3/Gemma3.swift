@@ -106,7 +106,9 @@ enum Gemma3Prompt {
             throw .badInput("\(imageCount) images were given but the prompt holds \(runs.count) image runs (one <start_of_image> per image)")
         }
         let context = config.text.rope.maxPositionEmbeddings
-        guard ids.count <= context else { throw .imageTooLarge(needed: ids.count, context: context) }
+        guard ids.count <= context else {
+            throw .badInput("the prompt needs \(ids.count) tokens (\(runs.count * n) for images), but the model's context is \(context) (max_position_embeddings)")
+        }
         return ModelInput(tokens: ids, image: ImageLayout(runs: runs))
     }
 }
