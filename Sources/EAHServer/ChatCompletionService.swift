@@ -2,6 +2,7 @@ import EAHCheckpoint
 import EAHFrontEnd
 import EAHModel
 import EAHRuntime
+import EAHServerAPI
 import Synchronization
 #if canImport(Glibc)
 import Glibc
