@@ -42,8 +42,9 @@ public struct AllocationBudget: Sendable, Equatable {
         AllocationBudget(fileSize: size, perByte: 64, floor: 64 << 20, cap: 1 << 30)
     }
 
-    /// The size in bytes `limit` is spoken of in errors (MiB when it is whole MiB).
-    public var limitDescription: String {
-        limit % (1 << 20) == 0 ? "\(limit >> 20) MiB" : "\(limit) bytes"
+    /// A SentencePiece tokenizer.model, as protobuf-c unpacks it: 64 MiB plus 16 bytes per byte,
+    /// at most 2 GiB. A real model's pieces take a few bytes of structures per byte.
+    public static func tokenizerModel(size: Int) -> AllocationBudget {
+        AllocationBudget(fileSize: size, perByte: 16, floor: 64 << 20, cap: 2 << 30)
     }
 }

@@ -7,6 +7,8 @@ import EAHCheckpoint
 public enum TokenizerProblem: CheckpointProblem, Equatable {
     /// libprotobuf-c could not decode the bytes as a SentencePiece `ModelProto`.
     case invalidModelProto(byteCount: Int)
+    /// Unpacking tokenizer.model would allocate more than `limit` bytes (`AllocationBudget`).
+    case allocationBudget(limit: Int)
     /// The SentencePiece model is not BPE (e.g. unigram, as in T5); only BPE is implemented.
     case unsupportedModelType(String)
     /// The model or metadata lists no pieces.
@@ -38,6 +40,8 @@ public enum TokenizerProblem: CheckpointProblem, Equatable {
         switch self {
         case .invalidModelProto(let count):
             "not a SentencePiece model: the \(count) bytes do not decode as a sentencepiece.ModelProto protobuf"
+        case .allocationBudget(let limit):
+            "decoding the SentencePiece model would allocate more than \(limit) bytes, out of proportion to its size (a flood of tiny pieces); it is not a real tokenizer.model"
         case .unsupportedModelType(let type): "SentencePiece model type \(type) is not supported (only BPE, as LLaMA uses)"
         case .emptyVocabulary: "the tokenizer has no pieces"
         case .duplicatePiece(let piece, let id): "piece \"\(piece)\" (id \(id)) appears more than once"
@@ -59,7 +63,7 @@ public enum TokenizerProblem: CheckpointProblem, Equatable {
         case .unsupportedModelType, .unsupportedGGUFTokenizer, .unsupportedComponent: "use a SentencePiece BPE or byte-level BPE tokenizer (LLaMA, Mistral, Gemma, Qwen2 families), or convert the model's tokenizer with llama.cpp's convert_hf_to_gguf.py"
         case .missingModel, .malformedJSON, .invalidMerge: "download tokenizer.json again or pass tokenizer.model instead"
         case .missingTokenizerMetadata: "convert the model with llama.cpp's convert_hf_to_gguf.py, which writes the vocabulary, or pass tokenizer.model"
-        case .emptyVocabulary, .duplicatePiece, .invalidSpecialID, .malformedMetadata: "the tokenizer file is corrupt; download or convert it again"
+        case .emptyVocabulary, .duplicatePiece, .invalidSpecialID, .malformedMetadata, .allocationBudget: "the tokenizer file is corrupt; download or convert it again"
         case .idOutOfRange: nil
         }
     }
