@@ -27,7 +27,7 @@ public struct PickleMachine {
     /// The bytes the produced values may hold in all (`AllocationBudget.pickle(size:)` of the
     /// pickle): a shared string referenced over and over counts each time, as a reader of the
     /// values would hold it.
-    public private(set) var allocation: AllocationBudget
+    private var allocation: AllocationBudget
 
     private let bytes: UnsafeRawBufferPointer
     /// The offset of the next opcode; after `load()`, just past STOP.
