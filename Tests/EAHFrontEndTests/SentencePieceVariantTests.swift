@@ -66,6 +66,27 @@ import Testing
         #expect(result.problem as? TokenizerProblem == .invalidCharsmap(byteCount: 7))
     }
 
+    /// Damaged tries (random units behind a valid size header) never read out of bounds: every
+    /// text still encodes to ids of the vocabulary, and the unknown id stands for what no piece covers.
+    @Test func randomCharsmapsEncodeSafely() throws {
+        var seeded = SplitMix64(seed: 17)
+        let pieces = ["<unk>", "a", "b", "ab", "\u{2581}", "\u{2581}a"]
+        for _ in 0..<300 {
+            let unitCount = Int.random(in: 1...64, using: &seeded)
+            var blob = withUnsafeBytes(of: UInt32(unitCount * 4).littleEndian, Array.init)
+            blob += (0..<(unitCount * 4 + Int.random(in: 0...40, using: &seeded))).map { _ in UInt8.random(in: 0...255, using: &seeded) }
+            let charsmap = try #require(PrecompiledCharsmap(blob))
+            let vocabulary = try TokenizerVocabulary(
+                pieces: pieces, scores: [0, -1, -2, -3, -4, -5], kinds: [.unknown, .normal, .normal, .normal, .normal, .normal],
+                unknownID: 0, bosID: nil, eosID: nil, byteFallback: false, removeExtraWhitespaces: Bool.random(using: &seeded),
+                charsmap: charsmap)
+            let tokenizer = SentencePieceTokenizer(vocabulary: vocabulary)
+            for text in ["ab ba", "", "  a", "\u{0}\u{FF}b", "\u{E9}\u{301}x", String(repeating: "ab ", count: 20)] {
+                #expect(tokenizer.encode(text, addBOS: false).allSatisfy { (0..<pieces.count).contains($0) })
+            }
+        }
+    }
+
     /// `treat_whitespace_as_suffix` (trainer_spec field 24) is refused, not silently ignored.
     @Test func whitespaceAsSuffixIsRefused() throws {
         let folder = TemporaryDirectory()
