@@ -7,7 +7,8 @@
 /// charsmap yields no match rather than a crash; `init` rejects blobs whose sizes do not fit.
 public struct PrecompiledCharsmap: Sendable {
     private let units: [UInt32]
-    private let replacements: [UInt8]
+    /// The NUL-terminated replacement strings the trie's values index.
+    let replacements: [UInt8]
 
     /// Nil when the blob's sizes do not fit (too short, trie size not a whole number of units
     /// or longer than the blob).
@@ -25,8 +26,9 @@ public struct PrecompiledCharsmap: Sendable {
     }
 
     /// The longest source string the trie holds at the start of `text`: (its length in bytes,
-    /// its replacement), or nil (Darts' `commonPrefixSearch`, longest result).
-    func longestMatch(_ text: UnsafeBufferPointer<UInt8>) -> (length: Int, replacement: ArraySlice<UInt8>)? {
+    /// the range of its replacement in `replacements`), or nil (Darts' `commonPrefixSearch`,
+    /// longest result).
+    func longestMatch(_ text: UnsafeBufferPointer<UInt8>) -> (length: Int, replacement: Range<Int>)? {
         var best: (length: Int, value: Int)?
         var position = 0
         var node = Int(Self.offset(units[0]))
@@ -44,7 +46,7 @@ public struct PrecompiledCharsmap: Sendable {
         guard let best, best.value < replacements.count else { return nil }
         var end = best.value
         while end < replacements.count, replacements[end] != 0 { end += 1 }
-        return (best.length, replacements[best.value..<end])
+        return (best.length, best.value..<end)
     }
 
     private static func offset(_ unit: UInt32) -> UInt32 {

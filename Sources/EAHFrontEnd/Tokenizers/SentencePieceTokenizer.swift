@@ -93,7 +93,7 @@ public struct SentencePieceTokenizer: Tokenizer {
     /// charsmap's replacements (user-defined pieces kept as they are), leading, trailing and
     /// repeated spaces dropped when `removeExtraWhitespaces`, the dummy ▁ prefix, spaces as ▁.
     func normalize(_ text: String) -> [UInt8] {
-        var input = Array(text.utf8)
+        let input = Array(text.utf8)
         guard vocabulary.charsmap != nil || vocabulary.removeExtraWhitespaces else {
             // Identity rule, whitespace kept (LLaMA, Mistral): prefix and escape only.
             guard !input.isEmpty else { return [] }
@@ -106,18 +106,28 @@ public struct SentencePieceTokenizer: Tokenizer {
             }
             return output
         }
-        return input.withUnsafeMutableBufferPointer { buffer in normalizeGeneral(UnsafeBufferPointer(buffer)) }
+        let pool = vocabulary.charsmap?.replacements ?? []
+        return input.withUnsafeBufferPointer { input in
+            pool.withUnsafeBufferPointer { pool in
+                Self.replacementCharacter.withUnsafeBufferPointer { invalid in normalizeGeneral(input, pool: pool, invalid: invalid) }
+            }
+        }
     }
 
-    /// `Normalizer::Normalize` for every setting.
-    private func normalizeGeneral(_ input: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+    /// U+FFFD, what a byte of invalid UTF-8 normalizes to.
+    private static let replacementCharacter: [UInt8] = [0xEF, 0xBF, 0xBD]
+
+    /// `Normalizer::Normalize` for every setting, without allocating per character: pieces are
+    /// slices of the input, of the charsmap's replacement `pool` or `invalid` (U+FFFD).
+    private func normalizeGeneral(_ input: UnsafeBufferPointer<UInt8>, pool: UnsafeBufferPointer<UInt8>,
+                                  invalid: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         let removeSpaces = vocabulary.removeExtraWhitespaces
         let space: [UInt8] = vocabulary.escapeWhitespaces ? [0xE2, 0x96, 0x81] : [0x20]
         var position = 0
         if removeSpaces {
             while position < input.count {
-                let (replacement, consumed) = normalizePrefix(input, at: position)
-                guard replacement.elementsEqual([0x20]) else { break }
+                let (replacement, consumed) = normalizePrefix(input, at: position, pool: pool, invalid: invalid)
+                guard replacement.count == 1, replacement[0] == 0x20 else { break }
                 position += consumed
             }
         }
@@ -127,7 +137,7 @@ public struct SentencePieceTokenizer: Tokenizer {
         if vocabulary.addDummyPrefix { output.append(contentsOf: space) }
         var previousWasSpace = removeSpaces
         while position < input.count {
-            let (replacement, consumed) = normalizePrefix(input, at: position)
+            let (replacement, consumed) = normalizePrefix(input, at: position, pool: pool, invalid: invalid)
             var piece = replacement[...]
             while previousWasSpace, piece.first == 0x20 { piece = piece.dropFirst() }
             if !piece.isEmpty {
@@ -150,16 +160,17 @@ public struct SentencePieceTokenizer: Tokenizer {
     /// `Normalizer::NormalizePrefix`: the replacement of the text at `position` and the bytes it
     /// consumes: a user-defined piece as it is, else the charsmap's longest rule, else one
     /// character (U+FFFD for one byte of invalid UTF-8).
-    private func normalizePrefix(_ input: UnsafeBufferPointer<UInt8>, at position: Int) -> (ArraySlice<UInt8>, Int) {
+    private func normalizePrefix(_ input: UnsafeBufferPointer<UInt8>, at position: Int, pool: UnsafeBufferPointer<UInt8>,
+                                 invalid: UnsafeBufferPointer<UInt8>) -> (UnsafeBufferPointer<UInt8>, Int) {
         let rest = UnsafeBufferPointer(rebasing: input[position...])
         let userDefined = userDefinedLength(rest)
-        if userDefined > 0 { return (ArraySlice(rest[0..<userDefined]), userDefined) }
+        if userDefined > 0 { return (UnsafeBufferPointer(rebasing: rest[0..<userDefined]), userDefined) }
         if let charsmap = vocabulary.charsmap, let match = charsmap.longestMatch(rest) {
-            return (match.replacement, match.length)
+            return (UnsafeBufferPointer(rebasing: pool[match.replacement]), match.length)
         }
         let length = Self.validCharacterLength(rest)
-        if length == 0 { return ([0xEF, 0xBF, 0xBD], 1) }
-        return (ArraySlice(rest[0..<length]), length)
+        if length == 0 { return (invalid, 1) }
+        return (UnsafeBufferPointer(rebasing: rest[0..<length]), length)
     }
 
     /// The length of the longest user-defined piece at the start of `text`, or 0.
@@ -341,7 +352,7 @@ public struct SentencePieceTokenizer: Tokenizer {
     static func appendDecodedBytes(_ bytes: inout [UInt8], to text: inout [UInt8]) {
         var offset = 0
         while offset < bytes.count {
-            let length = validCharacterLength(bytes, at: offset)
+            let length = bytes.withUnsafeBufferPointer { validCharacterLength(UnsafeBufferPointer(rebasing: $0[offset...])) }
             if length == 0 {
                 text.append(contentsOf: [0xEF, 0xBF, 0xBD])
                 offset += 1
@@ -353,18 +364,13 @@ public struct SentencePieceTokenizer: Tokenizer {
         bytes.removeAll(keepingCapacity: true)
     }
 
-    /// The length of the valid UTF-8 character at the start of `bytes`, or 0.
+    /// The length of the valid UTF-8 character at the start of `bytes` (no overlongs,
+    /// surrogates or values above U+10FFFF), or 0.
     static func validCharacterLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-        bytes.isEmpty ? 0 : validCharacterLength(Array(bytes.prefix(4)), at: 0)
-    }
-
-    /// The length of the valid UTF-8 character at `offset` (no overlongs, surrogates or values
-    /// above U+10FFFF), or 0.
-    static func validCharacterLength(_ bytes: [UInt8], at offset: Int) -> Int {
-        let lead = bytes[offset]
-        let remaining = bytes.count - offset
+        guard let lead = bytes.first else { return 0 }
+        let remaining = bytes.count
         func trail(_ i: Int) -> UInt32? {
-            let byte = bytes[offset + i]
+            let byte = bytes[i]
             return byte & 0xC0 == 0x80 ? UInt32(byte & 0x3F) : nil
         }
         if lead < 0x80 { return 1 }
