@@ -2,14 +2,15 @@
 import Glibc
 #endif
 
-/// LLaMA's SentencePiece BPE tokenizer, identical to the `sentencepiece` library's `encode` and
-/// `decode` (and to llama.cpp's SPM tokenizer for the pieces sentencepiece produces).
+/// A SentencePiece BPE tokenizer (LLaMA, Mistral, …), identical to the `sentencepiece` library's
+/// `encode` and `decode` (and to llama.cpp's SPM tokenizer for the pieces sentencepiece produces).
 ///
-/// Encoding: normalize (dummy ▁ prefix, spaces as ▁), split into characters and user-defined
-/// pieces, then repeatedly merge the adjacent pair whose concatenation is a piece with the highest
-/// score (ties: leftmost), using a heap over linked symbols, so long inputs cost O(n log n).
-/// Characters left without a piece become `<0xXX>` byte pieces (byte fallback) or the unknown id.
-/// Control pieces spelled in the text (`<s>`) are plain text, as in sentencepiece.
+/// Encoding: normalize as the model's `NormalizerSpec` says (precompiled charsmap rules such as
+/// nmt_nfkc, extra whitespace removal, dummy ▁ prefix, spaces as ▁), split into characters and
+/// user-defined pieces, then repeatedly merge the adjacent pair whose concatenation is a piece
+/// with the highest score (ties: leftmost), using a heap over linked symbols, so long inputs cost
+/// O(n log n). Characters left without a piece become `<0xXX>` byte pieces (byte fallback) or one
+/// unknown id per run. Control pieces spelled in the text (`<s>`) are plain text, as in sentencepiece.
 ///
 /// A vocabulary read from a GGUF encodes as llama.cpp does instead (`LlamaCppSentencePiece`),
 /// llama.cpp being the reference for GGUF files; decoding is the same for both.
