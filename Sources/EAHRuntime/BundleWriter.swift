@@ -9,7 +9,9 @@ import Glibc
 /// tokenizer and preprocessor files, and `manifest.pb`, in a temporary directory renamed into
 /// place at the end.
 ///
-/// Text weights keep their names and (unless asked otherwise) types. With `bake`, each
+/// Text weights keep their names and (unless asked otherwise) types; a GGUF bundle of a non-GGUF
+/// source is written in llama.cpp's layout instead (`LlamaCppWriter`: model.gguf, mmproj.gguf,
+/// tokenizer and hyperparameters in their metadata), which stock llama.cpp runs. With `bake`, each
 /// patched layer's q_proj/k_proj rows (and biases) are overwritten with the chosen head's, and
 /// the tensors as they were go to `eah_original_rows.*` for `--no-eah` and `unpatch`.
 public enum BundleWriter {
@@ -40,19 +42,33 @@ public enum BundleWriter {
                     let (blocks, source) = target.perKVHead ? (config.kvHeadCount, kvHead) : (config.headCount, head)
                     guard let tensor = reader.tensor(named: target.name) else { continue }
                     let rows = tensor.shape.first ?? 0, rowsPerBlock = config.headDim
-                    let targetType = Converter.targetType(of: tensor, options: options)
-                    let rowBytes = targetType.byteCount(elements: tensor.shape.count > 1 ? tensor.shape.dropFirst().reduce(1, *) : 1) ?? 0
                     guard rows == blocks * rowsPerBlock else { continue }
+                    // Rows in whatever type the output holds them (the bytes are whole rows).
                     rewrites[target.name] = { bytes in
-                        HeadBake.broadcastBlock(&bytes, source: source, blockCount: blocks, rowsPerBlock: rowsPerBlock, rowBytes: rowBytes)
+                        HeadBake.broadcastBlock(&bytes, source: source, blockCount: blocks, rowsPerBlock: rowsPerBlock, rowBytes: bytes.count / rows)
                     }
                     overwritten.insert(target.name)
                 }
             }
         }
         let modelName = format == .gguf ? BundleLayout.ggufModel : "model.safetensors"
-        written += try writeWeights(reader, into: directory, name: modelName, options: options, rewrites: rewrites, progress: progress)
-        if request.bake {
+        // GGUF from a non-GGUF source: llama.cpp's layout (text model and mmproj), runnable by stock llama.cpp.
+        let llamaCpp = format == .gguf && !isGGUF
+        if llamaCpp {
+            let export = try LlamaCppWriter.export(weights, model: request.model, dtype: request.dtype)
+            try LlamaCppWriter.write(export, weights: weights, model: request.model, modelPath: directory.file(BundleLayout.ggufModel),
+                                     mmprojPath: directory.file(BundleLayout.ggufMMProj), dtype: request.dtype, overwrite: false,
+                                     rewrites: rewrites, progress: progress)
+            written += [BundleLayout.ggufModel, BundleLayout.ggufMMProj]
+            if request.bake {
+                try LlamaCppWriter.write(export, weights: weights, model: request.model, modelPath: directory.file(BundleLayout.originalRowsGGUF),
+                                         mmprojPath: nil, dtype: request.dtype, overwrite: false, onlyText: overwritten)
+                written.append(BundleLayout.originalRowsGGUF)
+            }
+        } else {
+            written += try writeWeights(reader, into: directory, name: modelName, options: options, rewrites: rewrites, progress: progress)
+        }
+        if request.bake, !llamaCpp {
             let originals = format == .gguf ? BundleLayout.originalRowsGGUF : BundleLayout.originalRowsSafetensors
             try Converter.convert(reader, to: directory.file(originals), options: options, only: overwritten)
             written.append(originals)
@@ -63,6 +79,7 @@ public enum BundleWriter {
         let folder = ModelFiles.folder(of: request.model)
         for companion in weights.companions.bundled {
             sourceFiles.formUnion(companion.reader.tensors.map(\.file))
+            if llamaCpp { continue }  // the mmproj holds the tower
             switch companion.kind {
             case .visionTower:
                 try directory.makeFolder(BundleLayout.visionTower)
@@ -78,7 +95,7 @@ public enum BundleWriter {
                 sourceFiles.insert(file)
             }
         }
-        if !isGGUF {
+        if !isGGUF, !llamaCpp {
             for name in BundleLayout.companionFiles where ModelFiles.exists(folder + "/" + name) {
                 try directory.copy(folder + "/" + name, as: name)
                 sourceFiles.insert(folder + "/" + name)

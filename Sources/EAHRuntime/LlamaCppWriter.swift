@@ -1,0 +1,80 @@
+import EAHCheckpoint
+import EAHCore
+import EAHFrontEnd
+import EAHModel
+
+/// Writes a model in llama.cpp's layout: the text-model GGUF (with the tokenizer) and the mmproj
+/// GGUF, as llama.cpp's converters write them (`LlamaCppExport`, built by the model's family).
+public enum LlamaCppWriter {
+    /// `mmproj-NAME.gguf` beside `NAME.gguf`, as llama.cpp's own files are named.
+    public static func mmprojPath(beside output: String) -> String {
+        guard let slash = output.lastIndex(of: "/") else { return "mmproj-" + output }
+        return String(output[...slash]) + "mmproj-" + output[output.index(after: slash)...]
+    }
+
+    /// The export of `weights` loaded from `model`, or a `notLlamaCppLayout` error saying which part cannot be written.
+    public static func export(_ weights: LlavaWeights, model: String, dtype: ConversionOptions.TargetDType) throws(CheckpointError) -> LlamaCppExport {
+        let folder = ModelFiles.folder(of: model)
+        func refuse(_ reason: String) -> CheckpointError { CheckpointError(path: model, problem: ConversionProblem.notLlamaCppLayout(reason)) }
+        guard case .folder = weights.companions.tokenizer, case .folder(let imageFolder) = weights.companions.preprocessor else {
+            throw refuse("the model is already a llama.cpp GGUF (convert it with --keep-names to change its types)")
+        }
+        do throws(LlamaCppExportRefusal) {
+            try LlamaCppExports.check(weights, folder: folder, dtype: dtype)
+        } catch {
+            throw refuse(error.reason)
+        }
+        let preprocessor = try ModelFiles.preprocessorConfig(in: imageFolder)
+        let export: LlamaCppExport?
+        do throws(LlamaCppExportRefusal) {
+            export = try LlamaCppExports.export(weights, folder: folder, imageMean: preprocessor.imageMean.map { Float($0) },
+                                                imageStd: preprocessor.imageStd.map { Float($0) }, dtype: dtype)
+        } catch {
+            throw refuse(error.reason)
+        }
+        guard let export else { throw refuse("the \(weights.companions.family) family has no llama.cpp export yet") }
+        return export
+    }
+
+    /// Writes the text model to `modelPath` and (unless `mmprojPath` is nil) the mmproj.
+    ///
+    /// `rewrites` (keyed by source tensor name) change a text tensor's bytes in its output type
+    /// before the q/k permutation (a bake); `onlyText` restricts the text model to those source
+    /// names (the original rows of a bake), with the same metadata.
+    @discardableResult
+    public static func write(
+        _ export: LlamaCppExport, weights: LlavaWeights, model: String, modelPath: String, mmprojPath: String?,
+        dtype: ConversionOptions.TargetDType, overwrite: Bool, rewrites: [String: Converter.Rewrite] = [:], onlyText: Set<String>? = nil,
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws(CheckpointError) -> [ConversionSummary] {
+        guard case .folder(let tokenizerFolder) = weights.companions.tokenizer else {
+            throw CheckpointError(path: model, problem: ConversionProblem.notLlamaCppLayout("the tokenizer is not in a model folder"))
+        }
+        let tokenizer = try LlamaCppTokenizerExport.metadata(folder: tokenizerFolder, vocabSize: weights.config.text.vocabSize)
+        let mmprojF32 = dtype == .f32
+        func outputs(_ tensors: [LlamaCppExport.Tensor]) -> [Converter.OutputTensor] {
+            tensors.map { tensor in
+                let type = LlamaCppExport.outputType(of: tensor, dtype: dtype, mmprojF32: mmprojF32)
+                let rowBytes = type.byteCount(elements: tensor.shape.count > 1 ? tensor.shape.dropFirst().reduce(1, *) : 1) ?? 0
+                let bake = rewrites[tensor.source.name]
+                var rewrite: Converter.Rewrite? = bake
+                if let heads = tensor.permuteHeads {
+                    rewrite = { bytes in
+                        bake?(&bytes)
+                        LlamaCppExport.permuteRows(&bytes, heads: heads, rowBytes: rowBytes)
+                    }
+                }
+                return Converter.OutputTensor(plan: TensorPlan(name: tensor.name, dtype: type, shape: tensor.shape),
+                                              source: tensor.source, reader: tensor.reader, rewrite: rewrite)
+            }
+        }
+        var text = outputs(export.text)
+        if let onlyText { text = text.filter { onlyText.contains($0.source.name) } }
+        var summaries = [try Converter.write(text, to: modelPath, format: .gguf, metadata: export.textMetadata + tokenizer,
+                                             overwrite: overwrite, progress: progress)]
+        if let mmprojPath {
+            summaries.append(try Converter.write(outputs(export.mmproj), to: mmprojPath, format: .gguf, metadata: export.mmprojMetadata, overwrite: overwrite))
+        }
+        return summaries
+    }
+}
