@@ -36,7 +36,13 @@ public final class LlavaPipeline: @unchecked Sendable {
         }
         self.imageMode = imageMode ?? PreprocessMode(rawValue: companions.imageMode) ?? .crop
         imageIsToken = companions.imageIsToken
-        template = try ConversationTemplate.resolve(modelDirectory: ModelFiles.folder(of: path), explicitName: templateName)
+        // A GGUF's own tokenizer.chat_template (llama.cpp's layout carries it), else the folder's.
+        if templateName == nil, case .ggufMetadata(let file) = companions.tokenizer,
+           let own = try ConversationTemplate.fromGGUF(path: file, metadata: try GGUFReader(path: file).metadata) {
+            template = own
+        } else {
+            template = try ConversationTemplate.resolve(modelDirectory: ModelFiles.folder(of: path), explicitName: templateName)
+        }
         if imageIsToken { try checkImageToken(folder: ModelFiles.folder(of: path)) }
     }
 

@@ -1,4 +1,5 @@
 import EAHCheckpoint
+import EAHModel
 import EAHTestSupport
 import Foundation
 import Testing
@@ -31,7 +32,7 @@ struct LlamaCppInteropTests {
             "--chat-template", "vicuna", "-t", "2", "--no-warmup",
         ])
         #expect(result.status == 0, "llama-mtmd-cli failed: \(result.stderr.suffix(2000))")
-        #expect(result.stderr.contains("image decoded") || result.stderr.contains("image slice encoded") || result.stderr.contains("encoding image"),
+        #expect(result.stderr.contains("mtmd batch encoding done") || result.stderr.contains("image slice encoded"),
                 "llama-mtmd-cli did not encode the image: \(result.stderr.suffix(2000))")
         return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -67,7 +68,7 @@ struct LlamaCppInteropTests {
         #expect(run.status == 0, "\(run.stderr)")
     }
 
-    @Test("greedy text: llama-simple and eah-run generate the same tokens on the same GGUF")
+    @Test("greedy text: llama-simple and eah's runtime generate the same tokens on the same GGUF")
     func greedyTextMatches() throws {
         let directory = TemporaryDirectory()
         let output = directory.file("demo.gguf")
@@ -81,14 +82,12 @@ struct LlamaCppInteropTests {
         let simple = try CommandRunner.run(executable: try Self.tool("llama-simple"), ["-m", output, "-n", "16", prompt])
         #expect(simple.status == 0, "\(simple.stderr)")
 
-        let run = try CommandRunner.run("eah-run", [output, "--mmproj", directory.file("mmproj-demo.gguf"), "--input-ids",
-                                                    promptIDs.map(String.init).joined(separator: ","), "--max-tokens", "16", "--json"])
-        #expect(run.status == 0, "\(run.stderr)")
-        guard case .array(let values)? = try JSONParser.parse(run.stdout)["tokens"] else {
-            Issue.record("eah-run --json has no tokens: \(run.stdout.prefix(400))")
-            return
-        }
-        let generated = values.compactMap { if case .integer(let id) = $0 { id } else { nil } }.prefix { $0 != 2 }
+        // eah-run's engine on the same files: eah-run's --input-ids needs an image, so the model is
+        // driven here directly (the loader and LlavaModel eah-run uses), text only, greedy.
+        let weights = try ModelFamilies.load(ModelRequest(model: output, mmproj: directory.file("mmproj-demo.gguf")))
+        let result = try LlavaModel(weights: weights).generate(prompt: LlavaPrompt(tokens: promptIDs, imagePositions: []), pixelValues: [],
+                                                               maxTokens: 16, stopTokens: Set(weights.config.text.eosTokenIDs))
+        let generated = result.tokens.prefix { !weights.config.text.eosTokenIDs.contains($0) }
         #expect(!generated.isEmpty)
         // The same tokens printed as llama.cpp prints them (SentencePiece pieces, ▁ as a space).
         let reader = try GGUFReader(path: output)
@@ -96,16 +95,22 @@ struct LlamaCppInteropTests {
             Issue.record("no tokenizer.ggml.tokens")
             return
         }
-        func piece(_ id: Int) -> String { (pieces[id].string ?? "").replacingOccurrences(of: "\u{2581}", with: " ") }
+        // A byte piece (<0xE2>) is that byte; others are their text with ▁ as a space.
+        func bytes(_ id: Int) -> [UInt8] {
+            let text = pieces[id].string ?? ""
+            if text.count == 6, text.hasPrefix("<0x"), text.hasSuffix(">"), let byte = UInt8(text.dropFirst(3).prefix(2), radix: 16) { return [byte] }
+            return Array(text.replacingOccurrences(of: "\u{2581}", with: " ").utf8)
+        }
+        func text(_ ids: some Sequence<Int>) -> String { String(decoding: ids.flatMap(bytes), as: UTF8.self) }
         let llamaText = simple.stdout.hasSuffix("\n") ? String(simple.stdout.dropLast()) : simple.stdout
-        let promptText = promptIDs.map(piece).joined()
+        let promptText = text(promptIDs)
         #expect(llamaText.hasPrefix(promptText), "llama-simple printed \(llamaText.debugDescription)")
         let llamaContinuation = String(llamaText.dropFirst(promptText.count))
-        let eahContinuation = generated.map(piece).joined()
+        let eahContinuation = text(generated)
         // llama-simple stops one token short of -n; every token it printed must be eah-run's.
-        let shortest = generated.prefix(min(generated.count, 15)).map(piece).joined()
+        let shortest = text(generated.prefix(min(generated.count, 15)))
         #expect(eahContinuation.hasPrefix(llamaContinuation) && llamaContinuation.count >= shortest.count,
-                "llama-simple: \(llamaContinuation.debugDescription) eah-run: \(eahContinuation.debugDescription) (\(Array(generated)))")
+                "llama-simple: \(llamaContinuation.debugDescription) eah: \(eahContinuation.debugDescription) (\(Array(generated)))")
     }
 }
 
