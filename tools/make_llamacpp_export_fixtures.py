@@ -80,6 +80,24 @@ def describe(path):
     return {"metadata": metadata, "tensors": tensors}
 
 
+def serialize(document):
+    """Compact JSON with one line per metadata entry and per tensor (small, and diffs stay readable)."""
+    def one(value):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    head = {k: v for k, v in document.items() if k != "outputs"}
+    lines = ["{" + one(head)[1:-1] + ',"outputs":{']
+    names = list(document["outputs"])
+    for index, name in enumerate(names):
+        output = document["outputs"][name]
+        lines.append(one(name) + ':{"metadata":[')
+        lines += [one(entry) + ("," if i + 1 < len(output["metadata"]) else "") for i, entry in enumerate(output["metadata"])]
+        lines.append('],"tensors":[')
+        lines += [one(tensor) + ("," if i + 1 < len(output["tensors"]) else "") for i, tensor in enumerate(output["tensors"])]
+        lines.append("]}" + ("," if index + 1 < len(names) else ""))
+    lines.append("}}")
+    return "\n".join(lines) + "\n"
+
+
 def main():
     work = tempfile.mkdtemp(prefix="llamacpp-export-")
     try:
@@ -133,8 +151,7 @@ def main():
         }
         os.makedirs(os.path.dirname(OUT), exist_ok=True)
         with open(OUT, "w") as f:
-            json.dump(document, f, indent=1, ensure_ascii=False)
-            f.write("\n")
+            f.write(serialize(document))
         print(f"wrote {OUT}")
     finally:
         shutil.rmtree(work, ignore_errors=True)

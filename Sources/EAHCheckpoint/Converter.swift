@@ -79,7 +79,7 @@ public enum Converter {
         _ tensors: [OutputTensor], to output: String, format: ConversionOptions.OutputFormat, metadata: [MetadataEntry],
         overwrite: Bool, progress: ((Int, Int) -> Void)? = nil
     ) throws(CheckpointError) -> ConversionSummary {
-        for tensor in tensors where sameFile(tensor.source.file, output) || sameFile(tensor.reader.path, output) {
+        for input in Set(tensors.flatMap { [$0.source.file, $0.reader.path] }) where sameFile(input, output) {
             throw CheckpointError(path: output, problem: ConversionProblem.outputIsInput)
         }
         let plans = tensors.map(\.plan)
@@ -224,9 +224,9 @@ public enum Converter {
     }
 
     /// GGUF metadata for the output: a GGUF source's own entries (minus the alignment, which the
-    /// writer sets, and `general.file_type` / `general.quantization_version` when types change), else the source's string metadata
-    /// under `source.metadata.*`; plus `general.quantization_version` when any tensor is
-    /// quantized.
+    /// writer sets, and `general.file_type` / `general.quantization_version` when types change),
+    /// else the source's string metadata under `source.metadata.*`; plus
+    /// `general.quantization_version` when any tensor is quantized and none is there.
     static func ggufMetadata(from reader: any CheckpointReader, plans: [TensorPlan], dtype: ConversionOptions.TargetDType) -> [MetadataEntry] {
         var entries: [MetadataEntry] = []
         if reader.format == .gguf {

@@ -67,11 +67,11 @@ public enum BundleWriter {
             }
         } else {
             written += try writeWeights(reader, into: directory, name: modelName, options: options, rewrites: rewrites, progress: progress)
-        }
-        if request.bake, !llamaCpp {
-            let originals = format == .gguf ? BundleLayout.originalRowsGGUF : BundleLayout.originalRowsSafetensors
-            try Converter.convert(reader, to: directory.file(originals), options: options, only: overwritten)
-            written.append(originals)
+            if request.bake {
+                let originals = format == .gguf ? BundleLayout.originalRowsGGUF : BundleLayout.originalRowsSafetensors
+                try Converter.convert(reader, to: directory.file(originals), options: options, only: overwritten)
+                written.append(originals)
+            }
         }
 
         // Companions: a vision tower folder, or the mmproj.

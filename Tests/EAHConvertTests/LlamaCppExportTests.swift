@@ -126,6 +126,31 @@ struct LlamaCppExportTests {
         #expect(keptReport.stdout.contains("not llama.cpp's layout: source tensor names"), "\(keptReport.stdout.prefix(600))")
     }
 
+    @Test("a baked llama.cpp-layout bundle copies the chosen head's permuted q/k rows over every head", arguments: ["f32", "q8_0"])
+    func bakedRows(dtype: String) throws {
+        let directory = TemporaryDirectory()
+        let bundle = directory.file("bundle"), plain = directory.file("plain.gguf")
+        let patch = try CommandRunner.run("eah-convert", ["patch", Self.model, "--head", "1:2", "--bake", "--to", "gguf", "--dtype", dtype, "-o", bundle])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        #expect(try CommandRunner.run("eah-convert", ["convert", Self.model, "--dtype", dtype, "-o", plain]).status == 0)
+        let baked = try GGUFReader(path: bundle + "/model.gguf"), original = try GGUFReader(path: plain)
+        let originals = try GGUFReader(path: bundle + "/eah_original_rows.gguf")
+        #expect(Set(originals.tensors.map(\.name)) == ["blk.1.attn_q.weight", "blk.1.attn_k.weight"])
+        for name in ["blk.1.attn_q.weight", "blk.1.attn_k.weight"] {
+            let bakedBytes = try baked.bytes(of: try #require(baked.tensor(named: name))).array
+            let plainBytes = try original.bytes(of: try #require(original.tensor(named: name))).array
+            #expect(try originals.bytes(of: try #require(originals.tensor(named: name))).array == plainBytes, "\(name): original rows")
+            // demo-llava: 4 heads (and 4 KV heads) of 32 rows; head 2's block, permuted within itself, everywhere.
+            let block = plainBytes.count / 4
+            for head in 0..<4 {
+                #expect(Array(bakedBytes[(head * block)..<((head + 1) * block)]) == Array(plainBytes[(2 * block)..<(3 * block)]), "\(name) head \(head)")
+            }
+        }
+        for tensor in original.tensors where !tensor.name.hasPrefix("blk.1.attn_q") && !tensor.name.hasPrefix("blk.1.attn_k") {
+            #expect(try baked.bytes(of: try #require(baked.tensor(named: tensor.name))).array == original.bytes(of: tensor).array, "\(tensor.name)")
+        }
+    }
+
     @Test("a source llama.cpp's layout cannot hold is refused, naming the part")
     func refusals() throws {
         let directory = TemporaryDirectory()

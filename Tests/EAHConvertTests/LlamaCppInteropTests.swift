@@ -68,6 +68,18 @@ struct LlamaCppInteropTests {
         #expect(run.status == 0, "\(run.stderr)")
     }
 
+    @Test("the main job with --bake --to gguf writes a bundle llama-mtmd-cli runs")
+    func mainJobBundleAnswers() throws {
+        let directory = TemporaryDirectory()
+        let bundle = directory.file("bundle")
+        let data = Fixtures.root + "/../../data/demo/calibration.jsonl"
+        let job = try CommandRunner.run("eah-convert", [Self.model, "--data", data, "--layers", "0-1", "--bake", "--to", "gguf", "-o", bundle])
+        #expect(job.status == 0, "\(job.stderr)")
+        let inspect = try CommandRunner.run("eah-convert", ["inspect", bundle])
+        #expect(inspect.stdout.contains("llama.cpp layout: text model, architecture llama"), "\(inspect.stdout.prefix(800))")
+        #expect(!(try Self.mtmdAnswer(model: bundle + "/model.gguf", mmproj: bundle + "/mmproj.gguf")).isEmpty)
+    }
+
     @Test("greedy text: llama-simple and eah's runtime generate the same tokens on the same GGUF")
     func greedyTextMatches() throws {
         let directory = TemporaryDirectory()
