@@ -2,6 +2,9 @@ import EAHCheckpoint
 import EAHCore
 import EAHFrontEnd
 import EAHModel
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Writes a model in llama.cpp's layout: the text-model GGUF (with the tokenizer) and the mmproj
 /// GGUF, as llama.cpp's converters write them (`LlamaCppExport`, built by the model's family).
@@ -70,10 +73,24 @@ public enum LlamaCppWriter {
         }
         var text = outputs(export.text)
         if let onlyText { text = text.filter { onlyText.contains($0.source.name) } }
+        // The pair is written or neither: an existing file is refused before anything is written,
+        // and a text model written fresh goes again when its mmproj fails.
+        let existed = ModelFiles.exists(modelPath)
+        if !overwrite {
+            for path in [modelPath] + (mmprojPath.map { [$0] } ?? []) where ModelFiles.exists(path) {
+                throw CheckpointError(path: path, problem: FileProblem.outputExists)
+            }
+        }
         var summaries = [try Converter.write(text, to: modelPath, format: .gguf, metadata: export.textMetadata + tokenizer,
                                              overwrite: overwrite, progress: progress)]
         if let mmprojPath {
-            summaries.append(try Converter.write(outputs(export.mmproj), to: mmprojPath, format: .gguf, metadata: export.mmprojMetadata, overwrite: overwrite))
+            do {
+                summaries.append(try Converter.write(outputs(export.mmproj), to: mmprojPath, format: .gguf, metadata: export.mmprojMetadata,
+                                                     overwrite: overwrite))
+            } catch {
+                if !existed { unlink(modelPath) }
+                throw error
+            }
         }
         return summaries
     }

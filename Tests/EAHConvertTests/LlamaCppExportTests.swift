@@ -164,6 +164,13 @@ struct LlamaCppExportTests {
         let q4 = try CommandRunner.run("eah-convert", ["convert", Self.model, "--dtype", "q4_0", "-o", directory.file("q.gguf")])
         #expect(q4.status == 1)
         #expect(q4.stderr.contains("cannot be written in llama.cpp's layout: llama.cpp's converters write f32, f16, bf16 or q8_0"), "\(q4.stderr)")
+        // An existing mmproj is kept without --force, and the text model is not written either.
+        let taken = directory.write("mmproj-pair.gguf", Array("precious".utf8))
+        let pair = try CommandRunner.run("eah-convert", ["convert", Self.model, "-o", directory.file("pair.gguf")])
+        #expect(pair.status == 2)
+        #expect(pair.stderr == "eah-convert: \(taken): output already exists; pass --force to overwrite it, or choose another output path\n")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("pair.gguf")))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: taken)) == Data("precious".utf8))
         // Several feature layers (m3) have no legacy mmproj.
         let featureList = try CommandRunner.run("eah-convert", ["convert", LlavaFixtures.path("m3-featlist-headdim/hf-inmemory"), "-o", directory.file("m3.gguf")])
         #expect(featureList.status == 1)
