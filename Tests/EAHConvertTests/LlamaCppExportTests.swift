@@ -171,6 +171,16 @@ struct LlamaCppExportTests {
         #expect(pair.stderr == "eah-convert: \(taken): output already exists; pass --force to overwrite it, or choose another output path\n")
         #expect(!FileManager.default.fileExists(atPath: directory.file("pair.gguf")))
         #expect(try Data(contentsOf: URL(fileURLWithPath: taken)) == Data("precious".utf8))
+        // A tokenizer without tokenizer.model (the SentencePiece vocabulary this exporter writes).
+        let noSentencePiece = directory.file("no-spm")
+        try FileManager.default.createDirectory(atPath: noSentencePiece, withIntermediateDirectories: false)
+        for name in try FileManager.default.contentsOfDirectory(atPath: Self.model) where name != "tokenizer.model" {
+            try FileManager.default.copyItem(atPath: Self.model + "/" + name, toPath: noSentencePiece + "/" + name)
+        }
+        let tokenizer = try CommandRunner.run("eah-convert", ["convert", noSentencePiece, "-o", directory.file("t.gguf")])
+        #expect(tokenizer.status == 1)
+        #expect(tokenizer.stderr.hasPrefix("eah-convert: \(noSentencePiece): cannot be written in llama.cpp's layout: the tokenizer has no tokenizer.model"), "\(tokenizer.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("t.gguf")))
         // Several feature layers (m3) have no legacy mmproj.
         let featureList = try CommandRunner.run("eah-convert", ["convert", LlavaFixtures.path("m3-featlist-headdim/hf-inmemory"), "-o", directory.file("m3.gguf")])
         #expect(featureList.status == 1)

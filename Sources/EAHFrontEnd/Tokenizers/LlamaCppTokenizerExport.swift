@@ -25,8 +25,8 @@ public enum LlamaCppTokenizerExport {
     public static func metadata(folder: String, vocabSize: Int) throws(CheckpointError) -> [MetadataEntry] {
         let modelPath = folder + "/tokenizer.model"
         guard let file = try? MappedFile(path: modelPath) else {
-            throw CheckpointError(path: folder, problem: TokenizerProblem.unsupportedComponent(
-                "a tokenizer without tokenizer.model in llama.cpp's layout (this exporter writes SentencePiece vocabularies; convert the folder with llama.cpp's convert_hf_to_gguf.py)"))
+            throw CheckpointError(path: folder, problem: ConversionProblem.notLlamaCppLayout(
+                "the tokenizer has no tokenizer.model (this exporter writes SentencePiece vocabularies only; llama.cpp's convert_hf_to_gguf.py converts the others)"))
         }
         let vocabulary: TokenizerVocabulary
         do throws(TokenizerProblem) {
