@@ -23,7 +23,14 @@ struct InspectCommand: ParsableCommand {
     /// The layout line: the model's naming, and for a GGUF whether llama.cpp can load it.
     static func layout(_ reader: any CheckpointReader) -> String {
         let layout = ModelFamilies.layoutDescription(reader)
-        return LlamaCppLayoutReport.describe(reader).map { "\(layout) (\($0))" } ?? layout
+        return LlamaCppLayoutReport(reader).map { "\(layout) (\($0.text))" } ?? layout
+    }
+
+    /// The JSON report, with `llama_cpp` (`LlamaCppLayoutReport.json`) for a GGUF.
+    static func json(_ reader: any CheckpointReader) -> [(String, JSONValue)] {
+        guard case .object(var fields) = CheckpointReport.json(reader, layout: ModelFamilies.layoutDescription(reader)) else { return [] }
+        if let report = LlamaCppLayoutReport(reader) { fields.append(("llama_cpp", report.json)) }
+        return fields
     }
 
     func run() throws {
@@ -34,7 +41,7 @@ struct InspectCommand: ParsableCommand {
             let verified = noVerify ? "not verified (--no-verify)"
                 : "verified: \(bundle.manifest.weightFiles.count) weight files match the manifest's SHA-256"
             if json {
-                guard case .object(var fields) = CheckpointReport.json(reader, layout: Self.layout(reader)) else { return }
+                var fields = Self.json(reader)
                 fields.append(("manifest", bundle.manifest.json))
                 fields.append(("verified", .bool(!noVerify)))
                 print(JSONValue.object(fields).serialized)
@@ -44,6 +51,6 @@ struct InspectCommand: ParsableCommand {
             return
         }
         let reader = try Checkpoint.open(path)
-        print(json ? CheckpointReport.json(reader, layout: Self.layout(reader)).serialized : CheckpointReport.text(reader, layout: Self.layout(reader)))
+        print(json ? JSONValue.object(Self.json(reader)).serialized : CheckpointReport.text(reader, layout: Self.layout(reader)))
     }
 }

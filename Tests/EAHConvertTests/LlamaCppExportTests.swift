@@ -120,6 +120,10 @@ struct LlamaCppExportTests {
         #expect(text.stdout.contains("llama.cpp layout: text model, architecture llama, tokenizer llama"), "\(text.stdout.prefix(600))")
         let mmproj = try CommandRunner.run("eah-convert", ["inspect", directory.file("mmproj-demo.gguf")])
         #expect(mmproj.stdout.contains("llama.cpp layout: mmproj, architecture clip, projector mlp"), "\(mmproj.stdout.prefix(600))")
+        let document = try JSONParser.parse(try CommandRunner.run("eah-convert", ["inspect", output, "--json"]).stdout)
+        #expect(document["layout"] == .string("llama.cpp-text"))
+        #expect(document["llama_cpp"] == .object([("in_layout", .bool(true)), ("kind", .string("text")), ("architecture", .string("llama")),
+                                                  ("projector_type", .null), ("tokenizer", .string("llama"))]))
         let kept = directory.file("kept.gguf")
         #expect(try CommandRunner.run("eah-convert", ["convert", Self.model, "--keep-names", "-o", kept]).status == 0)
         let keptReport = try CommandRunner.run("eah-convert", ["inspect", kept])

@@ -153,23 +153,54 @@ public enum LlamaCppExports {
 
 /// What `inspect` says about a GGUF and llama.cpp: whether it is in llama.cpp's layout, and the
 /// architecture (text model) or projector (mmproj) it declares.
-public enum LlamaCppLayoutReport {
-    /// A phrase for a GGUF (nil for other formats).
-    public static func describe(_ reader: any CheckpointReader) -> String? {
+public struct LlamaCppLayoutReport: Sendable, Equatable {
+    /// Whether llama.cpp's tools can load it (llama.cpp names, an architecture, a tokenizer for text models).
+    public var inLayout: Bool
+    /// `text` or `mmproj` (nil when the names are not llama.cpp's).
+    public var kind: String?
+    public var architecture: String?
+    public var projectorType: String?
+    public var tokenizer: String?
+
+    /// The report of a GGUF (nil for other formats).
+    public init?(_ reader: any CheckpointReader) {
         guard reader.format == .gguf else { return nil }
-        let architecture = reader.metadataValue("general.architecture")?.string
+        architecture = reader.metadataValue("general.architecture")?.string
+        tokenizer = reader.metadataValue("tokenizer.ggml.model")?.string
         switch WeightLayout.detect(reader) {
         case .llamaCppMMProj:
-            let projector = reader.metadataValue("clip.projector_type")?.string
+            kind = "mmproj"
+            projectorType = reader.metadataValue("clip.projector_type")?.string
                 ?? (reader.metadataValue("clip.has_llava_projector") == .bool(true) ? "mlp" : nil)
-            return "llama.cpp layout: mmproj, architecture \(architecture.map { TerminalText.escape($0) } ?? "(none)"), projector \(projector.map { TerminalText.escape($0) } ?? "(none declared)")"
+            inLayout = architecture != nil
         case .llamaCppText:
-            guard let architecture else { return "not llama.cpp's layout: llama.cpp tensor names but no general.architecture" }
-            let tokenizer = reader.metadataValue("tokenizer.ggml.model")?.string
-            return "llama.cpp layout: text model, architecture \(TerminalText.escape(architecture))"
-                + (tokenizer == nil ? " (no tokenizer.ggml.* metadata: llama.cpp cannot tokenize with it)" : ", tokenizer \(TerminalText.escape(tokenizer ?? ""))")
+            kind = "text"
+            inLayout = architecture != nil && tokenizer != nil
+        default:
+            kind = nil
+            inLayout = false
+        }
+    }
+
+    /// One phrase for the listing.
+    public var text: String {
+        func show(_ value: String?) -> String { value.map { TerminalText.escape($0) } ?? "(none)" }
+        switch kind {
+        case "mmproj"?:
+            return (inLayout ? "llama.cpp layout" : "not llama.cpp's layout") + ": mmproj, architecture \(show(architecture)), projector \(show(projectorType))"
+        case "text"?:
+            guard architecture != nil else { return "not llama.cpp's layout: llama.cpp tensor names but no general.architecture" }
+            guard tokenizer != nil else { return "not llama.cpp's layout: architecture \(show(architecture)) but no tokenizer.ggml.* metadata" }
+            return "llama.cpp layout: text model, architecture \(show(architecture)), tokenizer \(show(tokenizer))"
         default:
             return "not llama.cpp's layout: source tensor names (a --keep-names GGUF; eah-run reads it, llama.cpp cannot)"
         }
+    }
+
+    /// `{"in_layout", "kind", "architecture", "projector_type", "tokenizer"}` for `inspect --json`.
+    public var json: JSONValue {
+        func value(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
+        return .object([("in_layout", .bool(inLayout)), ("kind", value(kind)), ("architecture", value(architecture)),
+                        ("projector_type", value(projectorType)), ("tokenizer", value(tokenizer))])
     }
 }
