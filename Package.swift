@@ -71,7 +71,7 @@ let package = Package(
                                             .product(name: "Hummingbird", package: "hummingbird"),
                                             .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")]),
         // What every executable shares: argument parsing entry point, exit statuses.
-        .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", "EAHCore", "EAHFrontEnd", "EAH", "EAHRuntime",
+        .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", "EAHCore", "EAHModel", "EAHFrontEnd", "EAH", "EAHRuntime",
                                                  .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
         .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel"], path: "Sources/EAHTestSupport"),

@@ -84,6 +84,7 @@ public enum BundleWriter {
                 sourceFiles.insert(folder + "/" + name)
             }
         }
+        sourceFiles.formUnion(try writeModelCard(request, patches: patches, from: folder, into: directory, output: output))
 
         let manifest = EAHManifest(
             toolVersion: EAHVersion.current,
@@ -98,6 +99,28 @@ public enum BundleWriter {
         try manifest.write(to: directory.file(BundleLayout.manifest), overwrite: false)
         try directory.commit()
         return manifest
+    }
+
+    /// Copies the model folder's license files and writes its README with the EAH section
+    /// appended; returns the source files used.
+    static func writeModelCard(_ request: BundleRequest, patches: [EAHLayerPatch], from folder: String, into directory: DirectoryOutput,
+                               output: String) throws(CheckpointError) -> [String] {
+        var used: [String] = []
+        for name in ModelCard.licenseFiles where ModelFiles.exists(folder + "/" + name) {
+            try directory.copy(folder + "/" + name, as: name)
+            used.append(folder + "/" + name)
+        }
+        var original: String?
+        let readme = folder + "/" + ModelCard.readme
+        if ModelFiles.exists(readme) {
+            let file = try MappedFile(path: readme)
+            original = withExtendedLifetime(file) { String(decoding: file.bytes, as: UTF8.self) }
+            used.append(readme)
+        }
+        let name = output.split(separator: "/").last.map(String.init) ?? output
+        let text = ModelCard.readme(original: original, patches: patches, baked: request.bake, calibration: request.calibration, bundleName: name)
+        try TextFile.write(text, to: directory.file(ModelCard.readme), overwrite: false)
+        return used
     }
 
     /// Checks patches against the model; baked patches become phase `all`.

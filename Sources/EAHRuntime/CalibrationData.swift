@@ -65,7 +65,7 @@ public struct CalibrationData: Sendable {
 
     /// Every `count`-th sample starting at `index` (`--shard index/count`).
     public func shard(_ index: Int, of count: Int) -> [Sample] {
-        samples.enumerated().filter { $0.offset % count == index }.map(\.element)
+        Shard(index: index, count: count).select(samples)
     }
 
     static func imageNames(in folder: String) -> [String] {
