@@ -28,7 +28,6 @@ public struct ArgumentCheck {
         let options: [Option]
         let subcommands: [Command]
         let defaultSubcommand: String?
-        let takesPositionals: Bool
     }
 
     let tool: String
@@ -39,11 +38,6 @@ public struct ArgumentCheck {
         tool = toolName
         let description = (try? JSONParser.parse(Root._dumpHelp())) ?? .null
         self.root = Self.command(description["command"] ?? .null)
-    }
-
-    init(tool: String, root: Command) {
-        self.tool = tool
-        self.root = root
     }
 
     /// The problem with `arguments` (without the program name), or nil when every subcommand
@@ -92,7 +86,8 @@ public struct ArgumentCheck {
             guard let option = matched else { return unknownOption(name, in: command, path: path) }
             let key = option.names[0]
             if !option.repeats, let earlier = seen[key] {
-                return "\(TerminalText.escape(name)) is given twice (also as \(TerminalText.escape(earlier))); give it once"
+                let also = earlier == name ? "" : " (also as \(TerminalText.escape(earlier)))"
+                return "\(TerminalText.escape(name)) is given twice\(also); give it once"
             }
             seen[key] = name
             guard option.takesValue, !word.contains("=") || !word.hasPrefix("--") else { continue }
@@ -161,11 +156,9 @@ public struct ArgumentCheck {
 
     static func command(_ json: JSONValue) -> Command {
         var options: [Option] = []
-        var positionals = false
         if case .array(let arguments)? = json["arguments"] {
             for argument in arguments {
-                guard case .string(let kind)? = argument["kind"] else { continue }
-                if kind == "positional" { positionals = true; continue }
+                guard case .string(let kind)? = argument["kind"], kind != "positional" else { continue }
                 var names: [String] = []
                 if case .array(let list)? = argument["names"] {
                     for name in list {
@@ -186,6 +179,6 @@ public struct ArgumentCheck {
         var name = "", defaultSubcommand: String?
         if case .string(let text)? = json["commandName"] { name = text }
         if case .string(let text)? = json["defaultSubcommand"] { defaultSubcommand = text }
-        return Command(name: name, options: options, subcommands: subcommands, defaultSubcommand: defaultSubcommand, takesPositionals: positionals)
+        return Command(name: name, options: options, subcommands: subcommands, defaultSubcommand: defaultSubcommand)
     }
 }

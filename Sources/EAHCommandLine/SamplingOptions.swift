@@ -4,7 +4,7 @@ import EAHModel
 
 /// How `eah-run` picks tokens, with llama.cpp's spellings (`--temp`, `-s`) beside the long ones.
 /// Greedy unless `--temperature` is above 0; the options that only shape sampling are refused
-/// without it, and a sampling run without `--seed` draws one (reported by `--json`).
+/// without it (`refuseUnused`), and a sampling run without `--seed` draws one (reported by `--json`).
 public struct SamplingOptions: ParsableArguments {
     @Option(name: [.customLong("temperature"), .customLong("temp")], help: "Sampling temperature (0: greedy).")
     public var temperature: Float = 0
@@ -32,6 +32,11 @@ public struct SamplingOptions: ParsableArguments {
         if let topK, topK < 0 { throw ValidationError("--top-k must be 0 or more") }
         if let minP, !(minP >= 0 && minP < 1) { throw ValidationError("--min-p must be in [0, 1)") }
         if let repeatPenalty, !(repeatPenalty.isFinite && repeatPenalty > 0) { throw ValidationError("--repeat-penalty must be above 0") }
+    }
+
+    /// Refuses the options that only shape sampling when decoding is greedy (not for `--serve`,
+    /// where they are the defaults of requests that may sample).
+    public func refuseUnused() throws {
         if temperature == 0, topP != nil || topK != nil || minP != nil || seed != nil {
             throw ValidationError("--top-p, --top-k, --min-p and --seed shape sampling, and decoding is greedy: add --temperature above 0 or drop them")
         }

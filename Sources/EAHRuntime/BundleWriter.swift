@@ -84,7 +84,7 @@ public enum BundleWriter {
                 sourceFiles.insert(folder + "/" + name)
             }
         }
-        sourceFiles.formUnion(try writeModelCard(request, patches: patches, from: folder, into: directory, output: output))
+        sourceFiles.formUnion(try writeModelCard(request, patches: patches, from: folder, into: directory))
 
         let manifest = EAHManifest(
             toolVersion: EAHVersion.current,
@@ -103,8 +103,8 @@ public enum BundleWriter {
 
     /// Copies the model folder's license files and writes its README with the EAH section
     /// appended; returns the source files used.
-    static func writeModelCard(_ request: BundleRequest, patches: [EAHLayerPatch], from folder: String, into directory: DirectoryOutput,
-                               output: String) throws(CheckpointError) -> [String] {
+    static func writeModelCard(_ request: BundleRequest, patches: [EAHLayerPatch], from folder: String,
+                               into directory: DirectoryOutput) throws(CheckpointError) -> [String] {
         var used: [String] = []
         for name in ModelCard.licenseFiles where ModelFiles.exists(folder + "/" + name) {
             try directory.copy(folder + "/" + name, as: name)
@@ -117,8 +117,7 @@ public enum BundleWriter {
             original = withExtendedLifetime(file) { String(decoding: file.bytes, as: UTF8.self) }
             used.append(readme)
         }
-        let name = output.split(separator: "/").last.map(String.init) ?? output
-        let text = ModelCard.readme(original: original, patches: patches, baked: request.bake, calibration: request.calibration, bundleName: name)
+        let text = ModelCard.readme(original: original, patches: patches, baked: request.bake, calibration: request.calibration)
         try TextFile.write(text, to: directory.file(ModelCard.readme), overwrite: false)
         return used
     }

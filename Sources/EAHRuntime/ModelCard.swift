@@ -10,13 +10,13 @@ public enum ModelCard {
     /// The model card's name in a Hugging Face folder.
     public static let readme = "README.md"
 
+    /// What separates the source README from the EAH section (so `unpatch` restores it exactly).
+    static let sectionMarker = "\n\n<!-- eah: the section below describes the EAH patch of this bundle -->\n## EAH patch\n\n"
+
     /// The README of a bundle: `original` (the source README's text, if any) followed by the
     /// EAH section describing `patches`.
-    public static func readme(original: String?, patches: [EAHLayerPatch], baked: Bool, calibration: EAHManifest.CalibrationProvenance?,
-                              bundleName: String) -> String {
-        var text = original ?? "# \(bundleName)\n"
-        if !text.hasSuffix("\n") { text += "\n" }
-        text += "\n## EAH patch\n\n"
+    public static func readme(original: String?, patches: [EAHLayerPatch], baked: Bool, calibration: EAHManifest.CalibrationProvenance?) -> String {
+        var text = (original ?? "") + sectionMarker
         text += "This folder is an EAH bundle written by eah \(EAHVersion.current): the model above, unchanged except for "
         text += "Enhancing Attention Heads (EAH), which copies the attention map of a vision-sink head of a shallow decoder layer "
         text += "over the other heads of that layer to reduce object hallucination, without retraining.\n\n"
@@ -40,8 +40,17 @@ public enum ModelCard {
         } else {
             text += "\nThe weights are the original ones; `eah-run` applies the patch at load time from `manifest.pb`.\n"
         }
-        text += "\n```sh\neah-run \(bundleName) --image photo.jpg --prompt \"Describe the image.\"           # with EAH\n"
-        text += "eah-run \(bundleName) --image photo.jpg --prompt \"Describe the image.\" --no-eah  # the original model\n```\n"
+        text += "\nWith BUNDLE the path of this folder:\n\n"
+        text += "```sh\neah-run BUNDLE --image photo.jpg --prompt \"Describe the image.\"           # with EAH\n"
+        text += "eah-run BUNDLE --image photo.jpg --prompt \"Describe the image.\" --no-eah  # the original model\n```\n"
         return text
+    }
+
+    /// The source README a bundle's README was made from: the text before the EAH section
+    /// (nil when the source had none, or `text` has no EAH section).
+    public static func original(of text: String) -> String? {
+        guard let range = text.firstRange(of: sectionMarker) else { return nil }
+        let original = String(text[..<range.lowerBound])
+        return original.isEmpty ? nil : original
     }
 }

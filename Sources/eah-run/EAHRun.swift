@@ -94,6 +94,7 @@ struct EAHRun: ParsableCommand {
         }
         if !serve, server.given { throw ValidationError("--host, --port, --queue-size, --max-request-mib and --max-image-mib apply to --serve only") }
         try source.check(model: model)
+        if !serve { try sampler.refuseUnused() }
         if chat || serve { return try validateSession() }
         let frontEnd = image != nil || prompt != nil, raw = inputIds != nil || pixelValues != nil
         guard frontEnd != raw else {
@@ -105,7 +106,6 @@ struct EAHRun: ParsableCommand {
         if raw, source.template != nil || source.imageMode != nil || systemPrompt != nil {
             throw ValidationError("--template, --image-mode and --system-prompt apply to --image/--prompt only")
         }
-        if !raw, logitsOut != nil { throw ValidationError("--logits-out applies to --input-ids/--pixel-values only") }
         if force, logitsOut == nil { throw ValidationError("--force applies to --logits-out only") }
         if maxTokens < 0 { throw ValidationError("--max-tokens must be 0 or more") }
     }

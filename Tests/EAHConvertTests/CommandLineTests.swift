@@ -43,7 +43,8 @@ struct CommandLineTests {
     @Test("options given twice and options a combination would ignore are refused")
     func ignoredCombinations() throws {
         let base = [Self.model, "--image", Self.image, "--prompt", "hi"]
-        try Self.expectUsage("eah-run", base + ["--image", Self.image], "--image is given twice (also as --image); give it once")
+        try Self.expectUsage("eah-run", base + ["--image", Self.image], "--image is given twice; give it once")
+        try Self.expectUsage("eah-run", base + ["--temp", "0.5", "--temperature", "0.7"], "--temperature is given twice (also as --temp); give it once")
         try Self.expectUsage("eah-run", base + ["--eah-beta", "0.01"],
                              "--eah-beta and --eah-phase apply to --eah-layer only; add --eah-layer or drop them")
         try Self.expectUsage("eah-run", base + ["--top-p", "0.9"],

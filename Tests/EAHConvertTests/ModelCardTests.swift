@@ -24,12 +24,26 @@ struct ModelCardTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try String(contentsOfFile: bundle + "/LICENSE", encoding: .utf8) == "Apache License 2.0 (test)\n")
         let readme = try String(contentsOfFile: bundle + "/README.md", encoding: .utf8)
-        #expect(readme.hasPrefix("---\nlicense: apache-2.0\n---\n# Tiny LLaVA\n\nA random test model.\n\n## EAH patch\n"))
+        let original = "---\nlicense: apache-2.0\n---\n# Tiny LLaVA\n\nA random test model.\n"
+        #expect(readme.hasPrefix(original + "\n\n<!-- eah: the section below describes the EAH patch of this bundle -->\n## EAH patch\n"))
         #expect(readme.contains("| 1 | 2 | static | 0.002 | prefill | all |"))
-        #expect(readme.contains("eah-run tiny-eah --image photo.jpg"))
+        #expect(readme.contains("eah-run BUNDLE --image photo.jpg --prompt \"Describe the image.\" --no-eah"))
         // The bundle still verifies and runs.
         let run = try CommandRunner.run("eah-run", [bundle, "--image", Fixtures.path("e2e/rgb_37x53_420.jpg"), "-p", "Hi", "-n", "2"])
         #expect(run.status == 0, "\(run.stderr)")
+    }
+
+    @Test("unpatch restores the source README exactly, without the EAH section")
+    func unpatchedCard() throws {
+        let directory = TemporaryDirectory()
+        let model = try Self.modelWithCard(in: directory)
+        let bundle = directory.file("baked"), plain = directory.file("plain")
+        #expect(try CommandRunner.run("eah-convert", ["patch", model, "--head", "1:2", "--bake", "-o", bundle]).status == 0)
+        let unpatch = try CommandRunner.run("eah-convert", ["unpatch", bundle, "-o", plain])
+        #expect(unpatch.status == 0, "\(unpatch.stderr)")
+        for name in ["README.md", "LICENSE"] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: plain + "/" + name)) == (try Data(contentsOf: URL(fileURLWithPath: model + "/" + name))), "\(name)")
+        }
     }
 
     @Test("convert MODEL_FOLDER -o FOLDER writes a folder that answers as the source does")
