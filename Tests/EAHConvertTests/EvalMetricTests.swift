@@ -29,6 +29,18 @@ struct EvalMetricTests {
         #expect(ObjectVocabulary.tokenize("two cats (and a dog).") == ["two", "cats", "(", "and", "a", "dog", ")", "."])
     }
 
+    @Test("tokens equal nltk's (NLTKWordTokenizer per sentence, tools/make_chair_fixtures.py)")
+    func tokensLikeNLTK() throws {
+        let file = try MappedFile(path: Fixtures.path("eval/chair_tokens.json"))
+        let document = try withExtendedLifetime(file) { try JSONParser.parse(file.bytes) }
+        guard case .array(let cases)? = document["cases"] else { Issue.record("no cases"); return }
+        #expect(cases.count == 12)
+        for item in cases {
+            guard case .string(let text)? = item["text"], case .array(let tokens)? = item["tokens"] else { Issue.record("bad case"); continue }
+            #expect(ObjectVocabulary.tokenize(text.lowercased()).map(JSONValue.string) == tokens, "\(text)")
+        }
+    }
+
     @Test("lemmas: WordNet's noun rules and irregular plurals, the shortest known form")
     func lemmas() {
         let chair = ObjectVocabulary.chair
