@@ -153,6 +153,9 @@ struct EAHRun: ParsableCommand {
         let pipeline = try self.source.pipeline(source)
         try source.validate(against: pipeline.config)
         let questionText = question == "-" ? Self.standardInputText() : question
+        if questionText.contains("<image>") {
+            throw ValidationError("the prompt on standard input contains <image>: the conversation template inserts the image; remove <image> from the prompt")
+        }
         let picture = image == "-" ? try pipeline.image(bytes: StandardInput.readAll(), origin: "standard input") : try pipeline.image(path: image)
         let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt, imageSize: picture.size, imagePath: image)
         if verbosePrompt {
