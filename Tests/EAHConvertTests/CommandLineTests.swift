@@ -66,6 +66,11 @@ struct CommandLineTests {
                              "--merge takes only reports, -o and --force: the model, data and calibration settings come from the reports")
         try Self.expectUsage("eah-convert", ["calibrate", Self.model, "--data", "d.jsonl", "-o", "report.svg"],
                              "-o names the JSON report and the heatmap goes beside it as .svg: give -o report.json")
+        try Self.expectUsage("eah-convert", ["eval", Self.model, "--data", "a.json", "--metric", "chair", "--shard", "2/2"],
+                             "--shard '2/2' is not I/N with 0 ≤ I < N, e.g. --shard 0/4")
+        try Self.expectUsage("eah-convert", ["eval", "--merge", "a.json", "b.json"], "--merge writes the merged result: add -o RESULT")
+        try Self.expectUsage("eah-convert", ["eval", Self.model, "--data", "a.json", "--metric", "pope", "--answers-out", "x", "--captions-out", "y"],
+                             "--synonyms, --reference-captions and --captions-out apply to --metric chair only")
         try Self.expectUsage("eah-convert", ["eval", Self.model, "--data", "a.json", "--metric", "chair", "--seed", "1"],
                              "--pope-sampling and --seed apply to --metric pope only")
     }
