@@ -14,6 +14,9 @@ import EAHCheckpoint
 public struct EvaluationResult: Sendable, Equatable {
     public static let schemaVersion = 1
     public static let kind = "eah-eval-result"
+    /// The largest count a result file may hold: far above any evaluation, and low enough that
+    /// adding the counts of as many results as a command line can name cannot overflow.
+    public static let maximumCount = 1 << 40
 
     /// CHAIR's counts.
     public struct CHAIRCounts: Sendable, Equatable {
@@ -148,7 +151,7 @@ public struct EvaluationResult: Sendable, Equatable {
         guard json["kind"] == .string(Self.kind) else { throw fail("not an eah eval result (kind)") }
         guard case .integer(let schema)? = json["schema"], schema <= Self.schemaVersion else { throw fail("'schema' is missing or newer than \(Self.schemaVersion)") }
         guard case .object? = json["run"], let paths = json["paths"] else { throw fail("'run' or 'paths' is missing") }
-        guard case .integer(let samples)? = json["samples"], samples >= 0 else { throw fail("'samples' is not a count") }
+        guard case .integer(let samples)? = json["samples"], (0...Self.maximumCount).contains(samples) else { throw fail("'samples' is not a count") }
         guard case .array(let shardList)? = json["shards"] else { throw fail("'shards' is not a list") }
         var shards: [Shard] = []
         for entry in shardList {
@@ -158,7 +161,9 @@ public struct EvaluationResult: Sendable, Equatable {
         func counts(_ object: JSONValue?, _ keys: [String]) throws(EvaluationProblem) -> [Int] {
             var values: [Int] = []
             for key in keys {
-                guard case .integer(let value)? = object?[key], value >= 0 else { throw fail("'\(key)' is not a count") }
+                guard case .integer(let value)? = object?[key], (0...Self.maximumCount).contains(value) else {
+                    throw fail("'\(key)' is not a count (0 to 2^40)")
+                }
                 values.append(value)
             }
             return values

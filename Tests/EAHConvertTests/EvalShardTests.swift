@@ -158,6 +158,13 @@ struct EvalShardTests {
         let bad = try CommandRunner.run("eah-convert", ["eval", "--merge", broken, "-o", folder.file("x.json")])
         #expect(bad.status == 1)
         #expect(bad.stderr == "eah-convert: \(broken): is not a usable eval result: 'run' or 'paths' is missing; pass results written by eah-convert eval -o\n")
+        // A count past 2^40 (adding such counts could overflow) is refused, not trusted.
+        let huge = try String(contentsOfFile: folder.file("a.json"), encoding: .utf8)
+            .replacingOccurrences(of: "\"captions\": 2,", with: "\"captions\": 9223372036854775807,")
+        let hugePath = folder.write("huge.json", Array(huge.utf8))
+        let overflow = try CommandRunner.run("eah-convert", ["eval", "--merge", hugePath, folder.file("d.json"), "-o", folder.file("x.json")])
+        #expect(overflow.status == 1)
+        #expect(overflow.stderr == "eah-convert: \(hugePath): is not a usable eval result: 'captions' is not a count (0 to 2^40); pass results written by eah-convert eval -o\n")
         let usage = try CommandRunner.run("eah-convert", ["eval", "--merge", folder.file("a.json"), "--metric", "chair", "-o", folder.file("x.json")])
         #expect(usage.status == 2)
         #expect(usage.stderr == "eah-convert: --merge takes only results, -o, --force and --json: what was measured comes from the results\n")
