@@ -57,8 +57,9 @@ let package = Package(
         .target(name: "EAHCore", dependencies: ["CEAHKernels"]),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
         .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib", "COutputCleanup"]),
-        // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.
-        .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint"]),
+        // Model families: configs, weight naming, loading from every layout, towers and decoders, each
+        // family's input processor (tokens and images in), the family-agnostic model interface.
+        .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint", "EAHFrontEnd"]),
         // Model inputs: the SentencePiece tokenizer (tokenizer.model, tokenizer.json, GGUF metadata),
         // image decoding and CLIP preprocessing.
         .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CSentencePieceProto", "CJPEG", "CPNG", "CImageShims"]),

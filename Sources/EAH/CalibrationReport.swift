@@ -148,7 +148,10 @@ public struct CalibrationReport: Sendable, Equatable {
             ("warnings", .array(warnings.map(JSONValue.string))),
             ("summary", .array(summary)),
             ("statistics", .object([("layers", .array(layers)),
-                                    ("image_tokens_by_kind", .object(statistics.imageTokensByKind.keys.sorted().map { ($0, JSONValue.integer(statistics.imageTokensByKind[$0]!)) }))])),
+                                    ("image_tokens_by_kind", .object(statistics.imageTokensByKind.keys.sorted().map { ($0, JSONValue.integer(statistics.imageTokensByKind[$0]!)) })),
+                                    ("image_tokens_by_sample", .array(statistics.imageTokensBySample.keys.sorted().map { sample in
+                                        .object([("sample", .integer(sample)), ("image_tokens", .integer(statistics.imageTokensBySample[sample]!))])
+                                    }))])),
         ])
     }
 
@@ -218,6 +221,15 @@ public struct CalibrationReport: Sendable, Equatable {
         if case .object(let members)? = json["statistics"]?["image_tokens_by_kind"] {
             for (kind, value) in members { tokensByKind[kind] = try int(value, "image_tokens_by_kind") }
         }
+        // Reports written before per-sample counts were recorded have none.
+        var tokensBySample: [Int: Int] = [:]
+        if case .array(let entries)? = json["statistics"]?["image_tokens_by_sample"] {
+            for entry in entries {
+                let sample = try int(entry["sample"], "image_tokens_by_sample.sample"), tokens = try int(entry["image_tokens"], "image_tokens_by_sample.image_tokens")
+                guard sample >= 0, tokens >= 0 else { throw .badReport("'image_tokens_by_sample' holds a negative sample index or token count") }
+                guard tokensBySample.updateValue(tokens, forKey: sample) == nil else { throw .badReport("'image_tokens_by_sample' lists sample \(sample) twice") }
+            }
+        }
         let samples = try int(json["samples"], "samples")
         guard case .object? = json["model"] else { throw .badReport("missing 'model'") }
         toolVersion = json["tool_version"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? "unknown"
@@ -229,7 +241,7 @@ public struct CalibrationReport: Sendable, Equatable {
         shards = try strings(json["shards"], "shards")
         statistics = CalibrationStatistics(layers: layers, headCount: heads, sampleCount: samples, sumCounts: sums,
                                            countsByImageTokens: grouped, wins: wins, noWinner: noWinner,
-                                           sumCountsByKind: byKind, imageTokensByKind: tokensByKind)
+                                           sumCountsByKind: byKind, imageTokensByKind: tokensByKind, imageTokensBySample: tokensBySample)
     }
 
     /// Reads a report file.

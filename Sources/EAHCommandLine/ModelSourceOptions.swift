@@ -49,15 +49,15 @@ public struct ModelSourceOptions: ParsableArguments {
     }
 
     /// The model with its tokenizer, template and preprocessor, as a run of `source` needs it.
-    public func pipeline(_ source: ModelSource) throws -> LlavaPipeline {
+    public func pipeline(_ source: ModelSource) throws -> ModelPipeline {
         applyThreads()
-        return try LlavaPipeline(model: source.model, visionTower: source.visionTower, mmproj: source.mmproj, templateName: template,
+        return try ModelPipeline(model: source.model, visionTower: source.visionTower, mmproj: source.mmproj, templateName: template,
                                  imageMode: imageMode, textOverlay: source.textOverlay)
     }
 
     /// The model at `model` with its tokenizer, template and preprocessor (no EAH options).
-    public func pipeline(model: String) throws -> LlavaPipeline {
+    public func pipeline(model: String) throws -> ModelPipeline {
         applyThreads()
-        return try LlavaPipeline(model: model, visionTower: visionTower, mmproj: mmproj, templateName: template, imageMode: imageMode)
+        return try ModelPipeline(model: model, visionTower: visionTower, mmproj: mmproj, templateName: template, imageMode: imageMode)
     }
 }

@@ -2,7 +2,7 @@ import EAH
 import EAHCheckpoint
 import EAHModel
 
-/// Runs a LLaVA pipeline over annotated images for CHAIR captions or POPE answers.
+/// Runs a model pipeline over annotated images for CHAIR captions or POPE answers.
 ///
 /// Decoding is greedy and stops at EOS (or after `maxTokens`); `hook` is the EAH hook of the
 /// `ModelSource` (nil for `--no-eah`, a baked bundle or a plain model). Each image is decoded and
@@ -25,24 +25,23 @@ public final class Evaluator {
         public let saidYes: Bool
     }
 
-    public let pipeline: LlavaPipeline
+    public let pipeline: ModelPipeline
     public let hook: EAHAttentionHook?
     public let maxTokens: Int
 
-    public init(pipeline: LlavaPipeline, hook: EAHAttentionHook?, maxTokens: Int) {
+    public init(pipeline: ModelPipeline, hook: EAHAttentionHook?, maxTokens: Int) {
         self.pipeline = pipeline
         self.hook = hook
         self.maxTokens = maxTokens
     }
 
-    /// The greedy answer to `question` about an image (`pixels` of a picture of `imageSize`),
-    /// without its stop token.
-    public func answer(question: String, pixels: [Float], imageSize: ImageSize, image: String) throws(CheckpointError) -> String {
-        let prompt = try pipeline.prompt(question: question, imageSize: imageSize, imagePath: image)
-        let room = try ContextWindow.tokensAfter(prompt, requested: maxTokens, config: pipeline.config, source: "prompt")
+    /// The greedy answer to `question` about `picture` (the image at `image`), without its stop token.
+    public func answer(question: String, picture: PreparedImage, image: String) throws(CheckpointError) -> String {
+        let prompt = try pipeline.prompt(question: question, images: [picture], imagePath: image)
+        let room = try ContextWindow.tokensAfter(prompt, requested: maxTokens, shape: pipeline.shape, source: "prompt")
         let result: GenerationResult
         do throws(ModelProblem) {
-            result = try pipeline.model.generate(prompt: prompt, pixelValues: pixels, maxTokens: room, sampling: .greedy,
+            result = try pipeline.model.generate(prompt, images: [picture], maxTokens: room, sampling: .greedy,
                                                  stopTokens: pipeline.stopTokens, hook: hook)
         } catch {
             throw CheckpointError(path: image, problem: error)
@@ -60,9 +59,7 @@ public final class Evaluator {
         var records: [CaptionRecord] = []
         for (index, image) in images.enumerated() {
             let path = annotations.path(of: image)
-            let decoded = try pipeline.decode(image: path)
-            let caption = try answer(question: prompt, pixels: pipeline.pixelValues(of: decoded),
-                                     imageSize: ImageSize(height: decoded.height, width: decoded.width), image: path)
+            let caption = try answer(question: prompt, picture: try pipeline.image(path: path), image: path)
             let score = metric.add(caption: caption, groundTruth: annotations.objectNames(of: image) + (extraObjects[image.id] ?? []))
             records.append(CaptionRecord(image: image, caption: caption, score: score))
             progress(index + 1, images.count)
@@ -81,13 +78,12 @@ public final class Evaluator {
         for (index, image) in images.enumerated() {
             if let asked = asked[image.id] {
                 let path = annotations.path(of: image)
-                let decoded = try pipeline.decode(image: path)
-                let pixels = pipeline.pixelValues(of: decoded), size = ImageSize(height: decoded.height, width: decoded.width)
+                let picture = try pipeline.image(path: path)
                 for category in asked.sorted() {
                     let object = annotations.name(of: category) ?? String(category)
                     let question = POPEMetric.Question(imageID: image.id, categoryID: category, object: object, present: false)
-                    answers[image.id, default: [:]][category] = try answer(question: question.text(template: questionTemplate), pixels: pixels,
-                                                                          imageSize: size, image: path)
+                    answers[image.id, default: [:]][category] = try answer(question: question.text(template: questionTemplate), picture: picture,
+                                                                          image: path)
                 }
             }
             progress(index + 1, images.count)

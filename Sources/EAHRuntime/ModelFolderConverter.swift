@@ -1,4 +1,5 @@
 import EAHCheckpoint
+import EAHModel
 
 /// `convert` of a model folder into a folder: the weights converted (safetensors, sharded as a
 /// bundle's are past 5 GB) with the config, tokenizer, processor, template and model-card files

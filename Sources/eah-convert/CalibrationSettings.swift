@@ -33,15 +33,16 @@ struct CalibrationSettings: ParsableArguments {
     /// progress bar on a terminal; warnings go to standard error.
     func calibrate(model: String, data: String, source: ModelSourceOptions, shard: Shard? = nil) throws -> CalibrationReport {
         let dataset = try CalibrationData(path: data, prompt: prompt)
-        let samples = shard.map { $0.select(dataset.samples) } ?? dataset.samples
+        let indices = shard.map { dataset.shardIndices($0.index, of: $0.count) } ?? Array(dataset.samples.indices)
+        let samples = indices.map { dataset.samples[$0] }
         let pipeline = try source.pipeline(model: model)
         let calibrator = try Calibrator(pipeline: pipeline, layers: layerList, beta: threshold)
         let bar = ProgressBar(label: "calibrating", unit: .items("samples"))
-        let statistics = try calibrator.run(samples) { bar.update(done: $0, total: $1) }
+        let statistics = try calibrator.run(samples, indices: indices) { bar.update(done: $0, total: $1) }
         bar.finish()
         let report = CalibrationReport(
-            toolVersion: EAHVersion.current, modelLayout: pipeline.model.weights.layout.rawValue, modelPath: model,
-            modelDigest: try ModelDigest.sha256(of: pipeline.model.weights.sources), beta: threshold,
+            toolVersion: EAHVersion.current, modelLayout: pipeline.model.layoutName, modelPath: model,
+            modelDigest: try ModelDigest.sha256(of: pipeline.model.weightCheckpoints), beta: threshold,
             dataDigests: [dataset.digest], shards: shard.map { [$0.description] } ?? [], statistics: statistics)
         Self.warn(report)
         return report

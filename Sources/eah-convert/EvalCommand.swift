@@ -6,7 +6,7 @@ import EAHCore
 import EAHRuntime
 
 /// `eah-convert eval MODEL --data ANNOTATIONS --metric chair|pope`: object hallucination of a
-/// LLaVA model (or bundle) on COCO-format instance annotations.
+/// model (or bundle) on COCO-format instance annotations.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eval",
@@ -151,7 +151,7 @@ struct EvalCommand: ParsableCommand {
 
         let modelSource = try eah.modelSource(path: model, options: source)
         let pipeline = try source.pipeline(modelSource)
-        try modelSource.validate(against: pipeline.config)
+        try modelSource.validate(against: pipeline.shape)
         let tokens = maxTokens ?? (metric == .chair ? 64 : 8)
         let question = prompt ?? (metric == .chair ? Self.defaultPrompt : POPEMetric.defaultTemplate)
         let record = try EvaluationRecord(command: self, model: model, data: data, metric: metric, source: modelSource, pipeline: pipeline,

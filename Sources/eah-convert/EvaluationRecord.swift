@@ -8,13 +8,13 @@ struct EvaluationRecord {
     let run: JSONValue
     let paths: JSONValue
 
-    init(command: EvalCommand, model: String, data: String, metric: EvalCommand.Metric, source: ModelSource, pipeline: LlavaPipeline,
+    init(command: EvalCommand, model: String, data: String, metric: EvalCommand.Metric, source: ModelSource, pipeline: ModelPipeline,
          selected: Int, maxTokens: Int, prompt: String) throws {
-        let weights = pipeline.model.weights
+        let loaded = pipeline.model
         var members: [(String, JSONValue)] = [
             ("tool_version", .string(EAHVersion.current)),
-            ("model", .object([("digest", .string(try ModelDigest.sha256(of: weights.sources))), ("family", .string(weights.companions.family)),
-                               ("layout", .string(weights.layout.rawValue))])),
+            ("model", .object([("digest", .string(try ModelDigest.sha256(of: loaded.weightCheckpoints))), ("family", .string(loaded.family)),
+                               ("layout", .string(loaded.layoutName))])),
             ("eah", Self.eah(command: command, source: source)),
             ("data", .object([("digest", .string(try FileDigest.sha256(path: data))), ("selected_images", .integer(selected)),
                               ("limit", command.limit.map(JSONValue.integer) ?? .null)])),

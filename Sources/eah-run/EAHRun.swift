@@ -17,7 +17,7 @@ import EAHRuntime
 struct EAHRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eah-run",
-        abstract: "Run a LLaVA model (llava-hf, original LLaVA, or llama.cpp GGUF + mmproj).",
+        abstract: "Run a vision-language model (LLaVA-1.5/NeXT/OneVision, Qwen2-VL/2.5-VL: transformers folders, original LLaVA, or llama.cpp GGUF + mmproj).",
         discussion: """
             Either --image IMG --prompt TEXT (the answer streams as it is generated; - reads \
             either from standard input), --chat (a conversation on the terminal), --serve (the \
@@ -127,18 +127,18 @@ struct EAHRun: ParsableCommand {
 
     /// The raw entry point: ids and pixel values as given.
     private func runRaw(_ source: ModelSource, ids: [Int], pixelPath: String) throws {
-        let llava = LlavaModel(weights: try source.load())
-        try source.validate(against: llava.config)
-        let prompt: LlavaPrompt
+        let loaded = try source.load()
+        try source.validate(against: loaded.shape)
+        let images = [try loaded.readPixelValues(pixelPath)]
+        let prompt: ModelInput
         do throws(ModelProblem) {
-            prompt = try LlavaPrompt.fromRawIDs(ids, config: llava.config)
+            prompt = try loaded.prepare(ids: ids, images: images)
         } catch {
             throw CheckpointError(path: model, problem: error)
         }
         if verbosePrompt { StandardStream.error.write(Self.describe(prompt, text: nil)) }
-        _ = try ContextWindow.tokensAfter(prompt, requested: 0, config: llava.config, source: "--input-ids")
-        let pixels = try PixelValuesFile.read(pixelPath, config: llava.config.vision)
-        let result = try generate(llava, prompt: prompt, pixels: pixels, stopTokens: Set(llava.config.text.eosTokenIDs), hook: source.hook) { token in
+        _ = try ContextWindow.tokensAfter(prompt, requested: 0, shape: loaded.shape, source: "--input-ids")
+        let result = try generate(loaded, prompt: prompt, images: images, stopTokens: Set(loaded.eosTokenIDs), hook: source.hook) { token in
             if !json { StandardStream.output.write("\(token) ") }
         }
         if json {
@@ -151,20 +151,19 @@ struct EAHRun: ParsableCommand {
     /// The front-end entry point: the answer to a question about an image, streamed as text.
     private func runQuestion(_ source: ModelSource, image: String, question: String) throws {
         let pipeline = try self.source.pipeline(source)
-        try source.validate(against: pipeline.config)
+        try source.validate(against: pipeline.shape)
         let questionText = question == "-" ? Self.standardInputText() : question
         if questionText.contains("<image>") {
             throw ValidationError("the prompt on standard input contains <image>: the conversation template inserts the image; remove <image> from the prompt")
         }
         let picture = image == "-" ? try pipeline.image(bytes: StandardInput.readAll(), origin: "standard input") : try pipeline.image(path: image)
-        let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt, imageSize: picture.size, imagePath: image)
+        let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt, images: [picture], imagePath: image)
         if verbosePrompt {
             let text = try pipeline.template.render(prompt: questionText, systemPrompt: systemPrompt)
             StandardStream.error.write(Self.describe(prompt, text: text))
         }
-        let pixels = picture.pixelValues
         var stream = TextStream(tokenizer: pipeline.tokenizer)
-        let result = try generate(pipeline.model, prompt: prompt, pixels: pixels, stopTokens: pipeline.stopTokens, hook: source.hook) { token in
+        let result = try generate(pipeline.model, prompt: prompt, images: [picture], stopTokens: pipeline.stopTokens, hook: source.hook) { token in
             if !json { StandardStream.output.write(stream.append(token)) }
         }
         let answerIDs = result.tokens.filter { !pipeline.stopTokens.contains($0) }
@@ -179,20 +178,20 @@ struct EAHRun: ParsableCommand {
         }
     }
 
-    private func generate(_ llava: LlavaModel, prompt: LlavaPrompt, pixels: [Float], stopTokens: Set<Int>, hook: EAHAttentionHook?,
-                          onToken: (Int) -> Void) throws -> GenerationResult {
-        let room = try ContextWindow.tokensAfter(prompt, requested: maxTokens, config: llava.config, source: "prompt", contextSize: ctxSize)
+    private func generate(_ loaded: any VisionLanguageModel, prompt: ModelInput, images: [PreparedImage], stopTokens: Set<Int>,
+                          hook: EAHAttentionHook?, onToken: (Int) -> Void) throws -> GenerationResult {
+        let room = try ContextWindow.tokensAfter(prompt, requested: maxTokens, shape: loaded.shape, source: "prompt", contextSize: ctxSize)
         let result: GenerationResult
         do throws(ModelProblem) {
-            result = try llava.generate(
-                prompt: prompt, pixelValues: pixels, maxTokens: room,
+            result = try loaded.generate(
+                prompt, images: images, maxTokens: room,
                 sampling: sampling,
                 stopTokens: stopTokens, hook: hook, collectLogits: logitsOut != nil, onToken: onToken)
         } catch {
             throw CheckpointError(path: model, problem: error)
         }
         if let logitsOut, let logits = result.logits {
-            let vocab = llava.config.text.vocabSize
+            let vocab = loaded.shape.vocabSize
             let writer = try SafetensorsWriter(path: logitsOut, overwrite: force,
                                                tensors: [TensorPlan(name: "logits", dtype: .f32, shape: [logits.count / vocab, vocab])])
             try logits.withUnsafeBytes { try writer.write($0) }
@@ -203,7 +202,7 @@ struct EAHRun: ParsableCommand {
 
     /// The `--verbose-prompt` report: the rendered text, if there is one (control characters
     /// other than newlines escaped), and the ids, each run of image positions as `<image × N>`.
-    static func describe(_ prompt: LlavaPrompt, text: String?) -> String {
+    static func describe(_ prompt: ModelInput, text: String?) -> String {
         var ids: [String] = []
         let image = Set(prompt.imagePositions)
         var run = 0
