@@ -15,28 +15,27 @@ public enum LlamaCppWriter {
         return String(output[...slash]) + "mmproj-" + output[output.index(after: slash)...]
     }
 
-    /// The export of `weights` loaded from `model`, or a `notLlamaCppLayout` error saying which part cannot be written.
-    public static func export(_ weights: LlavaWeights, model: String, dtype: ConversionOptions.TargetDType) throws(CheckpointError) -> LlamaCppExport {
-        let folder = ModelFiles.folder(of: model)
-        func refuse(_ reason: String) -> CheckpointError { CheckpointError(path: model, problem: ConversionProblem.notLlamaCppLayout(reason)) }
-        guard case .folder = weights.companions.tokenizer, case .folder(let imageFolder) = weights.companions.preprocessor else {
+    /// The export of `model` loaded from `path`, or a `notLlamaCppLayout` error saying which part
+    /// cannot be written (a family without an export is refused by name).
+    public static func export(_ model: any VisionLanguageModel, path: String, dtype: ConversionOptions.TargetDType) throws(CheckpointError) -> LlamaCppExport {
+        let folder = ModelFiles.folder(of: path)
+        func refuse(_ reason: String) -> CheckpointError { CheckpointError(path: path, problem: ConversionProblem.notLlamaCppLayout(reason)) }
+        guard case .folder = model.companions.tokenizer, case .folder(let imageFolder) = model.companions.preprocessor else {
             throw refuse("the model is already a llama.cpp GGUF (convert it with --keep-names to change its types)")
         }
+        guard let exportable = model as? any LlamaCppExportable else { throw refuse("the \(model.family) family has no llama.cpp export yet") }
         do throws(LlamaCppExportRefusal) {
-            try LlamaCppExports.check(weights, folder: folder, dtype: dtype)
+            try exportable.checkLlamaCppExport(folder: folder, dtype: dtype)
         } catch {
             throw refuse(error.reason)
         }
         let preprocessor = try ModelFiles.preprocessorConfig(in: imageFolder)
-        let export: LlamaCppExport?
         do throws(LlamaCppExportRefusal) {
-            export = try LlamaCppExports.export(weights, folder: folder, imageMean: preprocessor.imageMean.map { Float($0) },
-                                                imageStd: preprocessor.imageStd.map { Float($0) }, dtype: dtype)
+            return try exportable.llamaCppExport(folder: folder, imageMean: preprocessor.imageMean.map { Float($0) },
+                                                 imageStd: preprocessor.imageStd.map { Float($0) }, dtype: dtype)
         } catch {
             throw refuse(error.reason)
         }
-        guard let export else { throw refuse("the \(weights.companions.family) family has no llama.cpp export yet") }
-        return export
     }
 
     /// Writes the text model to `modelPath` and (unless `mmprojPath` is nil) the mmproj.
@@ -46,14 +45,14 @@ public enum LlamaCppWriter {
     /// names (the original rows of a bake), with the same metadata.
     @discardableResult
     public static func write(
-        _ export: LlamaCppExport, weights: LlavaWeights, model: String, modelPath: String, mmprojPath: String?,
+        _ export: LlamaCppExport, model: any VisionLanguageModel, path: String, modelPath: String, mmprojPath: String?,
         dtype: ConversionOptions.TargetDType, overwrite: Bool, rewrites: [String: Converter.Rewrite] = [:], onlyText: Set<String>? = nil,
         progress: ((Int, Int) -> Void)? = nil
     ) throws(CheckpointError) -> [ConversionSummary] {
-        guard case .folder(let tokenizerFolder) = weights.companions.tokenizer else {
-            throw CheckpointError(path: model, problem: ConversionProblem.notLlamaCppLayout("the tokenizer is not in a model folder"))
+        guard case .folder(let tokenizerFolder) = model.companions.tokenizer else {
+            throw CheckpointError(path: path, problem: ConversionProblem.notLlamaCppLayout("the tokenizer is not in a model folder"))
         }
-        let tokenizer = try LlamaCppTokenizerExport.metadata(folder: tokenizerFolder, vocabSize: weights.config.text.vocabSize)
+        let tokenizer = try LlamaCppTokenizerExport.metadata(folder: tokenizerFolder, vocabSize: model.shape.vocabSize)
         let mmprojF32 = dtype == .f32
         func outputs(_ tensors: [LlamaCppExport.Tensor]) -> [Converter.OutputTensor] {
             tensors.map { tensor in

@@ -95,11 +95,11 @@ struct LlamaCppInteropTests {
         #expect(simple.status == 0, "\(simple.stderr)")
 
         // eah-run's engine on the same files: eah-run's --input-ids needs an image, so the model is
-        // driven here directly (the loader and LlavaModel eah-run uses), text only, greedy.
-        let weights = try ModelFamilies.load(ModelRequest(model: output, mmproj: directory.file("mmproj-demo.gguf")))
-        let result = try LlavaModel(weights: weights).generate(prompt: LlavaPrompt(tokens: promptIDs, imagePositions: []), pixelValues: [],
-                                                               maxTokens: 16, stopTokens: Set(weights.config.text.eosTokenIDs))
-        let generated = result.tokens.prefix { !weights.config.text.eosTokenIDs.contains($0) }
+        // driven here directly (the model interface eah-run uses), text only, greedy.
+        let model = try ModelFamilies.load(ModelRequest(model: output, mmproj: directory.file("mmproj-demo.gguf")))
+        let input = try model.prepare(ids: promptIDs, images: [])
+        let result = try model.generate(input, images: [], maxTokens: 16, stopTokens: Set(model.eosTokenIDs))
+        let generated = result.tokens.prefix { !model.eosTokenIDs.contains($0) }
         #expect(!generated.isEmpty)
         // The same tokens printed as llama.cpp prints them (SentencePiece pieces, ▁ as a space).
         let reader = try GGUFReader(path: output)

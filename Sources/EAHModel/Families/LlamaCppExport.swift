@@ -128,27 +128,15 @@ public struct LlamaCppExportRefusal: Error, Sendable, Equatable {
     public var reason: String
 }
 
-/// The families that can be written in llama.cpp's layout, by family name.
-public enum LlamaCppExports {
-    /// Refuses (naming the part) a model its family's llama.cpp export cannot express, before
-    /// any file is read for the export; a family without an export is refused too.
-    public static func check(_ weights: LlavaWeights, folder: String, dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) {
-        switch weights.companions.family {
-        case Llava15.name: try Llava15.checkLlamaCppExport(weights, folder: folder, dtype: dtype)
-        default: throw LlamaCppExportRefusal(reason: "the \(weights.companions.family) family has no llama.cpp export yet")
-        }
-    }
-
-    /// Builds the export of `weights` (loaded from `folder`, whose `config.json` the converters
-    /// read; `imageMean`/`imageStd` from its image processor); nil when the family has no
-    /// llama.cpp export yet.
-    public static func export(_ weights: LlavaWeights, folder: String, imageMean: [Float], imageStd: [Float],
-                              dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) -> LlamaCppExport? {
-        switch weights.companions.family {
-        case Llava15.name: try Llava15.llamaCppExport(weights, folder: folder, imageMean: imageMean, imageStd: imageStd, dtype: dtype)
-        default: nil
-        }
-    }
+/// A model whose family can write it in llama.cpp's layout (its names, transforms and metadata
+/// as data). Models of other families are refused by the writer, naming the family.
+public protocol LlamaCppExportable: VisionLanguageModel {
+    /// Refuses (naming the part) what llama.cpp's layout cannot express, before any file is read
+    /// for the export (`folder` holds the model's `config.json`).
+    func checkLlamaCppExport(folder: String, dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal)
+    /// The model as llama.cpp's converters would write it (`imageMean`/`imageStd` from its image processor).
+    func llamaCppExport(folder: String, imageMean: [Float], imageStd: [Float],
+                        dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) -> LlamaCppExport
 }
 
 /// What `inspect` says about a GGUF and llama.cpp: whether it is in llama.cpp's layout, and the

@@ -169,3 +169,16 @@ extension Llava15 {
                               architecture: arch, projectorType: "mlp")
     }
 }
+
+extension LlavaModel: LlamaCppExportable {
+    public func checkLlamaCppExport(folder: String, dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) {
+        guard family == Llava15.name else { throw LlamaCppExportRefusal(reason: "the \(family) family has no llama.cpp export yet") }
+        try Llava15.checkLlamaCppExport(weights, folder: folder, dtype: dtype)
+    }
+
+    public func llamaCppExport(folder: String, imageMean: [Float], imageStd: [Float],
+                               dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) -> LlamaCppExport {
+        try checkLlamaCppExport(folder: folder, dtype: dtype)
+        return try Llava15.llamaCppExport(weights, folder: folder, imageMean: imageMean, imageStd: imageStd, dtype: dtype)
+    }
+}
