@@ -57,8 +57,9 @@ let package = Package(
         .target(name: "EAHCore", dependencies: ["CEAHKernels"]),
         // Checkpoint formats: safetensors, GGUF, PyTorch (zip and legacy), sharded indexes, writers.
         .target(name: "EAHCheckpoint", dependencies: ["EAHCore", "CZlib", "COutputCleanup"]),
-        // Models: LLaVA configs, the weight-name table, loading from every layout, the forward pass.
-        .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint"]),
+        // Model families: configs, weight naming, loading from every layout, towers and decoders, each
+        // family's input processor (tokens and images in), the family-agnostic model interface.
+        .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint", "EAHFrontEnd"]),
         // Model inputs: the SentencePiece tokenizer (tokenizer.model, tokenizer.json, GGUF metadata),
         // image decoding and CLIP preprocessing.
         .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CSentencePieceProto", "CJPEG", "CPNG", "CImageShims"]),
@@ -74,7 +75,7 @@ let package = Package(
                                             .product(name: "Hummingbird", package: "hummingbird"),
                                             .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")]),
         // What every executable shares: argument parsing entry point, exit statuses.
-        .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", "EAHCore", "EAHFrontEnd", "EAH", "EAHRuntime",
+        .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", "EAHCore", "EAHModel", "EAHFrontEnd", "EAH", "EAHRuntime",
                                                  .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
         .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel"], path: "Sources/EAHTestSupport"),

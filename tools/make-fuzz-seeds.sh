@@ -32,6 +32,8 @@ for name in ["dtypes", "views", "nested_model", "parameter", "malicious_eval", "
 PY
 if [ $# -ge 1 ]; then seed manifest "$1" static.pb; fi
 seed tokenizer-model $fixtures/tokenizer/tokenizer.model
+for name in custom-rule-keep-whitespace user-control; do seed tokenizer-model $fixtures/tokenizer-spm-variants/$name.model; done
+seed tokenizer-json $fixtures/tokenizer-added/internvl.json
 seed tokenizer-json $fixtures/tokenizer/tokenizer.json
 seed tokenizer-json $fixtures/tokenizer/tokenizer-metaspace.json
 for name in $fixtures/templates/*.jinja; do seed chat-template "$name"; done

@@ -20,6 +20,9 @@ public struct CalibrationStatistics: Sendable, Equatable {
     public private(set) var sumCountsByKind: [[String: [Int]]]
     /// Image positions per kind over every sample.
     public private(set) var imageTokensByKind: [String: Int]
+    /// Each sample's image positions, by the sample's index in the calibration data (families
+    /// that read images at their own resolution give every sample its own count).
+    public private(set) var imageTokensBySample: [Int: Int] = [:]
 
     public init(layers: [Int], headCount: Int) {
         self.layers = layers
@@ -34,9 +37,10 @@ public struct CalibrationStatistics: Sendable, Equatable {
 
     /// Rebuilds statistics from their parts (a report being read back).
     public init(layers: [Int], headCount: Int, sampleCount: Int, sumCounts: [[Int]], countsByImageTokens: [[Int: [Int]]], wins: [[Int]], noWinner: [Int],
-                sumCountsByKind: [[String: [Int]]]? = nil, imageTokensByKind: [String: Int] = [:]) {
+                sumCountsByKind: [[String: [Int]]]? = nil, imageTokensByKind: [String: Int] = [:], imageTokensBySample: [Int: Int] = [:]) {
         self.sumCountsByKind = sumCountsByKind ?? layers.map { _ in [:] }
         self.imageTokensByKind = imageTokensByKind
+        self.imageTokensBySample = imageTokensBySample
         self.layers = layers
         self.headCount = headCount
         self.sampleCount = sampleCount
@@ -47,9 +51,12 @@ public struct CalibrationStatistics: Sendable, Equatable {
     }
 
     /// Adds one sample: its sink counts per layer (in `layers` order) and its image token count;
-    /// optionally the counts split by the kind of the sink column, and its positions per kind.
-    public mutating func add(counts: [[Int]], imageTokens: Int, countsByKind: [[String: [Int]]] = [], imageTokensByKind: [String: Int] = [:]) {
+    /// optionally the counts split by the kind of the sink column, its positions per kind, and
+    /// its index in the calibration data (`sample`).
+    public mutating func add(counts: [[Int]], imageTokens: Int, countsByKind: [[String: [Int]]] = [], imageTokensByKind: [String: Int] = [:],
+                             sample: Int? = nil) {
         sampleCount += 1
+        if let sample { imageTokensBySample[sample] = imageTokens }
         for (index, byKind) in countsByKind.enumerated() where index < layers.count {
             for (kind, counts) in byKind {
                 let mine = sumCountsByKind[index][kind] ?? [Int](repeating: 0, count: headCount)
@@ -77,6 +84,7 @@ public struct CalibrationStatistics: Sendable, Equatable {
     public func merged(with other: CalibrationStatistics) -> CalibrationStatistics {
         var result = self
         result.sampleCount += other.sampleCount
+        result.imageTokensBySample.merge(other.imageTokensBySample) { mine, _ in mine }
         for index in layers.indices {
             for head in 0..<headCount {
                 result.sumCounts[index][head] += other.sumCounts[index][head]

@@ -9,23 +9,25 @@ import Glibc
 /// tokenizer and preprocessor files, and `manifest.pb`, in a temporary directory renamed into
 /// place at the end.
 ///
-/// Text weights keep their names and (unless asked otherwise) types. With `bake`, each
+/// Text weights keep their names and (unless asked otherwise) types; a GGUF bundle of a non-GGUF
+/// source is written in llama.cpp's layout instead (`LlamaCppWriter`: model.gguf, mmproj.gguf,
+/// tokenizer and hyperparameters in their metadata), which stock llama.cpp runs. With `bake`, each
 /// patched layer's q_proj/k_proj rows (and biases) are overwritten with the chosen head's, and
 /// the tensors as they were go to `eah_original_rows.*` for `--no-eah` and `unpatch`.
 public enum BundleWriter {
     @discardableResult
     public static func write(_ request: BundleRequest, to output: String, overwrite: Bool,
                              progress: ((Int, Int) -> Void)? = nil) throws(CheckpointError) -> EAHManifest {
-        let weights = try ModelFamilies.load(ModelRequest(model: request.model, visionTower: request.visionTower, mmproj: request.mmproj))
-        let config = weights.config.text
-        let patches = try validated(request, config: config)
-        let isGGUF = weights.companions.isGGUF
+        let model = try ModelFamilies.load(ModelRequest(model: request.model, visionTower: request.visionTower, mmproj: request.mmproj))
+        let config = model.shape
+        let patches = try validated(request, shape: config)
+        let isGGUF = model.companions.isGGUF
         let format = request.format ?? (isGGUF ? .gguf : .safetensors)
         if isGGUF, format != .gguf {
             throw CheckpointError(path: request.model, problem: BundleProblem.badPatch("a llama.cpp GGUF bundle stays GGUF (its hyperparameters live in GGUF metadata)"))
         }
         let directory = try DirectoryOutput(path: output, overwrite: overwrite, kind: .bundle)
-        let reader = weights.sources[0]
+        let reader = model.textCheckpoint
         let options = ConversionOptions(format: format, dtype: request.dtype)
         var written: [String] = []
 
@@ -36,33 +38,48 @@ public enum BundleWriter {
             for patch in patches {
                 guard case .fixed(let head) = patch.selection else { continue }
                 let kvHead = HeadBake.kvHead(of: head, headCount: config.headCount, kvHeadCount: config.kvHeadCount)
-                for target in weights.bakeTargets(layer: patch.layer) {
+                for target in model.bakeTargets(layer: patch.layer) {
                     let (blocks, source) = target.perKVHead ? (config.kvHeadCount, kvHead) : (config.headCount, head)
                     guard let tensor = reader.tensor(named: target.name) else { continue }
                     let rows = tensor.shape.first ?? 0, rowsPerBlock = config.headDim
-                    let targetType = Converter.targetType(of: tensor, options: options)
-                    let rowBytes = targetType.byteCount(elements: tensor.shape.count > 1 ? tensor.shape.dropFirst().reduce(1, *) : 1) ?? 0
                     guard rows == blocks * rowsPerBlock else { continue }
+                    // Rows in whatever type the output holds them (the bytes are whole rows).
                     rewrites[target.name] = { bytes in
-                        HeadBake.broadcastBlock(&bytes, source: source, blockCount: blocks, rowsPerBlock: rowsPerBlock, rowBytes: rowBytes)
+                        HeadBake.broadcastBlock(&bytes, source: source, blockCount: blocks, rowsPerBlock: rowsPerBlock, rowBytes: bytes.count / rows)
                     }
                     overwritten.insert(target.name)
                 }
             }
         }
         let modelName = format == .gguf ? BundleLayout.ggufModel : "model.safetensors"
-        written += try writeWeights(reader, into: directory, name: modelName, options: options, rewrites: rewrites, progress: progress)
-        if request.bake {
-            let originals = format == .gguf ? BundleLayout.originalRowsGGUF : BundleLayout.originalRowsSafetensors
-            try Converter.convert(reader, to: directory.file(originals), options: options, only: overwritten)
-            written.append(originals)
+        // GGUF from a non-GGUF source: llama.cpp's layout (text model and mmproj), runnable by stock llama.cpp.
+        let llamaCpp = format == .gguf && !isGGUF
+        if llamaCpp {
+            let export = try LlamaCppWriter.export(model, path: request.model, dtype: request.dtype)
+            try LlamaCppWriter.write(export, model: model, path: request.model, modelPath: directory.file(BundleLayout.ggufModel),
+                                     mmprojPath: directory.file(BundleLayout.ggufMMProj), dtype: request.dtype, overwrite: false,
+                                     rewrites: rewrites, progress: progress)
+            written += [BundleLayout.ggufModel, BundleLayout.ggufMMProj]
+            if request.bake {
+                try LlamaCppWriter.write(export, model: model, path: request.model, modelPath: directory.file(BundleLayout.originalRowsGGUF),
+                                         mmprojPath: nil, dtype: request.dtype, overwrite: false, onlyText: overwritten)
+                written.append(BundleLayout.originalRowsGGUF)
+            }
+        } else {
+            written += try writeWeights(reader, into: directory, name: modelName, options: options, rewrites: rewrites, progress: progress)
+            if request.bake {
+                let originals = format == .gguf ? BundleLayout.originalRowsGGUF : BundleLayout.originalRowsSafetensors
+                try Converter.convert(reader, to: directory.file(originals), options: options, only: overwritten)
+                written.append(originals)
+            }
         }
 
         // Companions: a vision tower folder, or the mmproj.
         var sourceFiles = Set(reader.tensors.map(\.file))
         let folder = ModelFiles.folder(of: request.model)
-        for companion in weights.companions.bundled {
+        for companion in model.companions.bundled {
             sourceFiles.formUnion(companion.reader.tensors.map(\.file))
+            if llamaCpp { continue }  // the mmproj holds the tower
             switch companion.kind {
             case .visionTower:
                 try directory.makeFolder(BundleLayout.visionTower)
@@ -78,20 +95,23 @@ public enum BundleWriter {
                 sourceFiles.insert(file)
             }
         }
-        if !isGGUF {
+        // The files that say how to feed the model (tokenizer, template, processor settings)
+        // travel with it, beside a GGUF too; llama.cpp's layout carries them in its metadata.
+        if !llamaCpp {
             for name in BundleLayout.companionFiles where ModelFiles.exists(folder + "/" + name) {
                 try directory.copy(folder + "/" + name, as: name)
                 sourceFiles.insert(folder + "/" + name)
             }
         }
+        sourceFiles.formUnion(try writeModelCard(request, patches: patches, from: folder, into: directory))
 
         let manifest = EAHManifest(
             toolVersion: EAHVersion.current,
             model: EAHManifest.ModelIdentity(
-                architecture: weights.companions.architecture,
-                weightLayout: weights.layout.rawValue,
+                architecture: model.companions.architecture,
+                weightLayout: model.layoutName,
                 sourceFiles: try sourceFiles.sorted().map { path throws(CheckpointError) in try checksum(path, name: relative(path, to: folder)) },
-                family: weights.companions.family),
+                family: model.family),
             patches: patches, baked: request.bake, calibration: request.calibration,
             weightFiles: try written.sorted().map { name throws(CheckpointError) in try checksum(directory.file(name), name: name) })
         for (name, text) in request.extraFiles { try TextFile.write(text, to: directory.file(name), overwrite: false) }
@@ -100,8 +120,29 @@ public enum BundleWriter {
         return manifest
     }
 
+    /// Copies the model folder's license files and writes its README with the EAH section
+    /// appended; returns the source files used.
+    static func writeModelCard(_ request: BundleRequest, patches: [EAHLayerPatch], from folder: String,
+                               into directory: DirectoryOutput) throws(CheckpointError) -> [String] {
+        var used: [String] = []
+        for name in ModelCard.licenseFiles where ModelFiles.exists(folder + "/" + name) {
+            try directory.copy(folder + "/" + name, as: name)
+            used.append(folder + "/" + name)
+        }
+        var original: String?
+        let readme = folder + "/" + ModelCard.readme
+        if ModelFiles.exists(readme) {
+            let file = try MappedFile(path: readme)
+            original = withExtendedLifetime(file) { String(decoding: file.bytes, as: UTF8.self) }
+            used.append(readme)
+        }
+        let text = ModelCard.readme(original: original, patches: patches, baked: request.bake, calibration: request.calibration)
+        try TextFile.write(text, to: directory.file(ModelCard.readme), overwrite: false)
+        return used
+    }
+
     /// Checks patches against the model; baked patches become phase `all`.
-    static func validated(_ request: BundleRequest, config: LlamaConfig) throws(CheckpointError) -> [EAHLayerPatch] {
+    static func validated(_ request: BundleRequest, shape config: DecoderShape) throws(CheckpointError) -> [EAHLayerPatch] {
         func fail(_ text: String) -> CheckpointError { CheckpointError(path: request.model, problem: BundleProblem.badPatch(text)) }
         guard !request.patches.isEmpty else { throw fail("no layer to patch") }
         var seen = Set<Int>()

@@ -65,7 +65,12 @@ public struct CalibrationData: Sendable {
 
     /// Every `count`-th sample starting at `index` (`--shard index/count`).
     public func shard(_ index: Int, of count: Int) -> [Sample] {
-        samples.enumerated().filter { $0.offset % count == index }.map(\.element)
+        shardIndices(index, of: count).map { samples[$0] }
+    }
+
+    /// The indexes of `shard(index, of: count)`'s samples in `samples`.
+    public func shardIndices(_ index: Int, of count: Int) -> [Int] {
+        Shard(index: index, count: count).select(Array(samples.indices))
     }
 
     static func imageNames(in folder: String) -> [String] {

@@ -9,20 +9,19 @@ import EAHModel
 /// Each turn's new prompt positions run as a prefill, so EAH's prefill patches act on them as
 /// on a single question; earlier answers stay in the cache as they were decoded.
 public final class ChatConversation {
-    public let pipeline: LlavaPipeline
+    public let pipeline: ModelPipeline
     public let hook: AttentionHook?
     public let systemPrompt: String?
     public var sampling: SamplingParameters
     public var maxTokens: Int
     /// The turns so far (system prompt not included).
     public private(set) var messages: [ChatMessage] = []
-    /// Pixel values of the conversation's image, once attached.
-    private var pixels: [Float]?
-    private var imageSize: ImageSize?
+    /// The conversation's image, once attached.
+    private var picture: PreparedImage?
     private var imageIsPending = false
     private let session = GenerationSession()
 
-    public init(pipeline: LlavaPipeline, hook: AttentionHook?, systemPrompt: String? = nil,
+    public init(pipeline: ModelPipeline, hook: AttentionHook?, systemPrompt: String? = nil,
                 sampling: SamplingParameters = .greedy, maxTokens: Int = 256) {
         self.pipeline = pipeline
         self.hook = hook
@@ -32,7 +31,7 @@ public final class ChatConversation {
     }
 
     /// Whether the conversation has an image (attached or waiting for the next message).
-    public var hasImage: Bool { pixels != nil }
+    public var hasImage: Bool { picture != nil }
 
     /// Prompt positions the last turn took from the cache.
     public var reusedPositions: Int { session.reusedPositions }
@@ -41,10 +40,9 @@ public final class ChatConversation {
     /// image: attaching another starts a new conversation (returns true then).
     @discardableResult
     public func attachImage(_ image: PreparedImage) -> Bool {
-        let restarted = pixels != nil && !messages.isEmpty
+        let restarted = picture != nil && !messages.isEmpty
         if restarted { reset() }
-        pixels = image.pixelValues
-        imageSize = image.size
+        picture = image
         imageIsPending = true
         return restarted
     }
@@ -52,8 +50,7 @@ public final class ChatConversation {
     /// Forgets every turn, the image and the cache.
     public func reset() {
         messages = []
-        pixels = nil
-        imageSize = nil
+        picture = nil
         imageIsPending = false
         session.reset()
     }
@@ -64,13 +61,13 @@ public final class ChatConversation {
     public func send(_ text: String, onText: (String) -> Void = { _ in }) throws(CheckpointError) -> String {
         let turn = messages + [ChatMessage(role: .user, text: text, hasImage: imageIsPending)]
         let system = systemPrompt.map { [ChatMessage(role: .system, text: $0)] } ?? []
-        let prompt = try pipeline.prompt(messages: system + turn, imageSize: imageSize)
+        let prompt = try pipeline.prompt(messages: system + turn, images: picture.map { [$0] } ?? [])
         var stream = TextStream(tokenizer: pipeline.tokenizer)
         let stopTokens = pipeline.stopTokens
         let result: GenerationResult
         do throws(ModelProblem) {
             result = try pipeline.model.generate(
-                prompt: prompt, pixelValues: pixels ?? [], session: session,
+                prompt, images: picture.map { [$0] } ?? [], session: session,
                 maxTokens: min(maxTokens, pipeline.contextLength - prompt.tokens.count), sampling: sampling,
                 stopTokens: stopTokens, hook: hook) { token in
                     if !stopTokens.contains(token) { onText(stream.append(token)) }

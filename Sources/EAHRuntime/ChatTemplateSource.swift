@@ -1,5 +1,6 @@
 import EAHCheckpoint
 import EAHFrontEnd
+import EAHModel
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -41,16 +41,16 @@ public struct ModelSource {
         }
     }
 
-    /// The weights, with the overlay applied.
-    public func load() throws(CheckpointError) -> LlavaWeights {
+    /// The model, with the overlay applied.
+    public func load() throws(CheckpointError) -> any VisionLanguageModel {
         try ModelFamilies.load(ModelRequest(model: model, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay))
     }
 
     /// Checks that every patched layer, static head and target head exists in the loaded model:
     /// a bundle's manifest is input (a mismatch is `BundleProblem.manifestMismatch`, exit 1),
     /// `--eah-layer` is usage.
-    public func validate(against config: LlavaConfig) throws(CheckpointError) {
-        let layers = config.text.layerCount, heads = config.text.headCount
+    public func validate(against shape: DecoderShape) throws(CheckpointError) {
+        let layers = shape.layerCount, heads = shape.headCount
         if let bundle {
             for (index, patch) in bundle.manifest.patches.enumerated() {
                 func fail(_ text: String) -> CheckpointError {

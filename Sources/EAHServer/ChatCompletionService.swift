@@ -15,8 +15,8 @@ final class ChatCompletionService: Sendable {
     struct Prepared: Sendable {
         let id: String
         let created: Int
-        let prompt: LlavaPrompt
-        let pixels: [Float]
+        let prompt: ModelInput
+        let images: [PreparedImage]
         let eah: Bool
         let sampling: SamplingParameters
         let maxTokens: Int
@@ -49,32 +49,32 @@ final class ChatCompletionService: Sendable {
             throw .invalid("this server runs the model without EAH: serve an EAH bundle (without --no-eah), or pass --eah-layer",
                            param: "eah", code: "eah_unavailable")
         }
-        var pixels: [Float] = []
-        var imageSize: ImageSize?
+        var images: [PreparedImage] = []
         if let image = request.image {
             let (bytes, origin) = try ImageLoader.bytes(of: image, maxBytes: configuration.maxImageBytes)
             do throws(CheckpointError) {
-                let prepared = try model.pipeline.image(bytes: bytes, origin: origin, maximumPixelCount: configuration.maxImagePixels)
-                pixels = prepared.pixelValues
-                imageSize = prepared.size
+                images = [try model.pipeline.image(bytes: bytes, origin: origin, maximumPixelCount: configuration.maxImagePixels)]
             } catch {
                 throw .invalid("the image could not be used: \(error.problem.message)", param: "messages", code: "invalid_image")
             }
         }
-        let prompt: LlavaPrompt
+        let prompt: ModelInput
         do throws(CheckpointError) {
-            prompt = try model.pipeline.prompt(messages: request.messages, imageSize: imageSize)
+            prompt = try model.pipeline.prompt(messages: request.messages, images: images)
         } catch {
             var code: String?
             if case .promptTooLong? = error.problem as? ConversationProblem { code = "context_length_exceeded" }
             throw .invalid(error.problem.message + (error.problem.fix.map { "; " + $0 } ?? ""), param: "messages", code: code)
         }
         let defaults = configuration.sampling
-        let sampling = SamplingParameters(temperature: request.temperature ?? defaults.temperature, topP: request.topP ?? defaults.topP,
-                                          seed: request.seed ?? defaults.seed)
+        // The command line's --top-k, --min-p and --repeat-penalty apply to every request.
+        var sampling = defaults
+        sampling.temperature = request.temperature ?? defaults.temperature
+        sampling.topP = request.topP ?? defaults.topP
+        sampling.seed = request.seed ?? defaults.seed
         let room = model.pipeline.contextLength - prompt.tokens.count
         let number = requestCount.add(1, ordering: .relaxed).newValue
-        return Prepared(id: "chatcmpl-eah-\(number)", created: time(nil), prompt: prompt, pixels: pixels,
+        return Prepared(id: "chatcmpl-eah-\(number)", created: time(nil), prompt: prompt, images: images,
                         eah: request.eah ?? model.appliesEAH, sampling: sampling,
                         maxTokens: min(request.maxTokens ?? configuration.maxTokens, room), stop: request.stop)
     }
@@ -115,7 +115,7 @@ final class ChatCompletionService: Sendable {
         var completionTokens = 0, reason = "length"
         do throws(ModelProblem) {
             _ = try pipeline.model.generate(
-                prompt: prepared.prompt, pixelValues: prepared.pixels, session: GenerationSession(), maxTokens: prepared.maxTokens,
+                prepared.prompt, images: prepared.images, session: GenerationSession(), maxTokens: prepared.maxTokens,
                 sampling: prepared.sampling, stopTokens: stopTokens, hook: variant.hook) { token in
                     if stopTokens.contains(token) {
                         reason = "stop"

@@ -11,7 +11,7 @@ import Synchronization
 public final class ServedModel: Sendable {
     /// A pipeline and the hook its runs use.
     struct Variant: @unchecked Sendable {
-        let pipeline: LlavaPipeline
+        let pipeline: ModelPipeline
         let hook: AttentionHook?
     }
 
@@ -19,10 +19,10 @@ public final class ServedModel: Sendable {
     public let name: String
     /// The pipeline that prepares prompts and images (tokenizer, template, preprocessor are the
     /// same with and without EAH).
-    public let pipeline: LlavaPipeline
+    public let pipeline: ModelPipeline
     /// EAH applied by default; nil when the model has none (or the server runs without it).
     private let eahVariant: Variant?
-    private let loadPlain: @Sendable () throws -> LlavaPipeline
+    private let loadPlain: @Sendable () throws -> ModelPipeline
     private let plain: Mutex<Variant?>
 
     /// - Parameters:
@@ -30,8 +30,8 @@ public final class ServedModel: Sendable {
     ///   - eahApplied: whether `pipeline` with `hook` applies EAH (a hook, or baked weights);
     ///   - plainPipeline: the model without EAH when that differs from `pipeline` without the
     ///     hook (a baked bundle's original rows); loaded once, when first asked for.
-    public init(name: String, pipeline: LlavaPipeline, hook: AttentionHook?, eahApplied: Bool,
-                plainPipeline: (@Sendable () throws -> LlavaPipeline)? = nil) {
+    public init(name: String, pipeline: ModelPipeline, hook: AttentionHook?, eahApplied: Bool,
+                plainPipeline: (@Sendable () throws -> ModelPipeline)? = nil) {
         self.name = name
         self.pipeline = pipeline
         eahVariant = eahApplied ? Variant(pipeline: pipeline, hook: hook) : nil

@@ -18,15 +18,14 @@ extension EAHRun {
         }
         if image == "-" { throw ValidationError("--chat reads the conversation from standard input: give --image a path") }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
-        if temperature < 0 { throw ValidationError("--temperature must be 0 or more") }
-        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        if ctxSize != nil || verbosePrompt { throw ValidationError("\(mode) takes no --ctx-size or --verbose-prompt") }
     }
 
-    var sampling: SamplingParameters { SamplingParameters(temperature: temperature, topP: topP, seed: seed) }
+    var sampling: SamplingParameters { sampler.parameters }
 
     func runChat(_ source: ModelSource) throws {
         let pipeline = try self.source.pipeline(source)
-        try source.validate(against: pipeline.config)
+        try source.validate(against: pipeline.shape)
         let conversation = ChatConversation(pipeline: pipeline, hook: source.hook, systemPrompt: systemPrompt,
                                             sampling: sampling, maxTokens: maxTokens)
         if let image { conversation.attachImage(try pipeline.image(path: image)) }
@@ -35,16 +34,16 @@ extension EAHRun {
 
     func runServe(_ source: ModelSource) throws {
         let pipeline = try self.source.pipeline(source)
-        try source.validate(against: pipeline.config)
+        try source.validate(against: pipeline.shape)
         // A baked bundle carries EAH in its weights: without EAH is its original rows, loaded
         // on the first request that asks for it.
         let baked = source.bundle?.manifest.baked == true && !eah.noEah
         let (path, tower, mmproj, template, mode) = (source.model, source.visionTower, source.mmproj, self.source.template, self.source.imageMode)
         let originalRows = source.bundle?.originalRows
-        var plain: (@Sendable () throws -> LlavaPipeline)?
+        var plain: (@Sendable () throws -> ModelPipeline)?
         if baked {
             plain = { @Sendable in
-                try LlavaPipeline(model: path, visionTower: tower, mmproj: mmproj, templateName: template, imageMode: mode, textOverlay: originalRows)
+                try ModelPipeline(model: path, visionTower: tower, mmproj: mmproj, templateName: template, imageMode: mode, textOverlay: originalRows)
             }
         }
         let served = ServedModel(name: Self.servedName(model), pipeline: pipeline, hook: source.hook,

@@ -17,7 +17,7 @@ import EAHRuntime
 struct EAHRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eah-run",
-        abstract: "Run a LLaVA model (llava-hf, original LLaVA, or llama.cpp GGUF + mmproj).",
+        abstract: "Run a vision-language model (LLaVA-1.5/NeXT/OneVision, Qwen2-VL/2.5-VL: transformers folders, original LLaVA, or llama.cpp GGUF + mmproj).",
         discussion: """
             Either --image IMG --prompt TEXT (the answer streams as it is generated; - reads \
             either from standard input), --chat (a conversation on the terminal), --serve (the \
@@ -28,7 +28,13 @@ struct EAHRun: ParsableCommand {
     )
 
     @Argument(help: "An EAH bundle, a model folder, checkpoint file, index file, or text-model GGUF.")
-    var model: String
+    var modelArgument: String?
+
+    @Option(name: [.customShort("m"), .customLong("model")], help: "The model, as llama.cpp's -m (instead of the argument).")
+    var modelOption: String?
+
+    /// The model to run, from the argument or -m.
+    var model: String { modelOption ?? modelArgument ?? "" }
 
     @OptionGroup var eah: EAHRunOptions
 
@@ -37,7 +43,7 @@ struct EAHRun: ParsableCommand {
     @Option(help: "A JPEG or PNG image to ask about (- reads it from standard input).")
     var image: String?
 
-    @Option(help: "The question about the image (- reads it from standard input).")
+    @Option(name: .shortAndLong, help: "The question about the image (- reads it from standard input).")
     var prompt: String?
 
     @Flag(help: "Hold a conversation on the terminal (/image PATH, /reset, /quit); --image attaches the first image.")
@@ -60,17 +66,15 @@ struct EAHRun: ParsableCommand {
     @Option(help: "Write the F32 tensor logits [positions, vocab] to this safetensors file.")
     var logitsOut: String?
 
-    @Option(help: "Tokens to generate (0: prefill only).")
+    @Option(name: [.customShort("n"), .long], help: "Tokens to generate (0: prefill only).")
     var maxTokens = 256
 
-    @Option(help: "Sampling temperature (0: greedy).")
-    var temperature: Float = 0
+    @OptionGroup(title: "Sampling") var sampler: SamplingOptions
 
-    @Option(help: "Nucleus sampling threshold.")
-    var topP: Float = 1
+    @Option(help: "The context size: the prompt and the answer must fit in it (default: the model's).")
+    var ctxSize: Int?
 
-    @Option(help: "Seed for sampling.")
-    var seed: UInt64 = 0
+    @OptionGroup var display: OutputOptions
 
     @Flag(help: "Overwrite --logits-out if it exists.")
     var force = false
@@ -82,6 +86,15 @@ struct EAHRun: ParsableCommand {
     var verbosePrompt = false
 
     func validate() throws {
+        if modelArgument != nil, modelOption != nil { throw ValidationError("give the model once: as the argument or with -m") }
+        if modelArgument == nil, modelOption == nil { throw ValidationError("give the model to run (the argument or -m MODEL)") }
+        if let ctxSize, ctxSize < 1 { throw ValidationError("--ctx-size must be at least 1") }
+        if let prompt, prompt.contains("<image>") {
+            throw ValidationError("--prompt contains <image>: the conversation template inserts the image; remove <image> from the prompt")
+        }
+        if !serve, server.given { throw ValidationError("--host, --port, --queue-size, --max-request-mib and --max-image-mib apply to --serve only") }
+        try source.check(model: model)
+        if !serve { try sampler.refuseUnused() }
         if chat || serve { return try validateSession() }
         let frontEnd = image != nil || prompt != nil, raw = inputIds != nil || pixelValues != nil
         guard frontEnd != raw else {
@@ -93,12 +106,12 @@ struct EAHRun: ParsableCommand {
         if raw, source.template != nil || source.imageMode != nil || systemPrompt != nil {
             throw ValidationError("--template, --image-mode and --system-prompt apply to --image/--prompt only")
         }
+        if force, logitsOut == nil { throw ValidationError("--force applies to --logits-out only") }
         if maxTokens < 0 { throw ValidationError("--max-tokens must be 0 or more") }
-        if !(temperature.isFinite && temperature >= 0) { throw ValidationError("--temperature must be a number, 0 or more") }
-        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
     }
 
     func run() throws {
+        display.apply()
         self.source.applyThreads()
         let source = try eah.modelSource(path: model, options: self.source)
         if chat {
@@ -114,22 +127,22 @@ struct EAHRun: ParsableCommand {
 
     /// The raw entry point: ids and pixel values as given.
     private func runRaw(_ source: ModelSource, ids: [Int], pixelPath: String) throws {
-        let llava = LlavaModel(weights: try source.load())
-        try source.validate(against: llava.config)
-        let prompt: LlavaPrompt
+        let loaded = try source.load()
+        try source.validate(against: loaded.shape)
+        let images = [try loaded.readPixelValues(pixelPath)]
+        let prompt: ModelInput
         do throws(ModelProblem) {
-            prompt = try LlavaPrompt.fromRawIDs(ids, config: llava.config)
+            prompt = try loaded.prepare(ids: ids, images: images)
         } catch {
             throw CheckpointError(path: model, problem: error)
         }
         if verbosePrompt { StandardStream.error.write(Self.describe(prompt, text: nil)) }
-        _ = try ContextWindow.tokensAfter(prompt, requested: 0, config: llava.config, source: "--input-ids")
-        let pixels = try PixelValuesFile.read(pixelPath, config: llava.config.vision)
-        let result = try generate(llava, prompt: prompt, pixels: pixels, stopTokens: Set(llava.config.text.eosTokenIDs), hook: source.hook) { token in
+        _ = try ContextWindow.tokensAfter(prompt, requested: 0, shape: loaded.shape, source: "--input-ids")
+        let result = try generate(loaded, prompt: prompt, images: images, stopTokens: Set(loaded.eosTokenIDs), hook: source.hook) { token in
             if !json { StandardStream.output.write("\(token) ") }
         }
         if json {
-            print(JSONValue.object([("schema", .integer(1)), ("tokens", .array(result.tokens.map(JSONValue.integer)))]).serialized)
+            print(JSONValue.object([("schema", .integer(1)), ("sampling", sampler.json), ("tokens", .array(result.tokens.map(JSONValue.integer)))]).serialized)
         } else {
             print()
         }
@@ -138,24 +151,26 @@ struct EAHRun: ParsableCommand {
     /// The front-end entry point: the answer to a question about an image, streamed as text.
     private func runQuestion(_ source: ModelSource, image: String, question: String) throws {
         let pipeline = try self.source.pipeline(source)
-        try source.validate(against: pipeline.config)
+        try source.validate(against: pipeline.shape)
         let questionText = question == "-" ? Self.standardInputText() : question
+        if questionText.contains("<image>") {
+            throw ValidationError("the prompt on standard input contains <image>: the conversation template inserts the image; remove <image> from the prompt")
+        }
         let picture = image == "-" ? try pipeline.image(bytes: StandardInput.readAll(), origin: "standard input") : try pipeline.image(path: image)
-        let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt, imageSize: picture.size, imagePath: image)
+        let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt, images: [picture], imagePath: image)
         if verbosePrompt {
             let text = try pipeline.template.render(prompt: questionText, systemPrompt: systemPrompt)
             StandardStream.error.write(Self.describe(prompt, text: text))
         }
-        let pixels = picture.pixelValues
         var stream = TextStream(tokenizer: pipeline.tokenizer)
-        let result = try generate(pipeline.model, prompt: prompt, pixels: pixels, stopTokens: pipeline.stopTokens, hook: source.hook) { token in
+        let result = try generate(pipeline.model, prompt: prompt, images: [picture], stopTokens: pipeline.stopTokens, hook: source.hook) { token in
             if !json { StandardStream.output.write(stream.append(token)) }
         }
         let answerIDs = result.tokens.filter { !pipeline.stopTokens.contains($0) }
         let text = (try? pipeline.tokenizer.decode(answerIDs)) ?? ""
         if json {
             print(JSONValue.object([
-                ("schema", .integer(1)), ("prompt_tokens", .integer(result.promptLength)),
+                ("schema", .integer(1)), ("sampling", sampler.json), ("prompt_tokens", .integer(result.promptLength)),
                 ("tokens", .array(result.tokens.map(JSONValue.integer))), ("text", .string(text)),
             ]).serialized)
         } else {
@@ -163,20 +178,20 @@ struct EAHRun: ParsableCommand {
         }
     }
 
-    private func generate(_ llava: LlavaModel, prompt: LlavaPrompt, pixels: [Float], stopTokens: Set<Int>, hook: EAHAttentionHook?,
-                          onToken: (Int) -> Void) throws -> GenerationResult {
-        let room = try ContextWindow.tokensAfter(prompt, requested: maxTokens, config: llava.config, source: "prompt")
+    private func generate(_ loaded: any VisionLanguageModel, prompt: ModelInput, images: [PreparedImage], stopTokens: Set<Int>,
+                          hook: EAHAttentionHook?, onToken: (Int) -> Void) throws -> GenerationResult {
+        let room = try ContextWindow.tokensAfter(prompt, requested: maxTokens, shape: loaded.shape, source: "prompt", contextSize: ctxSize)
         let result: GenerationResult
         do throws(ModelProblem) {
-            result = try llava.generate(
-                prompt: prompt, pixelValues: pixels, maxTokens: room,
-                sampling: SamplingParameters(temperature: temperature, topP: topP, seed: seed),
+            result = try loaded.generate(
+                prompt, images: images, maxTokens: room,
+                sampling: sampling,
                 stopTokens: stopTokens, hook: hook, collectLogits: logitsOut != nil, onToken: onToken)
         } catch {
             throw CheckpointError(path: model, problem: error)
         }
         if let logitsOut, let logits = result.logits {
-            let vocab = llava.config.text.vocabSize
+            let vocab = loaded.shape.vocabSize
             let writer = try SafetensorsWriter(path: logitsOut, overwrite: force,
                                                tensors: [TensorPlan(name: "logits", dtype: .f32, shape: [logits.count / vocab, vocab])])
             try logits.withUnsafeBytes { try writer.write($0) }
@@ -187,7 +202,7 @@ struct EAHRun: ParsableCommand {
 
     /// The `--verbose-prompt` report: the rendered text, if there is one (control characters
     /// other than newlines escaped), and the ids, each run of image positions as `<image × N>`.
-    static func describe(_ prompt: LlavaPrompt, text: String?) -> String {
+    static func describe(_ prompt: ModelInput, text: String?) -> String {
         var ids: [String] = []
         let image = Set(prompt.imagePositions)
         var run = 0

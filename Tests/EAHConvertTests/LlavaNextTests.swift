@@ -46,8 +46,9 @@ struct LlavaNextTests {
     @Test("pixel values, token ids and image position kinds equal LlavaNextProcessor's", arguments: images)
     func processorInputs(_ image: String) throws {
         let expected = try Expected()
-        let pipeline = try LlavaPipeline(model: Self.model)
-        let (prompt, pixels) = try pipeline.inputs(question: expected.question, image: Self.imagePath(image))
+        let pipeline = try ModelPipeline(model: Self.model)
+        let (prompt, images) = try pipeline.inputs(question: expected.question, image: Self.imagePath(image))
+        let pixels = images[0].pixelValues
         let reference = try #require(Self.floats(image, "pixel_values"))
         #expect(pixels.count == reference.count)
         #expect(Self.worst(pixels, reference) <= 1e-6, "pixel values")
@@ -122,7 +123,7 @@ struct LlavaNextTests {
         let facts = try #require(expected.images[image])
         guard case .number(let beta)? = facts["beta"], case .object(let byKind)? = facts["sink_counts_by_kind"],
               case .array(let kinds)? = facts["kinds"] else { Issue.record("facts"); return }
-        let calibrator = try Calibrator(pipeline: try LlavaPipeline(model: Self.model), layers: [expected.layer], beta: beta)
+        let calibrator = try Calibrator(pipeline: try ModelPipeline(model: Self.model), layers: [expected.layer], beta: beta)
         let statistics = try calibrator.run([CalibrationData.Sample(image: Self.imagePath(image), prompt: expected.question)])
         #expect(statistics.sumCounts[0] == (try #require(Self.integers(image, "eah_sink_counts"))))
         var want: [String: [Int]] = [:]
@@ -143,9 +144,9 @@ struct LlavaNextTests {
     @Test("a Mistral decoder's sliding window (8 positions) matches transformers' eager attention")
     func mistralDecoder() throws {
         let model = Fixtures.path("llava-next/tiny-llava-next-mistral-hf")
-        let weights = try ModelFamilies.load(ModelRequest(model: model))
+        let weights = try LlavaLoader.load(model: model)
         #expect(weights.config.text.slidingWindow == 8)
-        let pipeline = try LlavaPipeline(model: model)
+        let pipeline = try ModelPipeline(model: model)
         let (prompt, _) = try pipeline.inputs(question: try Expected().question, image: Self.imagePath("wide"))
         #expect(prompt.tokens == (try #require(LlavaFixtures.integers("../llava-next/mistral-wide.safetensors", "input_ids"))))
         let (logits, tokens) = try Self.run(model, "wide")
@@ -165,7 +166,7 @@ struct LlavaNextTests {
             }
             folder.write(name, Array(bytes))
         }
-        let pipeline = try LlavaPipeline(model: folder.path)
+        let pipeline = try ModelPipeline(model: folder.path)
         #expect {
             _ = try pipeline.inputs(question: "What is in the picture?", image: Self.imagePath("large"))
         } throws: { error in
@@ -178,7 +179,7 @@ struct LlavaNextTests {
 
     @Test("the registry reads NeXT's config and refuses its other layouts clearly")
     func registry() throws {
-        let weights = try ModelFamilies.load(ModelRequest(model: Self.model))
+        let weights = try LlavaLoader.load(model: Self.model)
         #expect(weights.companions.family == "llava-next")
         #expect(weights.config.anyres?.pinpoints == [ImageSize(height: 42, width: 84), ImageSize(height: 84, width: 42), ImageSize(height: 84, width: 84)])
         #expect(weights.projector.imageNewline?.count == weights.config.text.hiddenSize)

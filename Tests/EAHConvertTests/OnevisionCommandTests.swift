@@ -42,9 +42,10 @@ struct OnevisionCommandTests {
 
     @Test("pixel values, token ids and image position kinds equal LlavaOnevisionProcessor's", arguments: images)
     func processorInputs(_ image: String) throws {
-        let pipeline = try LlavaPipeline(model: Self.model)
-        #expect(pipeline.model.weights.companions.family == "llava-onevision")
-        let (prompt, pixels) = try pipeline.inputs(question: try Self.question(), image: Self.imagePath(image))
+        let pipeline = try ModelPipeline(model: Self.model)
+        #expect(pipeline.model.family == "llava-onevision")
+        let (prompt, images) = try pipeline.inputs(question: try Self.question(), image: Self.imagePath(image))
+        let pixels = images[0].pixelValues
         let reference = try #require(Self.floats(image, "pixel_values"))
         #expect(pixels.count == reference.count)
         #expect(Self.worst(pixels, reference) <= 1e-6, "pixel values")

@@ -165,18 +165,26 @@ struct Qwen2VLTests {
 }
 
 extension Qwen2VLTests {
-    @Test("detection names Qwen2-VL's layouts, and the registry refuses what the runtime cannot run yet")
-    func detectionAndRefusal() throws {
+    @Test("detection names Qwen2-VL's layouts, and the registry loads each as the family-agnostic model")
+    func detectionAndRegistry() throws {
         let base = Fixtures.path("qwen2vl/qwen2vl/")
         #expect(WeightLayout.detect(try Checkpoint.open(base + "hf-save/model.safetensors")) == .qwen2VLHF)
         #expect(WeightLayout.detect(try Checkpoint.open(base + "hf-inmemory/model.safetensors")) == .qwen2VLHFCurrent)
         #expect(WeightLayout.detect(try Checkpoint.open(base + "gguf/text-f32.gguf")) == .llamaCppText)
-        func problem(_ request: ModelRequest) -> ModelProblem? {
-            do { _ = try ModelFamilies.load(request); return nil } catch { return error.problem as? ModelProblem }
-        }
-        #expect(problem(ModelRequest(model: base + "hf-save")) == .unsupportedLayout(
-            "is a Qwen2-VL / Qwen2.5-VL model (layout qwen2-vl-hf): the model library loads and runs it (Qwen2VLLoader, Qwen2VLModel), but eah-run and eah-convert cannot run it yet"))
-        #expect(problem(ModelRequest(model: base + "gguf/text-f32.gguf", mmproj: base + "gguf/mmproj-f32.gguf")) == .unsupportedLayout(
-            "is a Qwen2-VL / Qwen2.5-VL model (layout llama.cpp-text): the model library loads and runs it (Qwen2VLLoader, Qwen2VLModel), but eah-run and eah-convert cannot run it yet"))
+        let hub = try ModelFamilies.load(ModelRequest(model: base + "hf-save"))
+        #expect(hub is Qwen2VLModel && hub.family == "qwen2-vl" && hub.layoutName == "qwen2-vl-hf")
+        #expect(hub.companions.architecture == "Qwen2VLForConditionalGeneration" && hub.companions.tokenizer == .folder(base + "hf-save"))
+        #expect(hub.bakeTargets(layer: 1).map(\.name) == ["model.layers.1.self_attn.q_proj.weight", "model.layers.1.self_attn.q_proj.bias",
+                                                         "model.layers.1.self_attn.k_proj.weight", "model.layers.1.self_attn.k_proj.bias"])
+        #expect(hub.bakeTargets(layer: 1).map(\.perKVHead) == [false, false, true, true])
+        let current = try ModelFamilies.load(ModelRequest(model: base + "hf-inmemory"))
+        #expect(current.layoutName == "qwen2-vl-hf-current")
+        #expect(current.bakeTargets(layer: 0).first?.name == "model.language_model.layers.0.self_attn.q_proj.weight")
+        let gguf = try ModelFamilies.load(ModelRequest(model: base + "gguf/text-f32.gguf", mmproj: base + "gguf/mmproj-f32.gguf"))
+        #expect(gguf.family == "qwen2-vl" && gguf.companions.isGGUF && gguf.companions.bundled.map(\.kind) == [.mmproj])
+        #expect(gguf.bakeTargets(layer: 0).map(\.name) == ["blk.0.attn_q.weight", "blk.0.attn_q.bias", "blk.0.attn_k.weight", "blk.0.attn_k.bias"])
+        let qwen25 = try ModelFamilies.load(ModelRequest(model: Fixtures.path("qwen2vl/qwen25vl/hf-save")))
+        #expect(qwen25.family == "qwen2.5-vl")
+        #expect(throws: CheckpointError.self) { try ModelFamilies.load(ModelRequest(model: base + "gguf/text-f32.gguf")) }
     }
 }

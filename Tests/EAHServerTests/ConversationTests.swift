@@ -44,11 +44,12 @@ struct ConversationTests {
 
     @Test("a second turn reuses the cache and answers as a fresh run of the whole conversation")
     func cacheReuse() throws {
-        let pipeline = try LlavaPipeline(model: DemoModel.path)
+        let pipeline = try ModelPipeline(model: DemoModel.path)
         let conversation = ChatConversation(pipeline: pipeline, hook: nil, maxTokens: 24)
-        conversation.attachImage(try pipeline.image(path: DemoModel.image(0)))
+        let image = try pipeline.image(path: DemoModel.image(0))
+        conversation.attachImage(image)
         let first = try conversation.send("Describe the image.")
-        let firstPrompt = try pipeline.prompt(messages: [ChatMessage(role: .user, text: "Describe the image.", hasImage: true)])
+        let firstPrompt = try pipeline.prompt(messages: [ChatMessage(role: .user, text: "Describe the image.", hasImage: true)], images: [image])
         #expect(conversation.reusedPositions == 0)
         var streamed = ""
         let second = try conversation.send("What shapes are there?") { streamed += $0 }
@@ -57,9 +58,8 @@ struct ConversationTests {
         // tokenize differently at its boundary, so at least the first prompt is reused.
         #expect(conversation.reusedPositions >= firstPrompt.tokens.count)
 
-        let whole = try pipeline.prompt(messages: conversation.messages.dropLast())
-        let fresh = try pipeline.model.generate(prompt: whole, pixelValues: try pipeline.pixelValues(image: DemoModel.image(0)),
-                                                maxTokens: 24, stopTokens: pipeline.stopTokens)
+        let whole = try pipeline.prompt(messages: Array(conversation.messages.dropLast()), images: [image])
+        let fresh = try pipeline.model.generate(whole, images: [image], maxTokens: 24, stopTokens: pipeline.stopTokens)
         let freshText = try pipeline.tokenizer.decode(fresh.tokens.filter { !pipeline.stopTokens.contains($0) })
         #expect(!first.isEmpty)
         #expect(second == freshText)
@@ -67,7 +67,7 @@ struct ConversationTests {
 
     @Test("a conversation holds one image: another starts a new conversation")
     func secondImage() throws {
-        let pipeline = try LlavaPipeline(model: DemoModel.path)
+        let pipeline = try ModelPipeline(model: DemoModel.path)
         let conversation = ChatConversation(pipeline: pipeline, hook: nil, maxTokens: 4)
         #expect(!conversation.attachImage(try pipeline.image(path: DemoModel.image(0))))
         try conversation.send("Describe the image.")
@@ -77,7 +77,7 @@ struct ConversationTests {
 
     @Test("a prompt longer than the context is refused before running")
     func tooLong() throws {
-        let pipeline = try LlavaPipeline(model: DemoModel.path)
+        let pipeline = try ModelPipeline(model: DemoModel.path)
         let long = String(repeating: "square ", count: 400)
         #expect {
             try pipeline.prompt(messages: [ChatMessage(role: .user, text: long)])

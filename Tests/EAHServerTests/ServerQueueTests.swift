@@ -11,7 +11,7 @@ import Testing
 struct ServerQueueTests {
     @Test("a full queue answers 503 with Retry-After; the next request after it drains is served")
     func fullQueue() async throws {
-        let pipeline = try LlavaPipeline(model: DemoModel.path)
+        let pipeline = try ModelPipeline(model: DemoModel.path)
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.queueCapacity = 0

@@ -85,9 +85,15 @@ public enum SentencePieceModelFile {
             throw .invalidSpecialID(which: "unk", id: Int(trainer?.unk_id ?? 0), vocabularySize: pieces.count)
         }
         let normalizer = model.normalizer_spec?.pointee
-        if let normalizer, normalizer.has_precompiled_charsmap != 0, normalizer.precompiled_charsmap.len > 0 {
-            let name = normalizer.name.map { String(cString: $0) } ?? "custom"
-            throw .unsupportedComponent("the SentencePiece normalization rule \"\(name)\" (a precompiled charsmap; LLaMA uses \"identity\")")
+        var charsmap: PrecompiledCharsmap?
+        if let normalizer, normalizer.has_precompiled_charsmap != 0, normalizer.precompiled_charsmap.len > 0,
+           let data = normalizer.precompiled_charsmap.data {
+            let blob = Array(UnsafeBufferPointer(start: data, count: normalizer.precompiled_charsmap.len))
+            guard let parsed = PrecompiledCharsmap(blob) else { throw .invalidCharsmap(byteCount: blob.count) }
+            charsmap = parsed
+        }
+        if let trainer, trainer.has_treat_whitespace_as_suffix != 0, trainer.treat_whitespace_as_suffix != 0 {
+            throw .unsupportedComponent("treat_whitespace_as_suffix (▁ at the end of pieces)")
         }
         func special(_ id: Int32?) -> Int? { id.flatMap { $0 >= 0 ? Int($0) : nil } }
         func flag(_ has: protobuf_c_boolean?, _ value: protobuf_c_boolean?, default defaultValue: Bool) -> Bool {
@@ -103,6 +109,7 @@ public enum SentencePieceModelFile {
             addDummyPrefix: flag(normalizer?.has_add_dummy_prefix, normalizer?.add_dummy_prefix, default: true),
             removeExtraWhitespaces: flag(normalizer?.has_remove_extra_whitespaces, normalizer?.remove_extra_whitespaces, default: true),
             escapeWhitespaces: flag(normalizer?.has_escape_whitespaces, normalizer?.escape_whitespaces, default: true),
-            unknownSurface: trainer?.unk_surface.map { String(cString: $0) } ?? " \u{2047} ")
+            unknownSurface: trainer?.unk_surface.map { String(cString: $0) } ?? " \u{2047} ",
+            charsmap: charsmap)
     }
 }

@@ -1,4 +1,4 @@
-/// What `LlavaModel.generate` produced.
+/// What a model's `generate` produced.
 public struct GenerationResult: Sendable {
     /// Generated token ids, in order (a stop token, when reached, is included).
     public let tokens: [Int]

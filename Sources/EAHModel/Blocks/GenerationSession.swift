@@ -6,9 +6,9 @@ public final class GenerationSession {
     private(set) var cache: KVCache?
     /// The id at each cached position (image positions hold the image placeholder id).
     public private(set) var tokens: [Int] = []
-    /// Cached positions that hold image features, and the pixel values they came from.
+    /// Cached positions that hold image features, and the pixel values (per image) they came from.
     private var imagePositions: [Int] = []
-    private var pixelValues: [Float] = []
+    private var pixelValues: [[Float]] = []
     /// Positions the last generation took from the cache instead of computing them.
     public private(set) var reusedPositions = 0
 
@@ -32,10 +32,10 @@ public final class GenerationSession {
         return created
     }
 
-    /// How many leading positions of `prompt` (with `pixelValues` at its image positions) the
-    /// cache holds: never every position (the last one's logits are needed), never part of an
-    /// image, and an image only when its pixel values are the cached ones.
-    func reusablePrefix(of prompt: LlavaPrompt, pixelValues: [Float]) -> Int {
+    /// How many leading positions of `prompt` (with `pixelValues`, one set per image, at its
+    /// image positions) the cache holds: never every position (the last one's logits are
+    /// needed), never part of an image, and an image only when its pixel values are the cached ones.
+    func reusablePrefix(of prompt: ModelInput, pixelValues: [[Float]]) -> Int {
         var length = 0
         let limit = min(tokens.count, prompt.tokens.count - 1)
         while length < limit, tokens[length] == prompt.tokens[length] { length += 1 }
@@ -43,14 +43,14 @@ public final class GenerationSession {
         if !sameImage {
             length = min(length, prompt.imagePositions.first ?? length, imagePositions.first ?? length)
         }
-        if let first = prompt.imagePositions.first, let last = prompt.imagePositions.last, length > first, length <= last {
-            length = first
+        for run in prompt.image.runs where length > run.start && length < run.positions.upperBound {
+            length = run.start
         }
         return length
     }
 
     /// Records what the cache holds after a generation.
-    func record(tokens: [Int], imagePositions: [Int], pixelValues: [Float], reused: Int) {
+    func record(tokens: [Int], imagePositions: [Int], pixelValues: [[Float]], reused: Int) {
         self.tokens = tokens
         self.imagePositions = imagePositions
         self.pixelValues = imagePositions.isEmpty ? [] : pixelValues

@@ -1,4 +1,5 @@
 import EAHCheckpoint
+import EAHCore
 
 /// A model family: one folder holding its config reader, weight naming, towers, processor and
 /// image layout, registered in `ModelFamilies`. Runtime, bundle and EAH code never name a family.
@@ -11,8 +12,16 @@ public protocol ModelFamily {
     /// family (layouts without a `model_type`).
     static func claims(originalConfig: JSONValue) -> Bool
     static func claims(mmproj metadata: [MetadataEntry]) -> Bool
-    /// Loads the model from a checkpoint whose layout is already known.
-    static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout) throws(CheckpointError) -> LlavaWeights
+    /// Loads the model from a checkpoint whose layout is already known, ready to run on `pool`.
+    static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel
+    /// What `inspect` adds after a checkpoint's layout name when the checkpoint is this family's:
+    /// how images are packed in that layout (`modelType` from `config.json`, `metadata` the
+    /// checkpoint's own, e.g. an mmproj's `clip.*` keys). Nil when there is nothing to add.
+    static func layoutNote(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String?
+}
+
+extension ModelFamily {
+    public static func layoutNote(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String? { nil }
 }
 
 /// What to load: the model path and the companions a user passed.
@@ -35,24 +44,24 @@ public struct ModelRequest: Sendable {
 /// The registry: the one place that tells which family a checkpoint belongs to.
 public enum ModelFamilies {
     /// Every supported family, in detection order.
-    public static let all: [any ModelFamily.Type] = [LlavaNext.self, LlavaOnevision.self, Llava15.self]
+    public static let all: [any ModelFamily.Type] = [LlavaNext.self, LlavaOnevision.self, Qwen2VL.self, Llava15.self]
 
-    /// Opens `request.model`, detects its layout and family, and loads it.
+    /// Opens `request.model`, detects its layout and family, and loads it, ready to run on `pool`.
     ///
     /// Hugging Face layouts are told apart by `config.json`'s `model_type`; the original release
     /// by its `config.json` (`image_aspect_ratio`, `mm_patch_merge_type`); GGUF by the mmproj's
-    /// metadata (`clip.*`). Layouts that are not a whole model are refused by the family tables.
-    public static func load(_ request: ModelRequest) throws(CheckpointError) -> LlavaWeights {
+    /// metadata (`clip.*`, the projector type). Layouts that are not a whole model are refused by
+    /// the family tables.
+    public static func load(_ request: ModelRequest, pool: ThreadPool = .shared) throws(CheckpointError) -> any VisionLanguageModel {
         var reader = try Checkpoint.open(request.model)
         if let overlay = request.textOverlay { reader = try OverlayCheckpoint(base: reader, overlay: try Checkpoint.open(overlay)) }
         let layout = WeightLayout.detect(reader)
         let family = try family(of: request, layout: layout)
-        return try family.load(request, reader: reader, layout: layout)
+        return try family.load(request, reader: reader, layout: layout, pool: pool)
     }
 
     /// The family a model in `layout` belongs to.
     static func family(of request: ModelRequest, layout: WeightLayout) throws(CheckpointError) -> any ModelFamily.Type {
-        try refuseLibraryOnlyFamilies(request, layout: layout)
         switch WeightNameTable.layouts[layout]?.config {
         case .huggingFace?:
             let path = LlavaLoader.configPath(beside: request.model)
@@ -67,21 +76,13 @@ public enum ModelFamilies {
         case .gguf?:
             return all[index(mmproj: request.mmproj)]
         case nil:
+            // Layouts outside LLaVA's name table (Qwen2-VL's) say what they are in config.json.
+            if let json = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: request.model)),
+               case .string(let type)? = json["model_type"], let index = index(modelType: type) {
+                return all[index]
+            }
             return Llava15.self
         }
-    }
-
-    /// Families the model library loads but the runtime does not run yet (Qwen2-VL and
-    /// Qwen2.5-VL: `Qwen2VLLoader`, `Qwen2VLModel`), refused with what they are.
-    static func refuseLibraryOnlyFamilies(_ request: ModelRequest, layout: WeightLayout) throws(CheckpointError) {
-        var qwen = layout == .qwen2VLHF || layout == .qwen2VLHFCurrent
-        if layout == .llamaCppText, let path = request.mmproj, let reader = try? GGUFReader(path: path),
-           let projector = reader.metadataValue("clip.projector_type")?.string {
-            qwen = projector == "qwen2vl_merger" || projector == "qwen2.5vl_merger"
-        }
-        guard qwen else { return }
-        throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(
-            "is a Qwen2-VL / Qwen2.5-VL model (layout \(layout.rawValue)): the model library loads and runs it (Qwen2VLLoader, Qwen2VLModel), but eah-run and eah-convert cannot run it yet"))
     }
 
     private static func index(modelType: String) -> Int? {
@@ -98,26 +99,16 @@ public enum ModelFamilies {
         return all.firstIndex { $0.claims(mmproj: reader.metadata) } ?? all.count - 1
     }
 
-    /// What `inspect` reports as a checkpoint's layout: the naming, and for LLaVA-NeXT which image
-    /// packing it implies (transformers' for llava-hf, llama.cpp's for an mmproj).
+    /// What `inspect` reports as a checkpoint's layout: the naming, and the first note a family
+    /// adds about it (for LLaVA-NeXT, the image packing that layout implies).
     public static func layoutDescription(_ reader: any CheckpointReader) -> String {
         let layout = WeightLayout.detect(reader)
-        switch layout {
-        case .llavaHF, .llavaHFCurrent:
-            guard let json = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: reader.path)),
-                  case .string(let type)? = json["model_type"] else { return layout.rawValue }
-            if LlavaNext.modelTypes.contains(type) {
-                return layout.rawValue + " (llava-next: base image, tiles cropped to the image's aspect, image_newline after each row)"
-            }
-            if LlavaOnevision.modelTypes.contains(type) {
-                return layout.rawValue + " (llava-onevision: base image, tiles cropped to the image's aspect and shrunk under anyres_max_9, image_newline after each row)"
-            }
-            return layout.rawValue
-        case .llamaCppMMProj where LlavaNext.claims(mmproj: reader.metadata):
-            return layout.rawValue + " (llava-next: llama.cpp packing, base image and tiles without unpad or image_newline)"
-        default:
-            return layout.rawValue
+        var modelType: String?
+        if let json = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: reader.path)), case .string(let type)? = json["model_type"] {
+            modelType = type
         }
+        let note = all.lazy.compactMap { $0.layoutNote(layout, modelType: modelType, metadata: reader.metadata) }.first
+        return note.map { layout.rawValue + " (\($0))" } ?? layout.rawValue
     }
 }
 
@@ -153,7 +144,8 @@ public struct ModelCompanions: @unchecked Sendable {
     public var architecture: String
     public var tokenizer: TokenizerSource
     public var preprocessor: PreprocessorSource
-    /// The image preprocessing the model was trained with: `pad` or `crop` (`PreprocessMode`).
+    /// The image preprocessing the model was trained with: `pad` or `crop` (`PreprocessMode`);
+    /// empty for families without modes (Qwen2-VL resizes each image to its own grid).
     public var imageMode: String
     /// Whether `<image>` is a token of the vocabulary (llava-hf) or a text marker split around
     /// (original LLaVA's `tokenizer_image_token`, llama.cpp).

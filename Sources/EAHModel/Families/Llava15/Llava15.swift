@@ -1,4 +1,5 @@
 import EAHCheckpoint
+import EAHCore
 
 /// LLaVA-1.5: a CLIP ViT tower (a layer's hidden states without the class token), a two-layer
 /// GELU projector and a LLaMA decoder; one square image (`pad` or `crop`) is one run of
@@ -11,7 +12,7 @@ public enum Llava15: ModelFamily {
     public static func claims(originalConfig: JSONValue) -> Bool { true }
     public static func claims(mmproj metadata: [MetadataEntry]) -> Bool { true }
 
-    public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout) throws(CheckpointError) -> LlavaWeights {
-        try LlavaLoader.load(request, reader: reader, layout: layout, family: name)
+    public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
+        LlavaModel(weights: try LlavaLoader.load(request, reader: reader, layout: layout, family: name), pool: pool)
     }
 }

@@ -27,10 +27,15 @@ import EAHCore
 /// one `ModelProblem.unexpectedTensors` (file order). Every error is a `CheckpointError` about
 /// the file concerned.
 public enum LlavaLoader {
-    /// Loads the model at `model` through the family registry.
+    /// Loads the LLaVA-structured model (1.5, NeXT, OneVision) at `model` through the family
+    /// registry; a model of another family is refused.
     public static func load(model: String, visionTower: String? = nil, mmproj: String? = nil,
                             textOverlay: String? = nil) throws(CheckpointError) -> LlavaWeights {
-        try ModelFamilies.load(ModelRequest(model: model, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay))
+        let loaded = try ModelFamilies.load(ModelRequest(model: model, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay))
+        guard let llava = loaded as? LlavaModel else {
+            throw CheckpointError(path: model, problem: ModelProblem.unsupportedLayout("is a \(loaded.family) model, not a LLaVA one"))
+        }
+        return llava.weights
     }
 
     /// Loads a LLaVA-structured model (CLIP tower, MLP projector, LLaMA decoder) in `layout`,

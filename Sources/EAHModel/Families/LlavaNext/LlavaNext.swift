@@ -1,4 +1,5 @@
 import EAHCheckpoint
+import EAHCore
 
 /// LLaVA-NeXT (1.6): LLaVA-1.5's CLIP tower, projector and decoder, with "anyres" images: the
 /// best `image_grid_pinpoints` resolution, its tiles plus the base image, the tile features
@@ -20,11 +21,23 @@ public enum LlavaNext: ModelFamily {
         metadata.contains { $0.key == "clip.vision.image_grid_pinpoints" }
     }
 
-    public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout) throws(CheckpointError) -> LlavaWeights {
+    public static func layoutNote(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String? {
+        let isNext = modelType.map(modelTypes.contains) ?? false
+        switch layout {
+        case .llavaHF where isNext, .llavaHFCurrent where isNext:
+            return "llava-next: base image, tiles cropped to the image's aspect, image_newline after each row"
+        case .llamaCppMMProj where claims(mmproj: metadata):
+            return "llava-next: llama.cpp packing, base image and tiles without unpad or image_newline"
+        default:
+            return nil
+        }
+    }
+
+    public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
         guard layout == .llavaHF || layout == .llavaHFCurrent else {
             throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(
                 "LLaVA-NeXT is read in the llava-hf layout only so far; this checkpoint is in the \(layout.rawValue) layout (llama.cpp packs NeXT's tiles without unpad or newlines)"))
         }
-        return try LlavaLoader.load(request, reader: reader, layout: layout, family: name)
+        return LlavaModel(weights: try LlavaLoader.load(request, reader: reader, layout: layout, family: name), pool: pool)
     }
 }

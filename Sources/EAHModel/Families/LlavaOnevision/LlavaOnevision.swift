@@ -1,4 +1,5 @@
 import EAHCheckpoint
+import EAHCore
 
 /// LLaVA-OneVision: a SigLIP tower (no class token, learned positions, gelu_tanh; features of the
 /// last layer before the post-norm, strategy `full`), the LLaVA two-layer GELU projector and a
@@ -22,13 +23,18 @@ public enum LlavaOnevision: ModelFamily {
     public static func claims(originalConfig: JSONValue) -> Bool { false }
     public static func claims(mmproj metadata: [MetadataEntry]) -> Bool { false }
 
-    public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout) throws(CheckpointError) -> LlavaWeights {
+    public static func layoutNote(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String? {
+        guard layout == .llavaHF || layout == .llavaHFCurrent, let modelType, modelTypes.contains(modelType) else { return nil }
+        return "llava-onevision: base image, tiles cropped to the image's aspect and shrunk under anyres_max_9, image_newline after each row"
+    }
+
+    public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
         guard layout == .llavaHF || layout == .llavaHFCurrent else {
             throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(
                 "LLaVA-OneVision is read in the llava-hf layout only; this checkpoint is in the \(layout.rawValue) layout"))
         }
-        return try LlavaLoader.load(request, reader: reader, layout: layout, family: name) { json throws(ModelProblem) in
+        return LlavaModel(weights: try LlavaLoader.load(request, reader: reader, layout: layout, family: name) { json throws(ModelProblem) in
             try LlavaConfigReader.llavaHF(json, defaults: defaults)
-        }
+        }, pool: pool)
     }
 }

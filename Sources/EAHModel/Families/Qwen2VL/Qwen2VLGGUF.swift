@@ -8,9 +8,12 @@ import EAHCore
 /// linears). The weights are transformers' (F32 here; other stored types decode), so the model
 /// is the same; llama.cpp's own image preprocessing (its token clamps) is not reproduced.
 extension Qwen2VLLoader {
-    public static func load(gguf textPath: String, mmproj mmprojPath: String) throws(CheckpointError) -> Qwen2VLWeights {
-        let text = try GGUFReader(path: textPath), mmproj = try GGUFReader(path: mmprojPath)
-        let config = try ggufConfig(text: text, mmproj: mmproj)
+    /// Loads the text GGUF at `textPath` (its tensors read through `textReader` when given: a
+    /// baked bundle's original rows laid over it) and the mmproj at `mmprojPath`.
+    public static func load(gguf textPath: String, mmproj mmprojPath: String, textReader: (any CheckpointReader)? = nil) throws(CheckpointError) -> Qwen2VLWeights {
+        let gguf = try GGUFReader(path: textPath), mmproj = try GGUFReader(path: mmprojPath)
+        let text: any CheckpointReader = textReader ?? gguf
+        let config = try ggufConfig(text: gguf, mmproj: mmproj)
         let textSource = TrackingSource(source: TensorSource(text))
         let textWeights = try textWeights(textSource, config.text, .gguf)
         let unexpectedText = text.tensors.map(\.name).filter { !textSource.used.contains($0) }

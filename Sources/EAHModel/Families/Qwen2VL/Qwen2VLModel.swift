@@ -6,12 +6,19 @@ import EAHCore
 public final class Qwen2VLModel: @unchecked Sendable {
     public let weights: Qwen2VLWeights
     public let pool: ThreadPool
+    /// Where the tokenizer, preprocessor and bundle companions come from.
+    public let companions: ModelCompanions
     private let vision: RotaryVisionTransformer
-    private let decoder: TransformerDecoder
+    let decoder: TransformerDecoder
 
-    public init(weights: Qwen2VLWeights, pool: ThreadPool = .shared) {
+    /// `companions` default to the files beside a transformers folder's weights.
+    public init(weights: Qwen2VLWeights, companions: ModelCompanions? = nil, pool: ThreadPool = .shared) {
         self.weights = weights
         self.pool = pool
+        let folder = ModelFiles.folder(of: weights.source.path)
+        self.companions = companions ?? ModelCompanions(
+            family: Qwen2VL.familyName(weights.config.variant), architecture: weights.config.variant.rawValue, tokenizer: .folder(folder),
+            preprocessor: .folder(folder), imageMode: "", imageIsToken: true, isGGUF: false, bundled: [])
         vision = RotaryVisionTransformer(spec: weights.config.vision, weights: weights.vision, pool: pool)
         decoder = TransformerDecoder(spec: weights.config.text, weights: weights.text, pool: pool)
     }
@@ -40,58 +47,34 @@ public final class Qwen2VLModel: @unchecked Sendable {
         prompt: Qwen2VLPrompt, pixelValues: [[Float]], maxTokens: Int, sampling: SamplingParameters = .greedy,
         stopTokens: Set<Int> = [], hook: AttentionHook? = nil, collectLogits: Bool = false, onToken: (Int) -> Void = { _ in }
     ) throws(ModelProblem) -> GenerationResult {
-        let spec = config.text, hidden = spec.hiddenSize, vocab = spec.vocabSize, n = prompt.tokens.count
-        let embeddings = try promptEmbeddings(prompt, pixelValues: pixelValues)
-        let cache = KVCache(layerCount: spec.layerCount, kvWidth: spec.attention.kvHeadCount * spec.attention.headDim, capacity: n + maxTokens)
-        let promptHidden = decoder.forward(embeddings, count: n, positionIDs: prompt.positionRows[0], sectionPositionIDs: prompt.positionRows,
-                                           cache: cache, hook: hook, imagePositions: prompt.imagePositions)
-        var collected: [Float] = []
-        var last: [Float]
-        if collectLogits {
-            collected = promptHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress!, rows: n) }
-            last = Array(collected[(collected.count - vocab)...])
-        } else {
-            last = promptHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress! + (n - 1) * hidden, rows: 1) }
-        }
-        var sampler = TokenSampler(sampling)
-        var tokens: [Int] = []
-        while tokens.count < maxTokens {
-            let token = last.withUnsafeBufferPointer { sampler.next($0) }
-            tokens.append(token)
-            onToken(token)
-            if stopTokens.contains(token) || tokens.count == maxTokens { break }
-            var embedding = [Float](repeating: 0, count: hidden)
-            embedding.withUnsafeMutableBufferPointer { embed(token, into: $0) }
-            // Decoding continues on all three rows from one past the prompt's largest id.
-            let position = prompt.nextPositionID + tokens.count - 1
-            let stepHidden = decoder.forward(embedding, count: 1, positionIDs: [position], cache: cache, hook: hook,
-                                             imagePositions: prompt.imagePositions)
-            last = stepHidden.withUnsafeBufferPointer { decoder.logits($0.baseAddress!, rows: 1) }
-            if collectLogits { collected += last }
-        }
-        return GenerationResult(tokens: tokens, promptLength: n, logits: collectLogits ? collected : nil)
+        try generate(prompt.input, images: try Self.images(prompt, pixelValues), maxTokens: maxTokens, sampling: sampling, stopTokens: stopTokens,
+                     hook: hook, collectLogits: collectLogits, onToken: onToken)
     }
 
     /// Runs the prompt through decoder layers `0...lastLayer` only, for `hook` to observe (calibration).
     public func observePrefill(prompt: Qwen2VLPrompt, pixelValues: [[Float]], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
-        let spec = config.text
-        let embeddings = try promptEmbeddings(prompt, pixelValues: pixelValues)
-        let layers = min(lastLayer + 1, spec.layerCount)
-        let cache = KVCache(layerCount: layers, kvWidth: spec.attention.kvHeadCount * spec.attention.headDim, capacity: prompt.tokens.count)
-        _ = decoder.forward(embeddings, count: prompt.tokens.count, positionIDs: prompt.positionRows[0], sectionPositionIDs: prompt.positionRows,
-                            cache: cache, hook: hook, imagePositions: prompt.imagePositions, layerLimit: layers)
+        try observePrefill(prompt.input, images: try Self.images(prompt, pixelValues), hook: hook, throughLayer: lastLayer)
     }
 
-    /// Token embeddings, with each image's features at its run of positions.
-    private func promptEmbeddings(_ prompt: Qwen2VLPrompt, pixelValues: [[Float]]) throws(ModelProblem) -> [Float] {
-        let hidden = config.text.hiddenSize
+    private static func images(_ prompt: Qwen2VLPrompt, _ pixelValues: [[Float]]) throws(ModelProblem) -> [PreparedImage] {
         guard pixelValues.count == prompt.grids.count else {
             throw .badInput("the prompt has \(prompt.grids.count) images but \(pixelValues.count) pixel-value sets were given")
         }
-        var embeddings = [Float](repeating: 0, count: prompt.tokens.count * hidden)
-        var isImage = [Bool](repeating: false, count: prompt.tokens.count)
-        for (index, run) in prompt.image.runs.enumerated() {
-            let features = try imageFeatures(pixelValues: pixelValues[index], grid: prompt.grids[index])
+        return zip(pixelValues, prompt.grids).map { PreparedImage(pixelValues: $0, size: nil, grid: $1) }
+    }
+
+    /// Token embeddings, with each image's features at its run of positions (`images[i]` fills
+    /// the input's run `i`).
+    func inputEmbeddings(_ input: ModelInput, images: ArraySlice<PreparedImage>) throws(ModelProblem) -> [Float] {
+        let hidden = config.text.hiddenSize
+        guard images.count == input.image.runs.count else {
+            throw .badInput("the prompt has \(input.image.runs.count) images but \(images.count) were given")
+        }
+        var embeddings = [Float](repeating: 0, count: input.tokens.count * hidden)
+        var isImage = [Bool](repeating: false, count: input.tokens.count)
+        for (index, (run, image)) in zip(input.image.runs, images).enumerated() {
+            guard let grid = image.grid else { throw .badInput("image \(index) has no patch grid") }
+            let features = try imageFeatures(pixelValues: image.pixelValues, grid: grid)
             guard features.count == run.kinds.count * hidden else {
                 throw .badInput("image \(index) has \(run.kinds.count) positions but yields \(features.count / hidden) features")
             }
@@ -101,14 +84,14 @@ public final class Qwen2VLModel: @unchecked Sendable {
             }
         }
         embeddings.withUnsafeMutableBufferPointer { output in
-            for (position, token) in prompt.tokens.enumerated() where !isImage[position] {
+            for (position, token) in input.tokens.enumerated() where !isImage[position] {
                 embed(token, into: UnsafeMutableBufferPointer(rebasing: output[(position * hidden)..<((position + 1) * hidden)]))
             }
         }
         return embeddings
     }
 
-    private func embed(_ token: Int, into destination: UnsafeMutableBufferPointer<Float>) {
+    func embed(_ token: Int, into destination: UnsafeMutableBufferPointer<Float>) {
         // Ids are validated by Qwen2VLPrompt and come from the sampler, so the row exists.
         try? weights.text.embedTokens.dequantizeRow(token, into: destination)
     }

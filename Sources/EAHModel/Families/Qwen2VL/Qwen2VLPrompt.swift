@@ -89,6 +89,9 @@ public struct Qwen2VLPrompt: Sendable, Equatable {
         return rows
     }
 
+    /// The prompt as the family-agnostic interface carries it.
+    public var input: ModelInput { ModelInput(tokens: tokens, image: image, positionRows: positionRows) }
+
     /// Positions that hold image features, ascending.
     public var imagePositions: [Int] { image.positions }
 

@@ -1,25 +1,25 @@
 import EAHCheckpoint
-import EAHModel
+import EAHFrontEnd
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Finds the files that sit beside a model's weights.
-enum ModelFiles {
+public enum ModelFiles {
     /// The folder a model path stands for: itself when a folder, else the file's folder.
-    static func folder(of path: String) -> String {
+    public static func folder(of path: String) -> String {
         var status = stat()
         if stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR { return path }
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return String(path[..<slash])
     }
 
-    static func exists(_ path: String) -> Bool {
+    public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
 
     /// `name` in `folder`, or a `needsCompanion` error naming what is missing.
-    static func required(_ name: String, in folder: String) throws(CheckpointError) -> String {
+    public static func required(_ name: String, in folder: String) throws(CheckpointError) -> String {
         let path = folder + "/" + name
         guard exists(path) else {
             throw CheckpointError(path: folder, problem: ModelProblem.needsCompanion("holds no \(name), which the model's inputs need"))
@@ -29,7 +29,7 @@ enum ModelFiles {
 
     /// The image processor's settings: `preprocessor_config.json`, else the `image_processor`
     /// section of `processor_config.json` (where transformers 5 saves it).
-    static func preprocessorConfig(in folder: String) throws(CheckpointError) -> PreprocessorConfig {
+    public static func preprocessorConfig(in folder: String) throws(CheckpointError) -> PreprocessorConfig {
         if exists(folder + "/preprocessor_config.json") { return try PreprocessorConfig(path: folder + "/preprocessor_config.json") }
         let path = folder + "/processor_config.json"
         guard exists(path) else {
@@ -39,7 +39,7 @@ enum ModelFiles {
     }
 
     /// `tokenizer.json`, else `tokenizer.model`, in `folder`.
-    static func tokenizer(in folder: String) throws(CheckpointError) -> String {
+    public static func tokenizer(in folder: String) throws(CheckpointError) -> String {
         for name in ["tokenizer.json", "tokenizer.model"] where exists(folder + "/" + name) {
             return folder + "/" + name
         }
@@ -47,4 +47,3 @@ enum ModelFiles {
     }
 }
 
-import EAHFrontEnd

@@ -1,0 +1,26 @@
+import EAHCheckpoint
+import EAHTestSupport
+import Foundation
+import Testing
+
+/// `eah-run --serve` on a Qwen2-VL bundle: a request with an image (read at its own resolution)
+/// is answered as eah-run answers the same question, with EAH and without.
+@Suite("eah-run --serve on Qwen2-VL", .serialized)
+struct Qwen2VLServeTests {
+    @Test("an image request is answered as eah-run answers it, with and without EAH")
+    func answersAsEAHRun() throws {
+        let directory = TemporaryDirectory()
+        let bundle = directory.file("bundle")
+        let patch = try CommandRunner.run("eah-convert", ["patch", Fixtures.path("qwen2vl/qwen2vl/hf-save"), "-o", bundle,
+                                                         "--head", "0:1", "--head", "1:2", "--phase", "all"])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        let server = try ServerProcess("eah-run", [bundle, "--serve", "--port", "0"])
+        let image = Fixtures.path("images/valid/rgb_37x53.png")
+        for (extra, flags) in [("", [String]()), (", \"eah\": false", ["--no-eah"])] {
+            let response = try Curl.post(try server.baseURL + "/v1/chat/completions", json: try imageRequest(image, extra: extra))
+            #expect(response.status == 200, "\(response.body)")
+            let answer = try content(response), expected = try runAnswer(bundle, image: image, extra: flags)
+            #expect(answer != nil && answer == expected, "eah \(flags.isEmpty)")
+        }
+    }
+}
