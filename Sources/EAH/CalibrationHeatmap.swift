@@ -9,11 +9,19 @@ public enum CalibrationHeatmap {
     /// An upper bound of the width of one character at font size 11 (sans-serif).
     static let characterWidth = 7
 
+    /// ", 64–1,024 image tokens each" when samples had images of different sizes (each sample's
+    /// density is its count over its own image tokens, so the cells compare across sizes).
+    static func imageTokenRange(_ report: CalibrationReport) -> String {
+        let counts = report.statistics.imageTokensBySample.values
+        guard let low = counts.min(), let high = counts.max(), low != high else { return "" }
+        return ", \(low)–\(high) image tokens per sample"
+    }
+
     /// The SVG document for `report`.
     public static func svg(_ report: CalibrationReport) -> String {
         let summary = report.statistics.summary
         let heads = report.statistics.headCount
-        let title = "EAH calibration: mean sink density (β = \(report.beta), \(report.statistics.sampleCount) samples)"
+        let title = "EAH calibration: mean sink density (β = \(report.beta), \(report.statistics.sampleCount) samples\(imageTokenRange(report)))"
         let warnings = report.warnings
         let rowLabels = summary.map { "layer \($0.layer)" }
         let left = margin + (rowLabels.map(\.count).max() ?? 5) * characterWidth + 8

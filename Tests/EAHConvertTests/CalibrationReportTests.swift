@@ -57,6 +57,19 @@ struct CalibrationReportTests {
         #expect((0..<image.width).allSatisfy { pixel($0, image.height - 1) == (255, 255, 255) })
     }
 
+    @Test("samples of different image sizes: each counts by its own image tokens, and the title says the range")
+    func differentImageSizes() {
+        var statistics = CalibrationStatistics(layers: [0], headCount: 2)
+        // Head 0 sinks on 10 of 20 tokens and on 50 of 100: density 0.5 in both, whatever the size.
+        statistics.add(counts: [[10, 2]], imageTokens: 20, sample: 0)
+        statistics.add(counts: [[50, 0]], imageTokens: 100, sample: 1)
+        let report = CalibrationReport(toolVersion: "test", modelLayout: "qwen2-vl-hf", modelPath: "m", modelDigest: "ab", beta: 0.002,
+                                       dataDigests: ["d"], shards: [], statistics: statistics)
+        #expect(report.statistics.summary.first?.sinkDensity == [0.5, 0.05])
+        #expect(CalibrationHeatmap.svg(report).contains("(β = 0.002, 2 samples, 20–100 image tokens per sample)"))
+        #expect(!CalibrationHeatmap.svg(Self.report()).contains("image tokens per sample"))
+    }
+
     @Test("the heatmap numbers heads, labels layers, marks the chosen head, shows zero cells and warns")
     func annotated() {
         let svg = CalibrationHeatmap.svg(Self.report())
