@@ -14,6 +14,14 @@ public protocol ModelFamily {
     static func claims(mmproj metadata: [MetadataEntry]) -> Bool
     /// Loads the model from a checkpoint whose layout is already known, ready to run on `pool`.
     static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel
+    /// What `inspect` adds after a checkpoint's layout name when the checkpoint is this family's:
+    /// how images are packed in that layout (`modelType` from `config.json`, `metadata` the
+    /// checkpoint's own, e.g. an mmproj's `clip.*` keys). Nil when there is nothing to add.
+    static func layoutNote(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String?
+}
+
+extension ModelFamily {
+    public static func layoutNote(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String? { nil }
 }
 
 /// What to load: the model path and the companions a user passed.
@@ -91,26 +99,16 @@ public enum ModelFamilies {
         return all.firstIndex { $0.claims(mmproj: reader.metadata) } ?? all.count - 1
     }
 
-    /// What `inspect` reports as a checkpoint's layout: the naming, and for LLaVA-NeXT which image
-    /// packing it implies (transformers' for llava-hf, llama.cpp's for an mmproj).
+    /// What `inspect` reports as a checkpoint's layout: the naming, and the first note a family
+    /// adds about it (for LLaVA-NeXT, the image packing that layout implies).
     public static func layoutDescription(_ reader: any CheckpointReader) -> String {
         let layout = WeightLayout.detect(reader)
-        switch layout {
-        case .llavaHF, .llavaHFCurrent:
-            guard let json = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: reader.path)),
-                  case .string(let type)? = json["model_type"] else { return layout.rawValue }
-            if LlavaNext.modelTypes.contains(type) {
-                return layout.rawValue + " (llava-next: base image, tiles cropped to the image's aspect, image_newline after each row)"
-            }
-            if LlavaOnevision.modelTypes.contains(type) {
-                return layout.rawValue + " (llava-onevision: base image, tiles cropped to the image's aspect and shrunk under anyres_max_9, image_newline after each row)"
-            }
-            return layout.rawValue
-        case .llamaCppMMProj where LlavaNext.claims(mmproj: reader.metadata):
-            return layout.rawValue + " (llava-next: llama.cpp packing, base image and tiles without unpad or image_newline)"
-        default:
-            return layout.rawValue
+        var modelType: String?
+        if let json = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: reader.path)), case .string(let type)? = json["model_type"] {
+            modelType = type
         }
+        let note = all.lazy.compactMap { $0.layoutNote(layout, modelType: modelType, metadata: reader.metadata) }.first
+        return note.map { layout.rawValue + " (\($0))" } ?? layout.rawValue
     }
 }
 

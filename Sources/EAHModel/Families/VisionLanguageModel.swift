@@ -131,6 +131,10 @@ public protocol VisionLanguageModel: AnyObject, Sendable {
 }
 
 extension VisionLanguageModel {
+    /// Every checkpoint holding the model's weights: the text checkpoint, then the companions
+    /// (vision tower, mmproj) a bundle carries.
+    public var weightCheckpoints: [any CheckpointReader] { [textCheckpoint] + companions.bundled.map(\.reader) }
+
     /// A one-off generation (no session kept).
     public func generate(_ input: ModelInput, images: [PreparedImage], maxTokens: Int, sampling: SamplingParameters = .greedy,
                          stopTokens: Set<Int> = [], hook: AttentionHook? = nil, collectLogits: Bool = false,
