@@ -4,7 +4,7 @@ RELEASE_BIN = .build/release
 VENV = .venv
 PYTHON = $(VENV)/bin/python
 
-.PHONY: setup build release test test-real demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean fuzz fuzz-build fuzz-ci
+.PHONY: setup build release test test-real interop demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean fuzz fuzz-build fuzz-ci
 
 setup:
 	@tools/setup-system.sh
@@ -27,7 +27,7 @@ FUZZ_BUILD = .build/fuzz
 FUZZ_BIN = $(FUZZ_BUILD)/release/eah-fuzz
 SECONDS ?= 60
 TARGET ?=
-# CI: every target briefly on each submission (14 targets × 4 s).
+# CI: every target briefly on each submission (15 targets × 4 s).
 FUZZ_CI_SECONDS ?= 4
 
 fuzz-build: setup
@@ -46,6 +46,15 @@ fuzz-ci: fuzz-build
 test-real: setup tools-venv
 	$(PYTHON) tools/fetch_real_tokenizers.py
 	$(SWIFT) test --filter RealTokenizerTests
+
+# Stock llama.cpp runs what eah-convert writes in its layout: builds llama.cpp's tools once from the
+# llama-cpp-python sdist (tools/llama-cpp.sh, cached in ~/.cache/eah), then runs llama-mtmd-cli on
+# a converted model and on a baked bundle, and llama-simple against eah-run on the same GGUF
+# (LlamaCppInteropTests; `swift test` runs them too whenever that build exists).
+interop: setup
+	LLAMA_CPP_BIN="$$(tools/llama-cpp.sh llama-mtmd-cli llama-simple llama-tokenize llama-gguf)" && \
+		LLAMA_GGUF="$$LLAMA_CPP_BIN/llama-gguf" LLAMA_CPP_BIN="$$LLAMA_CPP_BIN" \
+		$(SWIFT) test --filter 'LlamaCppInteropTests|LlamaCppCompatibilityTests|LlamaCppExportTests'
 
 demo: release
 	@tools/demo.sh $(RELEASE_BIN)
@@ -117,7 +126,7 @@ $(VENV)/.installed: tools/requirements.txt
 # qwen2vl_command the qwen2vl models.
 # The GGUF tokenizer fixtures run llama.cpp's llama-tokenize (tools/llama-cpp.sh builds it);
 # real_tokenizer fetches the real vocabularies first (tools/fetch_real_tokenizers.py).
-FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command e2e template_corpus llava_next llava_onevision
+FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command e2e template_corpus llava_next llava_onevision
 
 fixtures: tools-venv
 	@for name in $(FIXTURE_SCRIPTS); do echo "tools/make_$${name}_fixtures.py"; $(PYTHON) tools/make_$${name}_fixtures.py || exit 1; done

@@ -67,12 +67,15 @@ let package = Package(
         .target(name: "EAH", dependencies: ["EAHModel", "EAHCheckpoint", "CEAHManifest", .product(name: "Crypto", package: "swift-crypto")]),
         // The runtime: a model with its tokenizer, template and preprocessor; EAH at load time.
         .target(name: "EAHRuntime", dependencies: ["EAHModel", "EAHFrontEnd", "EAH"]),
+        // The OpenAI chat-completions API apart from HTTP: a request body checked into typed
+        // fields, its image reference resolved to bounded bytes, stop sequences, error objects.
+        .target(name: "EAHServerAPI", dependencies: ["EAHCheckpoint", "EAHFrontEnd"]),
         // `eah-run --serve`: the OpenAI chat-completions API over a pipeline, on Hummingbird.
-        .target(name: "EAHServer", dependencies: ["EAHCheckpoint", "EAHModel", "EAHFrontEnd", "EAH", "EAHRuntime",
+        .target(name: "EAHServer", dependencies: ["EAHCheckpoint", "EAHModel", "EAHFrontEnd", "EAH", "EAHRuntime", "EAHServerAPI",
                                             .product(name: "Hummingbird", package: "hummingbird"),
                                             .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")]),
         // What every executable shares: argument parsing entry point, exit statuses.
-        .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", "EAHCore", "EAHFrontEnd", "EAH", "EAHRuntime",
+        .target(name: "EAHCommandLine", dependencies: ["EAHCheckpoint", "EAHCore", "EAHModel", "EAHFrontEnd", "EAH", "EAHRuntime",
                                                  .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         // Helpers shared by the test targets: fixture paths, temporary folders, byte builders.
         .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel"], path: "Sources/EAHTestSupport"),
@@ -85,7 +88,7 @@ let package = Package(
             dependencies: ["EAHModel", "EAHRuntime", "EAHServer", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Fuzz targets for every parser of untrusted input (`make fuzz`, and the tests' replays).
-        .target(name: "EAHFuzzTargets", dependencies: ["EAHCheckpoint", "EAHFrontEnd", "EAHModel", "EAH", "EAHRuntime"]),
+        .target(name: "EAHFuzzTargets", dependencies: ["EAHCheckpoint", "EAHFrontEnd", "EAHModel", "EAH", "EAHRuntime", "EAHServerAPI"]),
         // libFuzzer's driver entry point (declared only; -sanitize=fuzzer links it).
         .target(name: "CFuzzerDriver"),
         // `make fuzz`: libFuzzer over FuzzTargets when built with -sanitize=fuzzer -DEAH_FUZZING;
@@ -98,7 +101,7 @@ let package = Package(
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),
         .testTarget(name: "EAHFrontEndTests", dependencies: ["EAHFrontEnd", "EAHTestSupport"]),
         .testTarget(name: "EAHTests", dependencies: ["EAH", "EAHModel", "EAHTestSupport"]),
-        .testTarget(name: "EAHServerTests", dependencies: ["EAHServer", "EAHRuntime", "EAHFrontEnd", "EAH", "EAHTestSupport", "eah-run", "eah-convert"]),
+        .testTarget(name: "EAHServerTests", dependencies: ["EAHServer", "EAHServerAPI", "EAHRuntime", "EAHFrontEnd", "EAH", "EAHTestSupport", "eah-run", "eah-convert"]),
         .testTarget(name: "EAHFuzzTests", dependencies: ["EAHFuzzTargets", "EAHTestSupport"]),
         .testTarget(name: "EAHConvertTests", dependencies: ["EAHCheckpoint", "EAHRuntime", "EAHTestSupport", "eah-convert", "eah-run"]),
     ]

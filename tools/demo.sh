@@ -9,7 +9,9 @@ bin=${1:-.build/release}
 cd "$(dirname "$0")/.."
 out=demo-out
 mkdir -p "$out"
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; "$@"; }
+# Each command is echoed quoted (copy-pastable as is); bold only on a terminal without NO_COLOR.
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s$' "$bold"; printf ' %q' "$@"; printf '%s\n' "$plain"; "$@"; }
 
 if [ -d models/demo-llava ]; then
     model=models/demo-llava

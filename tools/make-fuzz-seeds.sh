@@ -32,6 +32,8 @@ for name in ["dtypes", "views", "nested_model", "parameter", "malicious_eval", "
 PY
 if [ $# -ge 1 ]; then seed manifest "$1" static.pb; fi
 seed tokenizer-model $fixtures/tokenizer/tokenizer.model
+for name in custom-rule-keep-whitespace user-control; do seed tokenizer-model $fixtures/tokenizer-spm-variants/$name.model; done
+seed tokenizer-json $fixtures/tokenizer-added/internvl.json
 seed tokenizer-json $fixtures/tokenizer/tokenizer.json
 seed tokenizer-json $fixtures/tokenizer/tokenizer-metaspace.json
 for name in $fixtures/templates/*.jinja; do seed chat-template "$name"; done
@@ -50,4 +52,12 @@ printf '{"image": "x.png", "prompt": "\\u00e9\\ud83d\\ude42"}\n' > "$corpus/cali
 seed json $fixtures/safetensors/sharded/model.safetensors.index.json index.json
 seed json $fixtures/templates/models/tokenizer_config/tokenizer_config.json
 seed json $fixtures/e2e/tiny-llava-hf/processor_config.json
+# Request bodies as the server tests send them (Tests/EAHServerTests), one with a PNG data URL.
+mkdir -p "$corpus/chat-request"
+printf '%s' '{"model": "m", "stream": true, "stream_options": {"include_usage": true}, "temperature": 0.5, "top_p": 0.9, "max_tokens": 12, "seed": 7, "stop": ["\n", "END"], "eah": false, "n": 1, "messages": [{"role": "developer", "content": "Be brief."}, {"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0K"}}, {"type": "text", "text": "What is it?"}]}, {"role": "assistant", "content": "A star."}, {"role": "user", "content": [{"type": "text", "text": "Colour?"}, {"type": "text", "text": "Size?"}]}]}' > "$corpus/chat-request/full.json"
+printf '%s' '{"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "file:///tmp/a.png"}}]}], "max_completion_tokens": 3, "stop": "x"}' > "$corpus/chat-request/file-url.json"
+printf '%s' '{"stream": true, "max_tokens": 200, "temperature": 1.5, "messages": [{"role": "system", "content": "<image> USER: </s>"}, {"role": "user", "content": "Tell me about rings.\n\nEND"}], "stop": ["\n\n", "END", "ring", "s."]}' > "$corpus/chat-request/stop.json"
+printf '{"model": "bundle", "max_tokens": 20, "seed": 5, "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:image/png;base64,%s"}}, {"type": "text", "text": "Hi"}]}]}' \
+    "$(base64 -w0 $fixtures/images/valid/rgb_1x1.png)" > "$corpus/chat-request/png-data-url.json"
+printf '%s' '{"messages": [' > "$corpus/chat-request/truncated.json"
 echo "seeds in $corpus: $(find "$corpus" -type f | wc -l) files, $(du -sh "$corpus" | cut -f1)"

@@ -2,7 +2,8 @@
 # Installs the Debian packages the build needs, only those missing (idempotent, quiet when
 # everything is present). Runs apt-get as root, through sudo when not root.
 set -euo pipefail
-packages=(zlib1g-dev pkg-config libprotobuf-c-dev protobuf-c-compiler libjpeg62-turbo-dev libpng-dev curl python3-venv)
+packages=(zlib1g-dev pkg-config libprotobuf-c-dev protobuf-c-compiler libjpeg62-turbo-dev libpng-dev curl python3-venv
+          librsvg2-bin)  # rsvg-convert: the heatmap rendering test
 missing=()
 for package in "${packages[@]}"; do
     [[ "$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null)" == *"install ok installed"* ]] || missing+=("$package")

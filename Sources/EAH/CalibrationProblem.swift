@@ -33,7 +33,7 @@ public enum CalibrationProblem: CheckpointProblem, Equatable {
         case .noSamples: "pass a JSONL of {\"image\": path, \"prompt\": text} lines, or a folder of .jpg/.png images with --prompt"
         case .badDataLine: "each line must be a JSON object with string fields \"image\" and \"prompt\""
         case .badReport: "pass a report written by eah-convert calibrate"
-        case .incompatibleReports: "merge shards of one calibration run (same model, --beta and --layers)"
+        case .incompatibleReports: "merge the disjoint shards of one calibration run (same model, --beta and --layers), each once"
         case .nothingToMerge: "pass the shard reports after --merge"
         case .badShard: "e.g. --shard 0/4 for the first of four shards"
         case .layerOutOfRange: "choose layers from 0 to the decoder's last layer, e.g. --layers 0-3"

@@ -3,7 +3,7 @@ import EAHCheckpoint
 /// A calibration report: the statistics (exactly mergeable) and their summary, as versioned JSON.
 ///
 /// `eah-convert calibrate` writes one per run or shard; `--merge` adds the statistics of
-/// several (same model layout, β, layers and heads) into one.
+/// several (same model, β, layers and heads; no sample counted twice) into one.
 public struct CalibrationReport: Sendable, Equatable {
     public static let schemaVersion = 1
 
@@ -11,6 +11,8 @@ public struct CalibrationReport: Sendable, Equatable {
     /// The model's weight layout and the path it was calibrated from (informational).
     public var modelLayout: String
     public var modelPath: String
+    /// `ModelDigest` of the model's weight files ("" in reports written before it was recorded).
+    public var modelDigest: String
     public var beta: Double
     /// SHA-256 digests of the calibration data each shard read, sorted.
     public var dataDigests: [String]
@@ -18,11 +20,12 @@ public struct CalibrationReport: Sendable, Equatable {
     public var shards: [String]
     public var statistics: CalibrationStatistics
 
-    public init(toolVersion: String, modelLayout: String, modelPath: String, beta: Double, dataDigests: [String], shards: [String],
-                statistics: CalibrationStatistics) {
+    public init(toolVersion: String, modelLayout: String, modelPath: String, modelDigest: String = "", beta: Double, dataDigests: [String],
+                shards: [String], statistics: CalibrationStatistics) {
         self.toolVersion = toolVersion
         self.modelLayout = modelLayout
         self.modelPath = modelPath
+        self.modelDigest = modelDigest
         self.beta = beta
         self.dataDigests = dataDigests
         self.shards = shards
@@ -34,17 +37,61 @@ public struct CalibrationReport: Sendable, Equatable {
         statistics.summary.compactMap { summary in summary.chosenHead.map { (summary.layer, $0) } }
     }
 
-    /// The reports' statistics added together; they must agree on layout, β, layers and heads.
+    /// The density above which every head of a layer counts as saturated.
+    public static let saturation = 0.9
+
+    /// Layers where every head's sink density is above `saturation`: β is too low to tell the
+    /// heads apart, and the chosen head falls to the tie-break.
+    public var saturatedLayers: [Int] {
+        statistics.summary.filter { layer in !layer.sinkDensity.isEmpty && layer.sinkDensity.allSatisfy { $0 > Self.saturation } }.map(\.layer)
+    }
+
+    /// What the user should know about this calibration (printed and written into the report).
+    public var warnings: [String] {
+        saturatedLayers.map { layer in
+            "β = \(beta) saturates layer \(layer): every head's sink density is above \(Self.saturation), so its head is chosen by the tie-break; raise --beta"
+        }
+    }
+
+    /// The shards this report covers (the whole data set when it lists none).
+    func coveredShards(path: String) throws(CheckpointError) -> [Shard] {
+        guard !shards.isEmpty else { return [.whole] }
+        var parsed: [Shard] = []
+        for text in shards {
+            guard let shard = Shard(text) else {
+                throw CheckpointError(path: path, problem: CalibrationProblem.badReport("shard '\(text)' is not I/N"))
+            }
+            parsed.append(shard)
+        }
+        return parsed
+    }
+
+    /// The reports' statistics added together. They must be of one model (digest, or layout
+    /// when a report predates digests), agree on β, layers and heads, and cover disjoint shards
+    /// of each data set (the same shard twice, or overlapping shards, would count samples twice).
     public static func merge(_ reports: [CalibrationReport], paths: [String]) throws(CheckpointError) -> CalibrationReport {
         guard var merged = reports.first else {
             throw CheckpointError(path: "--merge", problem: CalibrationProblem.nothingToMerge)
         }
+        var covered: [(shard: Shard, data: [String], path: String)] = try merged.coveredShards(path: paths[0]).map { ($0, merged.dataDigests, paths[0]) }
         for (report, path) in zip(reports, paths).dropFirst() {
+            if !report.modelDigest.isEmpty, !merged.modelDigest.isEmpty, report.modelDigest != merged.modelDigest {
+                throw CheckpointError(path: path, problem: CalibrationProblem.incompatibleReports(
+                    "it measured another model (digest \(report.modelDigest.prefix(12))…, \(paths[0]) has \(merged.modelDigest.prefix(12))…)"))
+            }
             guard report.modelLayout == merged.modelLayout, report.beta == merged.beta,
                   report.statistics.isCompatible(with: merged.statistics) else {
                 throw CheckpointError(path: path, problem: CalibrationProblem.incompatibleReports(
                     "its layout, β, layers or head count differ from \(paths[0])'s"))
             }
+            for shard in try report.coveredShards(path: path) {
+                for earlier in covered where earlier.data == report.dataDigests && earlier.shard.overlaps(shard) {
+                    let what = earlier.shard == shard ? "shard \(shard) is also in \(earlier.path)" : "shard \(shard) overlaps shard \(earlier.shard) of \(earlier.path)"
+                    throw CheckpointError(path: path, problem: CalibrationProblem.incompatibleReports(what + " (samples would count twice)"))
+                }
+                covered.append((shard, report.dataDigests, path))
+            }
+            if merged.modelDigest.isEmpty { merged.modelDigest = report.modelDigest }
             merged.statistics = merged.statistics.merged(with: report.statistics)
             merged.dataDigests = Array(Set(merged.dataDigests + report.dataDigests)).sorted()
             merged.shards += report.shards
@@ -91,13 +138,14 @@ public struct CalibrationReport: Sendable, Equatable {
             ("schema", .integer(Self.schemaVersion)),
             ("kind", .string("eah-calibration-report")),
             ("tool_version", .string(toolVersion)),
-            ("model", .object([("layout", .string(modelLayout)), ("path", .string(modelPath))])),
+            ("model", .object([("layout", .string(modelLayout)), ("path", .string(modelPath)), ("digest", .string(modelDigest))])),
             ("beta", .number(beta)),
             ("layers", .array(statistics.layers.map(JSONValue.integer))),
             ("heads", .integer(statistics.headCount)),
             ("samples", .integer(statistics.sampleCount)),
             ("data_digests", .array(dataDigests.map(JSONValue.string))),
             ("shards", .array(shards.map(JSONValue.string))),
+            ("warnings", .array(warnings.map(JSONValue.string))),
             ("summary", .array(summary)),
             ("statistics", .object([("layers", .array(layers)),
                                     ("image_tokens_by_kind", .object(statistics.imageTokensByKind.keys.sorted().map { ($0, JSONValue.integer(statistics.imageTokensByKind[$0]!)) })),
@@ -187,6 +235,7 @@ public struct CalibrationReport: Sendable, Equatable {
         toolVersion = json["tool_version"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? "unknown"
         modelLayout = json["model"]?["layout"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? "unknown"
         modelPath = json["model"]?["path"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? ""
+        modelDigest = json["model"]?["digest"].flatMap { if case .string(let text) = $0 { text } else { nil } } ?? ""
         self.beta = beta
         dataDigests = try strings(json["data_digests"], "data_digests")
         shards = try strings(json["shards"], "shards")

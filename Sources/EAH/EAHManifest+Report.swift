@@ -6,16 +6,7 @@ extension EAHManifest {
         func checksums(_ files: [FileChecksum]) -> JSONValue {
             .array(files.map { .object([("path", .string($0.path)), ("sha256", .string($0.sha256)), ("size", .integer($0.size))]) })
         }
-        let patches: [JSONValue] = self.patches.map { patch in
-            var fields: [(String, JSONValue)] = [("layer", .integer(patch.layer))]
-            switch patch.selection {
-            case .dynamic: fields.append(("selection", .string("dynamic")))
-            case .fixed(let head): fields += [("selection", .string("static")), ("head", .integer(head))]
-            }
-            fields += [("beta", .number(patch.beta)), ("phase", .string(patch.phase.rawValue)),
-                       ("target_heads", patch.targetHeads.map { .array($0.map(JSONValue.integer)) } ?? .string("all"))]
-            return .object(fields)
-        }
+        let patches = self.patches.map(\.json)
         var fields: [(String, JSONValue)] = [
             ("manifest_schema", .integer(schemaVersion)),
             ("tool_version", .string(toolVersion)),
@@ -66,5 +57,19 @@ extension EAHManifest {
         lines.append("weights:")
         for file in weightFiles { lines.append("  \(TerminalText.escape(file.path))  \(file.size) bytes  sha256 \(file.sha256)") }
         return lines.joined(separator: "\n")
+    }
+}
+
+extension EAHLayerPatch {
+    /// The patch as JSON: layer, selection (and head), β, phase, target heads.
+    public var json: JSONValue {
+        var fields: [(String, JSONValue)] = [("layer", .integer(layer))]
+        switch selection {
+        case .dynamic: fields.append(("selection", .string("dynamic")))
+        case .fixed(let head): fields += [("selection", .string("static")), ("head", .integer(head))]
+        }
+        fields += [("beta", .number(beta)), ("phase", .string(phase.rawValue)),
+                   ("target_heads", targetHeads.map { .array($0.map(JSONValue.integer)) } ?? .string("all"))]
+        return .object(fields)
     }
 }

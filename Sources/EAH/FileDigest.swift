@@ -55,3 +55,19 @@ public enum FileDigest {
         return String(decoding: text, as: UTF8.self)
     }
 }
+
+/// The identity of a model's weights for reports: SHA-256 of the lines `NAME SHA256\n` of its
+/// weight files (file names without folders, sorted), so a copy of a model in another folder has
+/// the same digest and any changed byte of any weight file gives another one.
+public enum ModelDigest {
+    /// The digest of the files that hold the tensors of `readers` (shards, vision tower, mmproj).
+    public static func sha256(of readers: [any CheckpointReader]) throws(CheckpointError) -> String {
+        let files = Set(readers.flatMap { $0.tensors.map(\.file) })
+        var lines: [String] = []
+        for path in files {
+            let name = path.split(separator: "/").last.map(String.init) ?? path
+            lines.append(name + " " + (try FileDigest.sha256(path: path)) + "\n")
+        }
+        return FileDigest.sha256(Array(lines.sorted().joined().utf8))
+    }
+}

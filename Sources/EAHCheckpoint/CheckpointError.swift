@@ -9,7 +9,7 @@ public struct CheckpointError: Error, CustomStringConvertible, Sendable {
     public let problem: any CheckpointProblem
 
     public init(path: String, problem: any CheckpointProblem) {
-        self.path = path
+        self.path = PartialOutputFolders.shown(path)
         self.problem = problem
     }
 

@@ -10,6 +10,8 @@ public enum ConversionProblem: CheckpointProblem, Equatable {
     case cannotDecode(tensor: String, dtype: DType)
     /// The output path is the input itself.
     case outputIsInput
+    /// The source cannot be written in llama.cpp's GGUF layout (the reason names the part).
+    case notLlamaCppLayout(String)
 
     public var message: String {
         switch self {
@@ -17,6 +19,7 @@ public enum ConversionProblem: CheckpointProblem, Equatable {
         case .unstorableType(let tensor, let dtype, let format): "tensor '\(tensor)' has type \(dtype.name), which \(format.rawValue) cannot store"
         case .cannotDecode(let tensor, let dtype): "tensor '\(tensor)' is \(dtype.name), which cannot be dequantized yet"
         case .outputIsInput: "the output is the input file"
+        case .notLlamaCppLayout(let reason): "cannot be written in llama.cpp's layout: \(reason)"
         }
     }
 
@@ -26,13 +29,14 @@ public enum ConversionProblem: CheckpointProblem, Equatable {
         case .unstorableType: "choose the other output format with --to"
         case .cannotDecode: "convert from a checkpoint in another type, or keep this tensor's type with --dtype keep and --to gguf"
         case .outputIsInput: "choose another output path; sources are never modified"
+        case .notLlamaCppLayout: "pass --keep-names for a GGUF that keeps the source's tensor names (eah-run reads it, llama.cpp does not)"
         }
     }
 
     public var isUsageError: Bool {
         switch self {
         case .dtypeNeedsGGUF, .outputIsInput: true
-        case .unstorableType, .cannotDecode: false
+        case .unstorableType, .cannotDecode, .notLlamaCppLayout: false
         }
     }
 }

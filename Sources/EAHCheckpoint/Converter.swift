@@ -45,25 +45,59 @@ public enum Converter {
         _ reader: any CheckpointReader, to output: String, options: ConversionOptions, only: Set<String>? = nil,
         rewrites: [String: Rewrite] = [:], progress: ((Int, Int) -> Void)? = nil
     ) throws(CheckpointError) -> ConversionSummary {
-        if reader.tensors.contains(where: { sameFile($0.file, output) }) || sameFile(reader.path, output) {
-            throw CheckpointError(path: output, problem: ConversionProblem.outputIsInput)
-        }
+        if sameFile(reader.path, output) { throw CheckpointError(path: output, problem: ConversionProblem.outputIsInput) }
         var plans = try plan(reader, options: options)
         if let only { plans = plans.filter { only.contains($0.name) } }
         let sources = Dictionary(reader.tensors.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
-        let writer: any StreamingTensorWriter
-        switch options.format {
-        case .safetensors:
-            writer = try SafetensorsWriter(path: output, overwrite: options.overwrite, tensors: plans)
-        case .gguf:
-            writer = try GGUFWriter(path: output, overwrite: options.overwrite, metadata: ggufMetadata(from: reader, plans: plans, dtype: options.dtype), tensors: plans)
+        let metadata = options.format == .gguf ? ggufMetadata(from: reader, plans: plans, dtype: options.dtype) : []
+        let tensors = plans.compactMap { plan in
+            sources[plan.name].map { OutputTensor(plan: plan, source: $0, reader: reader, rewrite: rewrites[plan.name]) }
         }
-        let total = writer.writeOrder.reduce(0) { $0 + (sources[$1.name]?.byteCount ?? 0) }
+        return try write(tensors, to: output, format: options.format, metadata: metadata, overwrite: options.overwrite, progress: progress)
+    }
+
+    /// One tensor of an output: what is written (name, type, shape) and where it comes from.
+    public struct OutputTensor {
+        public var plan: TensorPlan
+        public var source: TensorInfo
+        public var reader: any CheckpointReader
+        /// Changes the bytes (already in `plan.dtype`) before they are written.
+        public var rewrite: Rewrite?
+
+        public init(plan: TensorPlan, source: TensorInfo, reader: any CheckpointReader, rewrite: Rewrite? = nil) {
+            self.plan = plan
+            self.source = source
+            self.reader = reader
+            self.rewrite = rewrite
+        }
+    }
+
+    /// Writes `tensors` (names and shapes as planned, bytes from their sources, transcoded where
+    /// the types differ) with `metadata` (GGUF only), streaming as `convert` does.
+    @discardableResult
+    public static func write(
+        _ tensors: [OutputTensor], to output: String, format: ConversionOptions.OutputFormat, metadata: [MetadataEntry],
+        overwrite: Bool, progress: ((Int, Int) -> Void)? = nil
+    ) throws(CheckpointError) -> ConversionSummary {
+        for input in Set(tensors.flatMap { [$0.source.file, $0.reader.path] }) where sameFile(input, output) {
+            throw CheckpointError(path: output, problem: ConversionProblem.outputIsInput)
+        }
+        let plans = tensors.map(\.plan)
+        let writer: any StreamingTensorWriter
+        switch format {
+        case .safetensors:
+            writer = try SafetensorsWriter(path: output, overwrite: overwrite, tensors: plans)
+        case .gguf:
+            writer = try GGUFWriter(path: output, overwrite: overwrite, metadata: metadata, tensors: plans)
+        }
+        let byName = Dictionary(tensors.map { ($0.plan.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let total = writer.writeOrder.reduce(0) { $0 + (byName[$1.name]?.source.byteCount ?? 0) }
         var done = 0
         for plan in writer.writeOrder {
-            guard let source = sources[plan.name] else { continue }
-            let bytes = try reader.bytes(of: source)
-            if let rewrite = rewrites[plan.name] {
+            guard let tensor = byName[plan.name] else { continue }
+            let source = tensor.source
+            let bytes = try tensor.reader.bytes(of: source)
+            if let rewrite = tensor.rewrite {
                 let collector = CollectingWriter(plan: plan)
                 if plan.dtype == source.dtype {
                     try copy(bytes, to: collector) { _ in }
@@ -189,15 +223,17 @@ public enum Converter {
         }
     }
 
-    /// GGUF metadata for the output: a GGUF source's own entries (minus the keys the writer
-    /// sets, and `general.file_type` when types change), else the source's string metadata
-    /// under `source.metadata.*`; plus `general.quantization_version` when any tensor is
-    /// quantized.
+    /// GGUF metadata for the output: a GGUF source's own entries (minus the alignment, which the
+    /// writer sets, and `general.file_type` / `general.quantization_version` when types change),
+    /// else the source's string metadata under `source.metadata.*`; plus
+    /// `general.quantization_version` when any tensor is quantized and none is there.
     static func ggufMetadata(from reader: any CheckpointReader, plans: [TensorPlan], dtype: ConversionOptions.TargetDType) -> [MetadataEntry] {
         var entries: [MetadataEntry] = []
         if reader.format == .gguf {
+            // With types kept, every entry stays where it was (a llama.cpp file rewritten
+            // unchanged is the same file); the writer sets the alignment.
             let dropped: Set<String> = dtype == .keep
-                ? ["general.alignment", "general.quantization_version"]
+                ? ["general.alignment"]
                 : ["general.alignment", "general.quantization_version", "general.file_type"]
             entries = reader.metadata.filter { !dropped.contains($0.key) }
         } else {
@@ -205,7 +241,7 @@ public enum Converter {
                 if case .string = entry.value { entries.append(MetadataEntry(key: "source.metadata.\(entry.key)", value: entry.value)) }
             }
         }
-        if plans.contains(where: { $0.dtype.isQuantized }) {
+        if plans.contains(where: { $0.dtype.isQuantized }), !entries.contains(where: { $0.key == "general.quantization_version" }) {
             entries.append(MetadataEntry(key: "general.quantization_version", value: .uint32(2)))
         }
         return entries

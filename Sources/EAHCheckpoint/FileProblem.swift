@@ -37,7 +37,15 @@ public enum FileProblem: CheckpointProblem, Equatable {
         case .truncated: "download or copy the file again; it is incomplete"
         case .outputNotAFile: "choose another output path"
         case .outputExists: "pass --force to overwrite it, or choose another output path"
-        case .cannotWrite: "check the folder exists, is writable and has free space"
+        case .cannotWrite(let code):
+            switch code {
+            case ENOSPC, EDQUOT: "the file system is full: free space on it, or write the output to another file system"
+            case EROFS: "the file system is read-only: choose an output path on a writable one"
+            case EACCES, EPERM: "check the folder's permissions, or choose another output path"
+            case ENOENT, ENOTDIR: "check the output's folder exists"
+            case EFBIG: "the file is larger than the file system or the file-size limit (ulimit -f) allows: write it elsewhere or raise the limit"
+            default: "check the folder exists, is writable and has free space"
+            }
         case .system: nil
         }
     }

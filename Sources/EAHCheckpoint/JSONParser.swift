@@ -5,7 +5,9 @@
 /// whitespace after the value. Object members keep document order. Integers without fraction or
 /// exponent that fit `Int` become `.integer`; every other number `.number` (non-finite ones are
 /// rejected). Nesting is limited to `maxDepth` levels, so recursion is bounded and no input can
-/// crash the parser. Errors carry the byte offset into `bytes`.
+/// crash the parser, and what the values hold is charged to an `AllocationBudget` (by default
+/// `AllocationBudget.json(size:)` of the text), so no input can allocate out of proportion to
+/// its size. Errors carry the byte offset into `bytes`.
 public struct JSONParser {
     /// The default nesting limit.
     public static let defaultMaxDepth = 128
@@ -13,16 +15,19 @@ public struct JSONParser {
     private let bytes: UnsafeRawBufferPointer
     private let maxDepth: Int
     private var position = 0
+    private var budget: AllocationBudget
 
-    private init(bytes: UnsafeRawBufferPointer, maxDepth: Int) {
+    private init(bytes: UnsafeRawBufferPointer, maxDepth: Int, budget: AllocationBudget) {
         self.bytes = bytes
         self.maxDepth = maxDepth
+        self.budget = budget
     }
 
-    /// Parses one JSON value surrounded by optional whitespace.
-    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth) throws(JSONProblem) -> JSONValue {
+    /// Parses one JSON value surrounded by optional whitespace; `budget` nil: `AllocationBudget.json(size:)`.
+    public static func parse(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = defaultMaxDepth,
+                             budget: AllocationBudget? = nil) throws(JSONProblem) -> JSONValue {
         if let bad = firstInvalidUTF8(bytes) { throw .invalidUTF8(offset: bad) }
-        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth, budget: budget ?? .json(size: bytes.count))
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
@@ -31,9 +36,9 @@ public struct JSONParser {
     }
 
     /// Parses one JSON value from an array of bytes.
-    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONProblem) -> JSONValue {
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth, budget: AllocationBudget? = nil) throws(JSONProblem) -> JSONValue {
         let result: Result<JSONValue, JSONProblem> = bytes.withUnsafeBytes { raw in
-            do throws(JSONProblem) { return .success(try parse(raw, maxDepth: maxDepth)) } catch { return .failure(error) }
+            do throws(JSONProblem) { return .success(try parse(raw, maxDepth: maxDepth, budget: budget)) } catch { return .failure(error) }
         }
         return try result.get()
     }
@@ -88,7 +93,13 @@ public struct JSONParser {
         return bytes[position]
     }
 
+    /// Charges `bytes` of values built at the current position to the budget.
+    private mutating func charge(_ bytes: Int) throws(JSONProblem) {
+        guard budget.charge(bytes) else { throw .allocationBudget(limit: budget.limit, offset: position) }
+    }
+
     private mutating func parseValue(depth: Int) throws(JSONProblem) -> JSONValue {
+        try charge(MemoryLayout<JSONValue>.stride)
         let byte = try peek()
         switch byte {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
@@ -126,6 +137,8 @@ public struct JSONParser {
             let byte = try peek()
             guard byte == UInt8(ascii: "\"") else { throw .unexpectedByte(byte, offset: position) }
             let key = try parseString()
+            // The member's key and name (a String and its copy in `seen`) beside the value.
+            try charge(MemoryLayout<(String, JSONValue)>.stride - MemoryLayout<JSONValue>.stride + 32 + key.utf8.count)
             guard seen.insert(Array(key.utf8)).inserted else { throw .duplicateKey(key, offset: keyOffset) }
             skipWhitespace()
             let colon = try peek()
@@ -174,6 +187,7 @@ public struct JSONParser {
             switch byte {
             case UInt8(ascii: "\""):
                 position += 1
+                try charge(output.count)
                 return String(decoding: output, as: UTF8.self)
             case UInt8(ascii: "\\"):
                 let escapeOffset = position

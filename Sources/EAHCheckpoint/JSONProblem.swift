@@ -23,6 +23,8 @@ public enum JSONProblem: CheckpointProblem, Equatable {
     case tooDeep(limit: Int, offset: Int)
     /// Something other than whitespace follows the value.
     case trailingData(offset: Int)
+    /// The values built up to `offset` already hold more than `limit` bytes (`AllocationBudget`).
+    case allocationBudget(limit: Int, offset: Int)
 
     public var message: String {
         switch self {
@@ -37,6 +39,8 @@ public enum JSONProblem: CheckpointProblem, Equatable {
         case .duplicateKey(let key, let offset): "duplicate JSON object key \"\(key)\" at byte \(offset)"
         case .tooDeep(let limit, let offset): "JSON nests deeper than \(limit) levels at byte \(offset)"
         case .trailingData(let offset): "unexpected data after the JSON value at byte \(offset)"
+        case .allocationBudget(let limit, let offset):
+            "the JSON values would take more than \(limit) bytes of memory (at byte \(offset)), out of proportion to the text; it is not a real file of this kind"
         }
     }
 
@@ -45,7 +49,7 @@ public enum JSONProblem: CheckpointProblem, Equatable {
         switch self {
         case .unexpectedEnd(let o), .unexpectedByte(_, let o), .invalidUTF8(let o), .controlCharacter(let o),
              .invalidEscape(let o), .unpairedSurrogate(let o), .invalidNumber(let o), .numberOutOfRange(let o),
-             .duplicateKey(_, let o), .tooDeep(_, let o), .trailingData(let o):
+             .duplicateKey(_, let o), .tooDeep(_, let o), .trailingData(let o), .allocationBudget(_, let o):
             o
         }
     }

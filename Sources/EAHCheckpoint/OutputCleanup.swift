@@ -96,3 +96,30 @@ public enum OutputCleanup {
         eah_exchange(first, second) == 0
     }
 }
+
+/// Folders being built under a temporary name (`.NAME.partial-*`), with their destinations: an
+/// error about a file inside one names the file as it will be in the destination, not a hidden
+/// folder that is gone by the time the error is read.
+public enum PartialOutputFolders {
+    private static let destinations = Mutex<[String: String]>([:])
+
+    public static func register(_ temporary: String, destination: String) {
+        destinations.withLock { $0[temporary] = destination }
+    }
+
+    public static func unregister(_ temporary: String) {
+        _ = destinations.withLock { $0.removeValue(forKey: temporary) }
+    }
+
+    /// `path` with a folder being built replaced by its destination.
+    public static func shown(_ path: String) -> String {
+        guard path.contains(".partial-") else { return path }
+        return destinations.withLock { table in
+            for (temporary, destination) in table {
+                if path == temporary { return destination }
+                if path.hasPrefix(temporary + "/") { return destination + path.dropFirst(temporary.count) }
+            }
+            return path
+        }
+    }
+}

@@ -24,6 +24,10 @@ public struct PickleMachine {
     public static let maximumValues = 1 << 26
     public static let valuesPerByte = 16
     public static let minimumValueBudget = 1 << 16
+    /// The bytes the produced values may hold in all (`AllocationBudget.pickle(size:)` of the
+    /// pickle): a shared string referenced over and over counts each time, as a reader of the
+    /// values would hold it.
+    private var allocation: AllocationBudget
 
     private let bytes: UnsafeRawBufferPointer
     /// The offset of the next opcode; after `load()`, just past STOP.
@@ -63,6 +67,7 @@ public struct PickleMachine {
         let (scaled, overflow) = bytes.count.multipliedReportingOverflow(by: Self.valuesPerByte)
         valueLimit = overflow ? Self.maximumValues : min(Self.maximumValues, max(Self.minimumValueBudget, scaled))
         budget = valueLimit
+        allocation = .pickle(size: bytes.count)
     }
 
     /// Unpickles one value from a byte array.
@@ -341,6 +346,15 @@ public struct PickleMachine {
         guard depth < Self.maximumNesting else { throw .nestingTooDeep(limit: Self.maximumNesting) }
         guard budget > 0 else { throw .tooManyValues(limit: valueLimit) }
         budget -= 1
+        var bytes = MemoryLayout<PickleValue>.stride
+        switch node {
+        case .value(.string(let text)): bytes += text.utf8.count
+        case .value(.bytes(let data)), .value(.bigInt(let data)): bytes += data.count
+        case .value(.global(let module, let name)): bytes += module.utf8.count + name.utf8.count
+        case .container(let id): bytes += containers[id].keys.count * MemoryLayout<PickleValue>.stride
+        default: break
+        }
+        guard allocation.charge(bytes) else { throw .allocationBudget(limit: allocation.limit) }
         switch node {
         case .value(let value): return value
         case .tuple(let items, _):

@@ -30,6 +30,8 @@ public enum PickleProblem: CheckpointProblem, Equatable {
     /// Turning the pickle into values would produce more than `limit` of them (shared memo
     /// entries expanding exponentially: a "billion laughs" pickle).
     case tooManyValues(limit: Int)
+    /// The values hold more than `limit` bytes in all (`AllocationBudget.pickle(size:)`).
+    case allocationBudget(limit: Int)
     /// An opcode's payload runs past the end of the pickle.
     case truncated(opcode: String, offset: Int)
     case invalidUTF8(offset: Int)
@@ -62,6 +64,8 @@ public enum PickleProblem: CheckpointProblem, Equatable {
         case .containerTooLarge(let limit): "a pickled container exceeds \(limit) items"
         case .nestingTooDeep(let limit): "pickled values nest deeper than \(limit) levels"
         case .tooManyValues(let limit): "the pickle expands to more than \(limit) values (shared entries referenced over and over); it is not a checkpoint"
+        case .allocationBudget(let limit):
+            "the pickle's values would take more than \(limit) bytes of memory, out of proportion to its size (shared entries referenced over and over); it is not a checkpoint"
         case .truncated(let opcode, let offset): "the pickle is truncated: \(opcode) at offset \(offset) runs past the end"
         case .invalidUTF8(let offset): "invalid UTF-8 in a pickled string at offset \(offset)"
         case .invalidGlobalName(let offset): "invalid global name at offset \(offset)"

@@ -5,8 +5,12 @@ import Musl
 #endif
 
 /// A one-line progress bar with rate and ETA, drawn on standard error only when it is a
-/// terminal; silent otherwise (pipes, CI logs).
+/// terminal and `silenced` is off (`-q`); silent otherwise (pipes, CI logs). With `NO_COLOR`
+/// set it redraws with a carriage return and blanks instead of the erase-line escape code.
 public final class ProgressBar {
+    /// Set once at startup by `-q`: no bar anywhere in the process.
+    nonisolated(unsafe) public static var silenced = false
+
     /// What `done` and `total` count.
     public enum Unit: Sendable {
         case bytes
@@ -17,13 +21,15 @@ public final class ProgressBar {
     private let label: String
     private let unit: Unit
     private let enabled: Bool
+    private let plain = getenv("NO_COLOR").map { $0.pointee != 0 } ?? false
+    private var drawnWidth = 0
     private let started: Double
     private var lastDraw: Double = 0
 
     public init(label: String, unit: Unit = .bytes) {
         self.label = label
         self.unit = unit
-        enabled = isatty(STDERR_FILENO) == 1
+        enabled = isatty(STDERR_FILENO) == 1 && !Self.silenced
         started = Self.now()
     }
 
@@ -45,14 +51,17 @@ public final class ProgressBar {
         case .bytes: amounts = "\(Self.bytes(Double(done)))/\(Self.bytes(Double(total))) \(Self.bytes(rate))/s"
         case .items(let name): amounts = "\(done)/\(total) \(name) \(String(format1: rate))/s"
         }
-        let line = "\r\(label) \(bar) \(Int(fraction * 100))% \(amounts) ETA \(Self.duration(eta))\u{1b}[K"
+        let text = "\(label) \(bar) \(Int(fraction * 100))% \(amounts) ETA \(Self.duration(eta))"
+        let count = text.count
+        let line = "\r" + text + (plain ? String(repeating: " ", count: max(0, drawnWidth - count)) : "\u{1b}[K")
+        drawnWidth = count
         StandardStream.error.write(line)
     }
 
     /// Clears the bar's line.
     public func finish() {
         guard enabled else { return }
-        StandardStream.error.write("\r\u{1b}[K")
+        StandardStream.error.write(plain ? "\r" + String(repeating: " ", count: drawnWidth) + "\r" : "\r\u{1b}[K")
     }
 
     static func bytes(_ value: Double) -> String {

@@ -2,6 +2,9 @@ import ArgumentParser
 import EAHCore
 import EAHFrontEnd
 import EAHRuntime
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Options that say where a model's companions are and how to feed it: shared by every command
 /// that runs a model.
@@ -18,14 +21,26 @@ public struct ModelSourceOptions: ParsableArguments {
     @Option(help: "Image preprocessing: crop (resize, center crop) or pad (to a square in the mean colour first).")
     public var imageMode: PreprocessMode?
 
-    @Option(help: "Worker threads (default: one per core).")
+    @Option(name: [.customShort("t"), .long], help: "Worker threads (default: one per core).")
     public var threads: Int?
 
     public init() {}
 
+    /// Whether any of these options was given (refused where no model is loaded).
+    public var given: Bool { visionTower != nil || mmproj != nil || template != nil || imageMode != nil || threads != nil }
+
     public func validate() throws {
         if visionTower != nil, mmproj != nil { throw ValidationError("--vision-tower and --mmproj exclude each other") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    /// Refuses companions `model` would ignore: `--mmproj` belongs to a text-model GGUF, while a
+    /// model folder brings its own vision tower.
+    public func check(model: String) throws {
+        var status = stat()
+        if mmproj != nil, stat(model, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
+            throw ValidationError("--mmproj goes with a text-model GGUF; a model folder brings its own vision tower: drop --mmproj")
+        }
     }
 
     /// Sizes the shared thread pool as `--threads` says.

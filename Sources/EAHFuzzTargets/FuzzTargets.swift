@@ -3,6 +3,7 @@ import EAHCheckpoint
 import EAHFrontEnd
 import EAHModel
 import EAHRuntime
+import EAHServerAPI
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -85,6 +86,29 @@ public enum FuzzTargets {
         Target(name: "json", summary: "JSON text (the parser behind every .json file)") { bytes in
             _ = try? JSONParser.parse(bytes).serialized
         },
+        Target(name: "chat-request", summary: "a POST /v1/chat/completions body: messages, content parts, data-URL image, stop sequences") { bytes in
+            guard let request = try? ChatCompletionRequest(body: Array(bytes)) else { return }
+            // What the server does with it before the model runs: the data URL's image decoded
+            // (file references are stat-ed and mapped by the server; not followed here), the
+            // conversation rendered by the built-in templates and tokenized, and the stop
+            // sequences applied to the text streamed back in token-sized pieces.
+            if let image = request.image, case .data = image, let (data, _) = try? ImageLoader.bytes(of: image, maxBytes: 1 << 20) {
+                _ = try? ImageDecoder(maximumPixelCount: 1 << 20).decode(data)
+            }
+            for template in chatRequestTemplates {
+                guard let text = try? template.render(messages: request.messages) else { continue }
+                if let tokenizer = chatRequestTokenizer { _ = tokenizer.encode(text, addBOS: true) }
+            }
+            var filter = StopSequenceFilter(request.stop)
+            for message in request.messages {
+                var rest = Substring(message.text)
+                while !rest.isEmpty, !filter.stopped {
+                    _ = filter.feed(String(rest.prefix(3)))
+                    rest = rest.dropFirst(3)
+                }
+            }
+            _ = filter.finish()
+        },
     ]
 
     public static func named(_ name: String) -> Target? { all.first { $0.name == name } }
@@ -109,6 +133,15 @@ public enum FuzzTargets {
         }
         _ = try? tokenizer.decode(Array(0..<min(tokenizer.vocabularySize, 512)))
     }
+
+    static let chatRequestTemplates: [ConversationTemplate] = ConversationTemplate.builtInNames.compactMap { try? ConversationTemplate.builtIn($0) }
+
+    /// The tokenizer fixture (a LLaMA SentencePiece vocabulary) when this source tree is at
+    /// hand, as for `make fuzz` and the tests.
+    static let chatRequestTokenizer: (any Tokenizer)? = {
+        let sources = String(#filePath).split(separator: "/", omittingEmptySubsequences: false).dropLast(3).joined(separator: "/")
+        return try? TokenizerFile.load(path: sources + "/Tests/Fixtures/tokenizer/tokenizer.model")
+    }()
 
     static let hostileContexts: [[String: TemplateValue]] = {
         func message(_ role: String, _ content: TemplateValue) -> TemplateValue {

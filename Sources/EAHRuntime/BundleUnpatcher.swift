@@ -30,6 +30,17 @@ public enum BundleUnpatcher {
                     try directory.copy(source + "/" + inner, as: name + "/" + inner)
                     count += 1
                 }
+            } else if name == ModelCard.readme {
+                // The README as the source had it (the EAH section removed), if it had one.
+                let file = try MappedFile(path: source)
+                let text = withExtendedLifetime(file) { String(decoding: file.bytes, as: UTF8.self) }
+                if let original = ModelCard.original(of: text) {
+                    try TextFile.write(original, to: directory.file(name), overwrite: false)
+                    count += 1
+                } else if !text.contains("## EAH patch") {
+                    try directory.copy(source, as: name)
+                    count += 1
+                }
             } else if textWeights.contains(name) {
                 let reader = try OverlayCheckpoint(base: try Checkpoint.open(source), overlay: originals, partial: true)
                 let format: ConversionOptions.OutputFormat = name.hasSuffix(".gguf") ? .gguf : .safetensors

@@ -9,7 +9,9 @@ import Glibc
 /// tokenizer and preprocessor files, and `manifest.pb`, in a temporary directory renamed into
 /// place at the end.
 ///
-/// Text weights keep their names and (unless asked otherwise) types. With `bake`, each
+/// Text weights keep their names and (unless asked otherwise) types; a GGUF bundle of a non-GGUF
+/// source is written in llama.cpp's layout instead (`LlamaCppWriter`: model.gguf, mmproj.gguf,
+/// tokenizer and hyperparameters in their metadata), which stock llama.cpp runs. With `bake`, each
 /// patched layer's q_proj/k_proj rows (and biases) are overwritten with the chosen head's, and
 /// the tensors as they were go to `eah_original_rows.*` for `--no-eah` and `unpatch`.
 public enum BundleWriter {
@@ -40,22 +42,36 @@ public enum BundleWriter {
                     let (blocks, source) = target.perKVHead ? (config.kvHeadCount, kvHead) : (config.headCount, head)
                     guard let tensor = reader.tensor(named: target.name) else { continue }
                     let rows = tensor.shape.first ?? 0, rowsPerBlock = config.headDim
-                    let targetType = Converter.targetType(of: tensor, options: options)
-                    let rowBytes = targetType.byteCount(elements: tensor.shape.count > 1 ? tensor.shape.dropFirst().reduce(1, *) : 1) ?? 0
                     guard rows == blocks * rowsPerBlock else { continue }
+                    // Rows in whatever type the output holds them (the bytes are whole rows).
                     rewrites[target.name] = { bytes in
-                        HeadBake.broadcastBlock(&bytes, source: source, blockCount: blocks, rowsPerBlock: rowsPerBlock, rowBytes: rowBytes)
+                        HeadBake.broadcastBlock(&bytes, source: source, blockCount: blocks, rowsPerBlock: rowsPerBlock, rowBytes: bytes.count / rows)
                     }
                     overwritten.insert(target.name)
                 }
             }
         }
         let modelName = format == .gguf ? BundleLayout.ggufModel : "model.safetensors"
-        written += try writeWeights(reader, into: directory, name: modelName, options: options, rewrites: rewrites, progress: progress)
-        if request.bake {
-            let originals = format == .gguf ? BundleLayout.originalRowsGGUF : BundleLayout.originalRowsSafetensors
-            try Converter.convert(reader, to: directory.file(originals), options: options, only: overwritten)
-            written.append(originals)
+        // GGUF from a non-GGUF source: llama.cpp's layout (text model and mmproj), runnable by stock llama.cpp.
+        let llamaCpp = format == .gguf && !isGGUF
+        if llamaCpp {
+            let export = try LlamaCppWriter.export(model, path: request.model, dtype: request.dtype)
+            try LlamaCppWriter.write(export, model: model, path: request.model, modelPath: directory.file(BundleLayout.ggufModel),
+                                     mmprojPath: directory.file(BundleLayout.ggufMMProj), dtype: request.dtype, overwrite: false,
+                                     rewrites: rewrites, progress: progress)
+            written += [BundleLayout.ggufModel, BundleLayout.ggufMMProj]
+            if request.bake {
+                try LlamaCppWriter.write(export, model: model, path: request.model, modelPath: directory.file(BundleLayout.originalRowsGGUF),
+                                         mmprojPath: nil, dtype: request.dtype, overwrite: false, onlyText: overwritten)
+                written.append(BundleLayout.originalRowsGGUF)
+            }
+        } else {
+            written += try writeWeights(reader, into: directory, name: modelName, options: options, rewrites: rewrites, progress: progress)
+            if request.bake {
+                let originals = format == .gguf ? BundleLayout.originalRowsGGUF : BundleLayout.originalRowsSafetensors
+                try Converter.convert(reader, to: directory.file(originals), options: options, only: overwritten)
+                written.append(originals)
+            }
         }
 
         // Companions: a vision tower folder, or the mmproj.
@@ -63,6 +79,7 @@ public enum BundleWriter {
         let folder = ModelFiles.folder(of: request.model)
         for companion in model.companions.bundled {
             sourceFiles.formUnion(companion.reader.tensors.map(\.file))
+            if llamaCpp { continue }  // the mmproj holds the tower
             switch companion.kind {
             case .visionTower:
                 try directory.makeFolder(BundleLayout.visionTower)
@@ -79,11 +96,14 @@ public enum BundleWriter {
             }
         }
         // The files that say how to feed the model (tokenizer, template, processor settings)
-        // travel with it, beside a GGUF too.
-        for name in BundleLayout.companionFiles where ModelFiles.exists(folder + "/" + name) {
-            try directory.copy(folder + "/" + name, as: name)
-            sourceFiles.insert(folder + "/" + name)
+        // travel with it, beside a GGUF too; llama.cpp's layout carries them in its metadata.
+        if !llamaCpp {
+            for name in BundleLayout.companionFiles where ModelFiles.exists(folder + "/" + name) {
+                try directory.copy(folder + "/" + name, as: name)
+                sourceFiles.insert(folder + "/" + name)
+            }
         }
+        sourceFiles.formUnion(try writeModelCard(request, patches: patches, from: folder, into: directory))
 
         let manifest = EAHManifest(
             toolVersion: EAHVersion.current,
@@ -98,6 +118,27 @@ public enum BundleWriter {
         try manifest.write(to: directory.file(BundleLayout.manifest), overwrite: false)
         try directory.commit()
         return manifest
+    }
+
+    /// Copies the model folder's license files and writes its README with the EAH section
+    /// appended; returns the source files used.
+    static func writeModelCard(_ request: BundleRequest, patches: [EAHLayerPatch], from folder: String,
+                               into directory: DirectoryOutput) throws(CheckpointError) -> [String] {
+        var used: [String] = []
+        for name in ModelCard.licenseFiles where ModelFiles.exists(folder + "/" + name) {
+            try directory.copy(folder + "/" + name, as: name)
+            used.append(folder + "/" + name)
+        }
+        var original: String?
+        let readme = folder + "/" + ModelCard.readme
+        if ModelFiles.exists(readme) {
+            let file = try MappedFile(path: readme)
+            original = withExtendedLifetime(file) { String(decoding: file.bytes, as: UTF8.self) }
+            used.append(readme)
+        }
+        let text = ModelCard.readme(original: original, patches: patches, baked: request.bake, calibration: request.calibration)
+        try TextFile.write(text, to: directory.file(ModelCard.readme), overwrite: false)
+        return used
     }
 
     /// Checks patches against the model; baked patches become phase `all`.

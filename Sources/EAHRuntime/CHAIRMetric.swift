@@ -1,21 +1,24 @@
 /// CHAIR, the caption hallucination rate of Rohrbach et al. 2018 ("Object Hallucination in
-/// Image Captioning"), accumulated caption by caption.
+/// Image Captioning"), accumulated caption by caption as the reference script (OPERA's copy)
+/// computes it.
 ///
-/// A caption's mentioned objects are the canonical objects whose synonyms it contains, each
-/// counted once per caption; an object is hallucinated when it is mentioned but not among the
-/// image's ground-truth objects (category names mapped through the same vocabulary).
-/// CHAIR_I = hallucinated mentions / all mentions; CHAIR_S = captions with at least one
-/// hallucinated object / captions; recall = ground-truth objects mentioned / ground-truth
-/// objects; plus the mean caption length in words. Every ratio is 0 when its denominator is.
+/// A caption's mentions are found by `ObjectVocabulary.scan`, each occurrence counted; one is
+/// hallucinated when its canonical object is not among the image's ground-truth objects (the
+/// annotated categories through the same list). CHAIR_I = hallucinated mentions / mentions;
+/// CHAIR_S = captions with a hallucinated mention / captions; recall = per caption, the distinct
+/// ground-truth objects mentioned, summed, over the ground-truth objects summed; length = tokens
+/// (punctuation included, two-word objects as one) per caption. Every ratio is 0 when its
+/// denominator is.
 public struct CHAIRMetric: Sendable {
     /// What one caption mentions.
     public struct Caption: Sendable, Equatable {
-        /// Canonical objects in order of first mention.
+        /// Canonical objects of every mention, in order (repeats kept).
         public let mentioned: [String]
-        /// The mentioned objects absent from the ground truth.
+        /// The mentions whose object is absent from the ground truth, in order (repeats kept).
         public let hallucinated: [String]
         /// The image's canonical ground-truth objects.
         public let groundTruth: Set<String>
+        /// Tokens of the caption (CHAIR's length).
         public let words: Int
     }
 
@@ -41,7 +44,7 @@ public struct CHAIRMetric: Sendable {
         hallucinatedMentions += scored.hallucinated.count
         if !scored.hallucinated.isEmpty { hallucinatedCaptions += 1 }
         groundTruthObjects += scored.groundTruth.count
-        groundTruthMentioned += scored.mentioned.filter(scored.groundTruth.contains).count
+        groundTruthMentioned += Set(scored.mentioned).intersection(scored.groundTruth).count
         words += scored.words
         return scored
     }
@@ -49,9 +52,9 @@ public struct CHAIRMetric: Sendable {
     /// What `caption` mentions and hallucinates, without adding it.
     public func score(caption: String, groundTruth: [String]) -> Caption {
         let truth = Set(groundTruth.map(vocabulary.canonical))
-        let mentioned = vocabulary.objects(in: caption)
-        return Caption(mentioned: mentioned, hallucinated: mentioned.filter { !truth.contains($0) }, groundTruth: truth,
-                       words: ObjectVocabulary.words(caption).count)
+        let scan = vocabulary.scan(caption)
+        let mentioned = scan.mentions.map(\.object)
+        return Caption(mentioned: mentioned, hallucinated: mentioned.filter { !truth.contains($0) }, groundTruth: truth, words: scan.tokens.count)
     }
 
     /// Hallucinated mentions over all mentions.
@@ -60,7 +63,7 @@ public struct CHAIRMetric: Sendable {
     public var chairS: Double { Self.ratio(hallucinatedCaptions, captions) }
     /// Ground-truth objects mentioned over ground-truth objects.
     public var recall: Double { Self.ratio(groundTruthMentioned, groundTruthObjects) }
-    /// Mean caption length in words.
+    /// Mean caption length in tokens.
     public var averageLength: Double { Self.ratio(words, captions) }
 
     static func ratio(_ part: Int, _ whole: Int) -> Double {

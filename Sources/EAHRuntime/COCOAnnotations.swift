@@ -40,18 +40,22 @@ public struct COCOAnnotations: Sendable {
 
     /// Reads the annotation file at `path`; images live in `imagesFolder`, by default the file's folder.
     public init(path: String, imagesFolder: String? = nil) throws(CheckpointError) {
-        let file = try MappedFile(path: path)
-        let json: JSONValue
-        do throws(JSONProblem) {
-            json = try withExtendedLifetime(file) { () throws(JSONProblem) -> JSONValue in try JSONParser.parse(file.bytes) }
-        } catch {
-            throw CheckpointError(path: path, problem: EvaluationProblem.malformedJSON(error.message))
-        }
+        let json = try Self.readJSON(path)
         let folder = imagesFolder ?? (path.lastIndex(of: "/").map { String(path[..<$0]) } ?? ".")
         do throws(EvaluationProblem) {
             try self.init(json: json, imagesFolder: folder.isEmpty ? "/" : folder)
         } catch {
             throw CheckpointError(path: path, problem: error)
+        }
+    }
+
+    /// The JSON document at `path` (COCO's annotation files); not JSON is `malformedJSON`.
+    static func readJSON(_ path: String) throws(CheckpointError) -> JSONValue {
+        let file = try MappedFile(path: path)
+        do throws(JSONProblem) {
+            return try withExtendedLifetime(file) { () throws(JSONProblem) -> JSONValue in try JSONParser.parse(file.bytes) }
+        } catch {
+            throw CheckpointError(path: path, problem: EvaluationProblem.malformedJSON(error.message))
         }
     }
 

@@ -70,7 +70,7 @@ public struct CalibrationData: Sendable {
 
     /// The indexes of `shard(index, of: count)`'s samples in `samples`.
     public func shardIndices(_ index: Int, of count: Int) -> [Int] {
-        samples.indices.filter { $0 % count == index }
+        Shard(index: index, count: count).select(Array(samples.indices))
     }
 
     static func imageNames(in folder: String) -> [String] {

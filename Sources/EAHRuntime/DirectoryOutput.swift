@@ -48,9 +48,11 @@ final class DirectoryOutput {
         let base = slash.map { String(trimmed[trimmed.index(after: $0)...]) } ?? trimmed
         temporaryPath = (folder.isEmpty ? "" : folder) + "/." + base + ".partial-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         OutputCleanup.registerFolder(temporaryPath)  // before it exists: no signal can fall between
+        PartialOutputFolders.register(temporaryPath, destination: trimmed)
         guard mkdir(temporaryPath, 0o755) == 0 else {
             let code = errno
             OutputCleanup.unregister(temporaryPath)
+            PartialOutputFolders.unregister(temporaryPath)
             throw CheckpointError(path: trimmed, problem: FileProblem.cannotWrite(errno: code))
         }
         let marker = temporaryPath + "/" + Self.marker
@@ -62,10 +64,11 @@ final class DirectoryOutput {
         }
         let text = Array((kind.rawValue + "\n").utf8)
         let written = text.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
-        close(descriptor)
-        guard written == text.count else {
+        let code = written < 0 ? errno : written < text.count ? ENOSPC : 0
+        let closed = close(descriptor) == 0 ? 0 : errno
+        guard code == 0, closed == 0 else {
             abandon()
-            throw CheckpointError(path: trimmed, problem: FileProblem.cannotWrite(errno: EIO))
+            throw CheckpointError(path: trimmed, problem: FileProblem.cannotWrite(errno: code != 0 ? code : closed))
         }
     }
 
@@ -119,6 +122,7 @@ final class DirectoryOutput {
         }
         done = true
         OutputCleanup.unregister(temporaryPath)
+        PartialOutputFolders.unregister(temporaryPath)
         if let displaced { Self.removeTree(displaced) }
     }
 
@@ -126,6 +130,7 @@ final class DirectoryOutput {
         done = true
         Self.removeTree(temporaryPath)
         OutputCleanup.unregister(temporaryPath)
+        PartialOutputFolders.unregister(temporaryPath)
     }
 
     /// Copies a small file into the directory.

@@ -18,6 +18,11 @@ public enum EvaluationProblem: CheckpointProblem, Equatable {
     case noImages
     /// A line of the synonyms file is unusable.
     case badSynonymLine(line: Int, reason: String)
+    /// A file given to `eval --merge` is not a result `eval` wrote.
+    case badResult(String)
+    /// Results to merge measured different things, or the same images twice.
+    case incompatibleResults(String)
+    case nothingToMerge
 
     public var message: String {
         switch self {
@@ -29,6 +34,9 @@ public enum EvaluationProblem: CheckpointProblem, Equatable {
         case .missingImage(let file): "image '\(file)' is missing"
         case .noImages: "holds no image to evaluate"
         case .badSynonymLine(let line, let reason): "line \(line): \(reason)"
+        case .badResult(let reason): "is not a usable eval result: \(reason)"
+        case .incompatibleResults(let reason): "cannot be merged: \(reason)"
+        case .nothingToMerge: "no results to merge"
         }
     }
 
@@ -38,6 +46,11 @@ public enum EvaluationProblem: CheckpointProblem, Equatable {
             "pass COCO-format instance annotations ({\"images\": [{\"id\", \"file_name\"}], \"annotations\": [{\"image_id\", \"category_id\"}], \"categories\": [{\"id\", \"name\"}]})"
         case .missingImage: "pass --images with the folder holding the annotation file's images"
         case .badSynonymLine: "write one object per line: the canonical word, then its synonyms, comma-separated"
+        case .badResult: "pass results written by eah-convert eval -o"
+        case .incompatibleResults: "merge the disjoint --shard results of one eval command, each once"
+        case .nothingToMerge: "pass the shard results after --merge"
         }
     }
+
+    public var isUsageError: Bool { self == .nothingToMerge }
 }

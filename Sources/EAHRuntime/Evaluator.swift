@@ -16,6 +16,15 @@ public final class Evaluator {
         public let score: CHAIRMetric.Caption
     }
 
+    /// One POPE question, the model's answer, and how POPE parsed it.
+    public struct AnswerRecord: Sendable {
+        public let sampling: POPEMetric.Sampling
+        public let question: POPEMetric.Question
+        public let text: String
+        public let answer: String
+        public let saidYes: Bool
+    }
+
     public let pipeline: ModelPipeline
     public let hook: EAHAttentionHook?
     public let maxTokens: Int
@@ -41,25 +50,27 @@ public final class Evaluator {
         return (try? pipeline.tokenizer.decode(ids)) ?? ""
     }
 
-    /// CHAIR over `images`: one caption per image for `prompt`.
+    /// CHAIR over `images`: one caption per image for `prompt`. `extraObjects` adds ground-truth
+    /// objects per image id (those of COCO's reference captions, as CHAIR's script does).
     public func chair(images: [COCOAnnotations.Image], annotations: COCOAnnotations, vocabulary: ObjectVocabulary, prompt: String,
+                      extraObjects: [Int: [String]] = [:],
                       progress: (Int, Int) -> Void = { _, _ in }) throws(CheckpointError) -> (metric: CHAIRMetric, captions: [CaptionRecord]) {
         var metric = CHAIRMetric(vocabulary: vocabulary)
         var records: [CaptionRecord] = []
         for (index, image) in images.enumerated() {
             let path = annotations.path(of: image)
             let caption = try answer(question: prompt, picture: try pipeline.image(path: path), image: path)
-            let score = metric.add(caption: caption, groundTruth: annotations.objectNames(of: image))
+            let score = metric.add(caption: caption, groundTruth: annotations.objectNames(of: image) + (extraObjects[image.id] ?? []))
             records.append(CaptionRecord(image: image, caption: caption, score: score))
             progress(index + 1, images.count)
         }
         return (metric, records)
     }
 
-    /// POPE over `images` for each of `samplings` (in that order).
+    /// POPE over `images` for each of `samplings` (in that order), with every question's answer.
     public func pope(images: [COCOAnnotations.Image], annotations: COCOAnnotations, samplings: [POPEMetric.Sampling], seed: UInt64,
-                     questionTemplate: String = POPEMetric.defaultTemplate,
-                     progress: (Int, Int) -> Void = { _, _ in }) throws(CheckpointError) -> [(POPEMetric.Sampling, POPEMetric)] {
+                     questionTemplate: String = POPEMetric.defaultTemplate, progress: (Int, Int) -> Void = { _, _ in })
+        throws(CheckpointError) -> (metrics: [(POPEMetric.Sampling, POPEMetric)], answers: [AnswerRecord]) {
         let questions = samplings.map { POPEMetric.questions(for: images, in: annotations, sampling: $0, seed: seed) }
         var asked: [Int: Set<Int>] = [:]
         for question in questions.joined() { asked[question.imageID, default: []].insert(question.categoryID) }
@@ -77,10 +88,16 @@ public final class Evaluator {
             }
             progress(index + 1, images.count)
         }
-        return zip(samplings, questions).map { sampling, list in
+        var records: [AnswerRecord] = []
+        let metrics = zip(samplings, questions).map { sampling, list in
             var metric = POPEMetric()
-            for question in list { metric.add(present: question.present, answer: answers[question.imageID]?[question.categoryID] ?? "") }
+            for question in list {
+                let answer = answers[question.imageID]?[question.categoryID] ?? ""
+                let yes = metric.add(present: question.present, answer: answer)
+                records.append(AnswerRecord(sampling: sampling, question: question, text: question.text(template: questionTemplate), answer: answer, saidYes: yes))
+            }
             return (sampling, metric)
         }
+        return (metrics, records)
     }
 }

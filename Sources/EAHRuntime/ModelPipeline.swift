@@ -25,7 +25,13 @@ public final class ModelPipeline: @unchecked Sendable {
         case .ggufMetadata(let file): tokenizer = try TokenizerFile.load(path: file)
         }
         processor = try model.makeProcessor(tokenizer: tokenizer, imageMode: imageMode)
-        template = try ConversationTemplate.resolve(modelDirectory: ModelFiles.folder(of: path), explicitName: templateName)
+        // A GGUF's own tokenizer.chat_template (llama.cpp's layout carries it), else the folder's.
+        if templateName == nil, case .ggufMetadata(let file) = model.companions.tokenizer,
+           let own = try ConversationTemplate.fromGGUF(path: file, metadata: try GGUFReader(path: file).metadata) {
+            template = own
+        } else {
+            template = try ConversationTemplate.resolve(modelDirectory: ModelFiles.folder(of: path), explicitName: templateName)
+        }
     }
 
     /// The decoder's layers, heads and context.

@@ -79,7 +79,12 @@ public struct POPEMetric: Sendable {
         let sentence = answer.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         let lowered = sentence.lowercased().drop { $0.isWhitespace }
         if lowered.hasPrefix("no") { return false }
-        return !ObjectVocabulary.words(String(lowered)).contains { $0 == "no" || $0 == "not" }
+        return !words(String(lowered)).contains { $0 == "no" || $0 == "not" }
+    }
+
+    /// `text` split into words at every character that is not a letter or digit.
+    static func words(_ text: String) -> [String] {
+        text.split { !($0.isLetter || $0.isNumber) }.map(String.init)
     }
 
     /// The questions for `images` (a subset of `annotations.images`), image by image. Images

@@ -1,5 +1,6 @@
 import Dispatch
 import EAHCheckpoint
+import EAHServerAPI
 import Hummingbird
 import Logging
 import NIOCore

@@ -2,6 +2,7 @@ import EAHCheckpoint
 import EAHFrontEnd
 import EAHModel
 import EAHRuntime
+import EAHServerAPI
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -66,8 +67,11 @@ final class ChatCompletionService: Sendable {
             throw .invalid(error.problem.message + (error.problem.fix.map { "; " + $0 } ?? ""), param: "messages", code: code)
         }
         let defaults = configuration.sampling
-        let sampling = SamplingParameters(temperature: request.temperature ?? defaults.temperature, topP: request.topP ?? defaults.topP,
-                                          seed: request.seed ?? defaults.seed)
+        // The command line's --top-k, --min-p and --repeat-penalty apply to every request.
+        var sampling = defaults
+        sampling.temperature = request.temperature ?? defaults.temperature
+        sampling.topP = request.topP ?? defaults.topP
+        sampling.seed = request.seed ?? defaults.seed
         let room = model.pipeline.contextLength - prompt.tokens.count
         let number = requestCount.add(1, ordering: .relaxed).newValue
         return Prepared(id: "chatcmpl-eah-\(number)", created: time(nil), prompt: prompt, images: images,

@@ -107,7 +107,7 @@ struct Benchmark {
         let copy = ChildProcess.run(["/bin/cat", source], stdoutPath: copyTarget)
         unlink(copyTarget)
         for (name, extra) in [("convert-safetensors-f16-to-gguf", [String]()), ("convert-safetensors-f16-to-gguf-q8_0", ["--dtype", "q8_0"])] {
-            let convert = ChildProcess.run([binaries + "/eah-convert", "convert", source, "-o", output, "--to", "gguf", "--force"] + extra,
+            let convert = ChildProcess.run([binaries + "/eah-convert", "convert", source, "-o", output, "--to", "gguf", "--keep-names", "--force"] + extra,
                                            stdoutPath: "/dev/null")
             unlink(output)
             guard copy.status == 0, convert.status == 0 else {

@@ -28,8 +28,11 @@ struct BundleCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The bundle folder to write.")
     var output: String
 
+    @OptionGroup var display: OutputOptions
+
     func run() throws {
-        let beta = calibration.beta
+        display.apply()
+        let beta = calibration.threshold
         let report = try calibration.calibrate(model: model, data: data, source: source)
         let patches = patch.staticPatches(report.chosenHeads, beta: beta)
         guard !patches.isEmpty else {
@@ -38,7 +41,7 @@ struct BundleCommand: ParsableCommand {
         var request = BundleRequest(model: model, visionTower: source.visionTower, mmproj: source.mmproj, patches: patches, bake: patch.bake,
                                     calibration: PatchOptions.provenance(report), format: patch.to, dtype: patch.dtype)
         // Inside the bundle before it is renamed into place, so an interrupted run leaves all or nothing.
-        request.extraFiles = [("calibration.json", report.json.serialized + "\n"), ("calibration.svg", CalibrationHeatmap.svg(report))]
+        request.extraFiles = [("calibration.json", report.json.pretty + "\n"), ("calibration.svg", CalibrationHeatmap.svg(report))]
         let writing = ProgressBar(label: "writing bundle")
         let manifest = try BundleWriter.write(request, to: output, overwrite: patch.force) { writing.update(done: $0, total: $1) }
         writing.finish()

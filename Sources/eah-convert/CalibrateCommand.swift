@@ -36,19 +36,27 @@ struct CalibrateCommand: ParsableCommand {
     @Flag(help: "Overwrite existing outputs.")
     var force = false
 
+    @OptionGroup var display: OutputOptions
+
     func validate() throws {
+        if output.lowercased().hasSuffix(".svg") {
+            throw ValidationError("-o names the JSON report and the heatmap goes beside it as .svg: give -o \(output.dropLast(4)).json")
+        }
         if merge.isEmpty {
             guard model != nil else { throw ValidationError("give the MODEL to calibrate (or --merge REPORT...)") }
             guard data != nil else { throw ValidationError("--data is required to calibrate") }
-        } else if model != nil || data != nil || shard != nil {
-            throw ValidationError("--merge takes only reports and -o")
+        } else if model != nil || data != nil || shard != nil || calibration.given || source.given {
+            throw ValidationError("--merge takes only reports, -o and --force: the model, data and calibration settings come from the reports")
         }
+        if let model { try source.check(model: model) }
     }
 
     func run() throws {
+        display.apply()
         let report: CalibrationReport
         if !merge.isEmpty {
             report = try CalibrationReport.merge(try merge.map { path throws(CheckpointError) in try CalibrationReport.read(path) }, paths: merge)
+            CalibrationSettings.warn(report)
         } else {
             report = try calibrate()
         }
@@ -60,12 +68,9 @@ struct CalibrateCommand: ParsableCommand {
 
     private func calibrate() throws -> CalibrationReport {
         guard let model, let data else { throw ValidationError("missing arguments") }
-        let shardIndex = try shard.map { text -> (index: Int, count: Int) in
-            let parts = text.split(separator: "/")
-            guard parts.count == 2, let index = Int(parts[0]), let count = Int(parts[1]), count > 0, (0..<count).contains(index) else {
-                throw CheckpointError(path: text, problem: CalibrationProblem.badShard(text))
-            }
-            return (index, count)
+        let shardIndex = try shard.map { text in
+            guard let shard = Shard(text) else { throw CheckpointError(path: text, problem: CalibrationProblem.badShard(text)) }
+            return shard
         }
         return try calibration.calibrate(model: model, data: data, source: source, shard: shardIndex)
     }

@@ -20,6 +20,19 @@ struct InspectCommand: ParsableCommand {
     @Flag(help: "Do not check a bundle's weight files against its manifest (the output says so).")
     var noVerify = false
 
+    /// The layout line: the model's naming, and for a GGUF whether llama.cpp can load it.
+    static func layout(_ reader: any CheckpointReader) -> String {
+        let layout = ModelFamilies.layoutDescription(reader)
+        return LlamaCppLayoutReport(reader).map { "\(layout) (\($0.text))" } ?? layout
+    }
+
+    /// The JSON report, with `llama_cpp` (`LlamaCppLayoutReport.json`) for a GGUF.
+    static func json(_ reader: any CheckpointReader) -> [(String, JSONValue)] {
+        guard case .object(var fields) = CheckpointReport.json(reader, layout: ModelFamilies.layoutDescription(reader)) else { return [] }
+        if let report = LlamaCppLayoutReport(reader) { fields.append(("llama_cpp", report.json)) }
+        return fields
+    }
+
     func run() throws {
         try EAHBundle.refuseDamagedBundle(path)
         if EAHBundle.isBundle(path) {
@@ -28,16 +41,16 @@ struct InspectCommand: ParsableCommand {
             let verified = noVerify ? "not verified (--no-verify)"
                 : "verified: \(bundle.manifest.weightFiles.count) weight files match the manifest's SHA-256"
             if json {
-                guard case .object(var fields) = CheckpointReport.json(reader, layout: ModelFamilies.layoutDescription(reader)) else { return }
+                var fields = Self.json(reader)
                 fields.append(("manifest", bundle.manifest.json))
                 fields.append(("verified", .bool(!noVerify)))
                 print(JSONValue.object(fields).serialized)
             } else {
-                print(bundle.manifest.text + "\n" + verified + "\n\n" + CheckpointReport.text(reader, layout: ModelFamilies.layoutDescription(reader)))
+                print(bundle.manifest.text + "\n" + verified + "\n\n" + CheckpointReport.text(reader, layout: Self.layout(reader)))
             }
             return
         }
         let reader = try Checkpoint.open(path)
-        print(json ? CheckpointReport.json(reader, layout: ModelFamilies.layoutDescription(reader)).serialized : CheckpointReport.text(reader, layout: ModelFamilies.layoutDescription(reader)))
+        print(json ? JSONValue.object(Self.json(reader)).serialized : CheckpointReport.text(reader, layout: Self.layout(reader)))
     }
 }

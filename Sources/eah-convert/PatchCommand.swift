@@ -1,6 +1,7 @@
 import ArgumentParser
 import EAH
 import EAHCheckpoint
+import EAHCommandLine
 import EAHRuntime
 
 /// `eah-convert patch MODEL (--report REPORT | --head L:H ... | --selection dynamic --layer L) -o BUNDLE`.
@@ -41,6 +42,8 @@ struct PatchCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The bundle folder to write.")
     var output: String
 
+    @OptionGroup var display: OutputOptions
+
     func validate() throws {
         let isDynamic = selection == .dynamic
         if isDynamic {
@@ -67,6 +70,7 @@ struct PatchCommand: ParsableCommand {
     }
 
     func run() throws {
+        display.apply()
         var patches: [EAHLayerPatch]
         var calibration: EAHManifest.CalibrationProvenance?
         if selection == .dynamic, let layer, let layers = LayerList.parse(layer) {

@@ -18,11 +18,10 @@ extension EAHRun {
         }
         if image == "-" { throw ValidationError("--chat reads the conversation from standard input: give --image a path") }
         if maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
-        if temperature < 0 { throw ValidationError("--temperature must be 0 or more") }
-        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
+        if ctxSize != nil || verbosePrompt { throw ValidationError("\(mode) takes no --ctx-size or --verbose-prompt") }
     }
 
-    var sampling: SamplingParameters { SamplingParameters(temperature: temperature, topP: topP, seed: seed) }
+    var sampling: SamplingParameters { sampler.parameters }
 
     func runChat(_ source: ModelSource) throws {
         let pipeline = try self.source.pipeline(source)

@@ -28,7 +28,13 @@ struct EAHRun: ParsableCommand {
     )
 
     @Argument(help: "An EAH bundle, a model folder, checkpoint file, index file, or text-model GGUF.")
-    var model: String
+    var modelArgument: String?
+
+    @Option(name: [.customShort("m"), .customLong("model")], help: "The model, as llama.cpp's -m (instead of the argument).")
+    var modelOption: String?
+
+    /// The model to run, from the argument or -m.
+    var model: String { modelOption ?? modelArgument ?? "" }
 
     @OptionGroup var eah: EAHRunOptions
 
@@ -37,7 +43,7 @@ struct EAHRun: ParsableCommand {
     @Option(help: "A JPEG or PNG image to ask about (- reads it from standard input).")
     var image: String?
 
-    @Option(help: "The question about the image (- reads it from standard input).")
+    @Option(name: .shortAndLong, help: "The question about the image (- reads it from standard input).")
     var prompt: String?
 
     @Flag(help: "Hold a conversation on the terminal (/image PATH, /reset, /quit); --image attaches the first image.")
@@ -60,17 +66,15 @@ struct EAHRun: ParsableCommand {
     @Option(help: "Write the F32 tensor logits [positions, vocab] to this safetensors file.")
     var logitsOut: String?
 
-    @Option(help: "Tokens to generate (0: prefill only).")
+    @Option(name: [.customShort("n"), .long], help: "Tokens to generate (0: prefill only).")
     var maxTokens = 256
 
-    @Option(help: "Sampling temperature (0: greedy).")
-    var temperature: Float = 0
+    @OptionGroup(title: "Sampling") var sampler: SamplingOptions
 
-    @Option(help: "Nucleus sampling threshold.")
-    var topP: Float = 1
+    @Option(help: "The context size: the prompt and the answer must fit in it (default: the model's).")
+    var ctxSize: Int?
 
-    @Option(help: "Seed for sampling.")
-    var seed: UInt64 = 0
+    @OptionGroup var display: OutputOptions
 
     @Flag(help: "Overwrite --logits-out if it exists.")
     var force = false
@@ -82,6 +86,15 @@ struct EAHRun: ParsableCommand {
     var verbosePrompt = false
 
     func validate() throws {
+        if modelArgument != nil, modelOption != nil { throw ValidationError("give the model once: as the argument or with -m") }
+        if modelArgument == nil, modelOption == nil { throw ValidationError("give the model to run (the argument or -m MODEL)") }
+        if let ctxSize, ctxSize < 1 { throw ValidationError("--ctx-size must be at least 1") }
+        if let prompt, prompt.contains("<image>") {
+            throw ValidationError("--prompt contains <image>: the conversation template inserts the image; remove <image> from the prompt")
+        }
+        if !serve, server.given { throw ValidationError("--host, --port, --queue-size, --max-request-mib and --max-image-mib apply to --serve only") }
+        try source.check(model: model)
+        if !serve { try sampler.refuseUnused() }
         if chat || serve { return try validateSession() }
         let frontEnd = image != nil || prompt != nil, raw = inputIds != nil || pixelValues != nil
         guard frontEnd != raw else {
@@ -93,12 +106,12 @@ struct EAHRun: ParsableCommand {
         if raw, source.template != nil || source.imageMode != nil || systemPrompt != nil {
             throw ValidationError("--template, --image-mode and --system-prompt apply to --image/--prompt only")
         }
+        if force, logitsOut == nil { throw ValidationError("--force applies to --logits-out only") }
         if maxTokens < 0 { throw ValidationError("--max-tokens must be 0 or more") }
-        if !(temperature.isFinite && temperature >= 0) { throw ValidationError("--temperature must be a number, 0 or more") }
-        if !(topP > 0 && topP <= 1) { throw ValidationError("--top-p must be in (0, 1]") }
     }
 
     func run() throws {
+        display.apply()
         self.source.applyThreads()
         let source = try eah.modelSource(path: model, options: self.source)
         if chat {
@@ -129,7 +142,7 @@ struct EAHRun: ParsableCommand {
             if !json { StandardStream.output.write("\(token) ") }
         }
         if json {
-            print(JSONValue.object([("schema", .integer(1)), ("tokens", .array(result.tokens.map(JSONValue.integer)))]).serialized)
+            print(JSONValue.object([("schema", .integer(1)), ("sampling", sampler.json), ("tokens", .array(result.tokens.map(JSONValue.integer)))]).serialized)
         } else {
             print()
         }
@@ -140,6 +153,9 @@ struct EAHRun: ParsableCommand {
         let pipeline = try self.source.pipeline(source)
         try source.validate(against: pipeline.shape)
         let questionText = question == "-" ? Self.standardInputText() : question
+        if questionText.contains("<image>") {
+            throw ValidationError("the prompt on standard input contains <image>: the conversation template inserts the image; remove <image> from the prompt")
+        }
         let picture = image == "-" ? try pipeline.image(bytes: StandardInput.readAll(), origin: "standard input") : try pipeline.image(path: image)
         let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt, images: [picture], imagePath: image)
         if verbosePrompt {
@@ -154,7 +170,7 @@ struct EAHRun: ParsableCommand {
         let text = (try? pipeline.tokenizer.decode(answerIDs)) ?? ""
         if json {
             print(JSONValue.object([
-                ("schema", .integer(1)), ("prompt_tokens", .integer(result.promptLength)),
+                ("schema", .integer(1)), ("sampling", sampler.json), ("prompt_tokens", .integer(result.promptLength)),
                 ("tokens", .array(result.tokens.map(JSONValue.integer))), ("text", .string(text)),
             ]).serialized)
         } else {
@@ -164,12 +180,12 @@ struct EAHRun: ParsableCommand {
 
     private func generate(_ loaded: any VisionLanguageModel, prompt: ModelInput, images: [PreparedImage], stopTokens: Set<Int>,
                           hook: EAHAttentionHook?, onToken: (Int) -> Void) throws -> GenerationResult {
-        let room = try ContextWindow.tokensAfter(prompt, requested: maxTokens, shape: loaded.shape, source: "prompt")
+        let room = try ContextWindow.tokensAfter(prompt, requested: maxTokens, shape: loaded.shape, source: "prompt", contextSize: ctxSize)
         let result: GenerationResult
         do throws(ModelProblem) {
             result = try loaded.generate(
                 prompt, images: images, maxTokens: room,
-                sampling: SamplingParameters(temperature: temperature, topP: topP, seed: seed),
+                sampling: sampling,
                 stopTokens: stopTokens, hook: hook, collectLogits: logitsOut != nil, onToken: onToken)
         } catch {
             throw CheckpointError(path: model, problem: error)

@@ -61,4 +61,28 @@ import Testing
         // Sharing that stays small loads.
         #expect(throws: Never.self) { try PickleMachine.load(Self.billionLaughs(levels: 10)) }
     }
+
+    /// A 1 MiB string memoized once and listed `references` times: few values, but each holds
+    /// the string.
+    static func sharedString(references: Int) -> [UInt8] {
+        let size = 1 << 20
+        var bytes: [UInt8] = [0x80, 0x02, 0x58] + withUnsafeBytes(of: UInt32(size).littleEndian) { Array($0) }
+        bytes += [UInt8](repeating: UInt8(ascii: "a"), count: size) + [0x71, 0x00, 0x30, 0x28]  // BINUNICODE, BINPUT 0, POP, MARK
+        for _ in 0..<references { bytes += [0x68, 0x00] }  // BINGET 0
+        return bytes + [0x6C, 0x2E]  // LIST, STOP
+    }
+
+    /// Issue 14, Deliver 2 (total allocation per file): what the values hold in all is bounded
+    /// relative to the pickle's size, although each value and their count are within limits.
+    @Test func sharedStringsAreRefusedByTheAllocationBudget() {
+        let pickle = Self.sharedString(references: 200)
+        let limit = AllocationBudget.pickle(size: pickle.count).limit
+        #expect(limit == 64 << 20 + 64 * pickle.count)
+        #expect(throws: PickleProblem.allocationBudget(limit: limit)) { try PickleMachine.load(pickle) }
+        let problems = Self.problems(pickle)
+        #expect(problems.first == .allocationBudget(limit: limit))
+        if case .allocationBudget? = problems.last {} else { Issue.record("the legacy file gave \(String(describing: problems.last))") }
+        // Fewer references fit: 40 × 1 MiB is within 64 MiB + 64 bytes per pickle byte.
+        #expect(throws: Never.self) { try PickleMachine.load(Self.sharedString(references: 40)) }
+    }
 }

@@ -16,6 +16,26 @@ import Testing
         }
     }
 
+    /// Issue 14, Deliver 2 (total allocation per file): the values built from a text are charged
+    /// to its budget, 64 MiB plus 16 bytes per byte of text by default.
+    @Test func valuesAreChargedToTheAllocationBudget() throws {
+        #expect(AllocationBudget.json(size: 1000).limit == 64 << 20 + 16_000)
+        #expect(AllocationBudget.json(size: 1 << 40).limit == 2 << 30)
+        let zeros = Array("[" + Array(repeating: "0", count: 1000).joined(separator: ",") + "]").map { UInt8($0.asciiValue!) }
+        // 1001 values of MemoryLayout<JSONValue>.stride bytes each.
+        let needed = 1001 * MemoryLayout<JSONValue>.stride
+        #expect(throws: JSONProblem.allocationBudget(limit: needed - 1, offset: 1999)) {
+            try JSONParser.parse(zeros, budget: AllocationBudget(limit: needed - 1))
+        }
+        #expect(try JSONParser.parse(zeros, budget: AllocationBudget(limit: needed)) == JSONParser.parse(zeros))
+        // Strings count their bytes; keys theirs twice (the key and its entry in the duplicate check) and a member's overhead.
+        let text = Array(#"{"key": "0123456789"}"#.utf8)
+        let object = try JSONParser.parse(text)
+        let exact = 2 * MemoryLayout<JSONValue>.stride + 10 + MemoryLayout<(String, JSONValue)>.stride - MemoryLayout<JSONValue>.stride + 32 + 3 + 3
+        #expect(try JSONParser.parse(text, budget: AllocationBudget(limit: exact)) == object)
+        #expect(throws: JSONProblem.allocationBudget(limit: exact - 1, offset: 20)) { try JSONParser.parse(text, budget: AllocationBudget(limit: exact - 1)) }
+    }
+
     @Test func parsesAllValueKindsInOrder() throws {
         let value = try JSONParser.parse(#" {"b":[1,-2,3.5,1e2,true,false,null],"a":{"x":"y"},"":""} "#)
         #expect(value == .object([

@@ -4,17 +4,18 @@ import Testing
 
 /// ggml's own GGUF reader (llama.cpp's `llama-gguf`) accepts a baked GGUF bundle: the strict
 /// reference checks (offsets, alignment, types) and loading every tensor's data. Runs when a
-/// llama.cpp build is present: `LLAMA_GGUF=/path/to/llama-gguf`, or `llama-gguf` on PATH.
+/// llama.cpp build is present: `LLAMA_GGUF=/path/to/llama-gguf`, `LLAMA_CPP_BIN`, the build
+/// tools/llama-cpp.sh caches, or `llama-gguf` on PATH.
 private let llamaGGUF: String? = {
     if let path = ProcessInfo.processInfo.environment["LLAMA_GGUF"], FileManager.default.isExecutableFile(atPath: path) { return path }
-    for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":") {
-        let candidate = "\(folder)/llama-gguf"
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
+    let environment = ProcessInfo.processInfo.environment
+    // LLAMA_CPP_BIN, else tools/llama-cpp.sh's cached build, else PATH.
+    let cache = (environment["EAH_LLAMA_CPP_CACHE"] ?? NSHomeDirectory() + "/.cache/eah") + "/llama-cpp-python-0.3.36/build/bin"
+    let folders = [environment["LLAMA_CPP_BIN"], cache].compactMap { $0 } + (environment["PATH"] ?? "").split(separator: ":").map(String.init)
+    return folders.map { $0 + "/llama-gguf" }.first { FileManager.default.isExecutableFile(atPath: $0) }
 }()
 
-@Suite("llama.cpp reads baked GGUF bundles", .enabled(if: llamaGGUF != nil, "no llama.cpp build: set LLAMA_GGUF or put llama-gguf on PATH"))
+@Suite("llama.cpp reads baked GGUF bundles", .enabled(if: llamaGGUF != nil, "SKIPPED: no llama.cpp build (run `make interop`, set LLAMA_GGUF, or put llama-gguf on PATH)"))
 struct LlamaCppCompatibilityTests {
     @Test("every GGUF file of a baked bundle loads in ggml's reader")
     func bakedBundleLoads() throws {

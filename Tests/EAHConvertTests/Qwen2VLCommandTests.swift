@@ -217,6 +217,15 @@ struct Qwen2VLCommandTests {
                 "\(result.stderr)")
     }
 
+    @Test("--image-mode is refused for Qwen2-VL as a usage error naming the flag")
+    func imageModeRefused() throws {
+        let result = try CommandRunner.run("eah-run", [Self.folder("qwen2vl"), "--image", Self.imagePath("rgb_301x97_444.jpg"),
+                                                      "--prompt", "hi", "--image-mode", "pad"])
+        #expect(result.status == 2)
+        #expect(result.stderr.contains("--image-mode pad does not apply to Qwen2-VL, which resizes each image to its own patch grid; drop the flag"),
+                "\(result.stderr)")
+    }
+
     @Test("a chat's second turn reuses the cache (M-RoPE positions included) and answers as a fresh run of the whole conversation", arguments: models)
     func chatReusesTheCache(_ model: String) throws {
         let pipeline = try ModelPipeline(model: Self.folder(model))

@@ -56,7 +56,7 @@ struct RunCommandTests {
             "--logits-out", logitsPath, "--json",
         ])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "{\"schema\":1,\"tokens\":[]}\n")
+        #expect(result.stdout == "{\"schema\":1,\"sampling\":{\"temperature\":0,\"repeat_penalty\":1},\"tokens\":[]}\n")
         let logits = try #require(try Self.floats(logitsPath))
         let reference = try #require(LlavaFixtures.floats("m1-gqa-bias/expected-gguf-f32.safetensors", "logits"))
         #expect(logits.count == 11 * 320)

@@ -170,6 +170,23 @@ enum TemplateFixtures {
         #expect(throws: TemplateProblem.limitExceeded("string length (8388608 bytes)")) { try Self.render("{{ 'x' * 100000000000 }}") }
     }
 
+    /// Issue 14, Deliver 2 (total allocation per file): strings that each fit the limits but are
+    /// kept in a list add up; a 160-byte template would hold 320 MB (40 × 8 MB) at the end.
+    @Test func allocationAcrossTheRenderIsBudgeted() throws {
+        let keeper = "{% set ns = namespace(items=[]) %}{% for i in range(COUNT) %}{% set ns.items = ns.items + ['x' * SIZE ~ i] %}{% endfor %}{{ ns.items | length }}"
+        func source(_ count: Int, _ size: Int) -> String {
+            keeper.replacingOccurrences(of: "COUNT", with: "\(count)").replacingOccurrences(of: "SIZE", with: "\(size)")
+        }
+        #expect(throws: TemplateProblem.limitExceeded("memory allocated while rendering (268435456 bytes)")) { try Self.render(source(40, 8_000_000)) }
+        var limits = ChatTemplate.Limits()
+        limits.maxAllocatedBytes = 1 << 20
+        #expect(throws: TemplateProblem.limitExceeded("memory allocated while rendering (1048576 bytes)")) {
+            try ChatTemplate(source: source(20, 100_000)).render([:], limits: limits)
+        }
+        // Within the budget it renders.
+        #expect(try ChatTemplate(source: source(4, 100_000)).render([:], limits: limits) == "4")
+    }
+
     @Test func malformedTemplatesNeverCrash() {
         // Every prefix of the real templates either compiles or throws a TemplateProblem.
         let sources = ["llava_15_hf.jinja", "llava_interleave.jinja", "strict_roles.jinja"].compactMap { try? TemplateFixtures.text($0) }

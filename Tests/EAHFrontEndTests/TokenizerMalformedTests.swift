@@ -43,6 +43,25 @@ import Testing
         #expect(failures > 0)
     }
 
+    /// Issue 14, Deliver 2 (total allocation per file): protobuf-c's allocations while unpacking
+    /// are charged to the file's budget. An empty piece is 2 bytes on the wire and a piece
+    /// structure and its pointer in memory, so 4 M of them (8 MB) would take about 224 MB.
+    @Test func aFloodOfTinyPiecesIsRefusedByTheAllocationBudget() throws {
+        let flood: [UInt8] = (0..<(8 << 20)).map { $0 % 2 == 0 ? 0x0A : 0x00 }  // pieces {}, {}, ...
+        let folder = TemporaryDirectory()
+        let path = folder.write("tokenizer.model", flood)
+        let result = Self.problem { _ = try SentencePieceModelFile.load(path: path) }
+        #expect(result.path == path)
+        #expect(result.problem as? TokenizerProblem == .allocationBudget(limit: AllocationBudget.tokenizerModel(size: flood.count).limit))
+        #expect(AllocationBudget.tokenizerModel(size: flood.count).limit == 64 << 20 + 16 * (8 << 20))
+        // A real model fits its budget, and not a budget far below its size.
+        let model = try Self.bytes("tokenizer.model")
+        #expect(throws: Never.self) { try model.withUnsafeBytes { try SentencePieceModelFile.vocabulary(serialized: $0) } }
+        #expect(throws: TokenizerProblem.allocationBudget(limit: 4096)) {
+            try model.withUnsafeBytes { try SentencePieceModelFile.vocabulary(serialized: $0, budget: AllocationBudget(limit: 4096)) }
+        }
+    }
+
     @Test func garbageIsNotAModel() throws {
         let folder = TemporaryDirectory()
         let path = folder.write("tokenizer.model", Array("{\"not\": \"a protobuf\"}".utf8))

@@ -44,13 +44,13 @@ import Testing
         let source = LlavaFixtures.path(m1 + "hf-current")
         folder.write("model.safetensors", Array(FileManager.default.contents(atPath: source + "/model.safetensors") ?? Data()))
         var config = try String(contentsOfFile: source + "/config.json", encoding: .utf8)
-        config = config.replacingOccurrences(of: "\"model_type\": \"llava\"", with: "\"model_type\": \"gemma3\"")
-        #expect(config.contains("gemma3"))
+        config = config.replacingOccurrences(of: "\"model_type\": \"llava\"", with: "\"model_type\": \"smolvlm\"")
+        #expect(config.contains("smolvlm"))
         folder.write("config.json", Array(config.utf8))
         #expect {
             try ModelFamilies.load(ModelRequest(model: folder.path))
         } throws: { error in
-            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'gemma3'; supported: internvl, llava, llava_next, llava_onevision, qwen2_5_vl, qwen2_vl")
+            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'smolvlm'; supported: gemma3, internvl, llava, llava_next, llava_onevision, qwen2_5_vl, qwen2_vl")
         }
     }
 

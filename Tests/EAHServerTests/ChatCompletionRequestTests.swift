@@ -1,5 +1,5 @@
 import EAHFrontEnd
-@testable import EAHServer
+import EAHServerAPI
 import Testing
 
 @Suite("chat-completions requests")

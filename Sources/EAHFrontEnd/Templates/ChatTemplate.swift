@@ -18,6 +18,9 @@ public struct ChatTemplate: Sendable {
         public var maxOutputBytes: Int = 8 << 20
         /// Items in any one list built on the way.
         public var maxItems: Int = 1 << 20
+        /// Bytes of all the strings and lists built in one render, together (a string kept in a
+        /// list and rebuilt over and over counts each time): the template's allocation budget.
+        public var maxAllocatedBytes: Int = 256 << 20
 
         public init() {}
     }

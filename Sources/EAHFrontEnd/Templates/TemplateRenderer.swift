@@ -1,3 +1,4 @@
+import EAHCheckpoint
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,6 +39,9 @@ struct TemplateRenderer {
     private var generatorsTaken: [Int] = []
     private var callDepth = 0
     private var steps = 0
+    /// What the strings and lists built so far hold (`Limits.maxAllocatedBytes`); a box, so the
+    /// non-mutating helpers that build values can charge it.
+    private let allocation: AllocationBox
     private var line = 1
 
     /// A defined macro: its parameters, body, and the loop and macro variables visible where it
@@ -63,6 +67,7 @@ struct TemplateRenderer {
     init(variables: [String: TemplateValue], limits: ChatTemplate.Limits, now: Int?) {
         self.limits = limits
         self.now = now
+        allocation = AllocationBox(AllocationBudget(limit: limits.maxAllocatedBytes))
         scopes = [variables]
     }
 
@@ -518,6 +523,7 @@ struct TemplateRenderer {
             let count = by > 0 ? max(0, (to - from + by - 1) / by) : max(0, (from - to - by - 1) / -by)
             guard count <= limits.maxItems else { throw .limitExceeded("list length (\(limits.maxItems) items)") }
             try step(count)
+            try chargeItems(count)
             return .list(Swift.stride(from: from, to: to, by: by).map { .integer($0) })
         case .function("namespace"), .function("dict"):
             var members: [(String, TemplateValue)] = []
@@ -709,7 +715,18 @@ struct TemplateRenderer {
 
     private func limited(_ s: String) throws(TemplateProblem) -> String {
         guard s.utf8.count <= limits.maxOutputBytes else { throw .limitExceeded("string length (\(limits.maxOutputBytes) bytes)") }
+        try charge(s.utf8.count)
         return s
+    }
+
+    /// Charges `bytes` of a string or list being built to the render's allocation budget.
+    private func charge(_ bytes: Int) throws(TemplateProblem) {
+        guard allocation.budget.charge(bytes) else { throw .limitExceeded("memory allocated while rendering (\(limits.maxAllocatedBytes) bytes)") }
+    }
+
+    /// Charges a list of `count` items being built.
+    private func chargeItems(_ count: Int) throws(TemplateProblem) {
+        try charge(count * MemoryLayout<TemplateValue>.stride)
     }
 
     static func strip(_ s: String, _ characters: String?, leading: Bool, trailing: Bool) -> String {
@@ -832,15 +849,19 @@ struct TemplateRenderer {
         case ("+", .string(let a), .string(let b)): return .string(try limited(a + b))
         case ("+", .tuple(let a), .tuple(let b)):
             guard a.count + b.count <= limits.maxItems else { throw .limitExceeded("list length (\(limits.maxItems) items)") }
+            try chargeItems(a.count + b.count)
             return .tuple(a + b)
         case ("+", .list(let a), .list(let b)):
             guard a.count + b.count <= limits.maxItems else { throw .limitExceeded("list length (\(limits.maxItems) items)") }
+            try chargeItems(a.count + b.count)
             return .list(a + b)
         case ("*", .string(let s), .integer(let n)), ("*", .integer(let n), .string(let s)):
             guard n <= 0 || s.utf8.count <= limits.maxOutputBytes / n else { throw .limitExceeded("string length (\(limits.maxOutputBytes) bytes)") }
+            try charge(max(0, n) * s.utf8.count)
             return .string(n > 0 ? String(repeating: s, count: n) : "")
         case ("*", .list(let l), .integer(let n)), ("*", .integer(let n), .list(let l)):
             guard n <= 0 || l.count <= limits.maxItems / n else { throw .limitExceeded("list length (\(limits.maxItems) items)") }
+            try chargeItems(max(0, n) * l.count)
             return .list(n > 0 ? Array([[TemplateValue]](repeating: l, count: n).joined()) : [])
         case ("%", .string, _): throw .unsupported("string formatting with '%'", line: line)
         case (_, .integer(let a), .integer(let b)):
@@ -1293,4 +1314,10 @@ struct TemplateRenderer {
             throw .typeMismatch("object of type \(value.typeName) is not JSON serializable", line: line)
         }
     }
+}
+
+/// The render's allocation budget, shared by value so that non-mutating helpers can charge it.
+private final class AllocationBox {
+    var budget: AllocationBudget
+    init(_ budget: AllocationBudget) { self.budget = budget }
 }

@@ -36,7 +36,13 @@ public struct HuggingFaceTokenizer: Tokenizer {
     init(model: any TokenizerModel, addedTokens: [AddedToken], normalizer: (any TextNormalizer)?,
          preTokenizer: (any PreTokenizer)?, decoder: (any TokenDecoder)?, prefixIDs: [Int], suffixIDs: [Int]) {
         var tokens = model.tokenTexts
-        for token in addedTokens where token.id < tokens.count { tokens[token.id] = token.content }
+        // A `normalized` added token decodes as its normalized content (tokenizers' id_to_token:
+        // "▁x" behind LLaMA's Prepend ▁ normalizer).
+        for token in addedTokens where token.id < tokens.count {
+            tokens[token.id] = token.normalized && !token.content.isEmpty
+                ? normalizer.map { ScalarText.string($0.normalize(Array(token.content.unicodeScalars))) } ?? token.content
+                : token.content
+        }
         self.tokens = tokens
         self.model = model
         self.addedTokens = addedTokens
@@ -45,7 +51,9 @@ public struct HuggingFaceTokenizer: Tokenizer {
         self.decoder = decoder
         self.prefixIDs = prefixIDs
         self.suffixIDs = suffixIDs
-        self.specialIDs = Set(addedTokens.filter(\.special).map(\.id))
+        // tokenizers skips a special token by its text: one whose decoded text the normalizer
+        // changed is not found among the special texts, so it is kept.
+        self.specialIDs = Set(addedTokens.filter { $0.special && $0.id < tokens.count && tokens[$0.id] == $0.content }.map(\.id))
         func find(_ names: [String]) -> Int? {
             for name in names {
                 if let id = addedTokens.first(where: { $0.content == name })?.id ?? model.id(of: name) { return id }

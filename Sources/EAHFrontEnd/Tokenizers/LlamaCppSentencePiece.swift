@@ -11,7 +11,7 @@
 struct LlamaCppSentencePiece: Sendable {
     let partition: SpecialTokenPartition
     /// Every token by its UTF-8 text (the last id wins when texts repeat, as in llama.cpp's map).
-    let ids: [ArraySlice<UInt8>: Int]
+    let ids: PieceTable
     let scores: [Float]
     let byteIDs: [Int]
     let addSpacePrefix: Bool
@@ -19,18 +19,15 @@ struct LlamaCppSentencePiece: Sendable {
     let eosID: Int?
 
     init(vocabulary: TokenizerVocabulary, addsEOS: Bool) {
-        var ids: [ArraySlice<UInt8>: Int] = [:]
-        ids.reserveCapacity(vocabulary.count)
         var special: [(id: Int, text: String)] = []
         for (id, piece) in vocabulary.pieces.enumerated() {
-            ids[ArraySlice(piece.utf8)] = id
             switch vocabulary.kinds[id] {
             case .control, .userDefined, .unknown: special.append((id, piece))
             default: break
             }
         }
         self.partition = SpecialTokenPartition(special: special)
-        self.ids = ids
+        self.ids = PieceTable(vocabulary.pieces.enumerated().map { (Array($0.element.utf8), $0.offset) }, keepFirst: false)
         self.scores = vocabulary.scores
         self.byteIDs = vocabulary.byteIDs
         self.addSpacePrefix = vocabulary.addDummyPrefix
@@ -91,7 +88,9 @@ struct LlamaCppSentencePiece: Sendable {
         next[count - 1] = -1
         var queue = PriorityQueue<Bigram>(capacity: count)
         func addBigram(_ left: Int, _ right: Int) {
-            guard left >= 0, right >= 0, let id = ids[text[starts[left]..<ends[right]]] else { return }
+            guard left >= 0, right >= 0 else { return }
+            let id = ids.lookup(text[starts[left]..<ends[right]])
+            guard id >= 0 else { return }
             queue.push(Bigram(score: scores[id], left: left, right: right, size: ends[right] - starts[left]))
         }
         for index in 1..<max(count, 1) { addBigram(index - 1, index) }
@@ -110,7 +109,8 @@ struct LlamaCppSentencePiece: Sendable {
         var index = 0
         while index >= 0 {
             let piece = text[starts[index]..<ends[index]]
-            if let id = ids[piece] {
+            let id = ids.lookup(piece)
+            if id >= 0 {
                 output.append(id)
             } else {
                 for byte in piece { output.append(byteIDs[Int(byte)]) }

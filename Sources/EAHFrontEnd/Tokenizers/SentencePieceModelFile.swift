@@ -1,5 +1,8 @@
 import CSentencePieceProto
 import EAHCheckpoint
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Reads SentencePiece's `tokenizer.model`: a serialized `sentencepiece.ModelProto`
 /// (schemas/sentencepiece_model.proto), decoded by libprotobuf-c's generated unpacker.
@@ -18,15 +21,45 @@ public enum SentencePieceModelFile {
     }
 
     /// The vocabulary and normalizer settings of a serialized `ModelProto`.
-    public static func vocabulary(serialized bytes: UnsafeRawBufferPointer) throws(TokenizerProblem) -> TokenizerVocabulary {
+    ///
+    /// What protobuf-c allocates while unpacking is charged to `budget` (nil:
+    /// `AllocationBudget.tokenizerModel(size:)` of the bytes): a message of many tiny pieces
+    /// costs dozens of bytes of structures per byte, so the allocator refuses past the budget.
+    public static func vocabulary(serialized bytes: UnsafeRawBufferPointer, budget: AllocationBudget? = nil) throws(TokenizerProblem) -> TokenizerVocabulary {
         let base = bytes.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        let account = BudgetedAllocator(budget ?? .tokenizerModel(size: bytes.count))
         // An empty buffer is a valid (empty) message; give protobuf-c a real pointer anyway.
         let unpacked: UnsafeMutablePointer<Sentencepiece__ModelProto>? = withUnsafePointer(to: UInt8(0)) { empty in
-            sentencepiece__model_proto__unpack(nil, bytes.count, base ?? empty)
+            withUnsafeMutablePointer(to: &account.allocator) { sentencepiece__model_proto__unpack($0, bytes.count, base ?? empty) }
         }
-        guard let model = unpacked else { throw .invalidModelProto(byteCount: bytes.count) }
-        defer { sentencepiece__model_proto__free_unpacked(model, nil) }
+        guard let model = unpacked else {
+            if account.refused { throw .allocationBudget(limit: account.budget.limit) }
+            throw .invalidModelProto(byteCount: bytes.count)
+        }
+        defer { withUnsafeMutablePointer(to: &account.allocator) { sentencepiece__model_proto__free_unpacked(model, $0) } }
         return try vocabulary(of: model.pointee)
+    }
+
+    /// A protobuf-c allocator that charges every allocation to a budget and fails (so that the
+    /// unpacker fails and frees what it built) once it is spent.
+    private final class BudgetedAllocator {
+        var budget: AllocationBudget
+        var refused = false
+        var allocator = ProtobufCAllocator()
+
+        init(_ budget: AllocationBudget) {
+            self.budget = budget
+            allocator.allocator_data = Unmanaged.passUnretained(self).toOpaque()
+            allocator.alloc = { data, size in
+                let account = Unmanaged<BudgetedAllocator>.fromOpaque(data!).takeUnretainedValue()
+                guard account.budget.charge(size) else {
+                    account.refused = true
+                    return nil
+                }
+                return malloc(size)
+            }
+            allocator.free = { _, pointer in free(pointer) }
+        }
     }
 
     private static func vocabulary(of model: Sentencepiece__ModelProto) throws(TokenizerProblem) -> TokenizerVocabulary {
@@ -52,9 +85,15 @@ public enum SentencePieceModelFile {
             throw .invalidSpecialID(which: "unk", id: Int(trainer?.unk_id ?? 0), vocabularySize: pieces.count)
         }
         let normalizer = model.normalizer_spec?.pointee
-        if let normalizer, normalizer.has_precompiled_charsmap != 0, normalizer.precompiled_charsmap.len > 0 {
-            let name = normalizer.name.map { String(cString: $0) } ?? "custom"
-            throw .unsupportedComponent("the SentencePiece normalization rule \"\(name)\" (a precompiled charsmap; LLaMA uses \"identity\")")
+        var charsmap: PrecompiledCharsmap?
+        if let normalizer, normalizer.has_precompiled_charsmap != 0, normalizer.precompiled_charsmap.len > 0,
+           let data = normalizer.precompiled_charsmap.data {
+            let blob = Array(UnsafeBufferPointer(start: data, count: normalizer.precompiled_charsmap.len))
+            guard let parsed = PrecompiledCharsmap(blob) else { throw .invalidCharsmap(byteCount: blob.count) }
+            charsmap = parsed
+        }
+        if let trainer, trainer.has_treat_whitespace_as_suffix != 0, trainer.treat_whitespace_as_suffix != 0 {
+            throw .unsupportedComponent("treat_whitespace_as_suffix (▁ at the end of pieces)")
         }
         func special(_ id: Int32?) -> Int? { id.flatMap { $0 >= 0 ? Int($0) : nil } }
         func flag(_ has: protobuf_c_boolean?, _ value: protobuf_c_boolean?, default defaultValue: Bool) -> Bool {
@@ -70,6 +109,7 @@ public enum SentencePieceModelFile {
             addDummyPrefix: flag(normalizer?.has_add_dummy_prefix, normalizer?.add_dummy_prefix, default: true),
             removeExtraWhitespaces: flag(normalizer?.has_remove_extra_whitespaces, normalizer?.remove_extra_whitespaces, default: true),
             escapeWhitespaces: flag(normalizer?.has_escape_whitespaces, normalizer?.escape_whitespaces, default: true),
-            unknownSurface: trainer?.unk_surface.map { String(cString: $0) } ?? " \u{2047} ")
+            unknownSurface: trainer?.unk_surface.map { String(cString: $0) } ?? " \u{2047} ",
+            charsmap: charsmap)
     }
 }

@@ -1,11 +1,16 @@
-/// LLaMA's SentencePiece BPE tokenizer, identical to the `sentencepiece` library's `encode` and
-/// `decode` (and to llama.cpp's SPM tokenizer for the pieces sentencepiece produces).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A SentencePiece BPE tokenizer (LLaMA, Mistral, …), identical to the `sentencepiece` library's
+/// `encode` and `decode` (and to llama.cpp's SPM tokenizer for the pieces sentencepiece produces).
 ///
-/// Encoding: normalize (dummy ▁ prefix, spaces as ▁), split into characters and user-defined
-/// pieces, then repeatedly merge the adjacent pair whose concatenation is a piece with the highest
-/// score (ties: leftmost), using a heap over linked symbols, so long inputs cost O(n log n).
-/// Characters left without a piece become `<0xXX>` byte pieces (byte fallback) or the unknown id.
-/// Control pieces spelled in the text (`<s>`) are plain text, as in sentencepiece.
+/// Encoding: normalize as the model's `NormalizerSpec` says (precompiled charsmap rules such as
+/// nmt_nfkc, extra whitespace removal, dummy ▁ prefix, spaces as ▁), split into characters and
+/// user-defined pieces, then repeatedly merge the adjacent pair whose concatenation is a piece
+/// with the highest score (ties: leftmost), using a heap over linked symbols, so long inputs cost
+/// O(n log n). Characters left without a piece become `<0xXX>` byte pieces (byte fallback) or one
+/// unknown id per run. Control pieces spelled in the text (`<s>`) are plain text, as in sentencepiece.
 ///
 /// A vocabulary read from a GGUF encodes as llama.cpp does instead (`LlamaCppSentencePiece`),
 /// llama.cpp being the reference for GGUF files; decoding is the same for both.
@@ -40,15 +45,7 @@ public struct SentencePieceTokenizer: Tokenizer {
         let normalized = normalize(text)
         guard !normalized.isEmpty else { return ids }
         ids.reserveCapacity(ids.count + normalized.count / 3 + 1)
-        for range in segment(normalized) {
-            let piece = normalized[range]
-            let id = vocabulary.reserved[piece] ?? vocabulary.mergeable[piece] ?? vocabulary.unknownID
-            if id == vocabulary.unknownID && vocabulary.byteFallback {
-                for byte in piece { ids.append(vocabulary.byteIDs[Int(byte)]) }
-            } else {
-                ids.append(id)
-            }
-        }
+        normalized.withUnsafeBufferPointer { encodeNormalized($0, into: &ids) }
         return ids
     }
 
@@ -93,40 +90,111 @@ public struct SentencePieceTokenizer: Tokenizer {
 
     // MARK: Normalization
 
-    /// The normalized UTF-8 text: dummy prefix, optional whitespace squeezing, spaces as ▁.
+    /// The normalized UTF-8 text, as sentencepiece's `Normalizer::Normalize`: the precompiled
+    /// charsmap's replacements (user-defined pieces kept as they are), leading, trailing and
+    /// repeated spaces dropped when `removeExtraWhitespaces`, the dummy ▁ prefix, spaces as ▁.
     func normalize(_ text: String) -> [UInt8] {
-        var input = Array(text.utf8)[...]
-        if vocabulary.removeExtraWhitespaces {
-            while input.first == 0x20 { input = input.dropFirst() }
-            while input.last == 0x20 { input = input.dropLast() }
+        let input = Array(text.utf8)
+        guard vocabulary.charsmap != nil || vocabulary.removeExtraWhitespaces else {
+            // Identity rule, whitespace kept (LLaMA, Mistral): prefix and escape only.
+            guard !input.isEmpty else { return [] }
+            guard vocabulary.escapeWhitespaces else { return vocabulary.addDummyPrefix ? [0x20] + input : input }
+            var output: [UInt8] = []
+            output.reserveCapacity(input.count + input.count / 4 + 3)
+            if vocabulary.addDummyPrefix { output.append(contentsOf: [0xE2, 0x96, 0x81]) }
+            for byte in input {
+                if byte == 0x20 { output.append(contentsOf: [0xE2, 0x96, 0x81]) } else { output.append(byte) }
+            }
+            return output
         }
-        guard !input.isEmpty else { return [] }
+        let pool = vocabulary.charsmap?.replacements ?? []
+        return input.withUnsafeBufferPointer { input in
+            pool.withUnsafeBufferPointer { pool in
+                Self.replacementCharacter.withUnsafeBufferPointer { invalid in normalizeGeneral(input, pool: pool, invalid: invalid) }
+            }
+        }
+    }
+
+    /// U+FFFD, what a byte of invalid UTF-8 normalizes to.
+    private static let replacementCharacter: [UInt8] = [0xEF, 0xBF, 0xBD]
+
+    /// `Normalizer::Normalize` for every setting, without allocating per character: pieces are
+    /// slices of the input, of the charsmap's replacement `pool` or `invalid` (U+FFFD).
+    private func normalizeGeneral(_ input: UnsafeBufferPointer<UInt8>, pool: UnsafeBufferPointer<UInt8>,
+                                  invalid: UnsafeBufferPointer<UInt8>) -> [UInt8] {
+        let removeSpaces = vocabulary.removeExtraWhitespaces
         let space: [UInt8] = vocabulary.escapeWhitespaces ? [0xE2, 0x96, 0x81] : [0x20]
+        var position = 0
+        if removeSpaces {
+            while position < input.count {
+                let (replacement, consumed) = normalizePrefix(input, at: position, pool: pool, invalid: invalid)
+                guard replacement.count == 1, replacement[0] == 0x20 else { break }
+                position += consumed
+            }
+        }
+        guard position < input.count else { return [] }
         var output: [UInt8] = []
-        output.reserveCapacity(input.count + input.count / 4 + 3)
+        output.reserveCapacity((input.count - position) * 2 + 3)
         if vocabulary.addDummyPrefix { output.append(contentsOf: space) }
-        var previousWasSpace = false
-        for byte in input {
-            if byte == 0x20 {
-                if vocabulary.removeExtraWhitespaces && previousWasSpace { continue }
-                output.append(contentsOf: space)
-                previousWasSpace = true
-            } else {
-                output.append(byte)
-                previousWasSpace = false
+        var previousWasSpace = removeSpaces
+        while position < input.count {
+            let (replacement, consumed) = normalizePrefix(input, at: position, pool: pool, invalid: invalid)
+            var piece = replacement[...]
+            while previousWasSpace, piece.first == 0x20 { piece = piece.dropFirst() }
+            if !piece.isEmpty {
+                for byte in piece {
+                    if byte == 0x20 { output.append(contentsOf: space) } else { output.append(byte) }
+                }
+                previousWasSpace = piece.last == 0x20
+            }
+            position += consumed
+            if !removeSpaces { previousWasSpace = false }
+        }
+        if removeSpaces {
+            while output.count >= space.count, output[(output.count - space.count)...].elementsEqual(space) {
+                output.removeLast(space.count)
             }
         }
         return output
     }
 
+    /// `Normalizer::NormalizePrefix`: the replacement of the text at `position` and the bytes it
+    /// consumes: a user-defined piece as it is, else the charsmap's longest rule, else one
+    /// character (U+FFFD for one byte of invalid UTF-8).
+    private func normalizePrefix(_ input: UnsafeBufferPointer<UInt8>, at position: Int, pool: UnsafeBufferPointer<UInt8>,
+                                 invalid: UnsafeBufferPointer<UInt8>) -> (UnsafeBufferPointer<UInt8>, Int) {
+        let rest = UnsafeBufferPointer(rebasing: input[position...])
+        let userDefined = userDefinedLength(rest)
+        if userDefined > 0 { return (UnsafeBufferPointer(rebasing: rest[0..<userDefined]), userDefined) }
+        if let charsmap = vocabulary.charsmap, let match = charsmap.longestMatch(rest) {
+            return (UnsafeBufferPointer(rebasing: pool[match.replacement]), match.length)
+        }
+        let length = Self.validCharacterLength(rest)
+        if length == 0 { return (invalid, 1) }
+        return (UnsafeBufferPointer(rebasing: rest[0..<length]), length)
+    }
+
+    /// The length of the longest user-defined piece at the start of `text`, or 0.
+    @inline(__always)
+    private func userDefinedLength(_ text: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let lead = text.first, vocabulary.userDefinedLeads[Int(lead)] else { return 0 }
+        for symbol in vocabulary.userDefined where symbol.count <= text.count {
+            if symbol.withUnsafeBufferPointer({ memcmp($0.baseAddress!, text.baseAddress!, symbol.count) == 0 }) {
+                return symbol.count
+            }
+        }
+        return 0
+    }
+
     // MARK: BPE
 
-    /// A candidate merge of `left` with its right neighbour `right` into a piece of `size` bytes.
+    /// A candidate merge of `left` with its right neighbour `right` into piece `id` of `size` bytes.
     private struct SymbolPair: Comparable {
         let score: Float
-        let left: Int
-        let right: Int
-        let size: Int
+        let left: Int32
+        let right: Int32
+        let size: Int32
+        let id: Int32
 
         /// Lower priority: a lower score, or the same score further right.
         static func < (a: SymbolPair, b: SymbolPair) -> Bool {
@@ -134,82 +202,124 @@ public struct SentencePieceTokenizer: Tokenizer {
         }
     }
 
-    /// The byte ranges of the final pieces of `normalized` (sentencepiece's `bpe::Model::Encode`).
-    func segment(_ normalized: [UInt8]) -> [Range<Int>] {
-        var starts: [Int] = []
-        var ends: [Int] = []
-        var frozen: [Bool] = []
-        starts.reserveCapacity(normalized.count)
-        ends.reserveCapacity(normalized.count)
-        frozen.reserveCapacity(normalized.count)
+    /// A symbol of the text being merged: bytes `start..<end`, its piece id (-1: none yet),
+    /// neighbours in the linked list, and whether it is a user-defined piece (never merged).
+    private struct Symbol {
+        var start: Int32
+        var end: Int32
+        var previous: Int32
+        var next: Int32
+        var id: Int32
+        var frozen: Bool
+    }
+
+    /// Appends the ids of normalized text (sentencepiece's `bpe::Model::Encode`, then
+    /// `PieceToId` with byte fallback): user-defined pieces are cut out, the rest starts as
+    /// characters, and the adjacent pair whose concatenation is the best-scoring piece is merged
+    /// until none is left.
+    func encodeNormalized(_ text: UnsafeBufferPointer<UInt8>, into ids: inout [Int]) {
+        guard let base = text.baseAddress, !text.isEmpty else { return }
+        let mergeable = vocabulary.mergeableTable
+        let scores = vocabulary.scores
+        var symbols: [Symbol] = []
+        symbols.reserveCapacity(text.count)
         var position = 0
-        while position < normalized.count {
-            var length = 0
-            var isUserDefined = false
-            for symbol in vocabulary.userDefined where vocabulary.userDefinedLeads[Int(normalized[position])]
-                && symbol.count <= normalized.count - position {
-                if normalized[position..<position + symbol.count].elementsEqual(symbol) {
-                    length = symbol.count
-                    isUserDefined = true
-                    break
-                }
-            }
-            if !isUserDefined { length = min(Self.utf8Length(lead: normalized[position]), normalized.count - position) }
-            starts.append(position)
-            ends.append(position + length)
-            frozen.append(isUserDefined)
+        while position < text.count {
+            let userDefined = userDefinedLength(UnsafeBufferPointer(rebasing: text[position...]))
+            let length = userDefined > 0 ? userDefined : min(Self.utf8Length(lead: text[position]), text.count - position)
+            let index = Int32(symbols.count)
+            symbols.append(Symbol(start: Int32(position), end: Int32(position + length), previous: index - 1, next: index + 1,
+                                  id: Int32(mergeable.lookup(base + position, length)), frozen: userDefined > 0))
             position += length
         }
-        let count = starts.count
-        var previous = Array(-1..<(count - 1))
-        var next = Array(1...count)
-        next[count - 1] = -1
-        var queue = PriorityQueue<SymbolPair>(capacity: count)
-        var reverseMerges: [ArraySlice<UInt8>: (Range<Int>, Range<Int>)] = [:]
-
-        func addPair(_ left: Int, _ right: Int) {
-            guard left >= 0, right >= 0, !frozen[left], !frozen[right] else { return }
-            let merged = normalized[starts[left]..<ends[right]]
-            guard let id = vocabulary.mergeable[merged] else { return }
-            if vocabulary.kinds[id] == .unused {
-                reverseMerges[merged] = (starts[left]..<ends[left], starts[right]..<ends[right])
+        symbols[symbols.count - 1].next = -1
+        // The last pair recorded for each unused piece a candidate merge would produce, by id.
+        var reverseMerges: [Int32: (left: Range<Int>, right: Range<Int>)] = [:]
+        let kinds = vocabulary.kinds
+        symbols.withUnsafeMutableBufferPointer { symbols in
+            var queue = PriorityQueue<SymbolPair>(capacity: symbols.count)
+            func addPair(_ left: Int32, _ right: Int32) {
+                guard left >= 0, right >= 0 else { return }
+                let l = symbols[Int(left)], r = symbols[Int(right)]
+                guard !l.frozen, !r.frozen else { return }
+                let id = mergeable.lookup(base + Int(l.start), Int(r.end - l.start))
+                guard id >= 0 else { return }
+                if kinds[id] == .unused {
+                    reverseMerges[Int32(id)] = (Int(l.start)..<Int(l.end), Int(r.start)..<Int(r.end))
+                }
+                queue.push(SymbolPair(score: scores[id], left: left, right: right, size: r.end - l.start, id: Int32(id)))
             }
-            queue.push(SymbolPair(score: vocabulary.scores[id], left: left, right: right, size: merged.count))
-        }
-
-        for index in 1..<max(count, 1) { addPair(index - 1, index) }
-        while let top = queue.pop() {
-            let leftLength = ends[top.left] - starts[top.left]
-            let rightLength = ends[top.right] - starts[top.right]
-            guard leftLength > 0, rightLength > 0, leftLength + rightLength == top.size else { continue }
-            ends[top.left] = ends[top.right]
-            starts[top.right] = ends[top.right]
-            let after = next[top.right]
-            next[top.left] = after
-            if after >= 0 { previous[after] = top.left }
-            addPair(previous[top.left], top.left)
-            addPair(top.left, after)
-        }
-
-        var ranges: [Range<Int>] = []
-        ranges.reserveCapacity(count)
-        func resegment(_ range: Range<Int>) {
-            let piece = normalized[range]
-            if let id = vocabulary.mergeable[piece], vocabulary.kinds[id] == .unused, let parts = reverseMerges[piece] {
-                // Unused pieces are re-split into the pieces that formed them; shift the recorded ranges.
-                let shift = range.lowerBound - parts.0.lowerBound
-                resegment((parts.0.lowerBound + shift)..<(parts.0.upperBound + shift))
-                resegment((parts.1.lowerBound + shift)..<(parts.1.upperBound + shift))
-            } else {
-                ranges.append(range)
+            for index in 1..<Int32(max(symbols.count, 1)) { addPair(index - 1, index) }
+            while let top = queue.pop() {
+                let left = Int(top.left), right = Int(top.right)
+                let leftLength = symbols[left].end - symbols[left].start
+                let rightLength = symbols[right].end - symbols[right].start
+                guard leftLength > 0, rightLength > 0, leftLength + rightLength == top.size else { continue }
+                symbols[left].end = symbols[right].end
+                symbols[left].id = top.id
+                symbols[right].start = symbols[right].end
+                let after = symbols[right].next
+                symbols[left].next = after
+                if after >= 0 { symbols[Int(after)].previous = top.left }
+                addPair(symbols[left].previous, top.left)
+                addPair(top.left, after)
             }
         }
-        var index = count > 0 ? 0 : -1
+        var index = 0
+        var previousWasUnknown = false
         while index >= 0 {
-            resegment(starts[index]..<ends[index])
-            index = next[index]
+            let symbol = symbols[index]
+            if reverseMerges.isEmpty {
+                appendPiece(UnsafeBufferPointer(rebasing: text[Int(symbol.start)..<Int(symbol.end)]), id: Int(symbol.id), into: &ids,
+                            previousWasUnknown: &previousWasUnknown)
+            } else {
+                resegment(Int(symbol.start)..<Int(symbol.end), of: text, reverseMerges: reverseMerges, into: &ids,
+                          previousWasUnknown: &previousWasUnknown)
+            }
+            index = Int(symbol.next)
         }
-        return ranges
+    }
+
+    /// sentencepiece's `resegment`: an unused piece is replaced by the two pieces its recorded
+    /// merge joined, recursively.
+    private func resegment(_ range: Range<Int>, of text: UnsafeBufferPointer<UInt8>,
+                           reverseMerges: [Int32: (left: Range<Int>, right: Range<Int>)], into ids: inout [Int],
+                           previousWasUnknown: inout Bool) {
+        let piece = UnsafeBufferPointer(rebasing: text[range])
+        let id = vocabulary.hasReservedPieces && vocabulary.reservedTable.lookup(piece.baseAddress!, piece.count) >= 0
+            ? -1 : vocabulary.mergeableTable.lookup(piece.baseAddress!, piece.count)
+        if id >= 0, vocabulary.kinds[id] == .unused, let parts = reverseMerges[Int32(id)] {
+            resegment(parts.left, of: text, reverseMerges: reverseMerges, into: &ids, previousWasUnknown: &previousWasUnknown)
+            resegment(parts.right, of: text, reverseMerges: reverseMerges, into: &ids, previousWasUnknown: &previousWasUnknown)
+        } else {
+            appendPiece(piece, id: id, into: &ids, previousWasUnknown: &previousWasUnknown)
+        }
+    }
+
+    /// Appends the id of a final piece (`mergeableID`: its id among mergeable pieces, or -1):
+    /// a reserved piece of the same text first (`PieceToId`), else the piece, else its bytes'
+    /// `<0xXX>` pieces (byte fallback) or the unknown id.
+    /// Without byte fallback, a run of unknown pieces becomes one unknown id (`previousWasUnknown`
+    /// carries the run across calls), as sentencepiece merges them.
+    @inline(__always)
+    private func appendPiece(_ piece: UnsafeBufferPointer<UInt8>, id mergeableID: Int, into ids: inout [Int],
+                             previousWasUnknown: inout Bool) {
+        var id = mergeableID
+        if vocabulary.hasReservedPieces {
+            let reserved = vocabulary.reservedTable.lookup(piece.baseAddress!, piece.count)
+            if reserved >= 0 { id = reserved }
+        }
+        guard id < 0 || id == vocabulary.unknownID else {
+            ids.append(id)
+            previousWasUnknown = false
+            return
+        }
+        if vocabulary.byteFallback {
+            for byte in piece { ids.append(vocabulary.byteIDs[Int(byte)]) }
+        } else if !previousWasUnknown {
+            ids.append(vocabulary.unknownID)
+        }
+        previousWasUnknown = true
     }
 
     /// The length of the UTF-8 sequence starting with `lead` (1 for stray bytes).
@@ -243,7 +353,7 @@ public struct SentencePieceTokenizer: Tokenizer {
     static func appendDecodedBytes(_ bytes: inout [UInt8], to text: inout [UInt8]) {
         var offset = 0
         while offset < bytes.count {
-            let length = validCharacterLength(bytes, at: offset)
+            let length = bytes.withUnsafeBufferPointer { validCharacterLength(UnsafeBufferPointer(rebasing: $0[offset...])) }
             if length == 0 {
                 text.append(contentsOf: [0xEF, 0xBF, 0xBD])
                 offset += 1
@@ -255,13 +365,13 @@ public struct SentencePieceTokenizer: Tokenizer {
         bytes.removeAll(keepingCapacity: true)
     }
 
-    /// The length of the valid UTF-8 character at `offset` (no overlongs, surrogates or values
-    /// above U+10FFFF), or 0.
-    static func validCharacterLength(_ bytes: [UInt8], at offset: Int) -> Int {
-        let lead = bytes[offset]
-        let remaining = bytes.count - offset
+    /// The length of the valid UTF-8 character at the start of `bytes` (no overlongs,
+    /// surrogates or values above U+10FFFF), or 0.
+    static func validCharacterLength(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        guard let lead = bytes.first else { return 0 }
+        let remaining = bytes.count
         func trail(_ i: Int) -> UInt32? {
-            let byte = bytes[offset + i]
+            let byte = bytes[i]
             return byte & 0xC0 == 0x80 ? UInt32(byte & 0x3F) : nil
         }
         if lead < 0x80 { return 1 }

@@ -7,8 +7,13 @@ import EAHCheckpoint
 public enum TokenizerProblem: CheckpointProblem, Equatable {
     /// libprotobuf-c could not decode the bytes as a SentencePiece `ModelProto`.
     case invalidModelProto(byteCount: Int)
+    /// Unpacking tokenizer.model would allocate more than `limit` bytes (`AllocationBudget`).
+    case allocationBudget(limit: Int)
     /// The SentencePiece model is not BPE (e.g. unigram, as in T5); only BPE is implemented.
     case unsupportedModelType(String)
+    /// The SentencePiece model's precompiled normalization charsmap is truncated (its trie size
+    /// does not fit the blob).
+    case invalidCharsmap(byteCount: Int)
     /// The model or metadata lists no pieces.
     case emptyVocabulary
     /// Two pieces of the same lookup class have the same text.
@@ -38,7 +43,11 @@ public enum TokenizerProblem: CheckpointProblem, Equatable {
         switch self {
         case .invalidModelProto(let count):
             "not a SentencePiece model: the \(count) bytes do not decode as a sentencepiece.ModelProto protobuf"
+        case .allocationBudget(let limit):
+            "decoding the SentencePiece model would allocate more than \(limit) bytes, out of proportion to its size (a flood of tiny pieces); it is not a real tokenizer.model"
         case .unsupportedModelType(let type): "SentencePiece model type \(type) is not supported (only BPE, as LLaMA uses)"
+        case .invalidCharsmap(let count):
+            "the SentencePiece normalization rule (precompiled_charsmap, \(count) bytes) is truncated: its trie size does not fit"
         case .emptyVocabulary: "the tokenizer has no pieces"
         case .duplicatePiece(let piece, let id): "piece \"\(piece)\" (id \(id)) appears more than once"
         case .invalidSpecialID(let which, let id, let size): "\(which) id \(id) is not a valid token of the \(size)-token vocabulary"
@@ -59,7 +68,7 @@ public enum TokenizerProblem: CheckpointProblem, Equatable {
         case .unsupportedModelType, .unsupportedGGUFTokenizer, .unsupportedComponent: "use a SentencePiece BPE or byte-level BPE tokenizer (LLaMA, Mistral, Gemma, Qwen2 families), or convert the model's tokenizer with llama.cpp's convert_hf_to_gguf.py"
         case .missingModel, .malformedJSON, .invalidMerge: "download tokenizer.json again or pass tokenizer.model instead"
         case .missingTokenizerMetadata: "convert the model with llama.cpp's convert_hf_to_gguf.py, which writes the vocabulary, or pass tokenizer.model"
-        case .emptyVocabulary, .duplicatePiece, .invalidSpecialID, .malformedMetadata: "the tokenizer file is corrupt; download or convert it again"
+        case .invalidCharsmap, .emptyVocabulary, .duplicatePiece, .invalidSpecialID, .malformedMetadata, .allocationBudget: "the tokenizer file is corrupt; download or convert it again"
         case .idOutOfRange: nil
         }
     }

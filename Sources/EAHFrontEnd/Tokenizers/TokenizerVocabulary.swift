@@ -24,11 +24,17 @@ public struct TokenizerVocabulary: Sendable {
     public let escapeWhitespaces: Bool
     /// What `decode` prints for the unknown piece (SentencePiece: " ⁇ ").
     public let unknownSurface: String
+    /// The precompiled normalization rule (`nmt_nfkc`, custom rules), or nil for `identity`.
+    let charsmap: PrecompiledCharsmap?
 
     /// Pieces that merges may produce (normal, user-defined, unused), by UTF-8 text.
-    let mergeable: [ArraySlice<UInt8>: Int]
+    let mergeableTable: PieceTable
     /// The other pieces (unknown, control, byte), by UTF-8 text.
-    let reserved: [ArraySlice<UInt8>: Int]
+    let reservedTable: PieceTable
+    /// Whether some reserved piece's text could be a final piece of the BPE (a mergeable
+    /// piece's text, or a single character): only then must final pieces be looked up among
+    /// reserved pieces first, as `PieceToId` does.
+    let hasReservedPieces: Bool
     /// The id of each byte's `<0xXX>` piece (the unknown id when missing).
     let byteIDs: [Int]
     /// The byte value of each id that is a byte piece.
@@ -44,7 +50,8 @@ public struct TokenizerVocabulary: Sendable {
     /// `invalidSpecialID` when a special id is out of range.
     public init(pieces: [String], scores: [Float], kinds: [TokenPieceKind], unknownID: Int, bosID: Int?, eosID: Int?,
                 addsBOS: Bool = true, byteFallback: Bool, addDummyPrefix: Bool = true, removeExtraWhitespaces: Bool = false,
-                escapeWhitespaces: Bool = true, unknownSurface: String = " \u{2047} ") throws(TokenizerProblem) {
+                escapeWhitespaces: Bool = true, unknownSurface: String = " \u{2047} ",
+                charsmap: PrecompiledCharsmap? = nil) throws(TokenizerProblem) {
         guard !pieces.isEmpty else { throw .emptyVocabulary }
         precondition(pieces.count == scores.count && pieces.count == kinds.count, "pieces, scores and kinds differ in length")
         for (which, id) in [("unk", Optional(unknownID)), ("bos", bosID), ("eos", eosID)] {
@@ -64,6 +71,7 @@ public struct TokenizerVocabulary: Sendable {
         self.removeExtraWhitespaces = removeExtraWhitespaces
         self.escapeWhitespaces = escapeWhitespaces
         self.unknownSurface = unknownSurface
+        self.charsmap = charsmap
 
         var mergeable: [ArraySlice<UInt8>: Int] = [:]
         var reserved: [ArraySlice<UInt8>: Int] = [:]
@@ -81,8 +89,11 @@ public struct TokenizerVocabulary: Sendable {
                 if kinds[id] == .byte, let value = Self.byteValue(of: piece) { byteValues[id] = value }
             }
         }
-        self.mergeable = mergeable
-        self.reserved = reserved
+        self.mergeableTable = PieceTable(mergeable.map { (Array($0.key), $0.value) })
+        self.reservedTable = PieceTable(reserved.map { (Array($0.key), $0.value) })
+        self.hasReservedPieces = reserved.keys.contains { key in
+            mergeable[key] != nil || (key.first.map { SentencePieceTokenizer.utf8Length(lead: $0) == key.count } ?? false)
+        }
         self.userDefined = userDefined.sorted { $0.count > $1.count }
         var leads = [Bool](repeating: false, count: 256)
         for piece in userDefined { leads[Int(piece[0])] = true }
@@ -102,7 +113,10 @@ public struct TokenizerVocabulary: Sendable {
     /// The id of `piece` as SentencePiece's `PieceToId` finds it (reserved pieces first), or nil.
     public func id(of piece: String) -> Int? {
         let bytes = ArraySlice(Array(piece.utf8))
-        return reserved[bytes] ?? mergeable[bytes]
+        let reserved = reservedTable.lookup(bytes)
+        if reserved >= 0 { return reserved }
+        let mergeable = mergeableTable.lookup(bytes)
+        return mergeable >= 0 ? mergeable : nil
     }
 
     /// `<0xXX>` with upper-case hex digits, as SentencePiece names byte pieces.

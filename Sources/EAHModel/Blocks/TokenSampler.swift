@@ -4,11 +4,14 @@ import Glibc
 import Musl
 #endif
 
-/// Picks tokens from logits: greedy, or temperature with top-p from a seeded generator, so a
-/// seed always gives the same tokens.
+/// Picks tokens from logits in transformers' order: repetition penalty, then greedy, or
+/// temperature, top-k, top-p and min-p with a seeded generator, so a seed always gives the same
+/// tokens.
 struct TokenSampler {
     let parameters: SamplingParameters
     private var state: UInt64
+    /// The tokens chosen so far (for the repetition penalty).
+    private var generated: Set<Int> = []
 
     init(_ parameters: SamplingParameters) {
         self.parameters = parameters
@@ -16,12 +19,32 @@ struct TokenSampler {
     }
 
     mutating func next(_ logits: UnsafeBufferPointer<Float>) -> Int {
+        guard parameters.repeatPenalty != 1, !generated.isEmpty else { return record(choose(logits)) }
+        var penalised = Array(logits)
+        for token in generated where penalised.indices.contains(token) {
+            let value = penalised[token]
+            penalised[token] = value > 0 ? value / parameters.repeatPenalty : value * parameters.repeatPenalty
+        }
+        return record(penalised.withUnsafeBufferPointer { choose($0) })
+    }
+
+    private mutating func record(_ token: Int) -> Int {
+        if parameters.repeatPenalty != 1 { generated.insert(token) }
+        return token
+    }
+
+    private mutating func choose(_ logits: UnsafeBufferPointer<Float>) -> Int {
         guard parameters.temperature > 0 else { return Self.argmax(logits) }
         var maximum = -Float.infinity
         for value in logits where value > maximum { maximum = value }
         var weights = logits.map { Double(expf(($0 - maximum) / parameters.temperature)) }
-        let total = weights.reduce(0, +)
+        var total = weights.reduce(0, +)
         var order = Array(weights.indices).sorted { weights[$0] > weights[$1] || weights[$0] == weights[$1] && $0 < $1 }
+        if parameters.topK > 0, parameters.topK < order.count {
+            for index in order[parameters.topK...] { weights[index] = 0 }
+            order = Array(order[..<parameters.topK])
+            total = order.reduce(0.0) { $0 + weights[$1] }
+        }
         if parameters.topP < 1 {
             var cumulative = 0.0
             var kept = 0
@@ -32,6 +55,11 @@ struct TokenSampler {
             }
             for index in order[kept...] { weights[index] = 0 }
             order = Array(order[..<kept])
+        }
+        if parameters.minP > 0, let top = order.first {
+            // transformers' MinPLogitsWarper: relative to the most likely token, after temperature.
+            let floor = weights[top] * Double(parameters.minP)
+            order = order.filter { weights[$0] >= floor }
         }
         let keptTotal = order.reduce(0.0) { $0 + weights[$1] }
         var target = uniform() * keptTotal

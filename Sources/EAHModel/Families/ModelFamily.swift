@@ -14,6 +14,15 @@ public protocol ModelFamily {
     static func claims(mmproj metadata: [MetadataEntry]) -> Bool
     /// Loads the model from a checkpoint whose layout is already known, ready to run on `pool`.
     static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel
+    /// What `inspect` reports as the layout of a checkpoint of this family: its naming, with how
+    /// images are packed where the layout implies it (`modelType` from `config.json`, `metadata`
+    /// the checkpoint's own, e.g. an mmproj's `clip.*` keys). Nil when the checkpoint is not this
+    /// family's or the shared layout name says it all.
+    static func layoutDescription(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String?
+}
+
+extension ModelFamily {
+    public static func layoutDescription(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String? { nil }
 }
 
 /// What to load: the model path and the companions a user passed.
@@ -36,7 +45,7 @@ public struct ModelRequest: Sendable {
 /// The registry: the one place that tells which family a checkpoint belongs to.
 public enum ModelFamilies {
     /// Every supported family, in detection order.
-    public static let all: [any ModelFamily.Type] = [LlavaNext.self, LlavaOnevision.self, Qwen2VL.self, InternVL.self, Llava15.self]
+    public static let all: [any ModelFamily.Type] = [LlavaNext.self, LlavaOnevision.self, Qwen2VL.self, InternVL.self, Gemma3.self, Llava15.self]
 
     /// Opens `request.model`, detects its layout and family, and loads it, ready to run on `pool`.
     ///
@@ -91,29 +100,15 @@ public enum ModelFamilies {
         return all.firstIndex { $0.claims(mmproj: reader.metadata) } ?? all.count - 1
     }
 
-    /// What `inspect` reports as a checkpoint's layout: the naming, and for LLaVA-NeXT which image
-    /// packing it implies (transformers' for llava-hf, llama.cpp's for an mmproj).
+    /// What `inspect` reports as a checkpoint's layout: the first family's description of it
+    /// (for LLaVA-NeXT, with the image packing that layout implies), else the layout's name.
     public static func layoutDescription(_ reader: any CheckpointReader) -> String {
         let layout = WeightLayout.detect(reader)
-        switch layout {
-        case .llavaHF, .llavaHFCurrent:
-            guard let json = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: reader.path)),
-                  case .string(let type)? = json["model_type"] else { return layout.rawValue }
-            if LlavaNext.modelTypes.contains(type) {
-                return layout.rawValue + " (llava-next: base image, tiles cropped to the image's aspect, image_newline after each row)"
-            }
-            if InternVL.modelTypes.contains(type) {
-                return layout == .llavaHF ? InternVLLayout.saved.name : InternVLLayout.inMemory.name
-            }
-            if LlavaOnevision.modelTypes.contains(type) {
-                return layout.rawValue + " (llava-onevision: base image, tiles cropped to the image's aspect and shrunk under anyres_max_9, image_newline after each row)"
-            }
-            return layout.rawValue
-        case .llamaCppMMProj where LlavaNext.claims(mmproj: reader.metadata):
-            return layout.rawValue + " (llava-next: llama.cpp packing, base image and tiles without unpad or image_newline)"
-        default:
-            return layout.rawValue
+        var modelType: String?
+        if let json = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: reader.path)), case .string(let type)? = json["model_type"] {
+            modelType = type
         }
+        return all.lazy.compactMap { $0.layoutDescription(layout, modelType: modelType, metadata: reader.metadata) }.first ?? layout.rawValue
     }
 }
 

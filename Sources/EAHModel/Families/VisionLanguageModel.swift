@@ -131,6 +131,10 @@ public protocol VisionLanguageModel: AnyObject, Sendable {
 }
 
 extension VisionLanguageModel {
+    /// Every checkpoint holding the model's weights: the text checkpoint, then the companions
+    /// (vision tower, mmproj) a bundle carries.
+    public var weightCheckpoints: [any CheckpointReader] { [textCheckpoint] + companions.bundled.map(\.reader) }
+
     /// A one-off generation (no session kept).
     public func generate(_ input: ModelInput, images: [PreparedImage], maxTokens: Int, sampling: SamplingParameters = .greedy,
                          stopTokens: Set<Int> = [], hook: AttentionHook? = nil, collectLogits: Bool = false,
@@ -179,7 +183,7 @@ enum DecoderGeneration {
         let count = rest.tokens.count
         let promptHidden = decoder.forward(try embeddings(rest), count: count, positionIDs: rest.positionRows[0], sectionPositionIDs: rest.positionRows,
                                            cache: cache, hook: hook, imagePositions: input.imagePositions, imageKinds: input.image.kinds,
-                                           phase: .prefill)
+                                           imageBlocks: input.image.runs.map(\.positions), phase: .prefill)
         var collected: [Float] = []
         var last: [Float]
         if collectLogits {
@@ -215,6 +219,7 @@ enum DecoderGeneration {
         let layers = min(lastLayer + 1, spec.layerCount)
         let cache = KVCache(layerCount: layers, kvWidth: a.kvHeadCount * a.headDim, capacity: input.tokens.count)
         _ = decoder.forward(embeddings, count: input.tokens.count, positionIDs: input.positionRows[0], sectionPositionIDs: input.positionRows,
-                            cache: cache, hook: hook, imagePositions: input.imagePositions, imageKinds: input.image.kinds, layerLimit: layers)
+                            cache: cache, hook: hook, imagePositions: input.imagePositions, imageKinds: input.image.kinds,
+                            imageBlocks: input.image.runs.map(\.positions), layerLimit: layers)
     }
 }

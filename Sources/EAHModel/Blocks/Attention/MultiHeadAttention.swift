@@ -33,21 +33,28 @@ enum MultiHeadAttention {
         let scale: Float
         let causalStart: Int?
         let window: Int?
+        /// KV-index ranges whose rows see the whole range (Gemma 3's image blocks in a prefill).
+        let bidirectional: [Range<Int>]
 
         var group: Int { shape.headCount / shape.kvHeadCount }
         var queryStride: Int { shape.headCount * shape.headDim }
         var keyStride: Int { shape.kvHeadCount * shape.headDim }
 
-        /// The keys row `row` may see: `first..<end`.
+        /// The keys row `row` may see: `first..<end`. A row inside a bidirectional block also
+        /// sees the block's later keys; the window still bounds the earlier ones (transformers'
+        /// AND(sliding window, OR(causal, block))).
         func visible(_ row: Int) -> (first: Int, end: Int) {
-            let end = causalStart.map { min(shape.keyCount, $0 + row + 1) } ?? shape.keyCount
-            return (window.map { max(0, end - $0) } ?? 0, end)
+            guard let start = causalStart else { return (window.map { max(0, shape.keyCount - $0) } ?? 0, shape.keyCount) }
+            let position = start + row
+            var end = min(shape.keyCount, position + 1)
+            if let block = bidirectional.first(where: { $0.contains(position) }) { end = max(end, min(shape.keyCount, block.upperBound)) }
+            return (window.map { max(0, position + 1 - $0) } ?? 0, end)
         }
 
         /// Probabilities of `head` for rows `rows` into `scores` (`rows.count × width`, where
         /// `width` covers every visible key of the block); returns `width`.
         func probabilities(head: Int, rows: Range<Int>, into scores: UnsafeMutablePointer<Float>) -> Int {
-            let width = visible(rows.upperBound - 1).end
+            let width = bidirectional.isEmpty ? visible(rows.upperBound - 1).end : rows.map { visible($0).end }.max()!
             let d = shape.headDim
             MatrixMultiply.multiplyTransposed(queries + rows.lowerBound * queryStride + head * d, lda: queryStride,
                                               keys + (head / group) * d, ldb: keyStride,
@@ -79,15 +86,17 @@ enum MultiHeadAttention {
     /// Writes the attention output (`queryCount × headCount·headDim`) to `output`.
     ///
     /// With `causalStart` set, query row `i` is KV index `causalStart + i` and sees keys
-    /// `0...causalStart + i` only; with `window` too, only the last `window` of those. `hook`
+    /// `0...causalStart + i` only; with `window` too, only the last `window` of those; a row in a
+    /// `bidirectional` range also sees that range's later keys. `hook`
     /// gets the column sums its plan asks for and chooses the head to broadcast.
     static func compute(
         queries: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, shape: Shape,
-        scale: Float, causalStart: Int?, window: Int? = nil, hook: AttentionHook?, context: AttentionContext?,
+        scale: Float, causalStart: Int?, window: Int? = nil, bidirectional: [Range<Int>] = [],
+        hook: AttentionHook?, context: AttentionContext?,
         output: UnsafeMutablePointer<Float>, pool: ThreadPool
     ) {
         let problem = Problem(queries: queries, keys: keys, values: values, output: output, shape: shape, scale: scale,
-                              causalStart: causalStart, window: window)
+                              causalStart: causalStart, window: window, bidirectional: bidirectional)
         let heads = shape.headCount, m = shape.queryCount, n = shape.keyCount
         let plan = context.flatMap { hook?.plan(for: $0) } ?? AttentionPlan()
         let columns = (plan.countedColumns ?? []).filter { $0 >= 0 && $0 < n }

@@ -10,10 +10,14 @@ public struct DecoderSpec: Sendable, Equatable {
     public struct Norm: Sendable, Equatable {
         public var eps: Float
         public var weightOffset: Float
+        /// Sandwich norms (Gemma 2/3): the attention and MLP outputs are normed too before each
+        /// residual add (`post_attention_layernorm`, `post_feedforward_layernorm`).
+        public var sandwich: Bool
 
-        public init(eps: Float, weightOffset: Float = 0) {
+        public init(eps: Float, weightOffset: Float = 0, sandwich: Bool = false) {
             self.eps = eps
             self.weightOffset = weightOffset
+            self.sandwich = sandwich
         }
     }
 
@@ -28,6 +32,9 @@ public struct DecoderSpec: Sendable, Equatable {
         public var outputBias: Bool
         /// Scores are `q·k · scale` (1/√headDim unless the family says otherwise).
         public var scale: Float
+        /// Queries and keys are RMS-normed per head (over `headDim`, the model's norm offset)
+        /// before RoPE (`q_norm`, `k_norm`: Gemma 3).
+        public var queryKeyNorm: Bool = false
     }
 
     /// Which keys a query sees.
@@ -56,6 +63,9 @@ public struct DecoderSpec: Sendable, Equatable {
         /// rotating by position row `s % rows` of a multi-row position id (time, height, width).
         /// nil: one position per token.
         public var sections: [Int]? = nil
+        /// The RoPE of sliding-window layers when it differs from the global one (Gemma 3's
+        /// local θ without scaling); nil: every layer uses `parameters`.
+        public var slidingParameters: RopeParameters? = nil
     }
 
     public struct MLP: Sendable, Equatable {
@@ -79,6 +89,14 @@ public struct DecoderSpec: Sendable, Equatable {
     public var embeddingMultiplier: Float
     /// `lm_head` is the embedding matrix.
     public var tiedHead: Bool
+    /// During a prefill, the positions of one image run see each other both ways (Gemma 3's
+    /// mask from `token_type_ids`); a sliding window still bounds how far back a row sees.
+    public var bidirectionalImages: Bool = false
+
+    /// Whether layer `index` is a sliding-window layer.
+    func isSliding(_ index: Int) -> Bool {
+        if case .slidingWindow = masks[index] { true } else { false }
+    }
 }
 
 extension LlamaConfig {

@@ -14,6 +14,16 @@ public enum InternVL: ModelFamily {
     public static func claims(originalConfig: JSONValue) -> Bool { false }
     public static func claims(mmproj metadata: [MetadataEntry]) -> Bool { false }
 
+    /// InternVL's own names for the two transformers layouts (`internvl-hf`, `internvl-hf-current`).
+    public static func layoutDescription(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String? {
+        guard let modelType, modelTypes.contains(modelType) else { return nil }
+        switch layout {
+        case .llavaHF: return InternVLLayout.saved.name
+        case .llavaHFCurrent: return InternVLLayout.inMemory.name
+        default: return nil
+        }
+    }
+
     public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
         let configPath = LlavaLoader.configPath(beside: request.model)
         let json = try LlavaLoader.parseJSON(configPath)

@@ -74,13 +74,26 @@ public struct LlamaLayerWeights: Sendable {
     public var key: LinearWeights
     public var value: LinearWeights
     public var output: LinearWeights
+    /// The norm before the MLP (LLaMA's `post_attention_layernorm`, Gemma's `pre_feedforward_layernorm`).
     public var postAttentionNorm: NormWeights
     public var gate: LinearWeights
     public var up: LinearWeights
     public var down: LinearWeights
+    /// Per-head RMSNorm weights [headDim] of queries and keys (`DecoderSpec.Attention.queryKeyNorm`).
+    public var queryNorm: NormWeights?
+    public var keyNorm: NormWeights?
+    /// Sandwich norms (`DecoderSpec.Norm.sandwich`) of the attention and MLP outputs.
+    public var attentionOutputNorm: NormWeights?
+    public var mlpOutputNorm: NormWeights?
 
     public init(inputNorm: NormWeights, query: LinearWeights, key: LinearWeights, value: LinearWeights, output: LinearWeights,
-                postAttentionNorm: NormWeights, gate: LinearWeights, up: LinearWeights, down: LinearWeights) {
+                postAttentionNorm: NormWeights, gate: LinearWeights, up: LinearWeights, down: LinearWeights,
+                queryNorm: NormWeights? = nil, keyNorm: NormWeights? = nil, attentionOutputNorm: NormWeights? = nil,
+                mlpOutputNorm: NormWeights? = nil) {
+        self.queryNorm = queryNorm
+        self.keyNorm = keyNorm
+        self.attentionOutputNorm = attentionOutputNorm
+        self.mlpOutputNorm = mlpOutputNorm
         self.inputNorm = inputNorm
         self.query = query
         self.key = key

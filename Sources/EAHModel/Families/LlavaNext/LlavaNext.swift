@@ -21,6 +21,18 @@ public enum LlavaNext: ModelFamily {
         metadata.contains { $0.key == "clip.vision.image_grid_pinpoints" }
     }
 
+    public static func layoutDescription(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String? {
+        let isNext = modelType.map(modelTypes.contains) ?? false
+        switch layout {
+        case .llavaHF where isNext, .llavaHFCurrent where isNext:
+            return layout.rawValue + " (llava-next: base image, tiles cropped to the image's aspect, image_newline after each row)"
+        case .llamaCppMMProj where claims(mmproj: metadata):
+            return layout.rawValue + " (llava-next: llama.cpp packing, base image and tiles without unpad or image_newline)"
+        default:
+            return nil
+        }
+    }
+
     public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
         guard layout == .llavaHF || layout == .llavaHFCurrent else {
             throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(

@@ -23,6 +23,11 @@ public enum LlavaOnevision: ModelFamily {
     public static func claims(originalConfig: JSONValue) -> Bool { false }
     public static func claims(mmproj metadata: [MetadataEntry]) -> Bool { false }
 
+    public static func layoutDescription(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String? {
+        guard layout == .llavaHF || layout == .llavaHFCurrent, let modelType, modelTypes.contains(modelType) else { return nil }
+        return layout.rawValue + " (llava-onevision: base image, tiles cropped to the image's aspect and shrunk under anyres_max_9, image_newline after each row)"
+    }
+
     public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
         guard layout == .llavaHF || layout == .llavaHFCurrent else {
             throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(

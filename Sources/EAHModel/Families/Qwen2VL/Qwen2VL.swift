@@ -74,6 +74,10 @@ extension Qwen2VLModel: VisionLanguageModel {
     }
 
     public func makeProcessor(tokenizer: any Tokenizer, imageMode: PreprocessMode?) throws(CheckpointError) -> any InputProcessor {
+        if let imageMode {
+            throw CheckpointError(path: textCheckpoint.path, problem: ModelProblem.badInput(
+                "--image-mode \(imageMode.rawValue) does not apply to Qwen2-VL, which resizes each image to its own patch grid; drop the flag"))
+        }
         let images: Qwen2VLImageProcessor
         switch companions.preprocessor {
         case .folder(let folder):

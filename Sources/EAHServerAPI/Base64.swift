@@ -1,6 +1,6 @@
 /// Strict base64 (RFC 4648, standard alphabet) for data URLs: padding optional, no other bytes
 /// (whitespace included) accepted.
-enum Base64 {
+public enum Base64 {
     private static let table: [UInt8] = {
         var table = [UInt8](repeating: 0xff, count: 256)
         for (index, byte) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() { table[Int(byte)] = UInt8(index) }
@@ -8,7 +8,7 @@ enum Base64 {
     }()
 
     /// The decoded bytes, or nil when `text` is not base64.
-    static func decode(_ text: Substring.UTF8View) -> [UInt8]? {
+    public static func decode(_ text: Substring.UTF8View) -> [UInt8]? {
         var input = Array(text)
         if input.last == UInt8(ascii: "=") { input.removeLast() }
         if input.last == UInt8(ascii: "=") { input.removeLast() }

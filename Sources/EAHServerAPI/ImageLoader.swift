@@ -4,10 +4,10 @@ import Glibc
 #endif
 
 /// The encoded bytes an image part refers to, bounded in size.
-enum ImageLoader {
+public enum ImageLoader {
     /// The bytes and a name for errors; 400s for an undecodable data URL, a missing or
     /// unreadable file, and anything over `maxBytes`.
-    static func bytes(of reference: ChatCompletionRequest.ImageReference, maxBytes: Int) throws(APIError) -> ([UInt8], String) {
+    public static func bytes(of reference: ChatCompletionRequest.ImageReference, maxBytes: Int) throws(APIError) -> ([UInt8], String) {
         switch reference {
         case .data(_, let base64):
             guard base64.utf8.count / 4 * 3 <= maxBytes + 3 else { throw tooLarge(maxBytes) }

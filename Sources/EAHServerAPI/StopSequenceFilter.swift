@@ -1,18 +1,18 @@
 /// Cuts streamed text at the first of the request's stop sequences: text that could be the
 /// start of one is held back until it is known not to be, so no part of a stop sequence is
 /// ever sent.
-struct StopSequenceFilter {
-    let sequences: [String]
+public struct StopSequenceFilter {
+    public let sequences: [String]
     private var held = ""
     /// Whether a stop sequence was met (the text before it has been returned).
-    private(set) var stopped = false
+    public private(set) var stopped = false
 
-    init(_ sequences: [String]) {
+    public init(_ sequences: [String]) {
         self.sequences = sequences
     }
 
     /// The part of `text` (after what is held) that can be sent now.
-    mutating func feed(_ text: String) -> String {
+    public mutating func feed(_ text: String) -> String {
         guard !stopped else { return "" }
         held += text
         if let cut = sequences.compactMap({ held.range(of: $0)?.lowerBound }).min() {
@@ -34,7 +34,7 @@ struct StopSequenceFilter {
     }
 
     /// What is still held once generation has ended without meeting a stop sequence.
-    mutating func finish() -> String {
+    public mutating func finish() -> String {
         defer { held = "" }
         return stopped ? "" : held
     }

@@ -1,0 +1,194 @@
+import EAHCheckpoint
+import EAHCore
+
+/// A model in llama.cpp's layout, as llama.cpp's own converters would write it: the text-model
+/// GGUF (tensors, `general.*` and architecture hyperparameters; the runtime appends the
+/// tokenizer) and the mmproj GGUF. Built by the model's family (`LlamaCppExports`).
+public struct LlamaCppExport {
+    /// How a tensor's output type follows the requested one.
+    public enum TypeRule: Sendable, Equatable {
+        /// convert_hf_to_gguf: vectors F32; matrices in the requested type (q8_0 rows that are not
+        /// whole blocks fall back to F16).
+        case converter
+        /// The legacy image-encoder converter: F16 whatever the requested type (convolutions,
+        /// projector matrices).
+        case alwaysF16
+        /// The legacy image-encoder converter: `.weight` matrices F16 under its f16 file type,
+        /// everything else F32.
+        case encoder
+    }
+
+    /// One output tensor: its llama.cpp name and shape, where it comes from, and its transforms.
+    public struct Tensor {
+        public var name: String
+        public var source: TensorInfo
+        public var reader: any CheckpointReader
+        /// Row-major, outermost first (the source's, size-1 dimensions squeezed as the converters do).
+        public var shape: [Int]
+        public var rule: TypeRule
+        /// convert_hf_to_gguf's RoPE row permutation of q/k with this many heads.
+        public var permuteHeads: Int?
+    }
+
+    public var text: [Tensor]
+    /// Everything before the tokenizer: `general.*`, `<arch>.*`, `general.quantization_version`.
+    public var textMetadata: [MetadataEntry]
+    public var mmproj: [Tensor]
+    public var mmprojMetadata: [MetadataEntry]
+    /// The llama.cpp architecture (`llama`) and projector type (`mlp`) declared.
+    public var architecture: String
+    public var projectorType: String
+
+    /// The type `tensor` is written in when `dtype` is asked for (`mmprojF32`: the encoder's f32 file type).
+    public static func outputType(of tensor: Tensor, dtype: ConversionOptions.TargetDType, mmprojF32: Bool) -> DType {
+        let source = tensor.source.dtype
+        let isMatrix = tensor.shape.count >= 2
+        switch tensor.rule {
+        case .alwaysF16: return isMatrix ? .f16 : .f32
+        case .encoder: return !mmprojF32 && isMatrix && tensor.name.hasSuffix(".weight") ? .f16 : .f32
+        case .converter:
+            guard isMatrix else { return .f32 }
+            switch dtype {
+            case .keep: return source == .f16 || source == .bf16 ? source : .f32
+            case .f32: return .f32
+            case .f16: return .f16
+            case .bf16: return .bf16
+            case .q8_0, .q4_0:
+                guard let row = tensor.shape.last, row % 32 == 0 else { return .f16 }
+                return dtype == .q8_0 ? .q8_0 : .q4_0
+            }
+        }
+    }
+
+    /// `general.file_type` (llama_ftype) of a text model written as `dtype`.
+    public static func fileType(_ dtype: ConversionOptions.TargetDType, tensors: [Tensor]) -> UInt32 {
+        switch dtype {
+        case .f32: 0
+        case .f16: 1
+        case .q4_0: 2
+        case .q8_0: 7
+        case .bf16: 32
+        case .keep: tensors.contains { $0.source.dtype == .bf16 } ? 32 : tensors.contains { $0.source.dtype == .f16 } ? 1 : 0
+        }
+    }
+
+    /// Rows `h·hd + 2i + j` of the output are rows `h·hd + j·hd/2 + i` of `bytes` (convert_hf_to_gguf's
+    /// `LlamaModel.permute`), rows being `rowBytes` long in any type.
+    public static func permuteRows(_ bytes: inout [UInt8], heads: Int, rowBytes: Int) {
+        guard heads > 0, rowBytes > 0, bytes.count % rowBytes == 0 else { return }
+        let rows = bytes.count / rowBytes
+        guard rows % heads == 0, (rows / heads) % 2 == 0 else { return }
+        let dim = rows / heads, half = dim / 2
+        let source = bytes
+        source.withUnsafeBytes { from in
+            bytes.withUnsafeMutableBytes { to in
+                for h in 0..<heads {
+                    for i in 0..<half {
+                        for j in 0..<2 {
+                            let out = (h * dim + 2 * i + j) * rowBytes, input = (h * dim + j * half + i) * rowBytes
+                            to.baseAddress!.advanced(by: out).copyMemory(from: from.baseAddress!.advanced(by: input), byteCount: rowBytes)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// gguf-py's `size_label`: the parameter count rounded to two significant digits at least (`985K`, `7.0B`).
+    public static func sizeLabel(parameters: Int) -> String {
+        let count = Double(parameters)
+        let (scaled, suffix): (Double, String) = count > 1e12 ? (count * 1e-12, "T") : count > 1e9 ? (count * 1e-9, "B")
+            : count > 1e6 ? (count * 1e-6, "M") : (count * 1e-3, "K")
+        let integerDigits = String(Int(scaled.rounded(.toNearestOrEven))).drop { $0 == "0" }.count
+        let fraction = max(2 - integerDigits, 0)
+        return formatFixed(scaled, fraction) + suffix
+    }
+
+    static func formatFixed(_ value: Double, _ digits: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (value * scale).rounded(.toNearestOrEven)
+        let whole = Int(rounded) / Int(scale), part = Int(rounded) % Int(scale)
+        guard digits > 0 else { return String(Int(rounded)) }
+        let text = String(part)
+        return "\(whole)." + String(repeating: "0", count: digits - text.count) + text
+    }
+
+    /// The name gguf-py's metadata heuristics give a model folder like `demo-llava`: its words capitalised.
+    public static func modelName(folder: String) -> String {
+        let base = folder.split(separator: "/").last.map(String.init) ?? folder
+        return base.split(whereSeparator: { $0 == "-" || $0 == "_" }).map { word in
+            word.prefix(1).uppercased() + word.dropFirst()
+        }.joined(separator: " ")
+    }
+}
+
+/// Why a model cannot be written in llama.cpp's layout (which part, and what to do).
+public struct LlamaCppExportRefusal: Error, Sendable, Equatable {
+    public var reason: String
+}
+
+/// A model whose family can write it in llama.cpp's layout (its names, transforms and metadata
+/// as data). Models of other families are refused by the writer, naming the family.
+public protocol LlamaCppExportable: VisionLanguageModel {
+    /// Refuses (naming the part) what llama.cpp's layout cannot express, before any file is read
+    /// for the export (`folder` holds the model's `config.json`).
+    func checkLlamaCppExport(folder: String, dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal)
+    /// The model as llama.cpp's converters would write it (`imageMean`/`imageStd` from its image processor).
+    func llamaCppExport(folder: String, imageMean: [Float], imageStd: [Float],
+                        dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) -> LlamaCppExport
+}
+
+/// What `inspect` says about a GGUF and llama.cpp: whether it is in llama.cpp's layout, and the
+/// architecture (text model) or projector (mmproj) it declares.
+public struct LlamaCppLayoutReport: Sendable, Equatable {
+    /// Whether llama.cpp's tools can load it (llama.cpp names, an architecture, a tokenizer for text models).
+    public var inLayout: Bool
+    /// `text` or `mmproj` (nil when the names are not llama.cpp's).
+    public var kind: String?
+    public var architecture: String?
+    public var projectorType: String?
+    public var tokenizer: String?
+
+    /// The report of a GGUF (nil for other formats).
+    public init?(_ reader: any CheckpointReader) {
+        guard reader.format == .gguf else { return nil }
+        architecture = reader.metadataValue("general.architecture")?.string
+        tokenizer = reader.metadataValue("tokenizer.ggml.model")?.string
+        switch WeightLayout.detect(reader) {
+        case .llamaCppMMProj:
+            kind = "mmproj"
+            projectorType = reader.metadataValue("clip.projector_type")?.string
+                ?? (reader.metadataValue("clip.has_llava_projector") == .bool(true) ? "mlp" : nil)
+            inLayout = architecture != nil
+        case .llamaCppText:
+            kind = "text"
+            inLayout = architecture != nil && tokenizer != nil
+        default:
+            kind = nil
+            inLayout = false
+        }
+    }
+
+    /// One phrase for the listing.
+    public var text: String {
+        func show(_ value: String?) -> String { value.map { TerminalText.escape($0) } ?? "(none)" }
+        switch kind {
+        case "mmproj"?:
+            return (inLayout ? "llama.cpp layout" : "not llama.cpp's layout") + ": mmproj, architecture \(show(architecture)), projector \(show(projectorType))"
+        case "text"?:
+            guard architecture != nil else { return "not llama.cpp's layout: llama.cpp tensor names but no general.architecture" }
+            guard tokenizer != nil else { return "not llama.cpp's layout: architecture \(show(architecture)) but no tokenizer.ggml.* metadata" }
+            return "llama.cpp layout: text model, architecture \(show(architecture)), tokenizer \(show(tokenizer))"
+        default:
+            return "not llama.cpp's layout: source tensor names (a --keep-names GGUF; eah-run reads it, llama.cpp cannot)"
+        }
+    }
+
+    /// `{"in_layout", "kind", "architecture", "projector_type", "tokenizer"}` for `inspect --json`.
+    public var json: JSONValue {
+        func value(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
+        return .object([("in_layout", .bool(inLayout)), ("kind", value(kind)), ("architecture", value(architecture)),
+                        ("projector_type", value(projectorType)), ("tokenizer", value(tokenizer))])
+    }
+}
