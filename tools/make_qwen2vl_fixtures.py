@@ -28,6 +28,9 @@ Models (folder `Tests/Fixtures/qwen2vl/<model>/`, `hf-save/` = what `save_pretra
             per window), fullatt_block_indexes [1], out hidden 64. Text as qwen2vl but 3 layers,
             mrope_section [2, 2, 4], untied lm_head, theta 1e6.
 
+  qwen25vl/gguf/  the same converter's text-f32.gguf and mmproj-f32.gguf (projector qwen2.5vl_merger,
+            n_wa_pattern 2, no window size: llama.cpp assumes 112 px), and expected-window112.safetensors:
+            transformers' logits and greedy tokens with the tower's window_size set to 112.
   qwen2vl/gguf/  text-f32.gguf (arch qwen2vl) and mmproj-f32.gguf (projector qwen2vl_merger: q/k/v
             split, the Conv3d as two halves v.patch_embd.weight / .weight.1) written by llama.cpp's
             convert_hf_to_gguf.py (the llama-cpp-python 0.3.36 sdist tools/llama-cpp.sh unpacks), with
@@ -316,6 +319,22 @@ def write_gguf(folder, out):
         os.unlink(f.name)
 
 
+def gguf_window_case(folder, out, cls, batches):
+    """Qwen2.5-VL through llama.cpp's files: convert_hf_to_gguf writes the mmproj
+    (qwen2.5vl_merger) with n_wa_pattern but no window size, and llama.cpp's clip.cpp then uses
+    112-pixel windows. The expected logits are transformers' with the tower's window_size set to
+    112, as llama.cpp runs it (gguf/expected-window112.safetensors)."""
+    write_gguf(folder, os.path.join(out, "gguf"))
+    model = cls.from_pretrained(folder, attn_implementation="eager", dtype=torch.float32).eval()
+    model.model.visual.window_size = 112
+    tensors = {}
+    for k, batch in batches.items():
+        logits, generated = reference(model, batch)
+        tensors[f"logits_{k}"] = logits
+        tensors[f"generated_{k}"] = generated
+    save_file(tensors, os.path.join(out, "gguf", "expected-window112.safetensors"))
+
+
 def main():
     tok = make_tokenizer()
     special = ids_of(tok)
@@ -375,6 +394,8 @@ def main():
             print(f"{kind} {name}: {img.width}x{img.height} grid {batch['image_grid_thw'][0].tolist()} image tokens {n_image}"
                   f" len {len(ids)} delta {int(deltas[0, 0])} generated {generated.tolist()}")
         save_file(tensors, os.path.join(out, "expected.safetensors"))
+        if kind == "qwen25vl":
+            gguf_window_case(folder, out, cls, batches)
         with open(os.path.join(out, "facts.json"), "w") as f:
             json.dump(facts, f, indent=1)
             f.write("\n")

@@ -1,9 +1,10 @@
 import EAHCheckpoint
 import EAHCore
 
-/// llama.cpp's Qwen2-VL files: a text GGUF of architecture `qwen2vl` (M-RoPE sections in
-/// `qwen2vl.rope.dimension_sections`, rows in Hugging Face order) and an mmproj of projector
-/// type `qwen2vl_merger` (q, k, v split; the Conv3d stored as two temporal halves
+/// llama.cpp's Qwen2-VL and Qwen2.5-VL files: a text GGUF of architecture `qwen2vl` (M-RoPE
+/// sections in `qwen2vl.rope.dimension_sections`, rows in Hugging Face order) and an mmproj of
+/// projector type `qwen2vl_merger` or `qwen2.5vl_merger` (RMSNorm, gated MLP, window attention
+/// by `clip.vision.n_wa_pattern`; q, k, v split; the Conv3d stored as two temporal halves
 /// `v.patch_embd.weight` and `.weight.1`; `v.post_ln` is the merger's `ln_q`, `mm.0`/`mm.2` its
 /// linears). The weights are transformers' (F32 here; other stored types decode), so the model
 /// is the same; llama.cpp's own image preprocessing (its token clamps) is not reproduced.
@@ -52,11 +53,12 @@ extension Qwen2VLLoader {
             throw fail(text, "general.architecture", "is '\(TerminalText.escape(architecture))'; a Qwen2-VL text model is 'qwen2vl'")
         }
         let projector = mmproj.metadataValue("clip.projector_type")?.string ?? ""
-        guard projector == "qwen2vl_merger" else {
-            let reason = projector == "qwen2.5vl_merger"
-                ? "is 'qwen2.5vl_merger': Qwen2.5-VL's mmproj does not record the window size; load its transformers folder instead"
-                : "is '\(TerminalText.escape(projector))'; a Qwen2-VL mmproj is 'qwen2vl_merger'"
-            throw fail(mmproj, "clip.projector_type", reason)
+        let variant: Qwen2VLConfig.Variant
+        switch projector {
+        case "qwen2vl_merger": variant = .qwen2VL
+        case "qwen2.5vl_merger": variant = .qwen25VL
+        default:
+            throw fail(mmproj, "clip.projector_type", "is '\(TerminalText.escape(projector))'; a Qwen2-VL mmproj is 'qwen2vl_merger', a Qwen2.5-VL one 'qwen2.5vl_merger'")
         }
         let a = "qwen2vl."
         let hidden = try integer(text, a + "embedding_length"), heads = try integer(text, a + "attention.head_count")
@@ -90,12 +92,24 @@ extension Qwen2VLLoader {
         let v = "clip.vision."
         let activation: Activation = mmproj.metadataValue("clip.use_silu") == .bool(true) ? .silu
             : mmproj.metadataValue("clip.use_gelu") == .bool(true) ? .gelu : .quickGELU
+        let visionLayers = try integer(mmproj, v + "block_count")
+        // Qwen2.5-VL: llama.cpp's window attention, as clip.cpp runs it: windows of
+        // `clip.vision.window_size` pixels (112, every released model's, when the key is absent, as
+        // convert_hf_to_gguf leaves it) and full attention in every n_wa_pattern-th block.
+        var windowSize: Int?, fullAttention: Set<Int> = []
+        if variant == .qwen25VL {
+            windowSize = try integer(mmproj, v + "window_size", default: 112)
+            let pattern = try integer(mmproj, v + "n_wa_pattern")
+            fullAttention = Set((0..<visionLayers).filter { ($0 + 1) % pattern == 0 })
+        }
         let vision = RotaryViTSpec(
             hiddenSize: try integer(mmproj, v + "embedding_length"), headCount: try integer(mmproj, v + "attention.head_count"),
-            intermediateSize: try integer(mmproj, v + "feed_forward_length"), layerCount: try integer(mmproj, v + "block_count"),
-            patchSize: try integer(mmproj, v + "patch_size"), temporalPatchSize: 2, mergeSize: 2, norm: .layerNorm,
-            normEps: Float(try float(mmproj, v + "attention.layer_norm_epsilon", default: 1e-6)), mlp: .plain(activation),
-            outputSize: try integer(mmproj, v + "projection_dim"))
+            intermediateSize: try integer(mmproj, v + "feed_forward_length"), layerCount: visionLayers,
+            patchSize: try integer(mmproj, v + "patch_size"), temporalPatchSize: 2, mergeSize: 2,
+            norm: variant == .qwen25VL ? .rmsNorm : .layerNorm,
+            normEps: Float(try float(mmproj, v + "attention.layer_norm_epsilon", default: 1e-6)),
+            mlp: variant == .qwen25VL ? .gated(activation) : .plain(activation),
+            windowSize: windowSize, fullAttentionLayers: fullAttention, outputSize: try integer(mmproj, v + "projection_dim"))
         guard vision.outputSize == hidden else { throw fail(mmproj, v + "projection_dim", "(\(vision.outputSize)) must equal the text model's embedding_length (\(hidden))") }
         guard vision.hiddenSize % vision.headCount == 0, vision.headDim % 4 == 0 else {
             throw fail(mmproj, v + "attention.head_count", "must divide the width into heads whose size is a multiple of 4 (2D RoPE)")
@@ -110,14 +124,14 @@ extension Qwen2VLLoader {
             throw fail(text, "tokenizer.ggml.tokens", "lacks <|image_pad|>, <|vision_start|> or <|vision_end|>")
         }
         let eos = text.metadataValue("tokenizer.ggml.eos_token_id")?.integer.map { [$0] } ?? [151645]
-        return Qwen2VLConfig(variant: .qwen2VL, text: spec, vision: vision, imageTokenID: pad, visionStartTokenID: start, visionEndTokenID: end,
+        return Qwen2VLConfig(variant: variant, text: spec, vision: vision, imageTokenID: pad, visionStartTokenID: start, visionEndTokenID: end,
                              eosTokenIDs: eos)
     }
 
     /// The mmproj's tower: q, k, v fused back into qkv rows, the two Conv3d halves interleaved
     /// back into the `(channel, temporal, y, x)` kernel.
     static func ggufVisionWeights(_ s: TrackingSource, _ spec: RotaryViTSpec) throws(CheckpointError) -> RotaryViTWeights {
-        let hidden = spec.hiddenSize
+        let hidden = spec.hiddenSize, layerNorm = spec.norm == .layerNorm
         func fused(_ n: Int, _ suffix: String) throws(CheckpointError) -> [Float] {
             var values: [Float] = []
             for part in ["attn_q", "attn_k", "attn_v"] {
@@ -128,12 +142,14 @@ extension Qwen2VLLoader {
         var layers: [RotaryViTLayerWeights] = []
         for n in 0..<spec.layerCount {
             let l = "v.blk.\(n)."
+            var gate: LinearWeights?
+            if case .gated = spec.mlp { gate = try s.linear(l + "ffn_gate", rows: spec.intermediateSize, columns: hidden, bias: true) }
             layers.append(RotaryViTLayerWeights(
-                norm1: try s.norm(l + "ln1", width: hidden, bias: true),
+                norm1: try s.norm(l + "ln1", width: hidden, bias: layerNorm),
                 qkv: LinearWeights(weight: WeightMatrix(rows: 3 * hidden, columns: hidden, values: try fused(n, "weight")), bias: try fused(n, "bias")),
                 projection: try s.linear(l + "attn_out", rows: hidden, columns: hidden, bias: true),
-                norm2: try s.norm(l + "ln2", width: hidden, bias: true),
-                up: try s.linear(l + "ffn_up", rows: spec.intermediateSize, columns: hidden, bias: true), gate: nil,
+                norm2: try s.norm(l + "ln2", width: hidden, bias: layerNorm),
+                up: try s.linear(l + "ffn_up", rows: spec.intermediateSize, columns: hidden, bias: true), gate: gate,
                 down: try s.linear(l + "ffn_down", rows: hidden, columns: spec.intermediateSize, bias: true)))
         }
         let half = [hidden, spec.channelCount, spec.patchSize, spec.patchSize]
@@ -150,7 +166,7 @@ extension Qwen2VLLoader {
         }
         return RotaryViTWeights(
             patchEmbedding: WeightMatrix(rows: hidden, columns: spec.patchLength, values: kernel), layers: layers,
-            mergerNorm: try s.norm("v.post_ln", width: hidden, bias: true),
+            mergerNorm: try s.norm("v.post_ln", width: hidden, bias: layerNorm),
             mergerLinear1: try s.linear("mm.0", rows: spec.mergedWidth, columns: spec.mergedWidth, bias: true),
             mergerLinear2: try s.linear("mm.2", rows: spec.outputSize, columns: spec.mergedWidth, bias: true))
     }
