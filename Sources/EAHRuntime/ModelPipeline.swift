@@ -37,12 +37,13 @@ public final class ModelPipeline: @unchecked Sendable {
     /// The decoder's layers, heads and context.
     public var shape: DecoderShape { model.shape }
 
-    /// The prompt for one question about `images` (one, or none): the conversation template
-    /// rendered, tokenized and laid out by the family; refused when the image or the prompt is
-    /// longer than the model's context (`ContextWindow`).
+    /// The prompt for one question about `images` (one, or none: the template rendered without
+    /// an image part, a text-only prompt): the conversation template rendered, tokenized and laid
+    /// out by the family; refused when the image or the prompt is longer than the model's context
+    /// (`ContextWindow`).
     public func prompt(question: String, systemPrompt: String? = nil, addBOS: Bool = true, images: [PreparedImage],
                        imagePath: String = "image") throws(CheckpointError) -> ModelInput {
-        let text = try template.render(prompt: question, systemPrompt: systemPrompt)
+        let text = try template.render(prompt: question, systemPrompt: systemPrompt, hasImage: !images.isEmpty)
         let prompt = try prepare(ids: processor.encode(text, addBOS: addBOS), images: images, path: "prompt")
         try checkImageFits(prompt, path: imagePath)
         _ = try ContextWindow.tokensAfter(prompt, requested: 0, shape: shape, source: "prompt")

@@ -22,7 +22,9 @@ struct EAHRun: ParsableCommand {
             Either --image IMG --prompt TEXT (the answer streams as it is generated; - reads \
             either from standard input), --chat (a conversation on the terminal), --serve (the \
             OpenAI chat-completions API over HTTP), or the raw entry point --input-ids IDS \
-            --pixel-values PV.safetensors.
+            --pixel-values PV.safetensors. Without --image (--pixel-values) the prompt runs as \
+            text alone: a text-only model (LLaMA, Mistral, Qwen2 folder, or a llama.cpp text GGUF \
+            without --mmproj) always does; EAH needs an image.
             """,
         version: EAHVersion.current
     )
@@ -43,7 +45,7 @@ struct EAHRun: ParsableCommand {
     @Option(help: "A JPEG or PNG image to ask about (- reads it from standard input).")
     var image: String?
 
-    @Option(name: .shortAndLong, help: "The question about the image (- reads it from standard input).")
+    @Option(name: .shortAndLong, help: "The question about the image, or the text prompt without --image (- reads it from standard input).")
     var prompt: String?
 
     @Flag(help: "Hold a conversation on the terminal (/image PATH, /reset, /quit); --image attaches the first image.")
@@ -101,8 +103,8 @@ struct EAHRun: ParsableCommand {
             throw ValidationError("give either --image and --prompt, --chat, --serve, or --input-ids and --pixel-values")
         }
         if image == "-", prompt == "-" { throw ValidationError("--image - and --prompt - cannot both read standard input") }
-        if frontEnd, image == nil || prompt == nil { throw ValidationError("--image and --prompt go together") }
-        if raw, inputIds == nil || pixelValues == nil { throw ValidationError("--input-ids and --pixel-values go together") }
+        if image != nil, prompt == nil { throw ValidationError("--image and --prompt go together") }
+        if pixelValues != nil, inputIds == nil { throw ValidationError("--pixel-values needs --input-ids") }
         if raw, source.template != nil || source.imageMode != nil || systemPrompt != nil {
             throw ValidationError("--template, --image-mode and --system-prompt apply to --image/--prompt only")
         }
@@ -114,22 +116,27 @@ struct EAHRun: ParsableCommand {
         display.apply()
         self.source.applyThreads()
         let source = try eah.modelSource(path: model, options: self.source)
+        if !chat, !serve, image == nil, pixelValues == nil, source.hook != nil || (source.bundle != nil && !eah.noEah) {
+            throw ValidationError("EAH needs an image: add --image (or --pixel-values), or drop --eah-layer (with a bundle, pass --no-eah) to run the text alone")
+        }
         if chat {
             try runChat(source)
         } else if serve {
             try runServe(source)
-        } else if let inputIds, let pixelValues {
+        } else if let inputIds {
             try runRaw(source, ids: try Self.parseIDs(inputIds), pixelPath: pixelValues)
-        } else if let image, let prompt {
+        } else if let prompt {
             try runQuestion(source, image: image, question: prompt)
         }
     }
 
-    /// The raw entry point: ids and pixel values as given.
-    private func runRaw(_ source: ModelSource, ids: [Int], pixelPath: String) throws {
+    /// The raw entry point: ids and pixel values as given (ids alone: a text-only prompt).
+    private func runRaw(_ source: ModelSource, ids: [Int], pixelPath: String?) throws {
+        var timings = RunTimings()
         let loaded = try source.load()
+        timings.markLoaded()
         try source.validate(against: loaded.shape)
-        let images = [try loaded.readPixelValues(pixelPath)]
+        let images = try pixelPath.map { [try loaded.readPixelValues($0)] } ?? []
         let prompt: ModelInput
         do throws(ModelProblem) {
             prompt = try loaded.prepare(ids: ids, images: images)
@@ -138,32 +145,43 @@ struct EAHRun: ParsableCommand {
         }
         if verbosePrompt { StandardStream.error.write(Self.describe(prompt, text: nil)) }
         _ = try ContextWindow.tokensAfter(prompt, requested: 0, shape: loaded.shape, source: "--input-ids")
+        timings.markGenerationStart()
         let result = try generate(loaded, prompt: prompt, images: images, stopTokens: Set(loaded.eosTokenIDs), hook: source.hook) { token in
+            timings.markToken()
             if !json { StandardStream.output.write("\(token) ") }
         }
         if json {
-            print(JSONValue.object([("schema", .integer(1)), ("sampling", sampler.json), ("tokens", .array(result.tokens.map(JSONValue.integer)))]).serialized)
+            print(JSONValue.object([("schema", .integer(1)), ("sampling", sampler.json), ("tokens", .array(result.tokens.map(JSONValue.integer))),
+                                    ("timings", timings.json(promptTokens: result.promptLength))]).serialized)
         } else {
             print()
         }
     }
 
-    /// The front-end entry point: the answer to a question about an image, streamed as text.
-    private func runQuestion(_ source: ModelSource, image: String, question: String) throws {
+    /// The front-end entry point: the answer to a question about an image (or to the text alone,
+    /// without one), streamed as text.
+    private func runQuestion(_ source: ModelSource, image: String?, question: String) throws {
+        var timings = RunTimings()
         let pipeline = try self.source.pipeline(source)
+        timings.markLoaded()
         try source.validate(against: pipeline.shape)
         let questionText = question == "-" ? Self.standardInputText() : question
         if questionText.contains("<image>") {
             throw ValidationError("the prompt on standard input contains <image>: the conversation template inserts the image; remove <image> from the prompt")
         }
-        let picture = image == "-" ? try pipeline.image(bytes: StandardInput.readAll(), origin: "standard input") : try pipeline.image(path: image)
-        let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt, images: [picture], imagePath: image)
+        var pictures: [PreparedImage] = []
+        if let image {
+            pictures.append(image == "-" ? try pipeline.image(bytes: StandardInput.readAll(), origin: "standard input") : try pipeline.image(path: image))
+        }
+        let prompt = try pipeline.prompt(question: questionText, systemPrompt: systemPrompt, images: pictures, imagePath: image ?? "image")
         if verbosePrompt {
-            let text = try pipeline.template.render(prompt: questionText, systemPrompt: systemPrompt)
+            let text = try pipeline.template.render(prompt: questionText, systemPrompt: systemPrompt, hasImage: !pictures.isEmpty)
             StandardStream.error.write(Self.describe(prompt, text: text))
         }
         var stream = TextStream(tokenizer: pipeline.tokenizer)
-        let result = try generate(pipeline.model, prompt: prompt, images: [picture], stopTokens: pipeline.stopTokens, hook: source.hook) { token in
+        timings.markGenerationStart()
+        let result = try generate(pipeline.model, prompt: prompt, images: pictures, stopTokens: pipeline.stopTokens, hook: source.hook) { token in
+            timings.markToken()
             if !json { StandardStream.output.write(stream.append(token)) }
         }
         let answerIDs = result.tokens.filter { !pipeline.stopTokens.contains($0) }
@@ -172,6 +190,7 @@ struct EAHRun: ParsableCommand {
             print(JSONValue.object([
                 ("schema", .integer(1)), ("sampling", sampler.json), ("prompt_tokens", .integer(result.promptLength)),
                 ("tokens", .array(result.tokens.map(JSONValue.integer))), ("text", .string(text)),
+                ("timings", timings.json(promptTokens: result.promptLength)),
             ]).serialized)
         } else {
             StandardStream.output.write(stream.finish() + "\n")

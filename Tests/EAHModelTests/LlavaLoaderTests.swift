@@ -118,13 +118,17 @@ func checkM1(_ weights: LlavaWeights, tolerance: Float, visionTolerance: Float? 
         #expect(q8.text.layers[0].query.weight.dtype == .q8_0)  // un-permuted in its stored type
     }
 
-    @Test func ggufNeedsMMProj() {
+    /// A text GGUF without its mmproj is a text-only model (it used to be refused as needing one):
+    /// not a LLaVA model, but one the registry loads.
+    @Test func ggufNeedsMMProj() throws {
         #expect {
             try LlavaLoader.load(model: LlavaFixtures.path(m1 + "gguf/text-f32.gguf"))
         } throws: { error in
-            guard let error = error as? CheckpointError, case .needsCompanion = error.problem as? ModelProblem else { return false }
-            return true
+            guard let error = error as? CheckpointError, case .unsupportedLayout(let text) = error.problem as? ModelProblem else { return false }
+            return text == "is a text-only model, not a LLaVA one"
         }
+        let textOnly = try ModelFamilies.load(ModelRequest(model: LlavaFixtures.path(m1 + "gguf/text-f32.gguf")))
+        #expect(textOnly.family == "text-only")
         #expect {
             try LlavaLoader.load(model: LlavaFixtures.path(m1 + "gguf/mmproj-f32.gguf"))
         } throws: { error in

@@ -134,17 +134,17 @@ public struct ConversationTemplate: Sendable {
         return nil
     }
 
-    /// Renders one question about one image (and an optional system prompt), with the
-    /// assistant turn opened; a template's `raise_exception` or a runtime error is thrown as a
-    /// `TemplateProblem` naming `origin`.
-    public func render(prompt: String, systemPrompt: String? = nil) throws(CheckpointError) -> String {
+    /// Renders one question about one image (none without `hasImage`: a text-only prompt) and an
+    /// optional system prompt, with the assistant turn opened; a template's `raise_exception` or
+    /// a runtime error is thrown as a `TemplateProblem` naming `origin`.
+    public func render(prompt: String, systemPrompt: String? = nil, hasImage: Bool = true) throws(CheckpointError) -> String {
         var messages: [TemplateValue] = []
         if let systemPrompt {
             messages.append(.dictionary([("role", .string("system")), ("content", .list([.dictionary([("type", .string("text")), ("text", .string(systemPrompt))])]))]))
         }
         messages.append(.dictionary([
             ("role", .string("user")),
-            ("content", .list([.dictionary([("type", .string("image"))]), .dictionary([("type", .string("text")), ("text", .string(prompt))])])),
+            ("content", .list((hasImage ? [.dictionary([("type", .string("image"))])] : []) + [.dictionary([("type", .string("text")), ("text", .string(prompt))])])),
         ]))
         return try render(context: ["messages": .list(messages), "add_generation_prompt": .bool(true)])
     }

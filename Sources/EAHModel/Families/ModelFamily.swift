@@ -45,7 +45,7 @@ public struct ModelRequest: Sendable {
 /// The registry: the one place that tells which family a checkpoint belongs to.
 public enum ModelFamilies {
     /// Every supported family, in detection order.
-    public static let all: [any ModelFamily.Type] = [LlavaNext.self, LlavaOnevision.self, Qwen2VL.self, InternVL.self, Gemma3.self, Llava15.self]
+    public static let all: [any ModelFamily.Type] = [LlavaNext.self, LlavaOnevision.self, Qwen2VL.self, InternVL.self, Gemma3.self, TextOnly.self, Llava15.self]
 
     /// Opens `request.model`, detects its layout and family, and loads it, ready to run on `pool`.
     ///
@@ -75,7 +75,8 @@ public enum ModelFamilies {
             let json = try LlavaLoader.parseJSON(LlavaLoader.configPath(beside: request.model))
             return all[index(originalConfig: json)]
         case .gguf?:
-            return all[index(mmproj: request.mmproj)]
+            // A text GGUF without its mmproj is a text-only model.
+            return request.mmproj == nil ? TextOnly.self : all[index(mmproj: request.mmproj)]
         case nil:
             // Layouts outside LLaVA's name table (Qwen2-VL's) say what they are in config.json.
             if let json = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: request.model)),

@@ -353,85 +353,94 @@ public enum LlavaConfigReader {
     /// class token dropped; the image token is `originalImageTokenIndex`. `hasOutput`: whether the
     /// text GGUF has `output.weight` (else embeddings are tied).
     public static func gguf(text: [MetadataEntry], mmproj: [MetadataEntry], hasOutput: Bool, vocabRows: Int?) throws(ModelProblem) -> LlavaConfig {
-        func value(_ entries: [MetadataEntry], _ key: String) -> MetadataValue? { entries.first { $0.key == key }?.value }
-        func integer(_ entries: [MetadataEntry], _ key: String, default fallback: Int? = nil, range: ClosedRange<Int> = 1...Int(Int32.max)) throws(ModelProblem) -> Int {
-            guard let raw = value(entries, key) else {
-                guard let fallback else { throw .badConfig(field: key, reason: "is missing") }
-                return fallback
-            }
-            guard let number = raw.integer else {
-                if case .array = raw { throw .badConfig(field: key, reason: "is a per-layer array; only uniform models are supported") }
-                throw .badConfig(field: key, reason: "is not an integer")
-            }
-            guard range.contains(number) else { throw .badConfig(field: key, reason: "(\(number)) is out of range \(range.lowerBound)...\(range.upperBound)") }
-            return number
+        guard metaValue(text, "general.architecture")?.string == "llama" else {
+            throw .badConfig(field: "general.architecture", reason: "of the text model is '\(metaValue(text, "general.architecture")?.string ?? "missing")', expected 'llama'")
         }
-        func float(_ entries: [MetadataEntry], _ key: String, default fallback: Double) throws(ModelProblem) -> Double {
-            guard let raw = value(entries, key) else { return fallback }
-            switch raw {
-            case .float32(let v): return Double(v)
-            case .float64(let v): return v
-            default:
-                if let v = raw.integer { return Double(v) }
-                throw .badConfig(field: key, reason: "is not a number")
-            }
+        guard metaValue(mmproj, "general.architecture")?.string == "clip" else {
+            throw .badConfig(field: "general.architecture", reason: "of the mmproj is '\(metaValue(mmproj, "general.architecture")?.string ?? "missing")', expected 'clip'")
         }
-        guard value(text, "general.architecture")?.string == "llama" else {
-            throw .badConfig(field: "general.architecture", reason: "of the text model is '\(value(text, "general.architecture")?.string ?? "missing")', expected 'llama'")
-        }
-        guard value(mmproj, "general.architecture")?.string == "clip" else {
-            throw .badConfig(field: "general.architecture", reason: "of the mmproj is '\(value(mmproj, "general.architecture")?.string ?? "missing")', expected 'clip'")
-        }
-        let hidden = try integer(text, "llama.embedding_length")
-        let heads = try integer(text, "llama.attention.head_count")
-        let kvHeads = try integer(text, "llama.attention.head_count_kv", default: heads)
-        guard heads % kvHeads == 0 else { throw .badConfig(field: "llama.attention.head_count_kv", reason: "(\(kvHeads)) does not divide head_count (\(heads))") }
-        let headDim = try integer(text, "llama.attention.key_length", default: try integer(text, "llama.rope.dimension_count", default: hidden / heads))
-        guard headDim % 2 == 0 else { throw .badConfig(field: "llama.rope.dimension_count", reason: "(\(headDim)) must be even") }
-        let tokens: Int? = if case .array(_, let list) = value(text, "tokenizer.ggml.tokens") { list.count } else { nil }
-        let vocab = try integer(text, "llama.vocab_size", default: vocabRows ?? tokens)
-        let maxPositions = try integer(text, "llama.context_length", default: 2048)
-        let theta = try float(text, "llama.rope.freq_base", default: 10000)
-        var rope = RopeParameters(theta: theta)
-        if let scaling = value(text, "llama.rope.scaling.type")?.string, scaling != "none" {
-            guard let type = RopeParameters.ScalingType(rawValue: scaling), type == .linear || type == .yarn else {
-                throw .badConfig(field: "llama.rope.scaling.type", reason: "'\(scaling)' is not supported")
-            }
-            rope.type = type
-            rope.factor = try float(text, "llama.rope.scaling.factor", default: 1)
-            if type == .yarn { rope.originalMaxPositionEmbeddings = try integer(text, "llama.rope.scaling.original_context_length", default: maxPositions) }
-        }
-        let textConfig = LlamaConfig(hiddenSize: hidden, intermediateSize: try integer(text, "llama.feed_forward_length"),
-                                     layerCount: try integer(text, "llama.block_count"), headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
-                                     vocabSize: vocab, rmsNormEps: Float(try float(text, "llama.attention.layer_norm_rms_epsilon", default: 1e-6)),
-                                     maxPositionEmbeddings: maxPositions, rope: rope, tieWordEmbeddings: !hasOutput,
-                                     eosTokenIDs: [try integer(text, "tokenizer.ggml.eos_token_id", default: 2, range: 0...Int(Int32.max))])
+        let textConfig = try ggufText(text, hasOutput: hasOutput, vocabRows: vocabRows)
 
-        if let type = value(mmproj, "clip.projector_type")?.string, type != "mlp" {
+        if let type = metaValue(mmproj, "clip.projector_type")?.string, type != "mlp" {
             throw .badConfig(field: "clip.projector_type", reason: "is '\(type)'; only the LLaVA mlp projector is supported")
         }
-        guard value(mmproj, "clip.has_llava_projector") == .bool(true) else {
+        guard metaValue(mmproj, "clip.has_llava_projector") == .bool(true) else {
             throw .badConfig(field: "clip.has_llava_projector", reason: "is not true; the mmproj holds no LLaVA projector")
         }
-        if value(mmproj, "clip.vision.feature_layer") != nil {
+        if metaValue(mmproj, "clip.vision.feature_layer") != nil {
             throw .badConfig(field: "clip.vision.feature_layer", reason: "is set; only legacy LLaVA-1.5 mmproj files (penultimate layer) are supported")
         }
-        let vHidden = try integer(mmproj, "clip.vision.embedding_length")
-        let vHeads = try integer(mmproj, "clip.vision.attention.head_count")
+        let vHidden = try metaInteger(mmproj, "clip.vision.embedding_length")
+        let vHeads = try metaInteger(mmproj, "clip.vision.attention.head_count")
         guard vHidden % vHeads == 0 else { throw .badConfig(field: "clip.vision.attention.head_count", reason: "(\(vHeads)) does not divide embedding_length (\(vHidden))") }
-        let blocks = try integer(mmproj, "clip.vision.block_count", range: 0...4096)
-        let image = try integer(mmproj, "clip.vision.image_size")
-        let patch = try integer(mmproj, "clip.vision.patch_size")
+        let blocks = try metaInteger(mmproj, "clip.vision.block_count", range: 0...4096)
+        let image = try metaInteger(mmproj, "clip.vision.image_size")
+        let patch = try metaInteger(mmproj, "clip.vision.patch_size")
         guard patch <= image else { throw .badConfig(field: "clip.vision.patch_size", reason: "(\(patch)) exceeds image_size (\(image))") }
-        let gelu = value(mmproj, "clip.use_gelu") == .bool(true)
-        let vision = CLIPVisionConfig(hiddenSize: vHidden, intermediateSize: try integer(mmproj, "clip.vision.feed_forward_length"),
+        let gelu = metaValue(mmproj, "clip.use_gelu") == .bool(true)
+        let vision = CLIPVisionConfig(hiddenSize: vHidden, intermediateSize: try metaInteger(mmproj, "clip.vision.feed_forward_length"),
                                       layerCount: blocks + 1, headCount: vHeads, imageSize: image, patchSize: patch,
-                                      layerNormEps: Float(try float(mmproj, "clip.vision.attention.layer_norm_epsilon", default: 1e-5)),
+                                      layerNormEps: Float(try metaFloat(mmproj, "clip.vision.attention.layer_norm_epsilon", default: 1e-5)),
                                       hiddenAct: gelu ? .gelu : .quickGELU)
         let config = LlavaConfig(text: textConfig, vision: vision, visionFeatureLayers: [-2], featureSelect: .default,
                                  projectorActivation: .gelu, imageTokenIndex: originalImageTokenIndex)
         try validate(config)
         return config
+    }
+
+    /// The LLaMA decoder of a llama.cpp text GGUF (`llama.*` keys); `hasOutput`: whether it has
+    /// `output.weight` (else embeddings are tied).
+    public static func ggufText(_ text: [MetadataEntry], hasOutput: Bool, vocabRows: Int?) throws(ModelProblem) -> LlamaConfig {
+        let hidden = try metaInteger(text, "llama.embedding_length")
+        let heads = try metaInteger(text, "llama.attention.head_count")
+        let kvHeads = try metaInteger(text, "llama.attention.head_count_kv", default: heads)
+        guard heads % kvHeads == 0 else { throw .badConfig(field: "llama.attention.head_count_kv", reason: "(\(kvHeads)) does not divide head_count (\(heads))") }
+        let headDim = try metaInteger(text, "llama.attention.key_length", default: try metaInteger(text, "llama.rope.dimension_count", default: hidden / heads))
+        guard headDim % 2 == 0 else { throw .badConfig(field: "llama.rope.dimension_count", reason: "(\(headDim)) must be even") }
+        let tokens: Int? = if case .array(_, let list) = metaValue(text, "tokenizer.ggml.tokens") { list.count } else { nil }
+        let vocab = try metaInteger(text, "llama.vocab_size", default: vocabRows ?? tokens)
+        let maxPositions = try metaInteger(text, "llama.context_length", default: 2048)
+        let theta = try metaFloat(text, "llama.rope.freq_base", default: 10000)
+        var rope = RopeParameters(theta: theta)
+        if let scaling = metaValue(text, "llama.rope.scaling.type")?.string, scaling != "none" {
+            guard let type = RopeParameters.ScalingType(rawValue: scaling), type == .linear || type == .yarn else {
+                throw .badConfig(field: "llama.rope.scaling.type", reason: "'\(scaling)' is not supported")
+            }
+            rope.type = type
+            rope.factor = try metaFloat(text, "llama.rope.scaling.factor", default: 1)
+            if type == .yarn { rope.originalMaxPositionEmbeddings = try metaInteger(text, "llama.rope.scaling.original_context_length", default: maxPositions) }
+        }
+        let textConfig = LlamaConfig(hiddenSize: hidden, intermediateSize: try metaInteger(text, "llama.feed_forward_length"),
+                                     layerCount: try metaInteger(text, "llama.block_count"), headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
+                                     vocabSize: vocab, rmsNormEps: Float(try metaFloat(text, "llama.attention.layer_norm_rms_epsilon", default: 1e-6)),
+                                     maxPositionEmbeddings: maxPositions, rope: rope, tieWordEmbeddings: !hasOutput,
+                                     eosTokenIDs: [try metaInteger(text, "tokenizer.ggml.eos_token_id", default: 2, range: 0...Int(Int32.max))])
+        return textConfig
+    }
+
+    /// GGUF metadata lookups with the config errors of a missing or mistyped key.
+    static func metaValue(_ entries: [MetadataEntry], _ key: String) -> MetadataValue? { entries.first { $0.key == key }?.value }
+    static func metaInteger(_ entries: [MetadataEntry], _ key: String, default fallback: Int? = nil, range: ClosedRange<Int> = 1...Int(Int32.max)) throws(ModelProblem) -> Int {
+        guard let raw = metaValue(entries, key) else {
+            guard let fallback else { throw .badConfig(field: key, reason: "is missing") }
+            return fallback
+        }
+        guard let number = raw.integer else {
+            if case .array = raw { throw .badConfig(field: key, reason: "is a per-layer array; only uniform models are supported") }
+            throw .badConfig(field: key, reason: "is not an integer")
+        }
+        guard range.contains(number) else { throw .badConfig(field: key, reason: "(\(number)) is out of range \(range.lowerBound)...\(range.upperBound)") }
+        return number
+    }
+    static func metaFloat(_ entries: [MetadataEntry], _ key: String, default fallback: Double) throws(ModelProblem) -> Double {
+        guard let raw = metaValue(entries, key) else { return fallback }
+        switch raw {
+        case .float32(let v): return Double(v)
+        case .float64(let v): return v
+        default:
+            if let v = raw.integer { return Double(v) }
+            throw .badConfig(field: key, reason: "is not a number")
+        }
     }
 
     // MARK: checks

@@ -252,35 +252,7 @@ public enum LlavaLoader {
     static func assemble(config: LlavaConfig, layout: WeightLayout, text: Part, vision: Part, projector: Part, sources: [any CheckpointReader],
                          companions: ModelCompanions) throws(CheckpointError) -> LlavaWeights {
         let t = config.text, v = config.vision
-        let qRows = t.headCount * t.headDim, kvRows = t.kvHeadCount * t.headDim, attention = t.spec.attention
-        var layers: [LlamaLayerWeights] = []
-        for i in 0..<t.layerCount {
-            func linear(_ tensor: WeightRole.Tensor, _ rows: Int, _ columns: Int, bias: Bool) throws(CheckpointError) -> LinearWeights {
-                var weight = try text.matrix(WeightRole(tensor, layer: i), rows: rows, columns: columns)
-                var biasValues = try text.optionalVector(WeightRole(tensor, layer: i, bias: true), shape: [rows], when: bias)
-                let transform = WeightNameTable.transform(for: WeightRole(tensor, layer: i), in: text.scheme, headCount: t.headCount, kvHeadCount: t.kvHeadCount)
-                if case .unpermuteRows(let heads) = transform {
-                    weight = unpermuteRows(weight, heads: heads)
-                    biasValues = biasValues.map { unpermute($0, heads: heads) }
-                }
-                return LinearWeights(weight: weight, bias: biasValues)
-            }
-            let norm1 = NormWeights(weight: try text.vector(WeightRole(.inputNorm, layer: i), shape: [t.hiddenSize]))
-            let norm2 = NormWeights(weight: try text.vector(WeightRole(.postAttentionNorm, layer: i), shape: [t.hiddenSize]))
-            layers.append(LlamaLayerWeights(
-                inputNorm: norm1,
-                query: try linear(.query, qRows, t.hiddenSize, bias: attention.queryBias),
-                key: try linear(.key, kvRows, t.hiddenSize, bias: attention.keyBias),
-                value: try linear(.value, kvRows, t.hiddenSize, bias: attention.valueBias),
-                output: try linear(.output, t.hiddenSize, qRows, bias: attention.outputBias),
-                postAttentionNorm: norm2,
-                gate: try linear(.gate, t.intermediateSize, t.hiddenSize, bias: t.mlpBias),
-                up: try linear(.up, t.intermediateSize, t.hiddenSize, bias: t.mlpBias),
-                down: try linear(.down, t.hiddenSize, t.intermediateSize, bias: t.mlpBias)))
-        }
-        let embed = try text.matrix(WeightRole(.tokenEmbedding), rows: t.vocabSize, columns: t.hiddenSize)
-        let head = t.tieWordEmbeddings ? embed : try text.matrix(WeightRole(.lmHead), rows: t.vocabSize, columns: t.hiddenSize)
-        let llama = LlamaWeights(embedTokens: embed, layers: layers, norm: NormWeights(weight: try text.vector(WeightRole(.textNorm), shape: [t.hiddenSize])), lmHead: head)
+        let llama = try assembleText(t, text: text)
 
         let h = v.hiddenSize
         func layerNorm(_ tensor: WeightRole.Tensor, _ layer: Int?) throws(CheckpointError) -> NormWeights {
@@ -317,6 +289,39 @@ public enum LlavaLoader {
         if config.anyres != nil { proj.imageNewline = try projector.vector(WeightRole(.imageNewline), shape: [t.hiddenSize]) }
         return LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources,
                             textScheme: text.scheme, companions: companions)
+    }
+
+    /// The LLaMA-shaped decoder of `text` (GGUF Q/K rows un-permuted as the table says).
+    static func assembleText(_ t: LlamaConfig, text: Part) throws(CheckpointError) -> LlamaWeights {
+        let qRows = t.headCount * t.headDim, kvRows = t.kvHeadCount * t.headDim, attention = t.spec.attention
+        var layers: [LlamaLayerWeights] = []
+        for i in 0..<t.layerCount {
+            func linear(_ tensor: WeightRole.Tensor, _ rows: Int, _ columns: Int, bias: Bool) throws(CheckpointError) -> LinearWeights {
+                var weight = try text.matrix(WeightRole(tensor, layer: i), rows: rows, columns: columns)
+                var biasValues = try text.optionalVector(WeightRole(tensor, layer: i, bias: true), shape: [rows], when: bias)
+                let transform = WeightNameTable.transform(for: WeightRole(tensor, layer: i), in: text.scheme, headCount: t.headCount, kvHeadCount: t.kvHeadCount)
+                if case .unpermuteRows(let heads) = transform {
+                    weight = unpermuteRows(weight, heads: heads)
+                    biasValues = biasValues.map { unpermute($0, heads: heads) }
+                }
+                return LinearWeights(weight: weight, bias: biasValues)
+            }
+            let norm1 = NormWeights(weight: try text.vector(WeightRole(.inputNorm, layer: i), shape: [t.hiddenSize]))
+            let norm2 = NormWeights(weight: try text.vector(WeightRole(.postAttentionNorm, layer: i), shape: [t.hiddenSize]))
+            layers.append(LlamaLayerWeights(
+                inputNorm: norm1,
+                query: try linear(.query, qRows, t.hiddenSize, bias: attention.queryBias),
+                key: try linear(.key, kvRows, t.hiddenSize, bias: attention.keyBias),
+                value: try linear(.value, kvRows, t.hiddenSize, bias: attention.valueBias),
+                output: try linear(.output, t.hiddenSize, qRows, bias: attention.outputBias),
+                postAttentionNorm: norm2,
+                gate: try linear(.gate, t.intermediateSize, t.hiddenSize, bias: t.mlpBias),
+                up: try linear(.up, t.intermediateSize, t.hiddenSize, bias: t.mlpBias),
+                down: try linear(.down, t.hiddenSize, t.intermediateSize, bias: t.mlpBias)))
+        }
+        let embed = try text.matrix(WeightRole(.tokenEmbedding), rows: t.vocabSize, columns: t.hiddenSize)
+        let head = t.tieWordEmbeddings ? embed : try text.matrix(WeightRole(.lmHead), rows: t.vocabSize, columns: t.hiddenSize)
+        return LlamaWeights(embedTokens: embed, layers: layers, norm: NormWeights(weight: try text.vector(WeightRole(.textNorm), shape: [t.hiddenSize])), lmHead: head)
     }
 
     // MARK: GGUF Q/K rows
@@ -371,7 +376,7 @@ public enum LlavaLoader {
         }
     }
 
-    static func parse(_ path: String, _ json: JSONValue, _ body: (JSONValue) throws(ModelProblem) -> LlavaConfig) throws(CheckpointError) -> LlavaConfig {
+    static func parse<Config>(_ path: String, _ json: JSONValue, _ body: (JSONValue) throws(ModelProblem) -> Config) throws(CheckpointError) -> Config {
         do throws(ModelProblem) { return try body(json) } catch { throw CheckpointError(path: path, problem: error) }
     }
 

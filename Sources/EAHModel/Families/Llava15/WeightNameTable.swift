@@ -67,6 +67,9 @@ public enum WeightNameTable {
     public static let clipVision = Scheme(textPrefix: "", lmHead: "", visionPrefix: "vision_model.", projectorPrefix: "")
     /// A CLIP vision folder as transformers 5.x `CLIPVisionModel.save_pretrained` writes it: no prefix.
     public static let clipVisionBare = Scheme(textPrefix: "", lmHead: "", visionPrefix: "", projectorPrefix: "")
+    /// A plain causal LM as transformers saves it (LlamaForCausalLM, MistralForCausalLM,
+    /// Qwen2ForCausalLM): `model.*` and `lm_head`, no tower or projector.
+    public static let causalLM = Scheme(textPrefix: "model.", lmHead: "lm_head", visionPrefix: "", projectorPrefix: "")
     /// llama.cpp GGUF: text model `token_embd`/`blk.N.*`, mmproj `v.*`/`mm.N.*`.
     public static let gguf = Scheme(textPrefix: "", lmHead: "output", visionPrefix: "v.", projectorPrefix: "mm.", sequentialProjector: true, isGGUF: true)
 

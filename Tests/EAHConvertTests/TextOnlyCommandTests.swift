@@ -1,0 +1,120 @@
+import EAHCheckpoint
+import EAHModel
+import EAHTestSupport
+import Foundation
+import Testing
+
+/// Text-only models through eah-run against transformers 5.24 (tools/make_textonly_fixtures.py):
+/// a LlamaForCausalLM and a Qwen2ForCausalLM folder from --prompt (the chat template rendered with
+/// no image) and --input-ids, and LLaVA m1's llama.cpp text GGUF without its mmproj, give the
+/// reference's greedy tokens and eager logits; EAH and images are refused; --json reports timings.
+@Suite("text-only models in eah-run")
+struct TextOnlyCommandTests {
+    static let folders = ["tiny-llama", "tiny-qwen2"]
+    static let gguf = Fixtures.path("llava/m1-gqa-bias/gguf/text-f32.gguf")
+
+    static func expected() throws -> JSONValue {
+        let file = try MappedFile(path: Fixtures.path("textonly/expected.json"))
+        return try withExtendedLifetime(file) { try JSONParser.parse(file.bytes) }
+    }
+
+    static func ints(_ value: JSONValue?) -> [Int] {
+        guard case .array(let items)? = value else { return [] }
+        return items.compactMap { if case .integer(let v) = $0 { v } else { nil } }
+    }
+
+    static func floats(_ path: String) throws -> [Float] {
+        let reader = try SafetensorsReader(path: path)
+        let tensor = try #require(reader.tensor(named: "logits"))
+        return try reader.bytes(of: tensor).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    /// eah-run --json with --logits-out: the document and the logits rows from the last prompt position on.
+    static func run(_ arguments: [String], newTokens: Int) throws -> (document: JSONValue, logits: [Float]) {
+        let directory = TemporaryDirectory()
+        let out = directory.file("logits.safetensors")
+        let result = try CommandRunner.run("eah-run", arguments + ["--max-tokens", "4", "--logits-out", out, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let document = try JSONParser.parse(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        let logits = try floats(out)
+        let vocab = 1503
+        return (document, Array(logits[(logits.count - newTokens * vocab)...]))
+    }
+
+    static func worst(_ a: [Float], _ b: [Float]) -> Float {
+        a.count == b.count ? zip(a, b).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0 : .infinity
+    }
+
+    /// Every timing present and positive.
+    static func checkTimings(_ document: JSONValue) {
+        for key in ["load_seconds", "prompt_tokens_per_second", "decode_tokens_per_second", "peak_rss_mib"] {
+            guard case .number(let value)? = document["timings"]?[key] else { Issue.record("timings.\(key) missing: \(document.serialized)"); continue }
+            #expect(value > 0, "timings.\(key)")
+        }
+    }
+
+    @Test("a causal-LM folder answers a --prompt and --input-ids as transformers does", arguments: folders)
+    func folderMatchesTransformers(_ name: String) throws {
+        let entry = try #require(try Self.expected()[name])
+        guard case .string(let question)? = entry["question"] else { Issue.record("expected.json"); return }
+        let tokens = Self.ints(entry["tokens"]), ids = Self.ints(entry["input_ids"])
+        let reference = try Self.floats(Fixtures.path("textonly/\(name)-logits.safetensors"))
+        let folder = Fixtures.path("textonly/\(name)")
+        let prompted = try Self.run([folder, "--prompt", question], newTokens: tokens.count)
+        #expect(Self.ints(prompted.document["tokens"]) == tokens)
+        #expect(prompted.document["prompt_tokens"] == .integer(ids.count))
+        #expect(Self.worst(prompted.logits, reference) <= 1e-4)
+        Self.checkTimings(prompted.document)
+        let raw = try Self.run([folder, "--input-ids", ids.map(String.init).joined(separator: ",")], newTokens: tokens.count)
+        #expect(Self.ints(raw.document["tokens"]) == tokens)
+        #expect(Self.worst(raw.logits, reference) <= 1e-4)
+        Self.checkTimings(raw.document)
+    }
+
+    @Test("a llama.cpp text GGUF without --mmproj runs text-only as transformers runs its source")
+    func ggufMatchesTransformers() throws {
+        let entry = try #require(try Self.expected()["m1-gguf"])
+        let tokens = Self.ints(entry["tokens"]), ids = Self.ints(entry["input_ids"])
+        let reference = try Self.floats(Fixtures.path("textonly/m1-gguf-logits.safetensors"))
+        let directory = TemporaryDirectory()
+        let out = directory.file("logits.safetensors")
+        let result = try CommandRunner.run("eah-run", [Self.gguf, "--input-ids", ids.map(String.init).joined(separator: ","),
+                                                      "--max-tokens", "4", "--logits-out", out, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let document = try JSONParser.parse(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        #expect(Self.ints(document["tokens"]) == tokens)
+        let logits = try Self.floats(out)
+        let vocab = reference.count / tokens.count
+        #expect(Self.worst(Array(logits[(logits.count - reference.count)...]), reference) <= 1e-4, "vocab \(vocab)")
+        Self.checkTimings(document)
+    }
+
+    @Test("EAH and images on a text-only run are refused in one line")
+    func refusals() throws {
+        let folder = Fixtures.path("textonly/tiny-llama")
+        let eah = try CommandRunner.run("eah-run", [folder, "--prompt", "hi", "--eah-layer", "0"])
+        #expect(eah.status == 2)
+        #expect(eah.stderr == "eah-run: EAH needs an image: add --image (or --pixel-values), or drop --eah-layer (with a bundle, pass --no-eah) to run the text alone\n")
+        let image = Fixtures.path("e2e/rgb_37x53_420.jpg")
+        let pictured = try CommandRunner.run("eah-run", [folder, "--prompt", "hi", "--image", image])
+        #expect(pictured.status == 2)
+        #expect(pictured.stderr == "eah-run: \(image): the model has no vision tower (a text-only checkpoint, or a llama.cpp text GGUF without its --mmproj): it takes no image; drop --image/--pixel-values and <image>, or pass the mmproj\n")
+        let tower = try CommandRunner.run("eah-run", [Self.gguf, "--prompt", "hi", "--eah-layer", "1"])
+        #expect(tower.status == 2)
+        #expect(tower.stderr.hasPrefix("eah-run: EAH needs an image"))
+        // --pixel-values alone is still an error.
+        let pixels = try CommandRunner.run("eah-run", [folder, "--pixel-values", "x.safetensors"])
+        #expect(pixels.status == 2)
+        #expect(pixels.stderr == "eah-run: --pixel-values needs --input-ids\n")
+    }
+
+    @Test("a vision model answers --prompt without --image as text, with timings")
+    func visionModelTextOnly() throws {
+        let result = try CommandRunner.run("eah-run", [Fixtures.path("e2e/tiny-llava-hf"), "--prompt", "hi", "--max-tokens", "3", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let document = try JSONParser.parse(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+        guard case .array(let tokens)? = document["tokens"] else { Issue.record("no tokens"); return }
+        #expect(!tokens.isEmpty)
+        Self.checkTimings(document)
+    }
+}
