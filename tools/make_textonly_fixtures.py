@@ -5,6 +5,7 @@ Writes Tests/Fixtures/textonly/:
   tiny-llama/   a tiny random LlamaForCausalLM (transformers 5.24, float32, untied lm_head) saved with
                 the tokenizer of Tests/Fixtures/tokenizer and the llava-1.5-hf chat template;
   tiny-qwen2/   the same as a Qwen2ForCausalLM (q/k/v biases, tied embeddings);
+  tiny-mistral/ the same as a MistralForCausalLM with an 8-token sliding window (shorter than the prompt);
   expected.json for each model: the question, the rendered text-only prompt, its ids (the tokenizer
                 as transformers applies it), and greedy tokens (argmax of eager logits, up to 4 new
                 tokens, through the first EOS);
@@ -21,8 +22,8 @@ import shutil
 import gguf
 import torch
 from safetensors.torch import save_file
-from transformers import (LlamaConfig, LlamaForCausalLM, LlavaForConditionalGeneration, PreTrainedTokenizerFast, Qwen2Config,
-                          Qwen2ForCausalLM)
+from transformers import (LlamaConfig, LlamaForCausalLM, LlavaForConditionalGeneration, MistralConfig, MistralForCausalLM,
+                          PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "Tests", "Fixtures")
@@ -76,6 +77,7 @@ def main():
     expected = {
         "tiny-llama": save_model("tiny-llama", LlamaForCausalLM, LlamaConfig(**common, tie_word_embeddings=False), 11),
         "tiny-qwen2": save_model("tiny-qwen2", Qwen2ForCausalLM, Qwen2Config(**common, tie_word_embeddings=True, rope_theta=1e6), 12),
+        "tiny-mistral": save_model("tiny-mistral", MistralForCausalLM, MistralConfig(**common, sliding_window=8), 13),
     }
     # The m1 text GGUF, against m1's transformers folder with ids only.
     m1 = os.path.join(FIXTURES, "llava", "m1-gqa-bias")

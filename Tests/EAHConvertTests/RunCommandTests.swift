@@ -56,7 +56,9 @@ struct RunCommandTests {
             "--logits-out", logitsPath, "--json",
         ])
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == "{\"schema\":1,\"sampling\":{\"temperature\":0,\"repeat_penalty\":1},\"tokens\":[]}\n")
+        // Timings vary run to run: the rest of the document is exact, and a prefill-only run has no decode rate.
+        #expect(result.stdout.hasPrefix("{\"schema\":1,\"sampling\":{\"temperature\":0,\"repeat_penalty\":1},\"tokens\":[],\"timings\":{\"load_seconds\":"))
+        #expect(result.stdout.contains("\"decode_tokens_per_second\":null,"))
         let logits = try #require(try Self.floats(logitsPath))
         let reference = try #require(LlavaFixtures.floats("m1-gqa-bias/expected-gguf-f32.safetensors", "logits"))
         #expect(logits.count == 11 * 320)

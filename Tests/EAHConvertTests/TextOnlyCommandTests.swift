@@ -5,12 +5,12 @@ import Foundation
 import Testing
 
 /// Text-only models through eah-run against transformers 5.24 (tools/make_textonly_fixtures.py):
-/// a LlamaForCausalLM and a Qwen2ForCausalLM folder from --prompt (the chat template rendered with
+/// LlamaForCausalLM, Qwen2ForCausalLM and MistralForCausalLM (sliding window) folders from --prompt (the chat template rendered with
 /// no image) and --input-ids, and LLaVA m1's llama.cpp text GGUF without its mmproj, give the
 /// reference's greedy tokens and eager logits; EAH and images are refused; --json reports timings.
 @Suite("text-only models in eah-run")
 struct TextOnlyCommandTests {
-    static let folders = ["tiny-llama", "tiny-qwen2"]
+    static let folders = ["tiny-llama", "tiny-qwen2", "tiny-mistral"]
     static let gguf = Fixtures.path("llava/m1-gqa-bias/gguf/text-f32.gguf")
 
     static func expected() throws -> JSONValue {
