@@ -102,6 +102,16 @@ struct TextOnlyCommandTests {
         let tower = try CommandRunner.run("eah-run", [Self.gguf, "--prompt", "hi", "--eah-layer", "1"])
         #expect(tower.status == 2)
         #expect(tower.stderr.hasPrefix("eah-run: EAH needs an image"))
+        // A bundle's patches need an image too; --no-eah runs its model on the text.
+        let directory = TemporaryDirectory()
+        let bundle = directory.file("bundle")
+        let patch = try CommandRunner.run("eah-convert", ["patch", Fixtures.path("e2e/tiny-llava-hf"), "--head", "1:2", "-o", bundle])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        let patched = try CommandRunner.run("eah-run", [bundle, "--prompt", "hi", "-n", "2"])
+        #expect(patched.status == 2)
+        #expect(patched.stderr == eah.stderr)
+        let plain = try CommandRunner.run("eah-run", [bundle, "--prompt", "hi", "-n", "2", "--no-eah"])
+        #expect(plain.status == 0, "\(plain.stderr)")
         // --pixel-values alone is still an error.
         let pixels = try CommandRunner.run("eah-run", [folder, "--pixel-values", "x.safetensors"])
         #expect(pixels.status == 2)
