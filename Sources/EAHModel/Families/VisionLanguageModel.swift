@@ -160,6 +160,38 @@ public protocol InputProcessor: Sendable {
     func prepare(_ image: RGBImage, origin: String) throws(CheckpointError) -> PreparedImage
 }
 
+/// The input embeddings every family builds the same way: each image's features at its run of
+/// positions (`images[i]` fills the input's run `i`), every other position its token's embedding.
+enum InputEmbeddings {
+    /// `features(i, image)` gives image `i`'s rows (`hidden` wide, one per position of its run);
+    /// `embed(token, row)` writes a token's embedding into `row`.
+    static func merge(_ input: ModelInput, images: ArraySlice<PreparedImage>, hidden: Int,
+                      features: (Int, PreparedImage) throws(ModelProblem) -> [Float],
+                      embed: (Int, UnsafeMutableBufferPointer<Float>) -> Void) throws(ModelProblem) -> [Float] {
+        guard images.count == input.image.runs.count else {
+            throw .badInput("the prompt has \(input.image.runs.count) images but \(images.count) were given")
+        }
+        var embeddings = [Float](repeating: 0, count: input.tokens.count * hidden)
+        var isImage = [Bool](repeating: false, count: input.tokens.count)
+        for (index, (run, image)) in zip(input.image.runs, images).enumerated() {
+            let rows = try features(index, image)
+            guard rows.count == run.kinds.count * hidden else {
+                throw .badInput("image \(index) has \(run.kinds.count) positions but yields \(rows.count / hidden) features")
+            }
+            for (row, position) in run.positions.enumerated() {
+                isImage[position] = true
+                for i in 0..<hidden { embeddings[position * hidden + i] = rows[row * hidden + i] }
+            }
+        }
+        embeddings.withUnsafeMutableBufferPointer { output in
+            for (position, token) in input.tokens.enumerated() where !isImage[position] {
+                embed(token, UnsafeMutableBufferPointer(rebasing: output[(position * hidden)..<((position + 1) * hidden)]))
+            }
+        }
+        return embeddings
+    }
+}
+
 /// The generation loop every decoder-backed family shares: session reuse, prefill, greedy or
 /// sampled decoding with M-RoPE-aware positions.
 enum DecoderGeneration {

@@ -59,28 +59,9 @@ public final class Gemma3Model: @unchecked Sendable {
 
     /// Token embeddings (×√hidden) with each image's soft tokens at its run (`images[i]` fills run `i`).
     func inputEmbeddings(_ input: ModelInput, images: ArraySlice<PreparedImage>) throws(ModelProblem) -> [Float] {
-        let hidden = config.text.hiddenSize
-        guard images.count == input.image.runs.count else {
-            throw .badInput("the prompt has \(input.image.runs.count) images but \(images.count) were given")
-        }
-        var embeddings = [Float](repeating: 0, count: input.tokens.count * hidden)
-        var isImage = [Bool](repeating: false, count: input.tokens.count)
-        for (run, image) in zip(input.image.runs, images) {
-            let features = try imageFeatures(pixelValues: image.pixelValues)
-            guard features.count == run.kinds.count * hidden else {
-                throw .badInput("an image run has \(run.kinds.count) positions but Gemma 3 makes \(config.tokensPerImage) soft tokens per image")
-            }
-            for (row, position) in run.positions.enumerated() {
-                isImage[position] = true
-                for i in 0..<hidden { embeddings[position * hidden + i] = features[row * hidden + i] }
-            }
-        }
-        embeddings.withUnsafeMutableBufferPointer { output in
-            for (position, token) in input.tokens.enumerated() where !isImage[position] {
-                embed(token, into: UnsafeMutableBufferPointer(rebasing: output[(position * hidden)..<((position + 1) * hidden)]))
-            }
-        }
-        return embeddings
+        try InputEmbeddings.merge(input, images: images, hidden: config.text.hiddenSize,
+                                  features: { _, image throws(ModelProblem) in try imageFeatures(pixelValues: image.pixelValues) },
+                                  embed: embed)
     }
 
     /// A text token's embedding, scaled by √hidden (Gemma's scaled word embedding).

@@ -66,29 +66,10 @@ public final class Qwen2VLModel: @unchecked Sendable {
     /// Token embeddings, with each image's features at its run of positions (`images[i]` fills
     /// the input's run `i`).
     func inputEmbeddings(_ input: ModelInput, images: ArraySlice<PreparedImage>) throws(ModelProblem) -> [Float] {
-        let hidden = config.text.hiddenSize
-        guard images.count == input.image.runs.count else {
-            throw .badInput("the prompt has \(input.image.runs.count) images but \(images.count) were given")
-        }
-        var embeddings = [Float](repeating: 0, count: input.tokens.count * hidden)
-        var isImage = [Bool](repeating: false, count: input.tokens.count)
-        for (index, (run, image)) in zip(input.image.runs, images).enumerated() {
+        try InputEmbeddings.merge(input, images: images, hidden: config.text.hiddenSize, features: { index, image throws(ModelProblem) in
             guard let grid = image.grid else { throw .badInput("image \(index) has no patch grid") }
-            let features = try imageFeatures(pixelValues: image.pixelValues, grid: grid)
-            guard features.count == run.kinds.count * hidden else {
-                throw .badInput("image \(index) has \(run.kinds.count) positions but yields \(features.count / hidden) features")
-            }
-            for (row, position) in run.positions.enumerated() {
-                isImage[position] = true
-                for i in 0..<hidden { embeddings[position * hidden + i] = features[row * hidden + i] }
-            }
-        }
-        embeddings.withUnsafeMutableBufferPointer { output in
-            for (position, token) in input.tokens.enumerated() where !isImage[position] {
-                embed(token, into: UnsafeMutableBufferPointer(rebasing: output[(position * hidden)..<((position + 1) * hidden)]))
-            }
-        }
-        return embeddings
+            return try imageFeatures(pixelValues: image.pixelValues, grid: grid)
+        }, embed: embed)
     }
 
     func embed(_ token: Int, into destination: UnsafeMutableBufferPointer<Float>) {
