@@ -3,7 +3,7 @@ import EAHCore
 
 /// A model family: one folder holding its config reader, weight naming, towers, processor and
 /// image layout, registered in `ModelFamilies`. Runtime, bundle and EAH code never name a family.
-public protocol ModelFamily {
+public protocol ModelFamily: Sendable {
     /// The family's name as manifests and reports record it (`llava-1.5`).
     static var name: String { get }
     /// `model_type` values of a Hugging Face `config.json` that belong to the family.

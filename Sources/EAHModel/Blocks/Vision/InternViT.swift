@@ -85,7 +85,7 @@ struct InternViT {
     }
 
     private func embeddings(_ pixels: UnsafePointer<Float>) -> [Float] {
-        let hidden = spec.hiddenSize, patch = spec.patchSize, side = spec.patchesPerSide, size = spec.imageSize
+        let patch = spec.patchSize, side = spec.patchesPerSide, size = spec.imageSize
         let patchCount = side * side, length = spec.patchLength
         var patches = [Float](repeating: 0, count: patchCount * length)
         for py in 0..<side {
