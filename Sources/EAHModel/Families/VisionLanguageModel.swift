@@ -160,6 +160,36 @@ public protocol InputProcessor: Sendable {
     func prepare(_ image: RGBImage, origin: String) throws(CheckpointError) -> PreparedImage
 }
 
+/// A family model whose images become rows of the decoder's input at their runs' positions
+/// (Qwen2-VL, InternVL, Gemma 3): generation and the observed prefill come from
+/// `DecoderGeneration`, given how the family embeds an input and a single token.
+protocol ImageRunDecoderModel: VisionLanguageModel {
+    var decoder: TransformerDecoder { get }
+    /// Token embeddings with each image's features at its run (`images[i]` fills run `i`).
+    func inputEmbeddings(_ input: ModelInput, images: ArraySlice<PreparedImage>) throws(ModelProblem) -> [Float]
+    /// A text token's embedding written into `destination`.
+    func embed(_ token: Int, into destination: UnsafeMutableBufferPointer<Float>)
+}
+
+extension ImageRunDecoderModel {
+    public func generate(_ input: ModelInput, images: [PreparedImage], session: GenerationSession, maxTokens: Int, sampling: SamplingParameters,
+                         stopTokens: Set<Int>, hook: AttentionHook?, collectLogits: Bool, onToken: (Int) -> Bool) throws(ModelProblem) -> GenerationResult {
+        try DecoderGeneration.generate(
+            decoder: decoder, input: input, images: images, session: session, maxTokens: maxTokens, sampling: sampling, stopTokens: stopTokens,
+            hook: hook, collectLogits: collectLogits,
+            embeddings: { rest throws(ModelProblem) in
+                // Runs before the cached prefix are whole images already in the cache.
+                try inputEmbeddings(rest, images: images.suffix(rest.image.runs.count))
+            },
+            embed: { embed($0, into: $1) }, onToken: onToken)
+    }
+
+    public func observePrefill(_ input: ModelInput, images: [PreparedImage], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
+        DecoderGeneration.observePrefill(decoder: decoder, input: input, embeddings: try inputEmbeddings(input, images: images[...]),
+                                         hook: hook, throughLayer: lastLayer)
+    }
+}
+
 /// The input embeddings every family builds the same way: each image's features at its run of
 /// positions (`images[i]` fills the input's run `i`), every other position its token's embedding.
 enum InputEmbeddings {

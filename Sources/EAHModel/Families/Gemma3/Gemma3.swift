@@ -32,7 +32,7 @@ public enum Gemma3: ModelFamily {
     }
 }
 
-extension Gemma3Model: VisionLanguageModel {
+extension Gemma3Model: ImageRunDecoderModel {
     public var family: String { companions.family }
     public var layoutName: String { weights.layout.name }
     public var shape: DecoderShape { DecoderShape(config.text) }
@@ -63,22 +63,6 @@ extension Gemma3Model: VisionLanguageModel {
         try Gemma3Prompt.make(ids: ids, imageCount: images.count, config: config)
     }
 
-    public func generate(_ input: ModelInput, images: [PreparedImage], session: GenerationSession, maxTokens: Int, sampling: SamplingParameters,
-                         stopTokens: Set<Int>, hook: AttentionHook?, collectLogits: Bool, onToken: (Int) -> Bool) throws(ModelProblem) -> GenerationResult {
-        try DecoderGeneration.generate(
-            decoder: decoder, input: input, images: images, session: session, maxTokens: maxTokens, sampling: sampling, stopTokens: stopTokens,
-            hook: hook, collectLogits: collectLogits,
-            embeddings: { rest throws(ModelProblem) in
-                // Runs before the cached prefix are whole images already in the cache.
-                try inputEmbeddings(rest, images: images.suffix(rest.image.runs.count))
-            },
-            embed: { embed($0, into: $1) }, onToken: onToken)
-    }
-
-    public func observePrefill(_ input: ModelInput, images: [PreparedImage], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
-        DecoderGeneration.observePrefill(decoder: decoder, input: input, embeddings: try inputEmbeddings(input, images: images[...]),
-                                         hook: hook, throughLayer: lastLayer)
-    }
 }
 
 /// Gemma 3's prompt: runs of `mm_tokens_per_image` `<image_soft_token>` ids, one per image, as

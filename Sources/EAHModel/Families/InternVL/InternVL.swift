@@ -119,7 +119,7 @@ public final class InternVLModel: @unchecked Sendable {
     }
 }
 
-extension InternVLModel: VisionLanguageModel {
+extension InternVLModel: ImageRunDecoderModel {
     public var family: String { companions.family }
     public var layoutName: String { weights.layout.name }
     public var shape: DecoderShape { DecoderShape(config.text) }
@@ -198,22 +198,6 @@ extension InternVLModel: VisionLanguageModel {
         return ModelInput(tokens: tokens, image: layout)
     }
 
-    public func generate(_ input: ModelInput, images: [PreparedImage], session: GenerationSession, maxTokens: Int, sampling: SamplingParameters,
-                         stopTokens: Set<Int>, hook: AttentionHook?, collectLogits: Bool, onToken: (Int) -> Bool) throws(ModelProblem) -> GenerationResult {
-        try DecoderGeneration.generate(
-            decoder: decoder, input: input, images: images, session: session, maxTokens: maxTokens, sampling: sampling, stopTokens: stopTokens,
-            hook: hook, collectLogits: collectLogits,
-            embeddings: { rest throws(ModelProblem) in
-                // Runs before the cached prefix are whole images already in the cache.
-                try inputEmbeddings(rest, images: images.suffix(rest.image.runs.count))
-            },
-            embed: { embed($0, into: $1) }, onToken: onToken)
-    }
-
-    public func observePrefill(_ input: ModelInput, images: [PreparedImage], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
-        DecoderGeneration.observePrefill(decoder: decoder, input: input, embeddings: try inputEmbeddings(input, images: images[...]),
-                                         hook: hook, throughLayer: lastLayer)
-    }
 }
 
 /// The tokens around an image as the tokenizer names them (`start_image_token`, `end_image_token`,

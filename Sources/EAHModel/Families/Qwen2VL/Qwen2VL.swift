@@ -52,7 +52,7 @@ public enum Qwen2VL: ModelFamily {
     }
 }
 
-extension Qwen2VLModel: VisionLanguageModel {
+extension Qwen2VLModel: ImageRunDecoderModel {
     public var family: String { companions.family }
     public var layoutName: String {
         switch weights.layout.name {
@@ -121,22 +121,6 @@ extension Qwen2VLModel: VisionLanguageModel {
         return ModelInput(tokens: prompt.tokens, image: prompt.image, positionRows: prompt.positionRows)
     }
 
-    public func generate(_ input: ModelInput, images: [PreparedImage], session: GenerationSession, maxTokens: Int, sampling: SamplingParameters,
-                         stopTokens: Set<Int>, hook: AttentionHook?, collectLogits: Bool, onToken: (Int) -> Bool) throws(ModelProblem) -> GenerationResult {
-        try DecoderGeneration.generate(
-            decoder: decoder, input: input, images: images, session: session, maxTokens: maxTokens, sampling: sampling, stopTokens: stopTokens,
-            hook: hook, collectLogits: collectLogits,
-            embeddings: { rest throws(ModelProblem) in
-                // Runs before the cached prefix are whole images already in the cache.
-                try inputEmbeddings(rest, images: images.suffix(rest.image.runs.count))
-            },
-            embed: { embed($0, into: $1) }, onToken: onToken)
-    }
-
-    public func observePrefill(_ input: ModelInput, images: [PreparedImage], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
-        DecoderGeneration.observePrefill(decoder: decoder, input: input, embeddings: try inputEmbeddings(input, images: images[...]),
-                                         hook: hook, throughLayer: lastLayer)
-    }
 }
 
 /// Qwen2-VL's inputs: the chat template writes `<|vision_start|><|image_pad|><|vision_end|>` per
