@@ -72,7 +72,7 @@ import Testing
             try ModelFamilies.load(ModelRequest(model: folder.path, visionTower: LlavaFixtures.path(m1 + "clip-vision")))
         } throws: { error in
             guard case .unsupportedLayout(let text)? = (error as? CheckpointError)?.problem as? ModelProblem else { return false }
-            return text.hasPrefix("LLaVA-NeXT is read in the llava-hf layout only so far; this checkpoint is in the llava-original layout")
+            return text.hasPrefix("LLaVA-NeXT is read in the llava-hf and llama.cpp GGUF layouts so far; this checkpoint is in the llava-original layout")
         }
     }
 

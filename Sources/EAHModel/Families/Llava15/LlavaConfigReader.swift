@@ -382,10 +382,31 @@ public enum LlavaConfigReader {
                                       layerCount: blocks + 1, headCount: vHeads, imageSize: image, patchSize: patch,
                                       layerNormEps: Float(try metaFloat(mmproj, "clip.vision.attention.layer_norm_epsilon", default: 1e-5)),
                                       hiddenAct: gelu ? .gelu : .quickGELU)
-        let config = LlavaConfig(text: textConfig, vision: vision, visionFeatureLayers: [-2], featureSelect: .default,
+        var config = LlavaConfig(text: textConfig, vision: vision, visionFeatureLayers: [-2], featureSelect: .default,
                                  projectorActivation: .gelu, imageTokenIndex: originalImageTokenIndex)
+        if let pinpoints = try ggufPinpoints(mmproj, tile: image) {
+            config.anyres = AnyResConfig(pinpoints: pinpoints, packing: .llamaCppSlices)
+        }
         try validate(config)
         return config
+    }
+
+    /// LLaVA-NeXT's `clip.vision.image_grid_pinpoints` of a legacy mmproj: a flat list of pairs that
+    /// llama.cpp reads as (width, height), each a positive multiple of the tile size; nil when absent.
+    public static func ggufPinpoints(_ mmproj: [MetadataEntry], tile: Int) throws(ModelProblem) -> [ImageSize]? {
+        let key = "clip.vision.image_grid_pinpoints"
+        guard let value = metaValue(mmproj, key) else { return nil }
+        guard case .array(_, let items) = value, !items.isEmpty, items.count % 2 == 0, items.count <= 2048 else {
+            throw .badConfig(field: key, reason: "must be a non-empty flat list of (width, height) pairs")
+        }
+        var sides: [Int] = []
+        for item in items {
+            guard let side = item.integer, side > 0, side <= 65536, side % tile == 0 else {
+                throw .badConfig(field: key, reason: "holds a value that is not a positive multiple of the image size \(tile)")
+            }
+            sides.append(side)
+        }
+        return stride(from: 0, to: sides.count, by: 2).map { ImageSize(height: sides[$0 + 1], width: sides[$0]) }
     }
 
     /// The LLaMA decoder of a llama.cpp text GGUF (`llama.*` keys); `hasOutput`: whether it has

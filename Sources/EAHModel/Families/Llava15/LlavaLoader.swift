@@ -221,7 +221,7 @@ public enum LlavaLoader {
                 roles.append(WeightRole(tensor))
                 if config.projectorBias { roles.append(WeightRole(tensor, bias: true)) }
             }
-            if config.anyres != nil { roles.append(WeightRole(.imageNewline)) }
+            if config.anyres?.packing == .spatialUnpad { roles.append(WeightRole(.imageNewline)) }
         }
         return roles
     }
@@ -230,6 +230,8 @@ public enum LlavaLoader {
     static func allowed(_ config: LlavaConfig, roles parts: Set<WeightRole.Part>) -> [WeightRole] {
         var roles = required(config, roles: parts)
         if parts.contains(.lmHead), config.text.tieWordEmbeddings { roles.append(WeightRole(.lmHead)) }
+        // llama.cpp's packing has no newline; the legacy mmproj carries it anyway.
+        if parts.contains(.projector), config.anyres?.packing == .llamaCppSlices { roles.append(WeightRole(.imageNewline)) }
         if parts.contains(.vision) {
             roles += [WeightRole(.postLayerNorm), WeightRole(.postLayerNorm, bias: true)]
             roles += visionLayerRoles(LlavaConfigReader.neededVisionLayers(config)..<max(config.vision.layerCount, LlavaConfigReader.neededVisionLayers(config)))
@@ -286,7 +288,7 @@ public enum LlavaLoader {
                           bias: try projector.optionalVector(WeightRole(tensor, bias: true), shape: [t.hiddenSize], when: config.projectorBias))
         }
         var proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
-        if config.anyres != nil { proj.imageNewline = try projector.vector(WeightRole(.imageNewline), shape: [t.hiddenSize]) }
+        if config.anyres?.packing == .spatialUnpad { proj.imageNewline = try projector.vector(WeightRole(.imageNewline), shape: [t.hiddenSize]) }
         return LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources,
                             textScheme: text.scheme, companions: companions)
     }

@@ -1,0 +1,89 @@
+import EAH
+import EAHCheckpoint
+import EAHModel
+import EAHRuntime
+import EAHTestSupport
+import Foundation
+import Testing
+
+/// LLaVA-NeXT from llama.cpp's text GGUF and legacy mmproj (tools/make_llava_next_gguf_fixtures.py):
+/// the image follows llama.cpp's layout (slices row-major, then the overview; no unpad, no
+/// newline). What llama.cpp itself reported for each image (its prompt, the slices it cut, the
+/// number of prompt positions it evaluated) and the prompt ids llama-tokenize gives are in
+/// expected.json; the pixel values, logits and greedy tokens are transformers 5.24's (eager) on that
+/// layout with the mmproj's weights.
+@Suite("LLaVA-NeXT from llama.cpp GGUF + mmproj")
+struct LlavaNextGGUFTests {
+    static let folder = Fixtures.path("llava-next-gguf")
+    static let text = folder + "/text-f32.gguf", mmproj = folder + "/mmproj-f32.gguf"
+    static let images = ["wide", "tall", "tiny", "large"]
+
+    static func facts(_ image: String) throws -> JSONValue {
+        let json = try JSONParser.parse(Array(try String(contentsOfFile: folder + "/expected.json", encoding: .utf8).utf8))
+        guard case .array(let items)? = json["images"], let item = items.first(where: { $0["name"] == .string(image) }) else {
+            throw CheckpointError(path: folder + "/expected.json", problem: ModelProblem.badInput("no facts for \(image)"))
+        }
+        return item
+    }
+
+    static func floats(_ image: String, _ name: String) -> [Float]? { LlavaFixtures.floats("../llava-next-gguf/\(image).safetensors", name) }
+    static func integers(_ image: String, _ name: String) -> [Int]? { LlavaFixtures.integers("../llava-next-gguf/\(image).safetensors", name) }
+
+    static func worst(_ a: [Float], _ b: [Float]) -> Float {
+        a.count == b.count ? zip(a, b).map { abs($0 - $1) / (1 + abs($1)) }.max() ?? 0 : .infinity
+    }
+
+    @Test("the prompt ids, the image positions llama.cpp evaluated, pixel values, logits and greedy tokens", arguments: images)
+    func matchesLlamaCppLayout(_ image: String) throws {
+        let facts = try Self.facts(image)
+        guard case .string(let promptText)? = facts["prompt"], case .integer(let llamaPositions)? = facts["llama_cpp_prompt_tokens"],
+              case .integer(let imageTokens)? = facts["image_token_count"], case .integer(let slices)? = facts["slices"] else {
+            Issue.record("facts")
+            return
+        }
+        let pipeline = try ModelPipeline(model: Self.text, mmproj: Self.mmproj)
+        #expect(pipeline.model.family == "llava-next")
+        let ids = pipeline.processor.encode(promptText, addBOS: true)
+        #expect(ids == (try #require(Self.integers(image, "input_ids"))), "llama-tokenize's ids per text segment")
+        let prepared = try pipeline.image(path: Fixtures.path("llava-next/\(image).png"))
+        let reference = try #require(Self.floats(image, "pixel_values"))
+        #expect(prepared.pixelValues.count == reference.count)
+        // Pillow's bicubic on both sides: equal up to float rounding of the normalisation.
+        #expect(Self.worst(prepared.pixelValues, reference) <= 1e-5, "pixel values")
+        let input = try pipeline.prepare(ids: ids, images: [prepared], path: "prompt")
+        #expect(input.tokens.count == llamaPositions, "llama-mtmd-cli evaluated \(llamaPositions) prompt positions")
+        #expect(input.image.count == imageTokens)
+        let kinds = input.image.runs.flatMap(\.kinds)
+        #expect(kinds == [ImagePositionKind](repeating: .tile, count: slices * 9) + [ImagePositionKind](repeating: .base, count: 9))
+
+        let result = try pipeline.model.generate(input, images: [prepared], maxTokens: 5, collectLogits: true)
+        #expect(Self.worst(try #require(result.logits), try #require(Self.floats(image, "logits"))) <= 1e-4)
+        #expect(result.tokens == (try #require(Self.integers(image, "generated"))))
+    }
+
+    @Test("inspect names llama.cpp's image layout for the mmproj")
+    func inspectSaysTheLayout() throws {
+        let result = try CommandRunner.run("eah-convert", ["inspect", Self.mmproj])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("llama.cpp-mmproj (llava-next: llama.cpp packing, the pinpoint's slices row-major then the overview, without unpad or image_newline)"),
+                "\(result.stdout)")
+    }
+
+    @Test("eah-run answers from the GGUF pair; a pinpoint list that is not pairs is refused naming the key")
+    func runsAndRefusesBadPinpoints() throws {
+        let run = try CommandRunner.run("eah-run", [Self.text, "--mmproj", Self.mmproj, "--image", Fixtures.path("llava-next/wide.png"),
+                                                   "--prompt", "What is in the picture?", "--max-tokens", "3", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+
+        var metadata = try GGUFReader(path: Self.mmproj).metadata
+        let index = try #require(metadata.firstIndex { $0.key == "clip.vision.image_grid_pinpoints" })
+        metadata[index] = MetadataEntry(key: metadata[index].key, value: .array(element: .uint32, [.uint32(42), .uint32(84), .uint32(84)]))
+        #expect(throws: ModelProblem.badConfig(field: "clip.vision.image_grid_pinpoints", reason: "must be a non-empty flat list of (width, height) pairs")) {
+            try LlavaConfigReader.ggufPinpoints(metadata, tile: 42)
+        }
+        metadata[index] = MetadataEntry(key: metadata[index].key, value: .array(element: .uint32, [.uint32(42), .uint32(50)]))
+        #expect(throws: ModelProblem.badConfig(field: "clip.vision.image_grid_pinpoints", reason: "holds a value that is not a positive multiple of the image size 42")) {
+            try LlavaConfigReader.ggufPinpoints(metadata, tile: 42)
+        }
+    }
+}
