@@ -190,3 +190,52 @@ struct LlavaNextTests {
         #expect(AnyResLayout.resizedSize(of: ImageSize(height: 31, width: 97), into: ImageSize(height: 42, width: 84)) == ImageSize(height: 27, width: 84))
     }
 }
+
+/// LLaVA-NeXT in the original release's layout (tools/make_llava_next_original_fixtures.py: the
+/// tiny llava-hf model renamed as transformers' convert_llava_next_weights_to_hf.py maps it back,
+/// checked there to give the llava-hf logits exactly), so its reference is the llava-hf one.
+@Suite("LLaVA-NeXT, original release layout, against transformers")
+struct LlavaNextOriginalTests {
+    static let model = Fixtures.path("llava-next/tiny-llava-next-original")
+    static let tower = Fixtures.path("llava-next/clip-vision")
+
+    /// The fixture's llava-hf ids with the run of `<image>` ids as the original layout's one marker.
+    static func originalIDs(_ image: String, imageToken: Int = 1500) throws -> [Int] {
+        let ids = try #require(LlavaNextTests.integers(image, "input_ids"))
+        var out: [Int] = []
+        for id in ids where !(id == imageToken && out.last == LlavaPrompt.imageIndex) { out.append(id == imageToken ? LlavaPrompt.imageIndex : id) }
+        return out
+    }
+
+    @Test("pixel values, image positions, prompt and decode logits and greedy tokens equal the llava-hf layout's transformers reference",
+          arguments: LlavaNextTests.images)
+    func matchesTransformers(_ image: String) throws {
+        let pipeline = try ModelPipeline(model: Self.model, visionTower: Self.tower)
+        #expect(pipeline.model.family == "llava-next")
+        #expect(pipeline.model.layoutName == "llava-original")
+        let prepared = try pipeline.image(path: LlavaNextTests.imagePath(image))
+        #expect(LlavaNextTests.worst(prepared.pixelValues, try #require(LlavaNextTests.floats(image, "pixel_values"))) <= 1e-6, "pixel values")
+        let input = try pipeline.prepare(ids: try Self.originalIDs(image), images: [prepared], path: "prompt")
+        #expect(input.tokens.map { $0 == LlavaPrompt.imageIndex ? 1500 : $0 } == (try #require(LlavaNextTests.integers(image, "input_ids"))))
+        let result = try pipeline.model.generate(input, images: [prepared], maxTokens: 5, collectLogits: true)
+        #expect(LlavaNextTests.worst(try #require(result.logits), try #require(LlavaNextTests.floats(image, "logits"))) <= 1e-4)
+        #expect(result.tokens == (try #require(LlavaNextTests.integers(image, "generated"))))
+    }
+
+    @Test("without --vision-tower the original layout is refused saying what to pass")
+    func needsTheTowerFolder() throws {
+        #expect {
+            try ModelFamilies.load(ModelRequest(model: Self.model))
+        } throws: { error in
+            guard case .needsCompanion(let hint)? = (error as? CheckpointError)?.problem as? ModelProblem else { return false }
+            return hint.hasPrefix("the original LLaVA layout's config.json does not describe its vision tower: pass --vision-tower")
+        }
+    }
+
+    @Test("eah-run answers from the original layout")
+    func eahRunAnswers() throws {
+        let run = try CommandRunner.run("eah-run", [Self.model, "--vision-tower", Self.tower, "--image", LlavaNextTests.imagePath("wide"),
+                                                   "--prompt", "What is in the picture?", "--max-tokens", "3", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+}

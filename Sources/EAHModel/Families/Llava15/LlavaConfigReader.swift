@@ -338,8 +338,20 @@ public enum LlavaConfigReader {
         if let mmHidden = try optionalInt(json, "mm_hidden_size", ""), mmHidden != vision.hiddenSize {
             throw .badConfig(field: "mm_hidden_size", reason: "(\(mmHidden)) differs from the vision tower's hidden_size (\(vision.hiddenSize))")
         }
-        let config = LlavaConfig(text: text, vision: vision, visionFeatureLayers: [layer], featureSelect: select,
+        var config = LlavaConfig(text: text, vision: vision, visionFeatureLayers: [layer], featureSelect: select,
                                  projectorActivation: .gelu, imageTokenIndex: originalImageTokenIndex)
+        let ratio = try string(json, "image_aspect_ratio", "") ?? "square"
+        if ratio.hasPrefix("anyres") {
+            // LLaVA-NeXT: transformers' conversion copies these into LlavaNextConfig as they are.
+            guard ratio == "anyres" else {
+                throw .badConfig(field: "image_aspect_ratio", reason: "is '\(TerminalText.escape(ratio))'; only 'anyres' (LLaVA-NeXT) is read in the original layout")
+            }
+            let merge = try string(json, "mm_patch_merge_type", "") ?? "flat"
+            guard merge == "spatial_unpad" else {
+                throw .badConfig(field: "mm_patch_merge_type", reason: "is '\(TerminalText.escape(merge))'; only spatial_unpad (LLaVA-NeXT's release) is supported")
+            }
+            config.anyres = AnyResConfig(pinpoints: try pinpoints(json["image_grid_pinpoints"], tile: vision.imageSize, default: AnyResConfig.defaultPinpoints))
+        }
         try validate(config)
         return config
     }

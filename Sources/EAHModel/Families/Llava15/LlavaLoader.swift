@@ -42,9 +42,10 @@ public enum LlavaLoader {
     /// reading which checkpoints hold which parts from `WeightNameTable.layouts`.
     ///
     /// `hfConfig` reads a Hugging Face layout's `config.json` (the family's llava-hf reader).
-    static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, family: String,
+    /// `naming` replaces the layout's table entry (a family whose release names its parts differently).
+    static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, family: String, naming override: WeightNameTable.LayoutNaming? = nil,
                      hfConfig: (JSONValue) throws(ModelProblem) -> LlavaConfig = LlavaConfigReader.llavaHF) throws(CheckpointError) -> LlavaWeights {
-        guard let naming = WeightNameTable.layouts[layout] else {
+        guard let naming = override ?? WeightNameTable.layouts[layout] else {
             throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(WeightNameTable.refusals[layout] ?? "the tensor names match no LLaVA layout"))
         }
         var companionReader: (any CheckpointReader)?
@@ -70,7 +71,11 @@ public enum LlavaLoader {
             companions = ModelCompanions(family: family, architecture: architecture(json, fallback: layout.rawValue), tokenizer: .folder(folder),
                                          preprocessor: .folder(folder), imageMode: "crop", imageIsToken: true, isGGUF: false, bundled: [])
         case .originalWithTower:
-            let towerPath = companionPath ?? ""
+            // The tower's config (and preprocessing) come from its folder even when its weights are in the checkpoint.
+            guard let towerPath = companionPath ?? request.visionTower else {
+                throw CheckpointError(path: request.model, problem: ModelProblem.needsCompanion(
+                    "the original LLaVA layout's config.json does not describe its vision tower: pass --vision-tower with the CLIP folder mm_vision_tower names (its config.json and preprocessor_config.json)"))
+            }
             let towerConfig = try parseJSON(configPath(beside: towerPath))
             let path = configPath(beside: request.model)
             let json = try parseJSON(path)

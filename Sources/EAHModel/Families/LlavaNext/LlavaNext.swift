@@ -6,8 +6,10 @@ import EAHCore
 /// cropped to the image's aspect with one `image_newline` per row (`AnyResLayout`). Layouts:
 /// llava-hf (`model_type` llava_next), and llama.cpp's text GGUF with its legacy mmproj
 /// (`clip.vision.image_grid_pinpoints`), which follows llama.cpp's image layout: the slices
-/// row-major, then the overview, no unpad, no newline (`AnyResPacking.llamaCppSlices`). The
-/// original release is recognised and refused for now.
+/// row-major, then the overview, no unpad, no newline (`AnyResPacking.llamaCppSlices`); and the
+/// original release (`image_aspect_ratio: anyres`, `model.mm_projector.*`, `model.image_newline`,
+/// the fine-tuned tower inside the checkpoint), whose CLIP folder (`--vision-tower`) gives the
+/// tower's config and preprocessing only.
 public enum LlavaNext: ModelFamily {
     public static let name = "llava-next"
     public static let modelTypes: Set<String> = ["llava_next"]
@@ -36,10 +38,11 @@ public enum LlavaNext: ModelFamily {
     }
 
     public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
-        guard layout == .llavaHF || layout == .llavaHFCurrent || layout == .llamaCppText else {
+        guard layout == .llavaHF || layout == .llavaHFCurrent || layout == .llamaCppText || layout == .llavaOriginal else {
             throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(
-                "LLaVA-NeXT is read in the llava-hf and llama.cpp GGUF layouts so far; this checkpoint is in the \(layout.rawValue) layout"))
+                "LLaVA-NeXT is read in the llava-hf, original and llama.cpp GGUF layouts; this checkpoint is in the \(layout.rawValue) layout"))
         }
-        return LlavaModel(weights: try LlavaLoader.load(request, reader: reader, layout: layout, family: name), pool: pool)
+        let naming = layout == .llavaOriginal ? WeightNameTable.originalTowerInside : nil
+        return LlavaModel(weights: try LlavaLoader.load(request, reader: reader, layout: layout, family: name, naming: naming), pool: pool)
     }
 }
