@@ -127,7 +127,7 @@ $(VENV)/.installed: tools/requirements.txt
 # The GGUF tokenizer fixtures run llama.cpp's llama-tokenize, llava_next_gguf also llama-mtmd-cli and the
 # legacy mmproj converter (tools/llama-cpp.sh builds them; ~/.cache/eah/legacy-mmproj-py);
 # real_tokenizer fetches the real vocabularies first (tools/fetch_real_tokenizers.py).
-FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command e2e template_corpus llava_next llava_next_gguf llava_next_original llava_onevision
+FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command e2e template_corpus llava_next llava_next_gguf llava_onevision llava_original_release
 
 fixtures: tools-venv
 	@for name in $(FIXTURE_SCRIPTS); do echo "tools/make_$${name}_fixtures.py"; $(PYTHON) tools/make_$${name}_fixtures.py || exit 1; done

@@ -228,7 +228,7 @@ struct LlavaNextOriginalTests {
             try ModelFamilies.load(ModelRequest(model: Self.model))
         } throws: { error in
             guard case .needsCompanion(let hint)? = (error as? CheckpointError)?.problem as? ModelProblem else { return false }
-            return hint.hasPrefix("the original LLaVA layout's config.json does not describe its vision tower: pass --vision-tower")
+            return hint.hasPrefix("the original LLaVA layout's config.json does not describe its vision tower: pass --vision-tower with the tower folder")
         }
     }
 

@@ -319,10 +319,22 @@ public enum LlavaConfigReader {
 
     /// The original LLaVA release's `config.json` (`llava_llama`, LLaMA fields at the top level, `mm_*`
     /// keys) with the `config.json` of the CLIP folder passed as its vision tower.
+    ///
+    /// The same reader takes the releases built on LLaVA's code: LLaVA-NeXT (`image_aspect_ratio`
+    /// anyres) and lmms-lab's LLaVA-OneVision (`LlavaQwenForCausalLM`: Qwen2 fields at the top level,
+    /// a SigLIP folder as its tower, `anyres_max_N`).
     public static func original(_ json: JSONValue, visionTower: JSONValue) throws(ModelProblem) -> LlavaConfig {
         guard case .object = json else { throw .badConfig(field: "config.json", reason: "is not a JSON object") }
-        let text = try llama(json)
-        let vision = try clipVision(visionTower)
+        let modelType = try string(json, "model_type", "")
+        let qwen = architecture(json) == "LlavaQwenForCausalLM" || modelType == "llava_qwen"
+        let text = qwen ? try qwen2(json) : try llama(json)
+        // A whole SigLIP model's config (google/siglip-*) holds the tower under vision_config.
+        let vision: CLIPVisionConfig
+        switch try string(visionTower, "model_type", "") {
+        case "siglip": vision = try self.visionTower(visionTower["vision_config"] ?? .object([]), prefix: "vision_config.", defaultType: "siglip_vision_model")
+        case "siglip_vision_model": vision = try self.visionTower(visionTower, prefix: "", defaultType: "siglip_vision_model")
+        default: vision = try clipVision(visionTower)
+        }
         let projector = try string(json, "mm_projector_type", "") ?? "linear"
         guard projector == "mlp2x_gelu" else {
             throw .badConfig(field: "mm_projector_type", reason: "is '\(projector)'; only mlp2x_gelu (LLaVA-1.5) is supported")
@@ -331,7 +343,8 @@ public enum LlavaConfigReader {
         let feature = try string(json, "mm_vision_select_feature", "") ?? "patch"
         let select: LlavaConfig.FeatureSelect
         switch feature {
-        case "patch": select = .default
+        // A tower without a class token (SigLIP) has no token to drop.
+        case "patch": select = vision.spec.classToken ? .default : .full
         case "cls_patch": select = .full
         default: throw .badConfig(field: "mm_vision_select_feature", reason: "is '\(feature)', expected 'patch' or 'cls_patch'")
         }
@@ -342,18 +355,28 @@ public enum LlavaConfigReader {
                                  projectorActivation: .gelu, imageTokenIndex: originalImageTokenIndex)
         let ratio = try string(json, "image_aspect_ratio", "") ?? "square"
         if ratio.hasPrefix("anyres") {
-            // LLaVA-NeXT: transformers' conversion copies these into LlavaNextConfig as they are.
-            guard ratio == "anyres" else {
-                throw .badConfig(field: "image_aspect_ratio", reason: "is '\(TerminalText.escape(ratio))'; only 'anyres' (LLaVA-NeXT) is read in the original layout")
+            // anyres (NeXT) or anyres_max_N (OneVision); transformers' conversions copy the pinpoints as they are.
+            var maxTiles: Int?
+            if ratio != "anyres" {
+                do throws(ModelProblem) { maxTiles = try self.maxTiles(ratio) } catch {
+                    throw .badConfig(field: "image_aspect_ratio", reason: "is '\(TerminalText.escape(ratio))'; expected anyres (LLaVA-NeXT) or anyres_max_N (LLaVA-OneVision)")
+                }
             }
             let merge = try string(json, "mm_patch_merge_type", "") ?? "flat"
             guard merge == "spatial_unpad" else {
                 throw .badConfig(field: "mm_patch_merge_type", reason: "is '\(TerminalText.escape(merge))'; only spatial_unpad (LLaVA-NeXT's release) is supported")
             }
-            config.anyres = AnyResConfig(pinpoints: try pinpoints(json["image_grid_pinpoints"], tile: vision.imageSize, default: AnyResConfig.defaultPinpoints))
+            config.anyres = AnyResConfig(pinpoints: try pinpoints(json["image_grid_pinpoints"], tile: vision.imageSize, default: AnyResConfig.defaultPinpoints),
+                                         maxTiles: maxTiles)
         }
         try validate(config)
         return config
+    }
+
+    /// `architectures[0]` of a config, if any.
+    static func architecture(_ json: JSONValue) -> String? {
+        if case .array(let names)? = json["architectures"], case .string(let first)? = names.first { return first }
+        return nil
     }
 
     // MARK: GGUF

@@ -74,7 +74,7 @@ public enum LlavaLoader {
             // The tower's config (and preprocessing) come from its folder even when its weights are in the checkpoint.
             guard let towerPath = companionPath ?? request.visionTower else {
                 throw CheckpointError(path: request.model, problem: ModelProblem.needsCompanion(
-                    "the original LLaVA layout's config.json does not describe its vision tower: pass --vision-tower with the CLIP folder mm_vision_tower names (its config.json and preprocessor_config.json)"))
+                    "the original LLaVA layout's config.json does not describe its vision tower: pass --vision-tower with the tower folder mm_vision_tower names (its config.json and preprocessor_config.json)"))
             }
             let towerConfig = try parseJSON(configPath(beside: towerPath))
             let path = configPath(beside: request.model)

@@ -63,8 +63,9 @@ public enum WeightNameTable {
     /// The original LLaVA release; its tower comes from a CLIP folder (`clipVision` or `clipVisionBare`).
     public static let llavaOriginal = Scheme(textPrefix: "model.", lmHead: "lm_head", visionPrefix: "vision_model.",
                                              projectorPrefix: "model.mm_projector.", sequentialProjector: true)
-    /// The original LLaVA-NeXT release (liuhaotian/llava-v1.6-*): as `llavaOriginal`, with the fine-tuned
-    /// tower inside the checkpoint (transformers' convert_llava_next_weights_to_hf.py strips `model.vision_tower.`).
+    /// The original LLaVA-NeXT and lmms-lab OneVision releases (liuhaotian/llava-v1.6-*, lmms-lab/llava-onevision-*):
+    /// as `llavaOriginal`, with the fine-tuned tower inside the checkpoint (transformers' convert_llava_next/onevision
+    /// scripts strip `model.vision_tower.`).
     public static let llavaOriginalTowerInside = Scheme(textPrefix: "model.", lmHead: "lm_head", visionPrefix: "model.vision_tower.vision_tower.vision_model.",
                                                         projectorPrefix: "model.mm_projector.", sequentialProjector: true)
     /// A CLIP folder as hub repos and transformers 4.x hold it: `vision_model.*`.
@@ -163,9 +164,9 @@ public enum WeightNameTable {
             config: .gguf),
     ]
 
-    /// The original release with its tower inside the checkpoint (LLaVA-NeXT): every part from the
-    /// checkpoint; the CLIP folder `mm_vision_tower` names (`--vision-tower`) gives only the tower's
-    /// config and preprocessing.
+    /// The original release with its tower inside the checkpoint (LLaVA-NeXT, OneVision): every part
+    /// from the checkpoint; the tower folder `mm_vision_tower` names (`--vision-tower`) gives only the
+    /// tower's config and preprocessing.
     public static let originalTowerInside = LayoutNaming(schemes: [llavaOriginalTowerInside], parts: [.text, .lmHead, .vision, .projector],
                                                          companion: nil, config: .originalWithTower)
 

@@ -14,9 +14,9 @@ public enum LlavaNext: ModelFamily {
     public static let name = "llava-next"
     public static let modelTypes: Set<String> = ["llava_next"]
 
-    /// The original release marks NeXT with `image_aspect_ratio: anyres`.
+    /// The original release marks NeXT with `image_aspect_ratio: anyres` (OneVision's is anyres_max_N).
     public static func claims(originalConfig: JSONValue) -> Bool {
-        if case .string(let ratio)? = originalConfig["image_aspect_ratio"] { return ratio.hasPrefix("anyres") }
+        if case .string(let ratio)? = originalConfig["image_aspect_ratio"] { return ratio.hasPrefix("anyres") && !ratio.hasPrefix("anyres_max_") }
         return false
     }
 
