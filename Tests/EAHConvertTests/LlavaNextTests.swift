@@ -222,6 +222,32 @@ struct LlavaNextOriginalTests {
         #expect(result.tokens == (try #require(LlavaNextTests.integers(image, "generated"))))
     }
 
+    @Test("a baked bundle (tower config carried in vision_tower/) equals the static EAH reference; unpatch restores the checkpoint bit for bit",
+          arguments: ["wide", "large"])
+    func bakedBundle(_ image: String) throws {
+        let expected = try LlavaNextTests.Expected()
+        let directory = TemporaryDirectory()
+        let bundle = directory.file("baked"), restored = directory.file("restored")
+        // The tower folder inside the model's (the manifest records source files relative to the model folder).
+        let model = directory.file("model")
+        try FileManager.default.copyItem(atPath: Self.model, toPath: model)
+        try FileManager.default.copyItem(atPath: Self.tower, toPath: model + "/clip-vision")
+        let patch = try CommandRunner.run("eah-convert", ["patch", model, "--vision-tower", model + "/clip-vision", "-o", bundle,
+                                                          "--head", "\(expected.layer):\(expected.staticHead)", "--bake"])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        let pipeline = try ModelPipeline(model: bundle, visionTower: bundle + "/vision_tower")
+        let prepared = try pipeline.image(path: LlavaNextTests.imagePath(image))
+        let input = try pipeline.prepare(ids: try Self.originalIDs(image), images: [prepared], path: "prompt")
+        let result = try pipeline.model.generate(input, images: [prepared], maxTokens: 5, collectLogits: true)
+        #expect(LlavaNextTests.worst(try #require(result.logits), try #require(LlavaNextTests.floats(image, "eah_static_logits"))) <= 1e-4)
+        #expect(result.tokens == (try #require(LlavaNextTests.integers(image, "eah_static_generated"))))
+        let unpatch = try CommandRunner.run("eah-convert", ["unpatch", bundle, "-o", restored])
+        #expect(unpatch.status == 0, "\(unpatch.stderr)")
+        #expect(FileManager.default.contentsEqual(atPath: restored + "/model.safetensors", andPath: Self.model + "/model.safetensors"))
+        let run = try CommandRunner.run("eah-run", [bundle, "--image", LlavaNextTests.imagePath(image), "--prompt", "What is in the picture?", "--max-tokens", "2"])
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+
     @Test("without --vision-tower the original layout is refused saying what to pass")
     func needsTheTowerFolder() throws {
         #expect {

@@ -85,7 +85,9 @@ public enum LlavaLoader {
                 family: family, architecture: architecture(json, fallback: layout.rawValue), tokenizer: .folder(folder),
                 preprocessor: .folder(towerFolder), imageMode: json["image_aspect_ratio"] == .string("pad") ? "pad" : "crop",
                 imageIsToken: false, isGGUF: false,
-                bundled: companionReader.map { [ModelCompanions.Bundled(kind: .visionTower, reader: $0, files: ["config.json", "preprocessor_config.json"].map { towerFolder + "/" + $0 })] } ?? [])
+                // A tower inside the checkpoint: the bundle still carries the folder's config files.
+                bundled: [ModelCompanions.Bundled(kind: .visionTower, reader: companionReader ?? ConfigOnlyTower(path: towerFolder),
+                                                  files: ["config.json", "preprocessor_config.json"].map { towerFolder + "/" + $0 })])
         case .gguf:
             guard let projReader = companionReader, let mmproj = companionPath else { throw CheckpointError(path: request.model, problem: ModelProblem.needsCompanion("pass --mmproj")) }
             do throws(ModelProblem) {
@@ -401,5 +403,20 @@ extension ModelProblem {
             return field.hasPrefix("llama.") || field == "general.architecture" && reason.contains("text model")
         }
         return false
+    }
+}
+
+/// A vision tower folder read for its config files only (its weights are in the model's
+/// checkpoint): no tensors.
+final class ConfigOnlyTower: CheckpointReader {
+    let path: String
+    var format: CheckpointFormat { .safetensors }
+    var tensors: [TensorInfo] { [] }
+    var metadata: [MetadataEntry] { [] }
+
+    init(path: String) { self.path = path }
+
+    func bytes(of tensor: TensorInfo) throws(CheckpointError) -> TensorBytes {
+        throw CheckpointError(path: path, problem: ModelProblem.missingTensors([tensor.name]))
     }
 }
