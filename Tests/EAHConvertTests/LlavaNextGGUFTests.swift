@@ -87,3 +87,64 @@ struct LlavaNextGGUFTests {
         }
     }
 }
+
+/// LLaVA-NeXT through the CLI's calibration and evaluation, for each source layout: llava-hf, the
+/// original release and llama.cpp's GGUF pair.
+@Suite("LLaVA-NeXT: calibrate with shards and eval, every layout")
+struct LlavaNextCommandTests {
+    static let sources: [(name: String, arguments: [String])] = [
+        ("llava-hf", [LlavaNextTests.model]),
+        ("original", [LlavaNextOriginalTests.model, "--vision-tower", LlavaNextOriginalTests.tower]),
+        ("gguf", [LlavaNextGGUFTests.text, "--mmproj", LlavaNextGGUFTests.mmproj]),
+    ]
+
+    @Test("calibrate: two shards merged equal the whole run", arguments: [0, 1, 2])
+    func calibrateShards(_ source: Int) throws {
+        let model = Self.sources[source].arguments
+        let directory = TemporaryDirectory()
+        var lines: [String] = []
+        for name in ["wide", "tall", "large"] {
+            try FileManager.default.copyItem(atPath: LlavaNextTests.imagePath(name), toPath: directory.file(name + ".png"))
+            lines.append(JSONValue.object([("image", .string(name + ".png")), ("prompt", .string("What is in the picture?"))]).serialized)
+        }
+        let data = directory.write("data.jsonl", Array((lines.joined(separator: "\n") + "\n").utf8))
+        func calibrate(_ extra: [String], _ name: String) throws {
+            let result = try CommandRunner.run("eah-convert", ["calibrate"] + model + ["--data", data, "--layers", "0-1", "--beta", "0.02",
+                                                                                      "-o", directory.file(name)] + extra)
+            #expect(result.status == 0, "\(Self.sources[source].name): \(result.stderr)")
+        }
+        try calibrate([], "whole.json")
+        try calibrate(["--shard", "0/2"], "s0.json")
+        try calibrate(["--shard", "1/2"], "s1.json")
+        let merge = try CommandRunner.run("eah-convert", ["calibrate", "--merge", directory.file("s0.json"), directory.file("s1.json"), "-o", directory.file("merged.json")])
+        #expect(merge.status == 0, "\(merge.stderr)")
+        func report(_ name: String) throws -> JSONValue {
+            try JSONParser.parse(Array(try String(contentsOfFile: directory.file(name), encoding: .utf8).utf8))
+        }
+        let whole = try report("whole.json"), merged = try report("merged.json")
+        #expect(whole["samples"] == .integer(3))
+        #expect(merged["statistics"] == whole["statistics"] && merged["summary"] == whole["summary"])
+        guard case .array(let layers)? = whole["summary"], case .array(let heads)? = layers.first?["heads"] else { Issue.record("no summary"); return }
+        #expect(layers.count == 2 && heads.count == 4)
+    }
+
+    @Test("eval (POPE) runs with and without EAH", arguments: [0, 1, 2])
+    func eval(_ source: Int) throws {
+        let model = Self.sources[source].arguments
+        let directory = TemporaryDirectory()
+        for name in ["wide", "tall"] { try FileManager.default.copyItem(atPath: LlavaNextTests.imagePath(name), toPath: directory.file(name + ".png")) }
+        let annotations = """
+            {"images": [{"id": 1, "file_name": "wide.png"}, {"id": 2, "file_name": "tall.png"}],
+             "annotations": [{"id": 1, "image_id": 1, "category_id": 1}, {"id": 2, "image_id": 2, "category_id": 2}],
+             "categories": [{"id": 1, "name": "cat"}, {"id": 2, "name": "dog"}, {"id": 3, "name": "car"}]}
+            """
+        let data = directory.write("instances.json", Array(annotations.utf8))
+        for flags in [["--eah-layer", "1"], ["--no-eah"]] {
+            let result = try CommandRunner.run("eah-convert", ["eval"] + model + ["--data", data, "--images", directory.path, "--metric", "pope",
+                                                                                 "--max-tokens", "3", "--json"] + flags)
+            #expect(result.status == 0, "\(Self.sources[source].name): \(result.stderr)")
+            let document = try JSONParser.parse(Array(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
+            #expect(document["metric"] == .string("pope") && document["eah"] == .bool(flags != ["--no-eah"]))
+        }
+    }
+}
