@@ -25,7 +25,9 @@ expected.json     per image (the llava-next fixture PNGs), what llama-mtmd-cli (
                   logits F32 [seq + 4, vocab] (prompt rows, then one row per greedy step) of transformers 5.24 eager:
                   each tile through the tower (hidden state -2, class token dropped, as LLaVA trains it) and the
                   projector, features in the layout's order as inputs_embeds of the language model; generated I64 [5].
-                  The reference's patch-embedding and projector matrices are rounded to F16, as the mmproj stores them.
+                  eah_static_logits / eah_static_generated: the same with the PyTorch EAH reference (make_eah_fixtures.py),
+                  static head STATIC_HEAD at layer LAYER, prefill and decode (what a baked bundle computes).
+                  The references' patch-embedding and projector matrices are rounded to F16, as the mmproj stores them.
 
 Why the tokens are not llama-mtmd-cli's answer: this llama.cpp's CLIP graph (tools/mtmd/models/llava.cpp) appends the
 class embedding after the patches (so the position embeddings land one place off), keeps rows 1..n, and runs one layer
@@ -51,6 +53,9 @@ from PIL import Image
 from safetensors.torch import save_file
 from transformers import LlamaForCausalLM, LlavaNextForConditionalGeneration, PreTrainedTokenizerFast
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_eah_fixtures as eah  # noqa: E402  (registers the "eah_reference" attention)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 LLAMA = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser("~/.cache/eah/llama-cpp-python-0.3.36/vendor/llama.cpp")
 BIN = sys.argv[2] if len(sys.argv) > 2 else os.path.expanduser("~/.cache/eah/llama-cpp-python-0.3.36/build/bin")
@@ -61,6 +66,7 @@ OUT = os.path.join(ROOT, "Tests", "Fixtures", "llava-next-gguf")
 QUESTION = "What is in the picture?"
 IMAGES = ["wide", "tall", "tiny", "large"]
 NEW_TOKENS = 5
+STATIC_HEAD, LAYER = 2, 1
 MARKER = "<__media__>"
 torch.set_grad_enabled(False)
 
@@ -116,6 +122,27 @@ def llamacpp_pixels(image, tile, pinpoints, mean, std):
     refined.paste(image.resize((nw, nh), Image.BICUBIC), ((rw - nw) // 2, (rh - nh) // 2))
     slices = [refined.crop((x, y, x + tile, y + tile)) for y in range(0, rh, tile) for x in range(0, rw, tile)]
     return np.stack([normalise(s) for s in slices] + [normalise(overview)]), len(slices)
+
+
+def greedy(model, ids, features):
+    """The language model on the prompt's embeddings (features at the -200 marker), then NEW_TOKENS greedy steps:
+    logits [prompt + NEW_TOKENS - 1, vocab] and the generated ids."""
+    at = ids.index(-200)
+    embed = model.model.language_model.embed_tokens
+    tokens = torch.tensor(ids[:at] + ids[at + 1:])
+    embeds = torch.cat([embed(tokens[:at]), features, embed(tokens[at:])], 0)[None]
+    out = model.model.language_model(inputs_embeds=embeds, use_cache=True)
+    logits = [model.lm_head(out.last_hidden_state)[0]]
+    cache, generated = out.past_key_values, []
+    for _ in range(NEW_TOKENS):
+        token = int(logits[-1][-1].argmax())
+        generated.append(token)
+        if len(generated) == NEW_TOKENS:
+            break
+        step = model.model.language_model(inputs_embeds=embed(torch.tensor([[token]])), past_key_values=cache, use_cache=True)
+        cache = step.past_key_values
+        logits.append(model.lm_head(step.last_hidden_state)[0])
+    return torch.cat(logits, 0).float().contiguous(), generated
 
 
 def tile_features(model, tile):
@@ -198,11 +225,14 @@ def main():
         mmproj = os.path.join(OUT, "mmproj-f32.gguf")
         shutil.copyfile(os.path.join(vit, "mmproj-model-f32.gguf"), mmproj)
 
-        # The reference: the mmproj's F16 matrices.
+        # The references: the mmproj's F16 matrices (and the EAH reference attention in the decoder).
+        reference = LlavaNextForConditionalGeneration.from_pretrained(
+            MODEL, attn_implementation={"text_config": "eah_reference", "vision_config": "eager"}).eval()
         for name in ["model.vision_tower.embeddings.patch_embedding.weight", "model.multi_modal_projector.linear_1.weight",
                      "model.multi_modal_projector.linear_2.weight"]:
-            parameter = dict(model.named_parameters())[name]
-            parameter.copy_(parameter.half().float())
+            for m in (model, reference):
+                parameter = dict(m.named_parameters())[name]
+                parameter.copy_(parameter.half().float())
 
         def tokenize(segment, bos):
             result = run(["-m", text, "-p", segment, "--ids", "--log-disable"] + ([] if bos else ["--no-bos"]),
@@ -231,23 +261,14 @@ def main():
             assert overview_difference < 1e-2, (name, overview_difference)
 
             at = ids.index(-200)
-            embed = model.model.language_model.embed_tokens
-            tokens = torch.tensor(ids[:at] + ids[at + 1:])
-            embeds = torch.cat([embed(tokens[:at]), features, embed(tokens[at:])], 0)[None]
-            out = model.model.language_model(inputs_embeds=embeds, use_cache=True)
-            logits = [model.lm_head(out.last_hidden_state)[0]]
-            cache, generated = out.past_key_values, []
-            for _ in range(NEW_TOKENS):
-                token = int(logits[-1][-1].argmax())
-                generated.append(token)
-                if len(generated) == NEW_TOKENS:
-                    break
-                step = model.model.language_model(inputs_embeds=embed(torch.tensor([[token]])), past_key_values=cache, use_cache=True)
-                cache = step.past_key_values
-                logits.append(model.lm_head(step.last_hidden_state)[0])
-            logits = torch.cat(logits, 0).float().contiguous()
+            logits, generated = greedy(model, ids, features)
+            eah.EAH.configure(layers=[LAYER], selection="static", static_heads=[STATIC_HEAD], beta=0.002, phase="all")
+            eah.EAH.image_positions = list(range(at, at + features.shape[0]))
+            static_logits, static_generated = greedy(reference, ids, features)
             save_file({"pixel_values": tiles.float().contiguous(), "input_ids": torch.tensor(ids, dtype=torch.int64),
-                       "logits": logits, "generated": torch.tensor(generated, dtype=torch.int64)}, os.path.join(OUT, name + ".safetensors"))
+                       "logits": logits, "generated": torch.tensor(generated, dtype=torch.int64),
+                       "eah_static_logits": static_logits, "eah_static_generated": torch.tensor(static_generated, dtype=torch.int64)},
+                      os.path.join(OUT, name + ".safetensors"))
             facts.append({"name": name, "size": [image.width, image.height], "slices": slice_count, "tiles": len(pixels),
                           "image_token_count": int(features.shape[0]), "llama_cpp_prompt_tokens": prompt_tokens,
                           "prompt": before + "<image>" + after, "llama_cpp_overview_max_difference": overview_difference})

@@ -61,6 +61,25 @@ struct LlavaNextGGUFTests {
         #expect(result.tokens == (try #require(Self.integers(image, "generated"))))
     }
 
+    @Test("a baked GGUF bundle equals the static EAH reference; unpatch restores both GGUF files bit for bit", arguments: ["wide", "tiny"])
+    func bakedBundle(_ image: String) throws {
+        let directory = TemporaryDirectory()
+        let bundle = directory.file("baked"), restored = directory.file("restored")
+        let patch = try CommandRunner.run("eah-convert", ["patch", Self.text, "--mmproj", Self.mmproj, "--head", "1:2", "--bake", "-o", bundle])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        guard case .string(let promptText)? = try Self.facts(image)["prompt"] else { Issue.record("prompt"); return }
+        let pipeline = try ModelPipeline(model: bundle + "/model.gguf", mmproj: bundle + "/mmproj.gguf")
+        let prepared = try pipeline.image(path: Fixtures.path("llava-next/\(image).png"))
+        let input = try pipeline.prepare(ids: pipeline.processor.encode(promptText, addBOS: true), images: [prepared], path: "prompt")
+        let result = try pipeline.model.generate(input, images: [prepared], maxTokens: 5, collectLogits: true)
+        #expect(Self.worst(try #require(result.logits), try #require(Self.floats(image, "eah_static_logits"))) <= 1e-4)
+        #expect(result.tokens == (try #require(Self.integers(image, "eah_static_generated"))))
+        let unpatch = try CommandRunner.run("eah-convert", ["unpatch", bundle, "-o", restored])
+        #expect(unpatch.status == 0, "\(unpatch.stderr)")
+        #expect(FileManager.default.contentsEqual(atPath: restored + "/model.gguf", andPath: Self.text))
+        #expect(FileManager.default.contentsEqual(atPath: restored + "/mmproj.gguf", andPath: Self.mmproj))
+    }
+
     @Test("inspect names llama.cpp's image layout for the mmproj")
     func inspectSaysTheLayout() throws {
         let result = try CommandRunner.run("eah-convert", ["inspect", Self.mmproj])
