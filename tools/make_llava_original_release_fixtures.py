@@ -8,7 +8,8 @@ convert_llava_onevision_weights_to_hf.py (the same KEYS_TO_MODIFY_MAPPING, appli
 reproduced below as ORIGINAL_TO_HF): `model.embed_tokens`, `model.layers.*`, `model.norm`, `lm_head` (absent when tied),
 `model.mm_projector.0/2`, `model.image_newline`, and the fine-tuned tower inside the checkpoint under
 `model.vision_tower.vision_tower.vision_model.*`. config.json is the original one: NeXT's LlavaLlamaForCausalLM (LLaMA
-fields at the top level, `image_aspect_ratio` anyres) or OneVision's LlavaQwenForCausalLM (Qwen2 fields at the top level,
+fields at the top level, `image_aspect_ratio` anyres; also the Mistral model as LlavaMistralForCausalLM, `model_type`
+llava_mistral with its `sliding_window`, checked against mistral-wide) or OneVision's LlavaQwenForCausalLM (Qwen2 fields at the top level,
 `image_aspect_ratio` anyres_max_9), both with `mm_vision_tower`, `mm_projector_type` mlp2x_gelu, `mm_vision_select_layer`
 -2, `mm_vision_select_feature` patch, `mm_hidden_size`, `image_grid_pinpoints`, `mm_patch_merge_type` spatial_unpad; the
 tokenizer files are the llava-hf model's. The tower folder is what `mm_vision_tower` names: its config.json and
@@ -71,7 +72,7 @@ def to_original(name):
     raise ValueError(name)
 
 
-def make(folder, hf_name, out_name, tower_name, model_class, original_head, tower_config, image_processor_type):
+def make(folder, hf_name, out_name, tower_name, model_class, original_head, tower_config, image_processor_type, reference="wide"):
     """Writes the original-layout model and its tower folder, checks them against transformers."""
     model_dir = os.path.join(folder, hf_name)
     out, tower = os.path.join(folder, out_name), os.path.join(folder, tower_name)
@@ -89,7 +90,7 @@ def make(folder, hf_name, out_name, tower_name, model_class, original_head, towe
         original_head,
         **{k: text[k] for k in ["hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads",
                                 "vocab_size", "max_position_embeddings", "rms_norm_eps", "bos_token_id", "eos_token_id", "pad_token_id",
-                                "hidden_act", "tie_word_embeddings"]},
+                                "hidden_act", "tie_word_embeddings", "sliding_window"] if k in text},
         rope_theta=text["rope_parameters"]["rope_theta"], mm_vision_tower=tower_name, mm_projector_type="mlp2x_gelu",
         mm_hidden_size=vision["hidden_size"], mm_vision_select_layer=-2, mm_vision_select_feature="patch", mm_use_im_start_end=False,
         mm_use_im_patch_token=False, image_grid_pinpoints=config["image_grid_pinpoints"], mm_patch_merge_type="spatial_unpad")
@@ -107,8 +108,9 @@ def make(folder, hf_name, out_name, tower_name, model_class, original_head, towe
     legacy = {k.replace("vision_tower.", "vision_tower.vision_model.", 1): v for k, v in hf.items()}
     assert set(back) == set(legacy) and all(torch.equal(back[k], legacy[k]) for k in back), set(back) ^ set(legacy)
     with safe_open(os.path.join(folder, "wide.safetensors"), "pt") as f:
-        inputs = {"input_ids": f.get_tensor("input_ids")[None], "pixel_values": f.get_tensor("pixel_values")[None],
-                  "image_sizes": f.get_tensor("image_sizes")[None]}
+        inputs = {"pixel_values": f.get_tensor("pixel_values")[None], "image_sizes": f.get_tensor("image_sizes")[None]}
+    with safe_open(os.path.join(folder, reference + ".safetensors"), "pt") as f:
+        inputs["input_ids"] = f.get_tensor("input_ids")[None]
         expected = f.get_tensor("logits")
     work = os.path.join(folder, "converted.tmp")
     shutil.rmtree(work, ignore_errors=True)
@@ -126,6 +128,10 @@ def main():
     make(os.path.join(FIXTURES, "llava-next"), "tiny-llava-next-hf", "tiny-llava-next-original", "clip-vision",
          LlavaNextForConditionalGeneration, {"architectures": ["LlavaLlamaForCausalLM"], "model_type": "llava_llama", "image_aspect_ratio": "anyres"},
          lambda vision: dict(vision, architectures=["CLIPVisionModel"]), "CLIPImageProcessor")
+    make(os.path.join(FIXTURES, "llava-next"), "tiny-llava-next-mistral-hf", "tiny-llava-next-mistral-original", "clip-vision",
+         LlavaNextForConditionalGeneration,
+         {"architectures": ["LlavaMistralForCausalLM"], "model_type": "llava_mistral", "image_aspect_ratio": "anyres"},
+         lambda vision: dict(vision, architectures=["CLIPVisionModel"]), "CLIPImageProcessor", reference="mistral-wide")
     make(os.path.join(FIXTURES, "llava-onevision"), "tiny-llava-onevision-hf", "tiny-llava-onevision-lmms", "siglip-vision",
          LlavaOnevisionForConditionalGeneration,
          {"architectures": ["LlavaQwenForCausalLM"], "model_type": "llava", "image_aspect_ratio": "anyres_max_9", "use_sliding_window": False},

@@ -222,6 +222,17 @@ struct LlavaNextOriginalTests {
         #expect(result.tokens == (try #require(LlavaNextTests.integers(image, "generated"))))
     }
 
+    @Test("LlavaMistralForCausalLM (llava_mistral, its sliding window hiding prompt keys) equals transformers' Mistral NeXT")
+    func mistral() throws {
+        let pipeline = try ModelPipeline(model: Fixtures.path("llava-next/tiny-llava-next-mistral-original"), visionTower: Self.tower)
+        #expect(pipeline.model.family == "llava-next")
+        let prepared = try pipeline.image(path: LlavaNextTests.imagePath("wide"))
+        let input = try pipeline.prepare(ids: try Self.originalIDs("mistral-wide"), images: [prepared], path: "prompt")
+        let result = try pipeline.model.generate(input, images: [prepared], maxTokens: 5, collectLogits: true)
+        #expect(LlavaNextTests.worst(try #require(result.logits), try #require(LlavaNextTests.floats("mistral-wide", "logits"))) <= 1e-4)
+        #expect(result.tokens == (try #require(LlavaNextTests.integers("mistral-wide", "generated"))))
+    }
+
     @Test("a baked bundle (tower config carried in vision_tower/) equals the static EAH reference; unpatch restores the checkpoint bit for bit",
           arguments: ["wide", "large"])
     func bakedBundle(_ image: String) throws {

@@ -193,7 +193,8 @@ public enum LlavaConfigReader {
                                  mlpBias: try bool(json, "mlp_bias", prefix) ?? false,
                                  tieWordEmbeddings: try bool(json, "tie_word_embeddings", prefix) ?? false,
                                  eosTokenIDs: try eosTokenIDs(json, prefix))
-        if try string(json, "model_type", prefix) == "mistral" {
+        // llava_mistral: the original LLaVA-NeXT release's LlavaMistralForCausalLM, Mistral fields at the top level.
+        if let type = try string(json, "model_type", prefix), type == "mistral" || type == "llava_mistral" {
             // MistralConfig's sliding_window defaults to 4096; null turns the window off.
             if json["sliding_window"] != .null {
                 config.slidingWindow = try int(json, "sliding_window", prefix, default: 4096, range: positive)
