@@ -60,6 +60,12 @@ public enum LlamaCppWriter {
                 let rowBytes = type.byteCount(elements: tensor.shape.count > 1 ? tensor.shape.dropFirst().reduce(1, *) : 1) ?? 0
                 let bake = rewrites[tensor.source.name]
                 var rewrite: Converter.Rewrite? = bake
+                if tensor.addOne, type == .f32 {
+                    rewrite = { bytes in
+                        bake?(&bytes)
+                        LlamaCppExport.addOne(&bytes)
+                    }
+                }
                 if let heads = tensor.permuteHeads {
                     rewrite = { bytes in
                         bake?(&bytes)
@@ -80,7 +86,7 @@ public enum LlamaCppWriter {
                 throw CheckpointError(path: path, problem: FileProblem.outputExists)
             }
         }
-        var summaries = [try Converter.write(text, to: modelPath, format: .gguf, metadata: export.textMetadata + tokenizer,
+        var summaries = [try Converter.write(text, to: modelPath, format: .gguf, metadata: export.textMetadata + tokenizer + export.tokenizerSuffix,
                                              overwrite: overwrite, progress: progress)]
         if let mmprojPath {
             do {

@@ -16,6 +16,8 @@ public struct LlamaCppExport {
         /// The legacy image-encoder converter: `.weight` matrices F16 under its f16 file type,
         /// everything else F32.
         case encoder
+        /// F32 whatever the requested type (convert_hf_to_gguf's forced embeddings).
+        case alwaysF32
     }
 
     /// One output tensor: its llama.cpp name and shape, where it comes from, and its transforms.
@@ -28,6 +30,8 @@ public struct LlamaCppExport {
         public var rule: TypeRule
         /// convert_hf_to_gguf's RoPE row permutation of q/k with this many heads.
         public var permuteHeads: Int?
+        /// Stored as w + 1 (Gemma's RMSNorm weights; written F32).
+        public var addOne = false
     }
 
     public var text: [Tensor]
@@ -38,6 +42,8 @@ public struct LlamaCppExport {
     /// The llama.cpp architecture (`llama`) and projector type (`mlp`) declared.
     public var architecture: String
     public var projectorType: String
+    /// Text metadata after the tokenizer's (Gemma's `tokenizer.ggml.add_space_prefix`).
+    public var tokenizerSuffix: [MetadataEntry] = []
 
     /// The type `tensor` is written in when `dtype` is asked for (`mmprojF32`: the encoder's f32 file type).
     public static func outputType(of tensor: Tensor, dtype: ConversionOptions.TargetDType, mmprojF32: Bool) -> DType {
@@ -45,6 +51,7 @@ public struct LlamaCppExport {
         let isMatrix = tensor.shape.count >= 2
         switch tensor.rule {
         case .alwaysF16: return isMatrix ? .f16 : .f32
+        case .alwaysF32: return .f32
         case .encoder: return !mmprojF32 && isMatrix && tensor.name.hasSuffix(".weight") ? .f16 : .f32
         case .converter:
             guard isMatrix else { return .f32 }
@@ -90,6 +97,16 @@ public struct LlamaCppExport {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Adds 1 to every F32 value of `bytes` (convert_hf_to_gguf's `data_torch + 1` for Gemma's norms).
+    public static func addOne(_ bytes: inout [UInt8]) {
+        bytes.withUnsafeMutableBytes { raw in
+            for i in 0..<(raw.count / 4) {
+                let value = Float(bitPattern: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) + 1
+                raw.storeBytes(of: value.bitPattern, toByteOffset: i * 4, as: UInt32.self)
             }
         }
     }
