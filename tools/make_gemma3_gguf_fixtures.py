@@ -22,7 +22,8 @@ Files:
                   `vision_tower.vision_model.*`, which llama.cpp's tensor map expects) with the processor settings
                   (Gemma3ImageProcessorPil: 32x32, mean/std 0.5, image_seq_length 16), tokenizer.model,
                   tokenizer_config.json (with the chat template of make_gemma3_fixtures.py).
-  text-hf/        the same text decoder as Gemma3ForCausalLM (model_type gemma3_text), same tokenizer.
+  text-hf/        the same text decoder as Gemma3ForCausalLM (model_type gemma3_text), same tokenizer, and
+                  transformers' GemmaTokenizer saved beside it (tokenizer.json, as Gemma 3's repositories ship).
   text-f32.gguf   convert_hf_to_gguf.py hf --outtype f32 (arch gemma3, RMSNorm weights stored as w+1).
   mmproj-f32.gguf convert_hf_to_gguf.py hf --outtype f32 --mmproj (projector gemma3; the input
                   projection forced to F16 by the converter, the patch embedding to F32).
@@ -32,7 +33,8 @@ Files:
                   llama-tokenize when built), token_type_ids_k, logits_k [seq + 5 - 1, vocab] (eager,
                   prompt rows then decode rows) and generated_k [5] (greedy, no eos);
                   text_ids, text_logits, text_generated: Gemma3ForCausalLM (text-hf) on the text-only
-                  prompt (the template rendered without an image).
+                  prompt (the template rendered without an image; the ids equal transformers'
+                  apply_chat_template(tokenize=True): one BOS).
   facts.json      images, questions, prompts, special ids, converter version.
 
 Converter: convert_hf_to_gguf.py of the llama.cpp that llama-cpp-python 0.3.36's sdist vendors
@@ -192,6 +194,10 @@ def main():
     text_model.model.load_state_dict(model.model.language_model.state_dict())
     text_model.lm_head.weight = text_model.model.embed_tokens.weight
     text_model.save_pretrained(text_hf)
+    # transformers' GemmaTokenizer of the folder, saved as Gemma 3's repositories ship it
+    # (tokenizer.json beside tokenizer.model): it reads <bos> and the turn tokens as special.
+    from transformers import AutoTokenizer
+    AutoTokenizer.from_pretrained(text_hf).save_pretrained(text_hf)
 
     text_gguf, mmproj_gguf = os.path.join(ROOT, "text-f32.gguf"), os.path.join(ROOT, "mmproj-f32.gguf")
     convert(hf, text_gguf, False)
@@ -225,6 +231,10 @@ def main():
     causal = Gemma3ForCausalLM.from_pretrained(text_hf, attn_implementation="eager", dtype=torch.float32).eval()
     prompt = template.render(messages=[{"role": "user", "content": TEXT_QUESTION}], add_generation_prompt=True, bos_token="<bos>")
     ids = encode(sp, prompt)
+    from transformers import AutoTokenizer
+    templated = AutoTokenizer.from_pretrained(text_hf).apply_chat_template(
+        [{"role": "user", "content": TEXT_QUESTION}], add_generation_prompt=True, tokenize=True)["input_ids"]
+    assert templated == ids, f"transformers' apply_chat_template disagrees: {templated} vs {ids}"
     checked = llama_tokenize(text_gguf, prompt)
     assert checked is None or checked == ids, f"llama-tokenize disagrees: {checked} vs {ids}"
     input_ids = torch.tensor([ids])

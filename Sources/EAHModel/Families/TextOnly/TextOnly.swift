@@ -1,24 +1,26 @@
 import EAHCheckpoint
 import EAHCore
 
-/// Text-only decoders: a plain LLaMA / Mistral / Qwen2 causal LM (transformers `config.json` with
-/// its safetensors) or a llama.cpp text GGUF given without `--mmproj` (architecture `llama`).
+/// Text-only decoders: a plain LLaMA / Mistral / Qwen2 / Gemma 3 causal LM (transformers
+/// `config.json` with its safetensors) or a llama.cpp text GGUF given without `--mmproj`
+/// (architecture `llama`, or `gemma3`: `TextOnlyGemma3.swift`).
 /// The weights are read through LLaVA's naming table (`WeightNameTable.causalLM`, `.gguf`) and
 /// run on the shared decoder; prompts take no image, so EAH (which needs one) never applies.
 public enum TextOnly: ModelFamily {
     public static let name = "text-only"
-    public static let modelTypes: Set<String> = ["llama", "mistral", "qwen2"]
+    public static let modelTypes: Set<String> = ["llama", "mistral", "qwen2", "gemma3_text"]
 
     public static func claims(originalConfig: JSONValue) -> Bool { false }
     public static func claims(mmproj metadata: [MetadataEntry]) -> Bool { false }
 
     /// GGUF architectures read here (their `<arch>.*` keys and the table's GGUF names).
-    static let ggufArchitectures: Set<String> = ["llama"]
+    static let ggufArchitectures: Set<String> = ["llama", "gemma3"]
 
     public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
         if request.visionTower != nil || request.mmproj != nil {
             throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout("this is a text-only model: it takes no --vision-tower or --mmproj"))
         }
+        if let gemma = try loadGemma3(request, reader: reader, layout: layout, pool: pool) { return gemma }
         let folder = LlavaLoader.folder(of: request.model)
         var config: LlamaConfig
         let scheme: WeightNameTable.Scheme

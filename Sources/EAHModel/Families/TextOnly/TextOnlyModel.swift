@@ -12,23 +12,27 @@ public final class TextOnlyModel: VisionLanguageModel, @unchecked Sendable {
     let reader: any CheckpointReader
     public let companions: ModelCompanions
     let decoder: TransformerDecoder
+    /// A doubled leading BOS (a template writing `<bos>` and a tokenizer adding one) becomes one,
+    /// as Gemma's chat usage gives (transformers' apply_chat_template, llama.cpp's chat path).
+    var singleBOS = false
 
-    init(config: LlamaConfig, weights: LlamaWeights, layout: WeightLayout, scheme: WeightNameTable.Scheme, reader: any CheckpointReader,
-         companions: ModelCompanions, pool: ThreadPool) {
+    /// `spec` replaces the LLaMA-style decoder `config` describes (Gemma 3's).
+    init(config: LlamaConfig, spec: DecoderSpec? = nil, weights: LlamaWeights, layout: WeightLayout, scheme: WeightNameTable.Scheme,
+         reader: any CheckpointReader, companions: ModelCompanions, pool: ThreadPool) {
         self.config = config
         self.weights = weights
         self.layout = layout
         self.scheme = scheme
         self.reader = reader
         self.companions = companions
-        decoder = TransformerDecoder(spec: config.spec, weights: weights, pool: pool)
+        decoder = TransformerDecoder(spec: spec ?? config.spec, weights: weights, pool: pool)
     }
 
     public var family: String { companions.family }
     public var layoutName: String { layout.rawValue }
     public var textCheckpoint: any CheckpointReader { reader }
     public var eosTokenIDs: [Int] { config.eosTokenIDs }
-    public var shape: DecoderShape { DecoderShape(config.spec) }
+    public var shape: DecoderShape { DecoderShape(decoder.spec) }
 
     public func bakeTargets(layer: Int) -> [BakeTarget] {
         WeightNameTable.bakeTargets(layer: layer).compactMap { target in
@@ -38,7 +42,7 @@ public final class TextOnlyModel: VisionLanguageModel, @unchecked Sendable {
     }
 
     public func makeProcessor(tokenizer: any Tokenizer, imageMode: PreprocessMode?) throws(CheckpointError) -> any InputProcessor {
-        TextOnlyProcessor(tokenizer: tokenizer, model: reader.path)
+        TextOnlyProcessor(tokenizer: tokenizer, model: reader.path, singleBOS: singleBOS)
     }
 
     public func readPixelValues(_ path: String) throws(CheckpointError) -> PreparedImage {
@@ -92,8 +96,13 @@ public final class TextOnlyModel: VisionLanguageModel, @unchecked Sendable {
 struct TextOnlyProcessor: InputProcessor {
     let tokenizer: any Tokenizer
     let model: String
+    var singleBOS = false
 
-    func encode(_ text: String, addBOS: Bool) -> [Int] { tokenizer.encode(text, addBOS: addBOS) }
+    func encode(_ text: String, addBOS: Bool) -> [Int] {
+        var ids = tokenizer.encode(text, addBOS: addBOS)
+        if singleBOS, addBOS, ids.count >= 2, let bos = tokenizer.bosID, ids[0] == bos, ids[1] == bos { ids.removeFirst() }
+        return ids
+    }
 
     func prepare(_ image: RGBImage, origin: String) throws(CheckpointError) -> PreparedImage {
         throw CheckpointError(path: origin, problem: ModelProblem.badInput(TextOnlyModel.noImages))
