@@ -126,3 +126,39 @@ struct LlamaCppInteropTests {
     }
 }
 
+
+/// Gemma 3 (tools/make_gemma3_gguf_fixtures.py's tiny transformers model) in stock llama.cpp:
+/// llama-mtmd-cli loads what `convert --to gguf` and `patch --bake --to gguf` write, encodes the
+/// image and generates with the model's own chat template. (Greedy tokens are not compared with
+/// llama-simple's printout here: the tiny vocabulary is padded with unused [PADn] pieces, which
+/// llama.cpp prints as nothing, and this random model picks them.)
+@Suite("llama.cpp runs eah-convert's Gemma 3 GGUF (make interop)",
+       .enabled(if: llamaCppBin != nil, "SKIPPED: no llama.cpp build (run `make interop`, or set LLAMA_CPP_BIN to a folder with llama-mtmd-cli, llama-simple, llama-tokenize)"))
+struct Gemma3LlamaCppInteropTests {
+    static let model = Fixtures.path("gemma3-gguf/hf")
+    static let image = Fixtures.path("images/valid/rgb_37x53.png")
+
+    static func mtmdAnswer(model: String, mmproj: String) throws -> String {
+        let result = try CommandRunner.run(executable: try #require(llamaCppBin) + "/llama-mtmd-cli", [
+            "-m", model, "--mmproj", mmproj, "--image", image, "-p", "What is in the picture?", "--temp", "0", "-n", "8", "-t", "2", "--no-warmup",
+        ])
+        #expect(result.status == 0, "llama-mtmd-cli failed: \(result.stderr.suffix(2000))")
+        #expect(result.stderr.contains("mtmd batch encoding done"), "llama-mtmd-cli did not encode the image: \(result.stderr.suffix(2000))")
+        // The tiny random model may answer with newlines only: the generated text is kept as is.
+        return result.stdout
+    }
+
+    @Test("llama-mtmd-cli loads a converted Gemma 3 (f16) and a baked bundle and answers; llama-simple runs the text model")
+    func convertedAndBakedAnswer() throws {
+        let directory = TemporaryDirectory()
+        let output = directory.file("gemma.gguf"), bundle = directory.file("bundle")
+        let convert = try CommandRunner.run("eah-convert", ["convert", Self.model, "--to", "gguf", "--dtype", "f16", "-o", output])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        #expect(!(try Self.mtmdAnswer(model: output, mmproj: directory.file("mmproj-gemma.gguf"))).isEmpty, "no answer")
+        let patch = try CommandRunner.run("eah-convert", ["patch", Self.model, "--head", "0:1", "--head", "1:2", "--bake", "--to", "gguf", "-o", bundle])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        #expect(!(try Self.mtmdAnswer(model: bundle + "/model.gguf", mmproj: bundle + "/mmproj.gguf")).isEmpty, "no answer from the baked bundle")
+        let simple = try CommandRunner.run(executable: try #require(llamaCppBin) + "/llama-simple", ["-m", output, "-n", "4", "Tell me a story"])
+        #expect(simple.status == 0, "\(simple.stderr.suffix(2000))")
+    }
+}
