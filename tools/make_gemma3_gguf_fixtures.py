@@ -36,6 +36,9 @@ Files:
                   prompt (the template rendered without an image; the ids equal transformers'
                   apply_chat_template(tokenize=True): one BOS).
   facts.json      images, questions, prompts, special ids, converter version.
+  converter-types.json  the converter's text and --mmproj outputs of hf/ with --outtype f16 and q8_0, described as
+                  tools/make_llamacpp_export_fixtures.py describes them (every metadata entry; every tensor's name,
+                  dimensions, type and SHA-256), for the type rules (the GGUF files themselves are not committed).
 
 Converter: convert_hf_to_gguf.py of the llama.cpp that llama-cpp-python 0.3.36's sdist vendors
 (tools/llama-cpp.sh unpacks it under ~/.cache/eah), run with its own gguf-py.
@@ -168,6 +171,24 @@ def convert(folder, out, mmproj):
         sys.exit(f"{' '.join(args)} failed:\n{result.stderr[-4000:]}")
 
 
+def describe_types():
+    """converter-types.json: the converter's f16 and q8_0 outputs of hf/, described."""
+    import tempfile
+    import make_llamacpp_export_fixtures as described
+    document = {"converter": "convert_hf_to_gguf.py (llama.cpp vendored by llama-cpp-python 0.3.36) --outtype f16|q8_0 [--mmproj]",
+                "outputs": {}}
+    with tempfile.TemporaryDirectory() as out:
+        for dtype in ("f16", "q8_0"):
+            for kind, mmproj in (("text", False), ("mmproj", True)):
+                path = os.path.join(out, f"{kind}-{dtype}.gguf")
+                args = [sys.executable, os.path.join(LLAMA, "convert_hf_to_gguf.py"), os.path.join(ROOT, "hf"), "--outfile", path,
+                        "--outtype", dtype] + (["--mmproj"] if mmproj else [])
+                subprocess.run(args, env=dict(os.environ, PYTHONPATH=os.path.join(LLAMA, "gguf-py")), check=True, capture_output=True)
+                document["outputs"][f"{kind}-{dtype}"] = described.describe(path)
+    with open(os.path.join(ROOT, "converter-types.json"), "w") as f:
+        f.write(described.serialize(document))
+
+
 def main():
     assert os.path.exists(os.path.join(LLAMA, "convert_hf_to_gguf.py")), f"no llama.cpp converter under {LLAMA} (run tools/llama-cpp.sh)"
     shutil.rmtree(ROOT, ignore_errors=True)
@@ -252,6 +273,7 @@ def main():
     with open(os.path.join(ROOT, "facts.json"), "w") as f:
         json.dump(facts, f, indent=1)
         f.write("\n")
+    describe_types()
 
 
 if __name__ == "__main__":

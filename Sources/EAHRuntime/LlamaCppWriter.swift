@@ -61,9 +61,10 @@ public enum LlamaCppWriter {
                 let bake = rewrites[tensor.source.name]
                 var rewrite: Converter.Rewrite? = bake
                 if tensor.addOne, type == .f32 {
+                    let source = tensor.source.dtype
                     rewrite = { bytes in
                         bake?(&bytes)
-                        LlamaCppExport.addOne(&bytes)
+                        LlamaCppExport.addOne(&bytes, source: source)
                     }
                 }
                 if let heads = tensor.permuteHeads {

@@ -1,4 +1,6 @@
 import EAHCheckpoint
+import EAHCore
+import EAHModel
 import EAHTestSupport
 import Foundation
 import Testing
@@ -43,6 +45,16 @@ struct Gemma3LlamaCppExportTests {
         #expect(mmproj.isEmpty, "\(mmproj.joined(separator: "\n"))")
     }
 
+    @Test("f16 and q8_0: names, types, values and metadata equal the converter's (converter-types.json)", arguments: ["f16", "q8_0"])
+    func typesAsLlamaCpp(_ dtype: String) throws {
+        let directory = TemporaryDirectory()
+        let output = directory.file("gemma.gguf")
+        let result = try CommandRunner.run("eah-convert", ["convert", Self.folder, "--to", "gguf", "--dtype", dtype, "-o", output])
+        #expect(result.status == 0, "\(result.stderr)")
+        try LlamaCppExportTests.compare(output, with: "text-\(dtype)", fixture: "gemma3-gguf/converter-types.json")
+        try LlamaCppExportTests.compare(directory.file("mmproj-gemma.gguf"), with: "mmproj-\(dtype)", fixture: "gemma3-gguf/converter-types.json")
+    }
+
     @Test("patch --bake --to gguf bundles model.gguf + mmproj.gguf that run as the GGUF source's baked bundle; unpatch restores the export")
     func bakedBundle() throws {
         let directory = TemporaryDirectory()
@@ -63,6 +75,21 @@ struct Gemma3LlamaCppExportTests {
         #expect(unpatch.status == 0, "\(unpatch.stderr)")
         let differences = try Self.differences(restored + "/model.gguf", Gemma3GGUFTests.text)
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+
+    @Test("w + 1 is rounded to the checkpoint's BF16/F16 as torch adds in the tensor's type")
+    func plusOneRounding() {
+        func added(_ value: Float, _ source: DType) -> Float {
+            var bytes = withUnsafeBytes(of: value.bitPattern) { Array($0) }
+            LlamaCppExport.addOne(&bytes, source: source)
+            return bytes.withUnsafeBytes { Float(bitPattern: $0.loadUnaligned(as: UInt32.self)) }
+        }
+        // 1 + 2^-8 needs 8 fraction bits: BF16 has 7 (a tie, to even: 1), F16 and F32 hold it.
+        #expect(added(0.00390625, .bf16) == 1)
+        #expect(added(0.01171875, .bf16) == 1.015625)  // 1 + 3·2^-8: the tie goes up to the even 1 + 4·2^-8
+        #expect(added(0.00390625, .f16) == 1.00390625)
+        #expect(added(0.00390625, .f32) == 1.00390625)
+        #expect(added(-0.5, .bf16) == 0.5)
     }
 
     @Test("what llama.cpp's gemma3 cannot express is refused, naming the part")

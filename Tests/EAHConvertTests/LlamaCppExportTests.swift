@@ -17,8 +17,8 @@ struct LlamaCppExportTests {
         var tensors: [(name: String, shape: [Int], type: String, sha256: String)]
     }
 
-    static func expected(_ output: String) throws -> Expected {
-        let file = try MappedFile(path: Fixtures.path("llamacpp-export/demo-llava.json"))
+    static func expected(_ output: String, fixture: String = "llamacpp-export/demo-llava.json") throws -> Expected {
+        let file = try MappedFile(path: Fixtures.path(fixture))
         let json = try JSONParser.parse(file.bytes)
         let entry = try #require(json["outputs"]?[output], "no \(output) in the fixture")
         guard case .array(let metadata)? = entry["metadata"], case .array(let tensors)? = entry["tensors"] else {
@@ -83,8 +83,8 @@ struct LlamaCppExportTests {
     }
 
     /// Compares one written GGUF with the fixture's description of llama.cpp's.
-    static func compare(_ path: String, with output: String) throws {
-        let expected = try expected(output)
+    static func compare(_ path: String, with output: String, fixture: String = "llamacpp-export/demo-llava.json") throws {
+        let expected = try expected(output, fixture: fixture)
         let reader = try GGUFReader(path: path)
         let actual = reader.metadata.filter { $0.key != "general.alignment" }
         #expect(actual.map(\.key) == expected.metadata.map(\.key), "\(output): metadata keys")

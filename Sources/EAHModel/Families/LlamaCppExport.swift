@@ -101,11 +101,21 @@ public struct LlamaCppExport {
         }
     }
 
-    /// Adds 1 to every F32 value of `bytes` (convert_hf_to_gguf's `data_torch + 1` for Gemma's norms).
-    public static func addOne(_ bytes: inout [UInt8]) {
+    /// Adds 1 to every F32 value of `bytes` (convert_hf_to_gguf's `data_torch + 1` for Gemma's
+    /// norms), rounding the sum to `source` when the checkpoint held BF16 or F16: torch adds in
+    /// the tensor's own type before the F32 output.
+    public static func addOne(_ bytes: inout [UInt8], source: DType = .f32) {
         bytes.withUnsafeMutableBytes { raw in
             for i in 0..<(raw.count / 4) {
-                let value = Float(bitPattern: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) + 1
+                var value = Float(bitPattern: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) + 1
+                switch source {
+                case .bf16:
+                    let bits = value.bitPattern
+                    value = Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
+                case .f16:
+                    value = Float(Float16(value))
+                default: break
+                }
                 raw.storeBytes(of: value.bitPattern, toByteOffset: i * 4, as: UInt32.self)
             }
         }
