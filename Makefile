@@ -54,7 +54,8 @@ test-real: setup tools-venv
 interop: setup
 	LLAMA_CPP_BIN="$$(tools/llama-cpp.sh llama-mtmd-cli llama-simple llama-tokenize llama-gguf)" && \
 		LLAMA_GGUF="$$LLAMA_CPP_BIN/llama-gguf" LLAMA_CPP_BIN="$$LLAMA_CPP_BIN" \
-		$(SWIFT) test --filter 'LlamaCppInteropTests|LlamaCppCompatibilityTests|LlamaCppExportTests'
+		$(SWIFT) test --filter 'LlamaCppInteropTests|LlamaCppCompatibilityTests|LlamaCppExportTests' && \
+		EAH_INTEROP_GEMMA3=1 LLAMA_CPP_BIN="$$LLAMA_CPP_BIN" $(SWIFT) test --skip-build --filter 'Gemma3LlamaCppInteropTests'
 
 demo: release
 	@tools/demo.sh $(RELEASE_BIN)

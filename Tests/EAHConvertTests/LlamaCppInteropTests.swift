@@ -132,8 +132,14 @@ struct LlamaCppInteropTests {
 /// image and generates with the model's own chat template. (Greedy tokens are not compared with
 /// llama-simple's printout here: the tiny vocabulary is padded with unused [PADn] pieces, which
 /// llama.cpp prints as nothing, and this random model picks them.)
+///
+/// Opt-in (`make interop` runs it after the suite above, with EAH_INTEROP_GEMMA3=1): here stock
+/// llama-mtmd-cli now and then exited 0 right after "loading model" with no answer and no image
+/// encoded (about 1 run in 5 of this test alone; run beside the suite above, that suite's LLaVA
+/// bundle test was hit too), so it stays out of the default `swift test` until that is understood.
 @Suite("llama.cpp runs eah-convert's Gemma 3 GGUF (make interop)",
-       .enabled(if: llamaCppBin != nil, "SKIPPED: no llama.cpp build (run `make interop`, or set LLAMA_CPP_BIN to a folder with llama-mtmd-cli, llama-simple, llama-tokenize)"))
+       .enabled(if: llamaCppBin != nil && ProcessInfo.processInfo.environment["EAH_INTEROP_GEMMA3"] == "1",
+                "SKIPPED: run by `make interop` on its own (EAH_INTEROP_GEMMA3=1 with a llama.cpp build)"))
 struct Gemma3LlamaCppInteropTests {
     static let model = Fixtures.path("gemma3-gguf/hf")
     static let image = Fixtures.path("images/valid/rgb_37x53.png")

@@ -51,8 +51,15 @@ extension Gemma3 {
         var textTensors: [LlamaCppExport.Tensor] = [], mmproj: [LlamaCppExport.Tensor] = []
         var projector: [LlamaCppExport.Tensor] = [], tower: [LlamaCppExport.Tensor] = []
         for info in reader.tensors {
+            if layout.heads.contains(info.name) {
+                // An untied head (Gemma 3 ties it; the converter maps lm_head to `output`).
+                textTensors.append(LlamaCppExport.Tensor(name: "output.weight", source: info, reader: reader, shape: info.shape, rule: .converter, permuteHeads: nil))
+                continue
+            }
             let parts: [(Gemma3LlamaCppNames.Part, String)] = [(.text, layout.text), (.vision, layout.visions[0]), (.projector, layout.projector)]
-            guard let (part, prefix) = parts.first(where: { info.name.hasPrefix($0.1) }) else { continue }
+            guard let (part, prefix) = parts.first(where: { info.name.hasPrefix($0.1) }) else {
+                throw refuse("the tensor \(TerminalText.escape(info.name)) belongs to no part of Gemma 3 that llama.cpp names")
+            }
             let key = String(info.name.dropFirst(prefix.count))
             guard let entry = Gemma3LlamaCppNames.entry(part, key) else {
                 if part == .vision, key.hasPrefix("head.") { continue }
