@@ -93,4 +93,56 @@ struct InternVLCommandTests {
         #expect(refused.status == 1)
         #expect(refused.stderr.contains(bad) && refused.stderr.contains("'pixel_values' is F32 [1, 3, 16, 16]; InternVL needs F32 [tiles, 3, 32, 32]"), "\(refused.stderr)")
     }
+
+    // MARK: The release layout and llama.cpp's files
+
+    static let original = Fixtures.path("internvl/internvl/original")
+    static let gguf = Fixtures.path("internvl/internvl/gguf")
+
+    /// The llama.cpp pair with the `-hf` folder's template beside it (as a user would keep them).
+    static func ggufFolder() throws -> TemporaryDirectory {
+        let folder = TemporaryDirectory()
+        for name in ["text-f32.gguf", "mmproj-f32.gguf"] {
+            folder.write(name, Array(try Data(contentsOf: URL(fileURLWithPath: gguf + "/" + name))))
+        }
+        return folder
+    }
+
+    @Test("eah-run on the release layout and on llama.cpp's pair gives transformers' logits and tokens for the many-tile image")
+    func otherLayoutsRunAsTransformers() throws {
+        let facts = try Q.json(Fixtures.path("internvl/internvl/facts.json"))
+        let expected = "../internvl/internvl/expected.safetensors", folder = try Self.ggufFolder()
+        for (model, extra) in [(Self.original, [String]()), (folder.file("text-f32.gguf"), ["--mmproj", folder.file("mmproj-f32.gguf")])] {
+            let run = try Q.run(model, facts: facts, image: 2, extra: extra)
+            #expect(Q.worst(run.logits, try #require(LlavaFixtures.floats(expected, "logits_2"))) <= 1e-4, "\(model)")
+            #expect(run.tokens == Q.untilStop(try #require(LlavaFixtures.integers(expected, "generated_2")), stop: 315), "\(model)")
+        }
+    }
+
+    @Test("dynamic, runtime-static and baked bundles of the -hf folder, the release layout and llama.cpp's pair give the reference's logits; --no-eah and unpatch give the model back",
+          arguments: ["hf-save", "original", "gguf"])
+    func bundlesMatchTheReference(_ layout: String) throws {
+        let eah = try Q.json(Fixtures.path("internvl/internvl/eah.json")), facts = try Q.json(Fixtures.path("internvl/internvl/facts.json"))
+        if layout == "gguf" {
+            let folder = try Self.ggufFolder()
+            try Q.checkBundles(source: [folder.file("text-f32.gguf"), "--mmproj", folder.file("mmproj-f32.gguf")], model: "internvl", eah: eah, facts: facts,
+                               weights: "model.gguf", original: nil, family: "internvl")
+        } else {
+            let folder = Fixtures.path("internvl/internvl/\(layout)")
+            try Q.checkBundles(source: [folder], model: "internvl", eah: eah, facts: facts, weights: "model.safetensors",
+                               original: folder + "/model.safetensors", family: "internvl")
+        }
+    }
+
+    @Test("eah-run --chat answers its first message as a one-shot eah-run does, on the -hf folder and the release layout")
+    func chatCommand() throws {
+        let image = Q.imagePath("rgb_37x53.png")
+        for model in [Self.folder("internvl"), Self.original] {
+            let once = try CommandRunner.run("eah-run", [model, "--image", image, "--prompt", "Describe it.", "--max-tokens", "5"])
+            #expect(once.status == 0, "\(once.stderr)")
+            let chat = try CommandRunner.run("eah-run", [model, "--chat", "--image", image, "--max-tokens", "5"], standardInput: Data("Describe it.\n".utf8))
+            #expect(chat.status == 0, "\(chat.stderr)")
+            #expect(!once.stdout.isEmpty && chat.stdout == once.stdout, "\(model)")
+        }
+    }
 }

@@ -137,12 +137,14 @@ struct Qwen2VLCommandTests {
                               weights: "model.gguf", original: nil)
     }
 
-    /// Bundles of `source` (the model and its companion flags) against eah.json's cases.
-    static func checkBundles(source: [String], model: String, eah: JSONValue, facts: JSONValue, weights: String, original: String?) throws {
+    /// Bundles of `source` (the model and its companion flags) against eah.json's cases (fixtures
+    /// under `Fixtures/<family>/<model>/`).
+    static func checkBundles(source: [String], model: String, eah: JSONValue, facts: JSONValue, weights: String, original: String?,
+                             family: String = "qwen2vl") throws {
         let directory = TemporaryDirectory()
         guard case .array(let cases)? = eah["cases"] else { Issue.record("eah.json"); return }
         let heads = ints(eah["static_heads"])
-        let expected = "../qwen2vl/\(model)/expected.safetensors", reference = "../qwen2vl/\(model)/eah.safetensors"
+        let expected = "../\(family)/\(model)/expected.safetensors", reference = "../\(family)/\(model)/eah.safetensors"
         let headFlags = heads.enumerated().flatMap { ["--head", "\($0.offset):\($0.element)"] }
         func patch(_ name: String, _ flags: [String]) throws -> String {
             let result = try CommandRunner.run("eah-convert", ["patch"] + source + ["-o", directory.file(name)] + flags)
