@@ -16,6 +16,9 @@ public struct LlamaCppExport {
         /// The legacy image-encoder converter: `.weight` matrices F16 under its f16 file type,
         /// everything else F32.
         case encoder
+        /// F32 whatever the requested type (convert_hf_to_gguf's `tensor_force_quant`, e.g.
+        /// InternVL's position embeddings).
+        case alwaysF32
     }
 
     /// One output tensor: its llama.cpp name and shape, where it comes from, and its transforms.
@@ -46,6 +49,7 @@ public struct LlamaCppExport {
         switch tensor.rule {
         case .alwaysF16: return isMatrix ? .f16 : .f32
         case .encoder: return !mmprojF32 && isMatrix && tensor.name.hasSuffix(".weight") ? .f16 : .f32
+        case .alwaysF32: return .f32
         case .converter:
             guard isMatrix else { return .f32 }
             switch dtype {
