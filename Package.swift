@@ -62,7 +62,8 @@ let package = Package(
         .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint", "EAHFrontEnd"]),
         // Model inputs: the SentencePiece tokenizer (tokenizer.model, tokenizer.json, GGUF metadata),
         // image decoding and CLIP preprocessing.
-        .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CSentencePieceProto", "CJPEG", "CPNG", "CImageShims"]),
+        .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CSentencePieceProto", "CJPEG", "CPNG", "CImageShims",
+                                                  .product(name: "Crypto", package: "swift-crypto")]),
         // EAH: vision-sink counting, the head broadcast, calibration statistics, manifest, bundles.
         .target(name: "EAH", dependencies: ["EAHModel", "EAHCheckpoint", "CEAHManifest", .product(name: "Crypto", package: "swift-crypto")]),
         // The runtime: a model with its tokenizer, template and preprocessor; EAH at load time.

@@ -30,7 +30,8 @@ public enum OutputCleanup {
     }()
     private static let lock = Mutex(())
 
-    static func register(_ path: String) {
+    /// Registers a file: an interrupted run unlinks it.
+    public static func register(_ path: String) {
         register(path, folder: false)
     }
 

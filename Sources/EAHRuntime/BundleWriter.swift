@@ -55,7 +55,8 @@ public enum BundleWriter {
         // GGUF from a non-GGUF source: llama.cpp's layout (text model and mmproj), runnable by stock llama.cpp.
         let llamaCpp = format == .gguf && !isGGUF
         if llamaCpp {
-            let export = try LlamaCppWriter.export(model, path: request.model, dtype: request.dtype)
+            var export = try LlamaCppWriter.export(model, path: request.model, dtype: request.dtype)
+            export.tokenizerPre = request.tokenizerPre
             try LlamaCppWriter.write(export, model: model, path: request.model, modelPath: directory.file(BundleLayout.ggufModel),
                                      mmprojPath: directory.file(BundleLayout.ggufMMProj), dtype: request.dtype, overwrite: false,
                                      rewrites: rewrites, progress: progress)

@@ -19,6 +19,38 @@ public struct LlamaCppExport {
         /// F32 whatever the requested type (convert_hf_to_gguf's `tensor_force_quant`, e.g.
         /// InternVL's position embeddings).
         case alwaysF32
+        /// convert_hf_to_gguf's mmproj patch embedding: F16 under f16 (or an F16 source kept), else F32.
+        case patchEmbedding
+    }
+
+    /// One part of a source tensor seen as `[outer, count, inner]` elements: part `index` of
+    /// `count`, giving `[outer, inner]` (a fused qkv's rows split in three: `outer` 1; a Conv3d's
+    /// temporal halves: `inner` one kernel plane).
+    public struct Part: Sendable, Equatable {
+        public var index: Int
+        public var count: Int
+        public var innerElements: Int
+
+        public init(index: Int, count: Int, innerElements: Int) {
+            self.index = index
+            self.count = count
+            self.innerElements = innerElements
+        }
+
+        /// Keeps the part from `bytes`, `innerBytes` being `innerElements` in the bytes' type (whole
+        /// quantization blocks: `innerElements` must be a multiple of the type's block).
+        public func select(_ bytes: [UInt8], innerBytes: Int) -> [UInt8] {
+            let stride = innerBytes * count
+            guard innerBytes > 0, bytes.count % stride == 0 else { return bytes }
+            var kept: [UInt8] = []
+            kept.reserveCapacity(bytes.count / count)
+            var start = index * innerBytes
+            while start < bytes.count {
+                kept.append(contentsOf: bytes[start..<(start + innerBytes)])
+                start += stride
+            }
+            return kept
+        }
     }
 
     /// One output tensor: its llama.cpp name and shape, where it comes from, and its transforms.
@@ -31,6 +63,8 @@ public struct LlamaCppExport {
         public var rule: TypeRule
         /// convert_hf_to_gguf's RoPE row permutation of q/k with this many heads.
         public var permuteHeads: Int?
+        /// The part of the source this tensor holds (nil: all of it).
+        public var part: Part? = nil
     }
 
     public var text: [Tensor]
@@ -41,6 +75,12 @@ public struct LlamaCppExport {
     /// The llama.cpp architecture (`llama`) and projector type (`mlp`) declared.
     public var architecture: String
     public var projectorType: String
+    /// The byte-level BPE pre-tokenizer to declare instead of the one the tokenizer's hash names
+    /// (the user's `--tokenizer-pre`; nil: the converter's choice, or a refusal when unknown).
+    public var tokenizerPre: String? = nil
+    /// What llama.cpp will run differently from the source although its layout holds the model
+    /// (one line each, for the user: e.g. a window size llama.cpp fixes).
+    public var warnings: [String] = []
 
     /// The type `tensor` is written in when `dtype` is asked for (`mmprojF32`: the encoder's f32 file type).
     public static func outputType(of tensor: Tensor, dtype: ConversionOptions.TargetDType, mmprojF32: Bool) -> DType {
@@ -50,6 +90,7 @@ public struct LlamaCppExport {
         case .alwaysF16: return isMatrix ? .f16 : .f32
         case .encoder: return !mmprojF32 && isMatrix && tensor.name.hasSuffix(".weight") ? .f16 : .f32
         case .alwaysF32: return .f32
+        case .patchEmbedding: return dtype == .f16 || (dtype == .keep && source == .f16) ? .f16 : .f32
         case .converter:
             guard isMatrix else { return .f32 }
             switch dtype {
