@@ -145,4 +145,34 @@ struct InternVLCommandTests {
             #expect(!once.stdout.isEmpty && chat.stdout == once.stdout, "\(model)")
         }
     }
+
+    @Test("convert --to gguf writes from the release folder the very files llama.cpp's convert_hf_to_gguf.py writes; patch --bake --to gguf runs as the static EAH reference and unpatches to the plain export")
+    func llamaCppExport() throws {
+        let directory = TemporaryDirectory()
+        let convert = try CommandRunner.run("eah-convert", ["convert", Self.original, "--to", "gguf", "--tokenizer-pre", "qwen2", "--dtype", "f32",
+                                                           "-o", directory.file("internvl.gguf")])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        for (written, reference) in [("internvl.gguf", "text-f32.gguf"), ("mmproj-internvl.gguf", "mmproj-f32.gguf")] {
+            #expect(try Data(contentsOf: URL(fileURLWithPath: directory.file(written))) == (try Data(contentsOf: URL(fileURLWithPath: Self.gguf + "/" + reference))), "\(written)")
+        }
+        // Without --tokenizer-pre the tiny tokenizer's pre-tokenizer hash is unknown to llama.cpp, as its converter says too.
+        let unknown = try CommandRunner.run("eah-convert", ["convert", Self.original, "--to", "gguf", "-o", directory.file("other.gguf")])
+        #expect(unknown.status == 1 && unknown.stderr.contains("--tokenizer-pre"), "\(unknown.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("other.gguf")))
+
+        let eah = try Q.json(Fixtures.path("internvl/internvl/eah.json")), facts = try Q.json(Fixtures.path("internvl/internvl/facts.json"))
+        let heads = Q.ints(eah["static_heads"]).enumerated().flatMap { ["--head", "\($0.offset):\($0.element)"] }
+        let bundle = directory.file("baked")
+        let patch = try CommandRunner.run("eah-convert", ["patch", Self.original, "--bake", "--to", "gguf", "--tokenizer-pre", "qwen2", "--dtype", "f32", "-o", bundle] + heads)
+        #expect(patch.status == 0, "\(patch.stderr)")
+        let reference = "../internvl/internvl/eah.safetensors"
+        let run = try Q.run(bundle, facts: facts, image: 0)
+        #expect(Q.worst(run.logits, try #require(LlavaFixtures.floats(reference, "logits_static_0"))) <= 1e-4)
+        #expect(run.tokens == Q.untilStop(try #require(LlavaFixtures.integers(reference, "generated_static_0")), stop: 315))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: bundle + "/mmproj.gguf")) == (try Data(contentsOf: URL(fileURLWithPath: Self.gguf + "/mmproj-f32.gguf"))))
+        let restored = directory.file("restored")
+        let unpatch = try CommandRunner.run("eah-convert", ["unpatch", bundle, "-o", restored])
+        #expect(unpatch.status == 0, "\(unpatch.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: restored + "/model.gguf")) == (try Data(contentsOf: URL(fileURLWithPath: Self.gguf + "/text-f32.gguf"))))
+    }
 }

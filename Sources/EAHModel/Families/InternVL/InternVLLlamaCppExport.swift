@@ -9,18 +9,16 @@ import EAHFrontEnd
 ///   (no permutation), tensors in the release checkpoint's (sorted) order.
 /// * mmproj: `InternVisionModel`, projector type `internvl`, `InternVLLayout.llamaCpp` names,
 ///   tensors in the release checkpoint's order with `attn.qkv` split into q, k, v (biases first),
-///   `position_embd` kept F32.
-/// Written from the `-hf` layouts (separate q/k/v); the release layout's fused qkv would need a
-/// row slice of one source tensor, which the writer does not do yet.
+///   `position_embd` kept F32, `patch_embd.weight` F16 only under f16.
+/// Written from the `-hf` layouts (separate q/k/v) and the release layout (the thirds of its fused
+/// `attn.qkv` as parts of that tensor).
 extension InternVLModel: LlamaCppExportable {
     public func checkLlamaCppExport(folder: String, dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) {
         func refuse(_ reason: String) -> LlamaCppExportRefusal { LlamaCppExportRefusal(reason: reason) }
         guard dtype != .q4_0 else {
             throw refuse("llama.cpp's converters write f32, f16, bf16 or q8_0; write q8_0 or f16 and quantize further with llama-quantize")
         }
-        guard weights.layout == .saved || weights.layout == .inMemory else {
-            throw refuse("the release layout's fused attn.qkv is not split by this exporter yet; convert the release folder with llama.cpp's convert_hf_to_gguf.py, or export its -hf form")
-        }
+        guard weights.layout != .llamaCpp else { throw refuse("the model is already a llama.cpp GGUF (convert it with --keep-names to change its types)") }
         let v = config.vision
         // clip.cpp picks the tower's norm by size: RMSNorm exactly for the 6B tower (3200 wide, 45 blocks).
         let llamaCppRMS = v.hiddenSize == 3200 && v.layerCount == 45
@@ -39,12 +37,17 @@ extension InternVLModel: LlamaCppExportable {
                                dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) -> LlamaCppExport {
         try checkLlamaCppExport(folder: folder, dtype: dtype)
         let source = weights.source, layout = weights.layout, text = config.text, vision = config.vision
-        // (output name, source name, order key: the release checkpoint's name and the q/k/v part).
-        typealias Entry = (name: String, source: String, key: String, part: Int, rule: LlamaCppExport.TypeRule)
+        // (output name, source name, order key: the release checkpoint's name and the q/k/v part;
+        // `fused`: the source holds q, k, v and this is third `part`).
+        typealias Entry = (name: String, source: String, key: String, part: Int, rule: LlamaCppExport.TypeRule, fused: Bool)
         func tensors(_ entries: [Entry]) -> [LlamaCppExport.Tensor] {
             entries.sorted { ($0.key, $0.part) < ($1.key, $1.part) }.compactMap { entry in
                 guard let info = source.tensor(named: entry.source) else { return nil }
-                return LlamaCppExport.Tensor(name: entry.name, source: info, reader: source, shape: info.shape, rule: entry.rule, permuteHeads: nil)
+                guard entry.fused, let rows = info.shape.first else {
+                    return LlamaCppExport.Tensor(name: entry.name, source: info, reader: source, shape: info.shape, rule: entry.rule, permuteHeads: nil)
+                }
+                return LlamaCppExport.Tensor(name: entry.name, source: info, reader: source, shape: [rows / 3] + info.shape.dropFirst(), rule: entry.rule,
+                                             permuteHeads: nil, part: LlamaCppExport.Part(index: entry.part, count: 3, innerElements: info.elementCount / 3))
             }
         }
 
@@ -55,7 +58,7 @@ extension InternVLModel: LlamaCppExportable {
             for layer in perLayer ? Array(0..<text.layerCount) : [0] {
                 for suffix in [".weight", ".bias"] {
                     textEntries.append((gguf.name(role, layer: layer) + suffix, layout.text.name(role, layer: layer) + suffix,
-                                        release.name(role, layer: layer) + suffix, 0, .converter))
+                                        release.name(role, layer: layer) + suffix, 0, .converter, false))
                 }
             }
         }
@@ -63,19 +66,24 @@ extension InternVLModel: LlamaCppExportable {
 
         var visionEntries: [Entry] = []
         let from = layout.tower, to = InternViTNames.llamaCpp, original = InternViTNames.original
-        func add(_ target: String, _ sourceName: String, _ key: String, part: Int = 0, rule: LlamaCppExport.TypeRule = .converter) {
-            visionEntries.append(("v." + target, layout.vision + sourceName, "vision_model." + key, part, rule))
+        func add(_ target: String, _ sourceName: String, _ key: String, part: Int = 0, rule: LlamaCppExport.TypeRule = .converter, fused: Bool = false) {
+            visionEntries.append(("v." + target, layout.vision + sourceName, "vision_model." + key, part, rule, fused))
         }
         add(to.classToken, from.classToken, original.classToken)
         add(to.positions, from.positions, original.positions, rule: .alwaysF32)
-        for suffix in [".weight", ".bias"] { add(to.patchEmbedding + suffix, from.patchEmbedding + suffix, original.patchEmbedding + suffix) }
+        for suffix in [".weight", ".bias"] {
+            add(to.patchEmbedding + suffix, from.patchEmbedding + suffix, original.patchEmbedding + suffix, rule: suffix == ".weight" ? .patchEmbedding : .converter)
+        }
         for n in 0..<vision.layerCount {
             let l = { (names: InternViTNames) in names.layers + "\(n)." }
             let a = { (names: InternViTNames) in l(names) + names.attention }
-            guard case .split(let q, let k, let v) = from.qkv, case .split(let tq, let tk, let tv) = to.qkv, case .fused(let qkv) = original.qkv else { continue }
+            guard case .split(let tq, let tk, let tv) = to.qkv, case .fused(let qkv) = original.qkv else { continue }
             for suffix in [".weight", ".bias"] {
-                for (part, (target, name)) in [(tq, q), (tk, k), (tv, v)].enumerated() {
-                    add(a(to) + target + suffix, a(from) + name + suffix, a(original) + qkv + suffix, part: part)
+                for (part, target) in [tq, tk, tv].enumerated() {
+                    switch from.qkv {
+                    case .split(let q, let k, let v): add(a(to) + target + suffix, a(from) + [q, k, v][part] + suffix, a(original) + qkv + suffix, part: part)
+                    case .fused(let fused): add(a(to) + target + suffix, a(from) + fused + suffix, a(original) + qkv + suffix, part: part, fused: true)
+                    }
                 }
                 add(a(to) + to.output + suffix, a(from) + from.output + suffix, a(original) + original.output + suffix)
                 add(l(to) + to.norm1 + suffix, l(from) + from.norm1 + suffix, l(original) + original.norm1 + suffix)
@@ -91,7 +99,7 @@ extension InternVLModel: LlamaCppExportable {
         for (index, (part, releasePart)) in zip(layout.projectorParts, InternVLLayout.original.projectorParts).enumerated() {
             for suffix in [".weight", ".bias"] {
                 let target = InternVLLayout.llamaCpp.projector + InternVLLayout.llamaCpp.projectorParts[index] + suffix
-                visionEntries.append((target, layout.projector + part + suffix, "mlp1." + releasePart + suffix, 0, .converter))
+                visionEntries.append((target, layout.projector + part + suffix, "mlp1." + releasePart + suffix, 0, .converter, false))
             }
         }
         let mmprojTensors = tensors(visionEntries)
@@ -116,7 +124,7 @@ extension InternVLModel: LlamaCppExportable {
             .init(key: "general.quantization_version", value: .uint32(2)),
         ]
         let floats = { (values: [Float]) in MetadataValue.array(element: .float32, values.map { .float32($0) }) }
-        let mmprojParameters = mmprojTensors.reduce(0) { $0 + $1.source.elementCount }
+        let mmprojParameters = mmprojTensors.reduce(0) { $0 + $1.shape.reduce(1, *) }
         var mmprojMetadata: [MetadataEntry] = [
             .init(key: "general.architecture", value: .string("clip")),
             .init(key: "general.type", value: .string("mmproj")),
@@ -138,13 +146,15 @@ extension InternVLModel: LlamaCppExportable {
             .init(key: vision.activation == .silu ? "clip.use_silu" : "clip.use_gelu", value: .bool(true)),
             .init(key: "clip.vision.projector.scale_factor", value: u32(config.shuffleFactor)),
         ]
-        // The tile bounds: the -hf processor's min/max_patches (the release config's min/max_dynamic_patch).
-        guard let processor = try? GotOcr2ImageProcessor(folder: folder) else {
+        // The tile bounds: the release config's min/max_dynamic_patch, else the -hf processor's min/max_patches.
+        var bounds = config.tiling.map { ($0.minTiles, $0.maxTiles) }
+        if bounds == nil, let processor = try? GotOcr2ImageProcessor(folder: folder) { bounds = (processor.minPatches, processor.maxPatches) }
+        guard let (minTiles, maxTiles) = bounds else {
             throw LlamaCppExportRefusal(reason: "the folder has no readable image processor configuration (processor_config.json or preprocessor_config.json) for the mmproj's tile bounds")
         }
         mmprojMetadata += [
-            .init(key: "clip.vision.preproc_min_tiles", value: u32(processor.minPatches)),
-            .init(key: "clip.vision.preproc_max_tiles", value: u32(processor.maxPatches)),
+            .init(key: "clip.vision.preproc_min_tiles", value: u32(minTiles)),
+            .init(key: "clip.vision.preproc_max_tiles", value: u32(maxTiles)),
             .init(key: "general.quantization_version", value: .uint32(2)),
         ]
         return LlamaCppExport(text: textTensors, textMetadata: textMetadata, mmproj: mmprojTensors, mmprojMetadata: mmprojMetadata,
