@@ -20,7 +20,7 @@ public enum InternVL: ModelFamily {
         metadata.first { $0.key == "clip.projector_type" }?.value == .string("internvl")
     }
 
-    /// InternVL's own names for the two transformers layouts (`internvl-hf`, `internvl-hf-current`).
+    /// InternVL's own names for its layouts (`internvl-hf`, `internvl-hf-current`, `internvl-original`).
     public static func layoutDescription(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String? {
         guard let modelType, modelTypes.contains(modelType) else { return nil }
         if modelType == originalModelType { return InternVLLayout.original.name }
@@ -60,7 +60,7 @@ public final class InternVLModel: @unchecked Sendable {
     public let weights: InternVLWeights
     public let pool: ThreadPool
     public let companions: ModelCompanions
-    let vision: InternViT
+    private let vision: InternViT
     let decoder: TransformerDecoder
 
     public init(weights: InternVLWeights, companions: ModelCompanions? = nil, pool: ThreadPool = .shared) {
