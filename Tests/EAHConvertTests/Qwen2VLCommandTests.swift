@@ -178,8 +178,8 @@ struct Qwen2VLCommandTests {
         if let original { #expect(restoredWeights == (try Data(contentsOf: URL(fileURLWithPath: original)))) }
     }
 
-    @Test("eval (POPE) runs on Qwen2-VL with and without EAH")
-    func eval() throws {
+    @Test("eval (POPE) runs on Qwen2-VL and InternVL with and without EAH", arguments: ["qwen2vl/qwen2vl/hf-save", "internvl/internvl/hf-save"])
+    func eval(_ model: String) throws {
         let directory = TemporaryDirectory()
         for name in ["rgb_37x53.png", "rgb_301x97_444.jpg"] { try FileManager.default.copyItem(atPath: Self.imagePath(name), toPath: directory.file(name)) }
         let annotations = """
@@ -189,7 +189,7 @@ struct Qwen2VLCommandTests {
             """
         let data = directory.write("instances.json", Array(annotations.utf8))
         for flags in [["--eah-layer", "0,1"], ["--no-eah"]] {
-            let result = try CommandRunner.run("eah-convert", ["eval", Self.folder("qwen2vl"), "--data", data, "--images", directory.path, "--metric", "pope",
+            let result = try CommandRunner.run("eah-convert", ["eval", Fixtures.path(model), "--data", data, "--images", directory.path, "--metric", "pope",
                                                               "--max-tokens", "3", "--json"] + flags)
             #expect(result.status == 0, "\(result.stderr)")
             let document = try JSONParser.parse(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
