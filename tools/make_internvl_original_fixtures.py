@@ -33,6 +33,8 @@ transformers 5 saves `vision_tower.*` / `multi_modal_projector.*` (0 tensors wri
 `gguf/expected-text.safetensors`: Qwen2ForCausalLM (transformers 5.24, eager, float32) with the
 text weights on a text-only prompt: input_ids I64 [seq], logits F32 [seq + 4, vocab] (prompt rows,
 then one per decode step), generated I64 [5] (greedy).
+`gguf/converter-sha256.json`: the SHA-256 of the converter's pair at f32, f16, bf16 and q8_0 (only the
+f32 files are committed), which `eah-convert convert --to gguf` must reproduce byte for byte.
 """
 import json
 import os
@@ -190,16 +192,29 @@ conv.main()
 
 
 def write_gguf(folder, out):
+    """The F32 pair (committed), and the SHA-256 of the pair at f16, bf16 and q8_0 (converter-sha256.json)."""
+    import hashlib
     assert os.path.exists(os.path.join(LLAMA, "convert_hf_to_gguf.py")), f"no llama.cpp converter under {LLAMA} (run tools/llama-cpp.sh)"
     os.makedirs(out, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
         f.write(GGUF_WRAPPER)
+    work = tempfile.mkdtemp(prefix="internvl-gguf-")
+    digests = {}
     try:
-        for name, extra in (("text-f32.gguf", []), ("mmproj-f32.gguf", ["--mmproj"])):
-            subprocess.run([sys.executable, f.name, LLAMA, folder, "--outfile", os.path.join(out, name), "--outtype", "f32"] + extra,
-                           check=True, capture_output=True)
+        for outtype in ("f32", "f16", "bf16", "q8_0"):
+            for kind, extra in (("text", []), ("mmproj", ["--mmproj"])):
+                name = f"{kind}-{outtype}.gguf"
+                path = os.path.join(out if outtype == "f32" else work, name)
+                subprocess.run([sys.executable, f.name, LLAMA, folder, "--outfile", path, "--outtype", outtype] + extra,
+                               check=True, capture_output=True)
+                with open(path, "rb") as g:
+                    digests[name] = hashlib.sha256(g.read()).hexdigest()
     finally:
         os.unlink(f.name)
+        shutil.rmtree(work)
+    with open(os.path.join(out, "converter-sha256.json"), "w") as g:
+        json.dump(digests, g, indent=1, sort_keys=True)
+        g.write("\n")
 
 
 def text_reference(kind, out):

@@ -9,7 +9,7 @@ import EAHFrontEnd
 ///   (no permutation), tensors in the release checkpoint's (sorted) order.
 /// * mmproj: `InternVisionModel`, projector type `internvl`, `InternVLLayout.llamaCpp` names,
 ///   tensors in the release checkpoint's order with `attn.qkv` split into q, k, v (biases first),
-///   `position_embd` kept F32, `patch_embd.weight` F16 only under f16.
+///   `class_embd` and `position_embd` kept F32, `patch_embd.weight` F16 only under f16.
 /// Written from the `-hf` layouts (separate q/k/v) and the release layout (the thirds of its fused
 /// `attn.qkv` as parts of that tensor).
 extension InternVLModel: LlamaCppExportable {
@@ -69,7 +69,8 @@ extension InternVLModel: LlamaCppExportable {
         func add(_ target: String, _ sourceName: String, _ key: String, part: Int = 0, rule: LlamaCppExport.TypeRule = .converter, fused: Bool = false) {
             visionEntries.append(("v." + target, layout.vision + sourceName, "vision_model." + key, part, rule, fused))
         }
-        add(to.classToken, from.classToken, original.classToken)
+        // The converter keeps F32 what does not end in `.weight` (the class token) and the positions.
+        add(to.classToken, from.classToken, original.classToken, rule: .alwaysF32)
         add(to.positions, from.positions, original.positions, rule: .alwaysF32)
         for suffix in [".weight", ".bias"] {
             add(to.patchEmbedding + suffix, from.patchEmbedding + suffix, original.patchEmbedding + suffix, rule: suffix == ".weight" ? .patchEmbedding : .converter)
