@@ -29,10 +29,9 @@ public enum LlamaCppWriter {
         } catch {
             throw refuse(error.reason)
         }
-        let preprocessor = try ModelFiles.preprocessorConfig(in: imageFolder)
+        let statistics = try exportable.llamaCppImageStatistics(folder: imageFolder)
         do throws(LlamaCppExportRefusal) {
-            return try exportable.llamaCppExport(folder: folder, imageMean: preprocessor.imageMean.map { Float($0) },
-                                                 imageStd: preprocessor.imageStd.map { Float($0) }, dtype: dtype)
+            return try exportable.llamaCppExport(folder: folder, imageMean: statistics.mean, imageStd: statistics.std, dtype: dtype)
         } catch {
             throw refuse(error.reason)
         }

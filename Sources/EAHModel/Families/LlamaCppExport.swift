@@ -178,6 +178,16 @@ public protocol LlamaCppExportable: VisionLanguageModel {
     /// The model as llama.cpp's converters would write it (`imageMean`/`imageStd` from its image processor).
     func llamaCppExport(folder: String, imageMean: [Float], imageStd: [Float],
                         dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) -> LlamaCppExport
+    /// The image mean and std the mmproj records, from the processor settings in `folder`
+    /// (default: its `preprocessor_config.json` as CLIP processors write it).
+    func llamaCppImageStatistics(folder: String) throws(CheckpointError) -> (mean: [Float], std: [Float])
+}
+
+extension LlamaCppExportable {
+    public func llamaCppImageStatistics(folder: String) throws(CheckpointError) -> (mean: [Float], std: [Float]) {
+        let preprocessor = try ModelFiles.preprocessorConfig(in: folder)
+        return (preprocessor.imageMean.map { Float($0) }, preprocessor.imageStd.map { Float($0) })
+    }
 }
 
 /// What `inspect` says about a GGUF and llama.cpp: whether it is in llama.cpp's layout, and the
