@@ -118,6 +118,28 @@ struct TextOnlyCommandTests {
         #expect(pixels.stderr == "eah-run: --pixel-values needs --input-ids\n")
     }
 
+    @Test("calibrate and patch refuse a text-only model in one line, exit 1, writing nothing")
+    func eahRefused() throws {
+        let directory = TemporaryDirectory()
+        let image = Fixtures.path("e2e/rgb_37x53_420.jpg")
+        let data = directory.write("data.jsonl", Array("{\"image\": \"\(image)\", \"prompt\": \"Describe the image.\"}\n".utf8))
+        let why = "is a text-only model (no vision tower): EAH needs a vision-language model, since it acts on the attention to image tokens; "
+            + "pass a vision-language model (a LLaVA, Qwen2-VL, InternVL or Gemma 3 folder, or a llama.cpp GGUF with its --mmproj); "
+            + "run this one without EAH: eah-run MODEL --prompt TEXT\n"
+        for model in [Fixtures.path("textonly/tiny-llama"), Self.gguf] {
+            let bundle = directory.file("bundle")
+            let patch = try CommandRunner.run("eah-convert", ["patch", model, "--head", "0:1", "-o", bundle])
+            #expect(patch.status == 1)
+            #expect(patch.stderr == "eah-convert: \(model): " + why)
+            #expect(!FileManager.default.fileExists(atPath: bundle))
+            let report = directory.file("report.json")
+            let calibrate = try CommandRunner.run("eah-convert", ["calibrate", model, "--data", data, "--layers", "0-1", "-o", report])
+            #expect(calibrate.status == 1)
+            #expect(calibrate.stderr == "eah-convert: \(model): " + why)
+            #expect(!FileManager.default.fileExists(atPath: report))
+        }
+    }
+
     @Test("a vision model answers --prompt without --image as text, with timings")
     func visionModelTextOnly() throws {
         let result = try CommandRunner.run("eah-run", [Fixtures.path("e2e/tiny-llava-hf"), "--prompt", "hi", "--max-tokens", "3", "--json"])
