@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Text GGUFs made by llama.cpp's own tools: quantized files with their F32 dequantizations.
+"""Text GGUFs made by llama.cpp's own tools: quantized files with their F32 dequantizations, and a
+Mistral checkpoint as convert_hf_to_gguf writes it.
 
 Writes Tests/Fixtures/textonly/quant/ (eah-run's logits on Q4_K_M and Q4_0):
   tiny-llama-<type>.gguf      a tiny random llama text GGUF (hidden 256, FFN 512, 2 layers, 4 heads,
@@ -14,10 +15,24 @@ the vocabulary's 301 rows (embedding, LM head) are a multiple of no kernel tile.
 llama.cpp makes it mixes Q4_K with Q6_K (attn_v and ffn_down of the last layer, output), so both
 K-quant kernels run; Q4_0 mixes Q4_0 with Q6_K for output. The F32 source GGUF is a temporary file.
 
+Writes Tests/Fixtures/textonly/mistral-gguf/ (a MistralForCausalLM through llama.cpp's converter):
+  tiny-mistral.gguf         textonly/tiny-mistral (tools/make_textonly_fixtures.py, sliding window 8)
+                            converted by the vendored llama.cpp convert_hf_to_gguf.py --outtype f32:
+                            architecture `llama`, and no sliding-window key (llama.cpp's llama
+                            architecture attends over the whole context);
+  tiny-mistral-window.gguf  the same with `llama.attention.sliding_window` = 8 added, as a GGUF that
+                            records the window;
+  expected.json             the prompt ids (textonly/expected.json's tiny-mistral entry, longer than
+                            the window) and the greedy tokens of transformers 5.24 (eager) on the
+                            same weights with sliding_window None (what the file without the key means);
+  logits-full.safetensors   F32 `logits` [new tokens, vocab] of that run. With the window, the
+                            reference is textonly/tiny-mistral-logits.safetensors and its tokens.
 Run: .venv/bin/python tools/make_textonly_gguf_fixtures.py   (builds llama.cpp once if needed)
 """
+import json
 import os
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -27,6 +42,8 @@ from gguf.quants import dequantize
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEXTONLY = os.path.join(HERE, "..", "Tests", "Fixtures", "textonly")
 OUT = os.path.join(TEXTONLY, "quant")
+MISTRAL_OUT = os.path.join(TEXTONLY, "mistral-gguf")
+LLAMA_CPP = os.path.join(os.environ.get("EAH_LLAMA_CPP_CACHE", os.path.expanduser("~/.cache/eah")), "llama-cpp-python-0.3.36")
 HIDDEN, FFN, LAYERS, HEADS, KV_HEADS, VOCAB = 256, 512, 2, 4, 2, 301
 TYPES = {"q4_k_m": "Q4_K_M", "q4_0": "Q4_0"}
 
@@ -146,5 +163,43 @@ def quantized_fixtures():
             print(f"{quantized}: {', '.join(kinds)}")
 
 
+def mistral_fixtures():
+    import torch
+    from safetensors.torch import save_file
+    from transformers import MistralForCausalLM
+
+    os.makedirs(MISTRAL_OUT, exist_ok=True)
+    folder = os.path.join(TEXTONLY, "tiny-mistral")
+    converted = os.path.join(MISTRAL_OUT, "tiny-mistral.gguf")
+    vendor = os.path.join(LLAMA_CPP, "vendor", "llama.cpp")
+    subprocess.run([sys.executable, os.path.join(vendor, "convert_hf_to_gguf.py"), folder, "--outtype", "f32", "--outfile", converted],
+                   check=True, env={**os.environ, "PYTHONPATH": os.path.join(vendor, "gguf-py")}, stderr=subprocess.DEVNULL)
+    reader = GGUFReader(converted)
+    assert reader.fields["general.architecture"].contents() == "llama"
+    assert not any("sliding_window" in name for name in reader.fields), "convert_hf_to_gguf now records the window"
+    window = 8
+    rewrite(converted, os.path.join(MISTRAL_OUT, "tiny-mistral-window.gguf"),
+            lambda tensor: np.array(tensor.data).reshape([int(n) for n in reversed(tensor.shape)]),
+            extra=lambda writer: writer.add_sliding_window(window))
+    ids = json.load(open(os.path.join(TEXTONLY, "expected.json")))["tiny-mistral"]["input_ids"]
+    assert len(ids) > window
+    model = MistralForCausalLM.from_pretrained(folder, attn_implementation="eager", sliding_window=None).eval()
+    assert model.config.sliding_window is None
+    tokens, rows = [], []
+    with torch.no_grad():
+        while len(tokens) < 4:
+            logits = model(input_ids=torch.tensor([ids + tokens])).logits[0, -1]
+            rows.append(logits.float())
+            tokens.append(int(torch.argmax(logits)))
+            if tokens[-1] == model.config.eos_token_id:
+                break
+    save_file({"logits": torch.stack(rows).contiguous()}, os.path.join(MISTRAL_OUT, "logits-full.safetensors"))
+    expected = {"input_ids": ids, "tokens": tokens}
+    with open(os.path.join(MISTRAL_OUT, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=1)
+        f.write("\n")
+
+
 if __name__ == "__main__":
     quantized_fixtures()
+    mistral_fixtures()

@@ -89,6 +89,29 @@ struct TextOnlyCommandTests {
         Self.checkTimings(document)
     }
 
+    /// llama.cpp's convert_hf_to_gguf writes a MistralForCausalLM as architecture `llama` with no
+    /// sliding-window key (tools/make_textonly_gguf_fixtures.py): it runs with full attention,
+    /// as transformers runs the same weights with `sliding_window=None` (the prompt is longer than
+    /// the checkpoint's window of 8, so the window matters). The same file recording
+    /// `llama.attention.sliding_window` = 8 runs as transformers runs the checkpoint itself.
+    @Test("a Mistral GGUF from convert_hf_to_gguf runs as transformers, with its window when the file records one")
+    func mistralGGUF() throws {
+        let file = try MappedFile(path: Fixtures.path("textonly/mistral-gguf/expected.json"))
+        let entry = try withExtendedLifetime(file) { try JSONParser.parse(file.bytes) }
+        let ids = Self.ints(entry["input_ids"]).map(String.init).joined(separator: ",")
+        let window = try #require(try Self.expected()["tiny-mistral"])
+        #expect(Self.ints(window["input_ids"]).map(String.init).joined(separator: ",") == ids)
+        let cases = [("tiny-mistral.gguf", Self.ints(entry["tokens"]), "mistral-gguf/logits-full.safetensors"),
+                     ("tiny-mistral-window.gguf", Self.ints(window["tokens"]), "tiny-mistral-logits.safetensors")]
+        #expect(cases[0].1 != cases[1].1, "the window changes the answer, so each run is told apart")
+        for (name, tokens, logits) in cases {
+            let reference = try Self.floats(Fixtures.path("textonly/\(logits)"))
+            let run = try Self.run([Fixtures.path("textonly/mistral-gguf/\(name)"), "--input-ids", ids], newTokens: tokens.count)
+            #expect(Self.ints(run.document["tokens"]) == tokens, "\(name)")
+            #expect(Self.worst(run.logits, reference) <= 1e-4, "\(name)")
+        }
+    }
+
     @Test("EAH and images on a text-only run are refused in one line")
     func refusals() throws {
         let folder = Fixtures.path("textonly/tiny-llama")
