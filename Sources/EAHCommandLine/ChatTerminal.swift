@@ -1,8 +1,6 @@
 import EAHCheckpoint
 import EAHRuntime
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// The terminal side of `eah-run --chat`: reads lines from standard input, streams answers to
 /// standard output. `/image PATH` attaches an image to the next message, `/reset` starts over,

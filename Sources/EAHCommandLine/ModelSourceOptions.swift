@@ -2,9 +2,6 @@ import ArgumentParser
 import EAHCore
 import EAHFrontEnd
 import EAHRuntime
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Options that say where a model's companions are and how to feed it: shared by every command
 /// that runs a model.

@@ -1,9 +1,7 @@
 import EAH
 import EAHCheckpoint
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Writes a self-contained EAH bundle: the weights (sharded where large), the config,
 /// tokenizer and preprocessor files, and `manifest.pb`, in a temporary directory renamed into

@@ -4,9 +4,7 @@ import EAHModel
 import EAHRuntime
 import EAHServerAPI
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Chat completions apart from HTTP: a checked request becomes a prompt, runs on the worker,
 /// and its events become OpenAI's response objects.
