@@ -126,7 +126,7 @@ $(VENV)/.installed: tools/requirements.txt
 # qwen2vl_command the qwen2vl models.
 # The GGUF tokenizer fixtures run llama.cpp's llama-tokenize (tools/llama-cpp.sh builds it);
 # real_tokenizer fetches the real vocabularies first (tools/fetch_real_tokenizers.py).
-FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command llamacpp_bpe llamacpp_qwen2vl llamacpp_rope e2e template_corpus llava_next llava_onevision
+FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command llamacpp_bpe llamacpp_qwen2vl llamacpp_rope e2e template_corpus llava_next llava_onevision textonly_gguf
 
 fixtures: tools-venv
 	@for name in $(FIXTURE_SCRIPTS); do echo "tools/make_$${name}_fixtures.py"; $(PYTHON) tools/make_$${name}_fixtures.py || exit 1; done

@@ -2,9 +2,6 @@ import EAHCheckpoint
 import EAHCore
 import EAHFrontEnd
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Writes a model in llama.cpp's layout: the text-model GGUF (with the tokenizer) and the mmproj
 /// GGUF, as llama.cpp's converters write them (`LlamaCppExport`, built by the model's family).

@@ -1,8 +1,5 @@
 import EAHCheckpoint
 import EAHCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A model in llama.cpp's layout, as llama.cpp's own converters would write it: the text-model
 /// GGUF (tensors, `general.*` and architecture hyperparameters; the runtime appends the
