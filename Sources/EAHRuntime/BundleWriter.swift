@@ -1,9 +1,7 @@
 import EAH
 import EAHCheckpoint
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Writes a self-contained EAH bundle: the weights (sharded where large), the config,
 /// tokenizer and preprocessor files, and `manifest.pb`, in a temporary directory renamed into
@@ -19,6 +17,7 @@ public enum BundleWriter {
     public static func write(_ request: BundleRequest, to output: String, overwrite: Bool,
                              progress: ((Int, Int) -> Void)? = nil) throws(CheckpointError) -> EAHManifest {
         let model = try ModelFamilies.load(ModelRequest(model: request.model, visionTower: request.visionTower, mmproj: request.mmproj))
+        guard model.takesImages else { throw CheckpointError(path: request.model, problem: ModelProblem.textOnlyForEAH) }
         let config = model.shape
         let patches = try validated(request, shape: config)
         let isGGUF = model.companions.isGGUF

@@ -2,9 +2,6 @@ import EAHCheckpoint
 import EAHCore
 import EAHFrontEnd
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Writes a model in llama.cpp's layout: the text-model GGUF (with the tokenizer) and the mmproj
 /// GGUF, as llama.cpp's converters write them (`LlamaCppExport`, built by the model's family).
@@ -29,10 +26,9 @@ public enum LlamaCppWriter {
         } catch {
             throw refuse(error.reason)
         }
-        let preprocessor = try ModelFiles.preprocessorConfig(in: imageFolder)
+        let statistics = try exportable.llamaCppImageStatistics(folder: imageFolder)
         do throws(LlamaCppExportRefusal) {
-            return try exportable.llamaCppExport(folder: folder, imageMean: preprocessor.imageMean.map { Float($0) },
-                                                 imageStd: preprocessor.imageStd.map { Float($0) }, dtype: dtype)
+            return try exportable.llamaCppExport(folder: folder, imageMean: statistics.mean, imageStd: statistics.std, dtype: dtype)
         } catch {
             throw refuse(error.reason)
         }

@@ -3,9 +3,7 @@ import EAHCommandLine
 import EAHCheckpoint
 import EAHModel
 import EAHRuntime
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 
 /// `eah-convert convert SRC -o DST [--to safetensors|gguf] [--dtype ...] [--keep-names] [--force]`.

@@ -8,7 +8,7 @@ import Testing
 /// runs what `eah-convert` writes in its layout. `make interop` builds llama.cpp and runs these;
 /// the normal suite runs them when the build is present (`LLAMA_CPP_BIN`, else
 /// ~/.cache/eah/llama-cpp-python-0.3.36/build/bin) and reports them skipped otherwise.
-private let llamaCppBin: String? = {
+let llamaCppBin: String? = {
     let environment = ProcessInfo.processInfo.environment
     let folder = environment["LLAMA_CPP_BIN"]
         ?? (environment["EAH_LLAMA_CPP_CACHE"] ?? NSHomeDirectory() + "/.cache/eah") + "/llama-cpp-python-0.3.36/build/bin"

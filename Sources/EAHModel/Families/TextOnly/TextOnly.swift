@@ -40,6 +40,16 @@ public enum TextOnly: ModelFamily {
             scheme = WeightNameTable.gguf
             companions = ModelCompanions(family: name, architecture: "\(architecture) (gguf)", tokenizer: .ggufMetadata(request.model),
                                          preprocessor: .folder(folder), imageMode: "", imageIsToken: false, isGGUF: true, bundled: [])
+            // convert_hf_to_gguf writes a MistralForCausalLM as `llama` without its window (llama.cpp
+            // then attends over the whole context); a file that records one gets it.
+            do throws(ModelProblem) {
+                let key = "\(architecture).attention.sliding_window"
+                // 0 turns the window off, as llama.cpp reads it.
+                let window = try LlavaConfigReader.metaInteger(reader.metadata, key, default: 0, range: 0...Int(Int32.max))
+                config.slidingWindow = window == 0 ? nil : window
+            } catch {
+                throw CheckpointError(path: request.model, problem: error)
+            }
             if architecture == "qwen2" {
                 // Qwen2: q, k, v biases and none on the output, as transformers' Qwen2 has them.
                 config.queryKeyValueBias = true
