@@ -8,7 +8,7 @@ import Testing
 /// runs what `eah-convert` writes in its layout. `make interop` builds llama.cpp and runs these;
 /// the normal suite runs them when the build is present (`LLAMA_CPP_BIN`, else
 /// ~/.cache/eah/llama-cpp-python-0.3.36/build/bin) and reports them skipped otherwise.
-private let llamaCppBin: String? = {
+let llamaCppBin: String? = {
     let environment = ProcessInfo.processInfo.environment
     let folder = environment["LLAMA_CPP_BIN"]
         ?? (environment["EAH_LLAMA_CPP_CACHE"] ?? NSHomeDirectory() + "/.cache/eah") + "/llama-cpp-python-0.3.36/build/bin"
@@ -78,6 +78,20 @@ struct LlamaCppInteropTests {
         let inspect = try CommandRunner.run("eah-convert", ["inspect", bundle])
         #expect(inspect.stdout.contains("llama.cpp layout: text model, architecture llama"), "\(inspect.stdout.prefix(800))")
         #expect(!(try Self.mtmdAnswer(model: bundle + "/model.gguf", mmproj: bundle + "/mmproj.gguf")).isEmpty)
+    }
+
+    @Test("llama-mtmd-cli loads InternVL's export (qwen2 + internvl mmproj) and its baked bundle and answers")
+    func internVLAnswers() throws {
+        let directory = TemporaryDirectory(), source = Fixtures.path("internvl/internvl/original")
+        let output = directory.file("internvl.gguf")
+        let convert = try CommandRunner.run("eah-convert", ["convert", source, "--to", "gguf", "--tokenizer-pre", "qwen2", "--dtype", "f16", "-o", output])
+        #expect(convert.status == 0, "\(convert.stderr)")
+        #expect(!(try Self.mtmdAnswer(model: output, mmproj: directory.file("mmproj-internvl.gguf"))).isEmpty, "no answer")
+        let bundle = directory.file("baked")
+        let patch = try CommandRunner.run("eah-convert", ["patch", source, "--head", "0:1", "--head", "1:2", "--bake", "--to", "gguf",
+                                                         "--tokenizer-pre", "qwen2", "-o", bundle])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        #expect(!(try Self.mtmdAnswer(model: bundle + "/model.gguf", mmproj: bundle + "/mmproj.gguf")).isEmpty, "no answer from the baked bundle")
     }
 
     @Test("greedy text: llama-simple and eah's runtime generate the same tokens on the same GGUF")

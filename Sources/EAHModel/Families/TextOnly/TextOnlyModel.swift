@@ -33,6 +33,7 @@ public final class TextOnlyModel: VisionLanguageModel, @unchecked Sendable {
     public var textCheckpoint: any CheckpointReader { reader }
     public var eosTokenIDs: [Int] { config.eosTokenIDs }
     public var shape: DecoderShape { DecoderShape(decoder.spec) }
+    public var takesImages: Bool { false }
 
     public func bakeTargets(layer: Int) -> [BakeTarget] {
         WeightNameTable.bakeTargets(layer: layer).compactMap { target in
@@ -46,11 +47,11 @@ public final class TextOnlyModel: VisionLanguageModel, @unchecked Sendable {
     }
 
     public func readPixelValues(_ path: String) throws(CheckpointError) -> PreparedImage {
-        throw CheckpointError(path: path, problem: ModelProblem.badInput(TextOnlyModel.noImages))
+        throw CheckpointError(path: path, problem: ModelProblem.noVisionTower)
     }
 
     public func prepare(ids: [Int], images: [PreparedImage]) throws(ModelProblem) -> ModelInput {
-        guard images.isEmpty, !ids.contains(LlavaPrompt.imageIndex) else { throw .badInput(Self.noImages) }
+        guard images.isEmpty, !ids.contains(LlavaPrompt.imageIndex) else { throw .noVisionTower }
         let vocab = config.vocabSize
         if let (position, id) = ids.enumerated().first(where: { !(0..<vocab).contains($0.element) }) {
             throw .badInput("token id \(id) at position \(position) is outside the vocabulary (0..<\(vocab))")
@@ -60,18 +61,16 @@ public final class TextOnlyModel: VisionLanguageModel, @unchecked Sendable {
 
     public func generate(_ input: ModelInput, images: [PreparedImage], session: GenerationSession, maxTokens: Int, sampling: SamplingParameters,
                          stopTokens: Set<Int>, hook: AttentionHook?, collectLogits: Bool, onToken: (Int) -> Bool) throws(ModelProblem) -> GenerationResult {
-        guard images.isEmpty else { throw .badInput(Self.noImages) }
+        guard images.isEmpty else { throw .noVisionTower }
         return try DecoderGeneration.generate(
             decoder: decoder, input: input, images: [], session: session, maxTokens: maxTokens, sampling: sampling, stopTokens: stopTokens,
             hook: hook, collectLogits: collectLogits, embeddings: { rest in embeddings(rest.tokens) }, embed: { embed($0, into: $1) }, onToken: onToken)
     }
 
     public func observePrefill(_ input: ModelInput, images: [PreparedImage], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
-        guard images.isEmpty else { throw .badInput(Self.noImages) }
+        guard images.isEmpty else { throw .noVisionTower }
         DecoderGeneration.observePrefill(decoder: decoder, input: input, embeddings: embeddings(input.tokens), hook: hook, throughLayer: lastLayer)
     }
-
-    static let noImages = "the model has no vision tower (a text-only checkpoint, or a llama.cpp text GGUF without its --mmproj): it takes no image; drop --image/--pixel-values and <image>, or pass the mmproj"
 
     /// The token rows of `tokens` (ids checked by `prepare`).
     private func embeddings(_ tokens: [Int]) -> [Float] {
@@ -105,6 +104,6 @@ struct TextOnlyProcessor: InputProcessor {
     }
 
     func prepare(_ image: RGBImage, origin: String) throws(CheckpointError) -> PreparedImage {
-        throw CheckpointError(path: origin, problem: ModelProblem.badInput(TextOnlyModel.noImages))
+        throw CheckpointError(path: origin, problem: ModelProblem.noVisionTower)
     }
 }
