@@ -50,7 +50,7 @@ import Testing
         #expect {
             try ModelFamilies.load(ModelRequest(model: folder.path))
         } throws: { error in
-            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'smolvlm'; supported: gemma3, internvl, llama, llava, llava_next, llava_onevision, mistral, qwen2, qwen2_5_vl, qwen2_vl")
+            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'smolvlm'; supported: gemma3, gemma3_text, internvl, internvl_chat, llama, llava, llava_next, llava_onevision, mistral, qwen2, qwen2_5_vl, qwen2_vl")
         }
     }
 

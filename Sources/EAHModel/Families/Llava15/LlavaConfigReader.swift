@@ -445,31 +445,33 @@ public enum LlavaConfigReader {
         return stride(from: 0, to: sides.count, by: 2).map { ImageSize(height: sides[$0 + 1], width: sides[$0]) }
     }
 
-    /// The LLaMA decoder of a llama.cpp text GGUF (`llama.*` keys); `hasOutput`: whether it has
-    /// `output.weight` (else embeddings are tied).
-    public static func ggufText(_ text: [MetadataEntry], hasOutput: Bool, vocabRows: Int?) throws(ModelProblem) -> LlamaConfig {
-        let hidden = try metaInteger(text, "llama.embedding_length")
-        let heads = try metaInteger(text, "llama.attention.head_count")
-        let kvHeads = try metaInteger(text, "llama.attention.head_count_kv", default: heads)
-        guard heads % kvHeads == 0 else { throw .badConfig(field: "llama.attention.head_count_kv", reason: "(\(kvHeads)) does not divide head_count (\(heads))") }
-        let headDim = try metaInteger(text, "llama.attention.key_length", default: try metaInteger(text, "llama.rope.dimension_count", default: hidden / heads))
-        guard headDim % 2 == 0 else { throw .badConfig(field: "llama.rope.dimension_count", reason: "(\(headDim)) must be even") }
+    /// The LLaMA-shaped decoder of a llama.cpp text GGUF (`<architecture>.*` keys: `llama`, or
+    /// `qwen2`, whose biases the caller sets); `hasOutput`: whether it has `output.weight` (else
+    /// embeddings are tied).
+    public static func ggufText(_ text: [MetadataEntry], hasOutput: Bool, vocabRows: Int?, architecture: String = "llama") throws(ModelProblem) -> LlamaConfig {
+        let a = architecture + "."
+        let hidden = try metaInteger(text, a + "embedding_length")
+        let heads = try metaInteger(text, a + "attention.head_count")
+        let kvHeads = try metaInteger(text, a + "attention.head_count_kv", default: heads)
+        guard heads % kvHeads == 0 else { throw .badConfig(field: a + "attention.head_count_kv", reason: "(\(kvHeads)) does not divide head_count (\(heads))") }
+        let headDim = try metaInteger(text, a + "attention.key_length", default: try metaInteger(text, a + "rope.dimension_count", default: hidden / heads))
+        guard headDim % 2 == 0 else { throw .badConfig(field: a + "rope.dimension_count", reason: "(\(headDim)) must be even") }
         let tokens: Int? = if case .array(_, let list) = metaValue(text, "tokenizer.ggml.tokens") { list.count } else { nil }
-        let vocab = try metaInteger(text, "llama.vocab_size", default: vocabRows ?? tokens)
-        let maxPositions = try metaInteger(text, "llama.context_length", default: 2048)
-        let theta = try metaFloat(text, "llama.rope.freq_base", default: 10000)
+        let vocab = try metaInteger(text, a + "vocab_size", default: vocabRows ?? tokens)
+        let maxPositions = try metaInteger(text, a + "context_length", default: 2048)
+        let theta = try metaFloat(text, a + "rope.freq_base", default: 10000)
         var rope = RopeParameters(theta: theta)
-        if let scaling = metaValue(text, "llama.rope.scaling.type")?.string, scaling != "none" {
+        if let scaling = metaValue(text, a + "rope.scaling.type")?.string, scaling != "none" {
             guard let type = RopeParameters.ScalingType(rawValue: scaling), type == .linear || type == .yarn else {
-                throw .badConfig(field: "llama.rope.scaling.type", reason: "'\(scaling)' is not supported")
+                throw .badConfig(field: a + "rope.scaling.type", reason: "'\(scaling)' is not supported")
             }
             rope.type = type
-            rope.factor = try metaFloat(text, "llama.rope.scaling.factor", default: 1)
-            if type == .yarn { rope.originalMaxPositionEmbeddings = try metaInteger(text, "llama.rope.scaling.original_context_length", default: maxPositions) }
+            rope.factor = try metaFloat(text, a + "rope.scaling.factor", default: 1)
+            if type == .yarn { rope.originalMaxPositionEmbeddings = try metaInteger(text, a + "rope.scaling.original_context_length", default: maxPositions) }
         }
-        let textConfig = LlamaConfig(hiddenSize: hidden, intermediateSize: try metaInteger(text, "llama.feed_forward_length"),
-                                     layerCount: try metaInteger(text, "llama.block_count"), headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
-                                     vocabSize: vocab, rmsNormEps: Float(try metaFloat(text, "llama.attention.layer_norm_rms_epsilon", default: 1e-6)),
+        let textConfig = LlamaConfig(hiddenSize: hidden, intermediateSize: try metaInteger(text, a + "feed_forward_length"),
+                                     layerCount: try metaInteger(text, a + "block_count"), headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
+                                     vocabSize: vocab, rmsNormEps: Float(try metaFloat(text, a + "attention.layer_norm_rms_epsilon", default: 1e-6)),
                                      maxPositionEmbeddings: maxPositions, rope: rope, tieWordEmbeddings: !hasOutput,
                                      eosTokenIDs: [try metaInteger(text, "tokenizer.ggml.eos_token_id", default: 2, range: 0...Int(Int32.max))])
         return textConfig
