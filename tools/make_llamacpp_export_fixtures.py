@@ -98,6 +98,37 @@ def serialize(document):
     return "\n".join(lines) + "\n"
 
 
+def tower_folder(model, vit, vision_config):
+    """The CLIP tower of `model`'s model.safetensors (`vision_tower.*`) as a transformers 4 CLIPVisionModel
+    folder (`vision_model.*`) with `vision_config`; returns the class embedding, to check the converter read it."""
+    from safetensors.torch import save_file
+    os.makedirs(vit, exist_ok=True)
+    with safe_open(os.path.join(model, "model.safetensors"), "pt") as f:
+        tower = {"vision_model." + k[len("vision_tower."):]: f.get_tensor(k).contiguous() for k in f.keys() if k.startswith("vision_tower.")}
+        class_embedding = f.get_tensor("vision_tower.embeddings.class_embedding").float().numpy()
+    save_file(tower, os.path.join(vit, "model.safetensors"), metadata={"format": "pt"})
+    with open(os.path.join(vit, "config.json"), "w") as f:
+        json.dump(dict(vision_config, architectures=["CLIPVisionModel"]), f)
+    return class_embedding
+
+
+def legacy_mmprojs(vit, pre, work, class_embedding):
+    """convert_image_encoder_to_gguf.py --clip-model-is-vision on `vit` (with its llava.projector), f16 and
+    --use-f32, with the image processor's mean/std: {"mmproj-f16": description, "mmproj-f32": description}."""
+    outputs = {}
+    legacy = os.path.join(LLAMA, "tools", "mtmd", "legacy-models", "convert_image_encoder_to_gguf.py")
+    for name, extra in (("mmproj-f16", []), ("mmproj-f32", ["--use-f32"])):
+        out = os.path.join(work, name)
+        run([legacy, "-m", vit, "--llava-projector", os.path.join(vit, "llava.projector"), "--output-dir", out,
+             "--clip-model-is-vision", "--image-mean", *map(str, pre["image_mean"]), "--image-std", *map(str, pre["image_std"])] + extra, legacy=True)
+        path = os.path.join(out, "mmproj-model-" + ("f32" if extra else "f16") + ".gguf")
+        # The converter must have read the trained tower, not a fresh one.
+        stored = next(t for t in gguf.GGUFReader(path).tensors if t.name == "v.class_embd")
+        assert np.array_equal(np.asarray(stored.data, dtype=np.float32), class_embedding), "the legacy converter lost the tower's weights"
+        outputs[name] = describe(path)
+    return outputs
+
+
 def main():
     work = tempfile.mkdtemp(prefix="llamacpp-export-")
     try:
@@ -114,29 +145,13 @@ def main():
         os.makedirs(vit)
         with safe_open(os.path.join(MODEL, "model.safetensors"), "pt") as f:
             projector = {k: f.get_tensor(k).float() for k in f.keys() if k.startswith("multi_modal_projector")}
-            class_embedding = f.get_tensor("vision_tower.embeddings.class_embedding").float().numpy()
         torch.save(projector, os.path.join(vit, "llava.projector"))
         # The tower as a CLIPVisionModel folder of transformers 4 (`vision_model.*`).
-        from safetensors.torch import save_file
-        with safe_open(os.path.join(MODEL, "model.safetensors"), "pt") as f:
-            tower = {"vision_model." + k[len("vision_tower."):]: f.get_tensor(k).contiguous() for k in f.keys() if k.startswith("vision_tower.")}
-        save_file(tower, os.path.join(vit, "model.safetensors"), metadata={"format": "pt"})
         with open(os.path.join(MODEL, "config.json")) as f:
-            vision_config = dict(json.load(f)["vision_config"], architectures=["CLIPVisionModel"])
-        with open(os.path.join(vit, "config.json"), "w") as f:
-            json.dump(vision_config, f)
+            class_embedding = tower_folder(MODEL, vit, json.load(f)["vision_config"])
         with open(os.path.join(MODEL, "preprocessor_config.json")) as f:
             pre = json.load(f)
-        legacy = os.path.join(LLAMA, "tools", "mtmd", "legacy-models", "convert_image_encoder_to_gguf.py")
-        for name, extra in (("mmproj-f16", []), ("mmproj-f32", ["--use-f32"])):
-            out = os.path.join(work, name)
-            run([legacy, "-m", vit, "--llava-projector", os.path.join(vit, "llava.projector"), "--output-dir", out,
-                 "--clip-model-is-vision", "--image-mean", *map(str, pre["image_mean"]), "--image-std", *map(str, pre["image_std"])] + extra, legacy=True)
-            path = os.path.join(out, "mmproj-model-" + ("f32" if extra else "f16") + ".gguf")
-            # The converter must have read the trained tower, not a fresh one.
-            stored = next(t for t in gguf.GGUFReader(path).tensors if t.name == "v.class_embd")
-            assert np.array_equal(np.asarray(stored.data, dtype=np.float32), class_embedding), "the legacy converter lost the tower's weights"
-            outputs[name] = describe(path)
+        outputs.update(legacy_mmprojs(vit, pre, work, class_embedding))
 
         document = {
             "schema": 1,

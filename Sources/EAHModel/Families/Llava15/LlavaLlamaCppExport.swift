@@ -55,8 +55,16 @@ extension Llava15 {
         return nil
     }
 
+    /// What the legacy converter adds for an anyres (NeXT) tower: the `clip.vision.*` keys its
+    /// config carries (written after `block_count`), and the tensors llava_surgery_v2 puts after
+    /// the projector (`image_newline`).
+    struct AnyResExtras {
+        var keys: [MetadataEntry]
+        var tensors: [WeightRole]
+    }
+
     static func llamaCppExport(_ weights: LlavaWeights, folder: String, imageMean: [Float], imageStd: [Float],
-                               dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) -> LlamaCppExport {
+                               dtype: ConversionOptions.TargetDType, anyRes: AnyResExtras? = nil) throws(LlamaCppExportRefusal) -> LlamaCppExport {
         try checkLlamaCppExport(weights, folder: folder, dtype: dtype)
         let config = weights.config, text = config.text, vision = config.vision
         func refuse(_ reason: String) -> LlamaCppExportRefusal { LlamaCppExportRefusal(reason: reason) }
@@ -99,11 +107,15 @@ extension Llava15 {
 
         // mmproj: projector (checkpoint order), then the encoder in module order.
         var projector: [LlamaCppExport.Tensor] = []
-        let projectorRoles = LlavaLoader.required(config, roles: [.projector])
+        let extraRoles = anyRes?.tensors ?? []
+        let projectorRoles = LlavaLoader.required(config, roles: [.projector]).filter { !extraRoles.contains($0) }
         for role in projectorRoles {
             if let exported = tensor(role, rule: .alwaysF16) { projector.append(exported) }
         }
         projector.sort { lhs, rhs in lhs.source.name < rhs.source.name }
+        for role in extraRoles {
+            if let exported = tensor(role, rule: .alwaysF16) { projector.append(exported) }
+        }
         let layers = LlavaConfigReader.neededVisionLayers(config)
         var encoderRoles = encoderStem
         for layer in 0..<layers {
@@ -153,7 +165,7 @@ extension Llava15 {
         let floats = { (values: [Float]) in MetadataValue.array(element: .float32, values.map { .float32($0) }) }
         var projectionDim: UInt32 = 512
         if case .integer(let dim)? = configJSON?["vision_config"]?["projection_dim"] { projectionDim = UInt32(clamping: dim) }
-        let mmprojMetadata: [MetadataEntry] = [
+        var mmprojMetadata: [MetadataEntry] = [
             .init(key: "general.architecture", value: .string("clip")),
             .init(key: "clip.has_text_encoder", value: .bool(false)),
             .init(key: "clip.has_vision_encoder", value: .bool(true)),
@@ -170,6 +182,9 @@ extension Llava15 {
             .init(key: "clip.vision.attention.head_count", value: .uint32(UInt32(vision.headCount))),
             .init(key: "clip.vision.attention.layer_norm_epsilon", value: .float32(vision.layerNormEps)),
             .init(key: "clip.vision.block_count", value: .uint32(UInt32(layers))),
+        ]
+        mmprojMetadata += anyRes?.keys ?? []
+        mmprojMetadata += [
             .init(key: "clip.vision.image_mean", value: floats(imageMean)),
             .init(key: "clip.vision.image_std", value: floats(imageStd)),
             .init(key: "clip.use_gelu", value: .bool(vision.hiddenAct == .gelu)),
@@ -181,13 +196,17 @@ extension Llava15 {
 
 extension LlavaModel: LlamaCppExportable {
     public func checkLlamaCppExport(folder: String, dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) {
-        guard family == Llava15.name else { throw LlamaCppExportRefusal(reason: "the \(family) family has no llama.cpp export yet") }
-        try Llava15.checkLlamaCppExport(weights, folder: folder, dtype: dtype)
+        switch family {
+        case Llava15.name, LlavaNext.name: try Llava15.checkLlamaCppExport(weights, folder: folder, dtype: dtype)
+        case LlavaOnevision.name: throw LlamaCppExportRefusal(reason: LlavaOnevision.llamaCppRefusal)
+        default: throw LlamaCppExportRefusal(reason: "the \(family) family has no llama.cpp export yet")
+        }
     }
 
     public func llamaCppExport(folder: String, imageMean: [Float], imageStd: [Float],
                                dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) -> LlamaCppExport {
         try checkLlamaCppExport(folder: folder, dtype: dtype)
-        return try Llava15.llamaCppExport(weights, folder: folder, imageMean: imageMean, imageStd: imageStd, dtype: dtype)
+        let anyRes = family == LlavaNext.name ? LlavaNext.llamaCppExtras(weights.config) : nil
+        return try Llava15.llamaCppExport(weights, folder: folder, imageMean: imageMean, imageStd: imageStd, dtype: dtype, anyRes: anyRes)
     }
 }

@@ -14,6 +14,10 @@ public enum LlavaOnevision: ModelFamily {
     public static let name = "llava-onevision"
     public static let modelTypes: Set<String> = ["llava_onevision"]
 
+    /// Why `--to gguf` refuses OneVision: the llama.cpp pinned here (llama-cpp-python 0.3.36) has no
+    /// OneVision projector in convert_hf_to_gguf.py, conversion/ or tools/mtmd.
+    static let llamaCppRefusal = "llama.cpp has no LLaVA-OneVision projector (neither convert_hf_to_gguf.py nor tools/mtmd of llama-cpp-python 0.3.36 converts one)"
+
     /// LlavaOnevisionConfig's defaults (SigLIP-so400m/14 at 384, Qwen2, `<image>` 151646).
     public static let defaults = LlavaConfigReader.HFDefaults(
         modelType: "llava_onevision", textType: "qwen2", visionType: "siglip_vision_model",
