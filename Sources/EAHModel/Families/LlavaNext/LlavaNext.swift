@@ -48,14 +48,12 @@ public enum LlavaNext: ModelFamily {
 
     /// What llama.cpp's NeXT mmproj adds to LLaVA-1.5's (the legacy converter with the config_vit.json
     /// keys of llama.cpp's docs, after llava_surgery_v2): `clip.vision.image_grid_pinpoints` (flat,
-    /// INT32: a llava-hf config's [height, width] pairs as the converter copies them; a llama.cpp
-    /// source's pairs as it stored them), `image_aspect_ratio` anyres, `mm_patch_merge_type`
-    /// spatial_unpad, and `model.image_newline` after the projector.
+    /// INT32: the config's [height, width] pairs as the converter copies them; llama.cpp sources are
+    /// not exported), `image_aspect_ratio` anyres, `mm_patch_merge_type` spatial_unpad, and
+    /// `model.image_newline` after the projector.
     static func llamaCppExtras(_ config: LlavaConfig) -> Llava15.AnyResExtras? {
         guard let anyres = config.anyres else { return nil }
-        let pinpoints = anyres.pinpoints.flatMap { size in
-            anyres.packing == .llamaCppSlices ? [size.width, size.height] : [size.height, size.width]
-        }
+        let pinpoints = anyres.pinpoints.flatMap { [$0.height, $0.width] }
         return Llava15.AnyResExtras(keys: [
             .init(key: "clip.vision.image_grid_pinpoints", value: .array(element: .int32, pinpoints.map { .int32(Int32(clamping: $0)) })),
             .init(key: "clip.vision.image_aspect_ratio", value: .string("anyres")),
