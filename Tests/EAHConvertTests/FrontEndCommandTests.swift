@@ -47,6 +47,26 @@ struct FrontEndCommandTests {
         #expect(folder.stdout.contains(" 1500 "))
     }
 
+    @Test("a folder with vocab.json and merges.txt but no tokenizer.json tokenizes as transformers does")
+    func tokenizeVocabMergesFolder() throws {
+        let lines = try String(contentsOfFile: Fixtures.path("tokenizer-vocab-merges/expected.jsonl"), encoding: .utf8).split(separator: "\n")
+        let records = try lines.map { try JSONParser.parse(String($0)) }
+        let record = try #require(records.first { $0["text"] == .string("<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n") })
+        guard case .string(let text)? = record["text"], let ids = record["qwen2"] else { Issue.record("fixture record"); return }
+        let result = try CommandRunner.run("eah-convert", ["tokenize", Fixtures.path("tokenizer-vocab-merges/qwen2"), text, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try JSONParser.parse(result.stdout.trimmingCharacters(in: .newlines)) == .object([("schema", .integer(1)), ("ids", ids)]))
+
+        let directory = TemporaryDirectory()
+        for name in ["vocab.json", "merges.txt"] {
+            try FileManager.default.copyItem(atPath: Fixtures.path("tokenizer-vocab-merges/gpt2/" + name), toPath: directory.file(name))
+        }
+        directory.write("tokenizer_config.json", Array(#"{"tokenizer_class": "BertTokenizer"}"#.utf8))
+        let refused = try CommandRunner.run("eah-convert", ["tokenize", directory.path, "hi"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("eah-convert: \(directory.file("tokenizer_config.json")): tokenizer_class \"BertTokenizer\" is not one eah builds"))
+    }
+
     @Test("a line that is not a JSON string is bad input naming the line")
     func tokenizeBadLine() throws {
         let directory = TemporaryDirectory()
