@@ -92,6 +92,13 @@ struct FrontEndCommandTests {
         let answer = try CommandRunner.run("eah-run", [folder] + question), reference = try CommandRunner.run("eah-run", [original] + question)
         #expect(answer.status == 0, "\(answer.stderr)")
         #expect(!reference.stdout.isEmpty && answer.stdout == reference.stdout)
+        // A bundle of it carries the files; without EAH it answers as the folder does.
+        let bundle = directory.file("bundle")
+        let patch = try CommandRunner.run("eah-convert", ["patch", folder, "-o", bundle, "--head", "0:0"])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        #expect(FileManager.default.fileExists(atPath: bundle + "/vocab.json") && FileManager.default.fileExists(atPath: bundle + "/merges.txt"))
+        let bundled = try CommandRunner.run("eah-run", [bundle, "--no-eah"] + question)
+        #expect(bundled.status == 0 && bundled.stdout == reference.stdout, "\(bundled.stderr)")
     }
 
     @Test("a line that is not a JSON string is bad input naming the line")
