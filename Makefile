@@ -4,7 +4,7 @@ RELEASE_BIN = .build/release
 VENV = .venv
 PYTHON = $(VENV)/bin/python
 
-.PHONY: setup build release test test-real interop demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean fuzz fuzz-build fuzz-ci
+.PHONY: setup build release test test-neon test-real interop demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean fuzz fuzz-build fuzz-ci
 
 setup:
 	@tools/setup-system.sh
@@ -18,6 +18,13 @@ release: setup
 test: setup openai-venv
 	$(SWIFT) test
 	$(MAKE) fuzz-ci
+
+# The NEON kernels on this x86-64 machine: cross-compiles CEAHKernels for aarch64 Linux and runs
+# tools/kernel-check under qemu-aarch64 (with and without dotprod) against the portable kernels.
+# Opt-in: installs the cross compiler and qemu-user (~100 MB) that `make setup` leaves out.
+test-neon:
+	@tools/setup-system.sh --arm64-cross
+	tools/test-neon.sh
 
 # Coverage-guided fuzzing (libFuzzer through -sanitize=fuzzer, with AddressSanitizer) of every
 # parser: `make fuzz [TARGET=gguf] [SECONDS=60]` runs one target or each in turn (see
