@@ -1,14 +1,16 @@
 // kernel-check: compares every kernel table the CPU can run (eah_kernels_runnable) with the
 // portable one in the same binary, entry point by entry point, and checks which table the
 // dispatcher chose. Built for aarch64 and run under qemu-aarch64 by tools/test-neon.sh
-// (`make test-neon`), so the NEON and NEON+dotprod kernels are tested on an x86-64 machine; it
-// also builds and runs natively.
+// (`make test-neon`), so the NEON and NEON+dotprod kernels are tested on an x86-64 machine.
 //
 //   kernel-check [--expect-active NAME] [--expect-runnable a,b,c] [--dispatch-only]
 //
 // Integer paths (activation quantization, half/bfloat widening, products of quantized types,
 // whose per-block sums are exact) must be bit-exact. Float paths (F32/F16/BF16 products and the
 // F32 GEMM tile) accumulate in another order: |variant − portable| ≤ 16·√n·2⁻²⁴·Σ|w·x| (n terms).
+// Bit-exact quantized products hold because the NEON kernels scale and add the block sums in the
+// portable order. The x86 ones do not (vector accumulators across blocks, FMA), so natively this
+// reports them; `swift test` holds those to 1e-5·Σ|w·x| instead.
 #include "blocks.h"
 #include <math.h>
 #include <stdio.h>
@@ -448,6 +450,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "kernel-check: %d of %d cases failed\n", failures, cases);
         return 1;
     }
-    printf("kernel-check: all %d cases match\n", cases);
+    if (dispatchOnly) printf("kernel-check: dispatch as expected\n");
+    else printf("kernel-check: all %d cases match\n", cases);
     return 0;
 }
