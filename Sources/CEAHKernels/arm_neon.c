@@ -1,5 +1,5 @@
-// NEON kernels for arm64 (every arm64 CPU has NEON), and Q8_0/Q4_0/Q4_K byte dot products with the
-// dotprod extension (Armv8.2+, chosen when HWCAP reports it). Types without a NEON kernel use
+// NEON kernels for arm64 (every arm64 CPU has NEON), and Q8_0/Q4_0/Q4_K/Q6_K byte dot products with
+// the dotprod extension (Armv8.2+, chosen when HWCAP reports it). Types without a NEON kernel use
 // the portable ones.
 #include "blocks.h"
 #if defined(__aarch64__)
@@ -108,6 +108,32 @@ static float dot_q4_0(int n, const void *vw, const void *vx) {
 static inline int32x4_t add_mul_sum16(int32x4_t acc, int8x16_t a, int8x16_t b) { return vaddq_s32(acc, mul_sum16(a, b)); }
 EAH_DEFINE_DOT_Q4_K(dot_q4_K, add_mul_sum16)
 
+/// Q6_K against Q8_K, by 16-element sub-blocks as in portable.c (bit-exact to it).
+#define EAH_DEFINE_DOT_Q6_K(name, DOT16)                                                          \
+    static float name(int n, const void *vw, const void *vx) {                                   \
+        const block_q6_K *w = vw;                                                                 \
+        const block_q8_K *x = vx;                                                                 \
+        const uint8x16_t lowMask = vdupq_n_u8(0x0F), highMask = vdupq_n_u8(3);                    \
+        const int8x16_t bias = vdupq_n_s8(32);                                                    \
+        float sum = 0;                                                                            \
+        for (int b = 0; b < n / 256; b++) {                                                       \
+            int s = 0;                                                                            \
+            for (int sub = 0; sub < 16; sub++) {                                                  \
+                int half = sub / 8, first = 16 * (sub % 8);                                       \
+                int lowShift = 4 * (first / 64), highShift = 2 * (first / 32);                    \
+                uint8x16_t low = vld1q_u8(w[b].ql + 64 * half + first % 64);                      \
+                uint8x16_t high = vld1q_u8(w[b].qh + 32 * half + first % 32);                     \
+                low = vandq_u8(vshlq_u8(low, vdupq_n_s8((int8_t)-lowShift)), lowMask);            \
+                high = vandq_u8(vshlq_u8(high, vdupq_n_s8((int8_t)-highShift)), highMask);        \
+                int8x16_t q = vsubq_s8(vreinterpretq_s8_u8(vorrq_u8(low, vshlq_n_u8(high, 4))), bias); \
+                s += w[b].scales[sub] * vaddvq_s32(DOT16(vdupq_n_s32(0), q, vld1q_s8(x[b].qs + 16 * sub))); \
+            }                                                                                     \
+            sum += x[b].d * eah_half_to_float(w[b].d) * (float)s;                                 \
+        }                                                                                         \
+        return sum;                                                                               \
+    }
+EAH_DEFINE_DOT_Q6_K(dot_q6_K, add_mul_sum16)
+
 static void gemm_tile(const float *const a[6], const float *panel, int depth, float *c, long ldc, int start,
                       const float *initial) {
     // Eight columns at a time: 6 × 2 accumulators of 4.
@@ -161,6 +187,7 @@ static float dot_q4_0_dotprod(int n, const void *vw, const void *vx) {
     return sum;
 }
 EAH_DEFINE_DOT_Q4_K(dot_q4_K_dotprod, vdotq_s32)
+EAH_DEFINE_DOT_Q6_K(dot_q6_K_dotprod, vdotq_s32)
 #pragma clang attribute pop
 
 void eah_fill_neon(eah_kernel_table *t) {
@@ -171,6 +198,7 @@ void eah_fill_neon(eah_kernel_table *t) {
     t->vec_dot[EAH_Q8_0] = dot_q8_0;
     t->vec_dot[EAH_Q4_0] = dot_q4_0;
     t->vec_dot[EAH_Q4_K] = dot_q4_K;
+    t->vec_dot[EAH_Q6_K] = dot_q6_K;
     t->f16_to_f32 = f16_to_f32;
     t->gemm_tile = gemm_tile;
 }
@@ -181,5 +209,6 @@ void eah_fill_neon_dotprod(eah_kernel_table *t) {
     t->vec_dot[EAH_Q8_0] = dot_q8_0_dotprod;
     t->vec_dot[EAH_Q4_0] = dot_q4_0_dotprod;
     t->vec_dot[EAH_Q4_K] = dot_q4_K_dotprod;
+    t->vec_dot[EAH_Q6_K] = dot_q6_K_dotprod;
 }
 #endif
