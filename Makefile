@@ -54,7 +54,7 @@ test-real: setup tools-venv
 interop: setup
 	LLAMA_CPP_BIN="$$(tools/llama-cpp.sh llama-mtmd-cli llama-simple llama-tokenize llama-gguf)" && \
 		LLAMA_GGUF="$$LLAMA_CPP_BIN/llama-gguf" LLAMA_CPP_BIN="$$LLAMA_CPP_BIN" \
-		$(SWIFT) test --filter 'LlamaCppInteropTests|LlamaCppCompatibilityTests|LlamaCppExportTests'
+		$(SWIFT) test --filter 'LlamaCppInteropTests|LlamaCppQwen2VLInteropTests|Gemma3LlamaCppInteropTests|LlamaCppCompatibilityTests|LlamaCppExportTests|LlamaCppQwen2VLExportTests|LlamaCppBPEExportTests|LlamaCppRopeExportTests|LlamaCppPairTests|Gemma3LlamaCppExportTests|LlavaNextGGUFTests|Gemma3GGUFTests'
 
 demo: release
 	@tools/demo.sh $(RELEASE_BIN)
@@ -124,9 +124,10 @@ $(VENV)/.installed: tools/requirements.txt
 # Regenerates every committed fixture with the pinned reference libraries. Order matters:
 # the e2e fixture reads the tokenizer and template fixtures, the EAH one the LLaVA models,
 # qwen2vl_command the qwen2vl models.
-# The GGUF tokenizer fixtures run llama.cpp's llama-tokenize (tools/llama-cpp.sh builds it);
+# The GGUF tokenizer fixtures run llama.cpp's llama-tokenize, llava_next_gguf also llama-mtmd-cli and the
+# legacy mmproj converter (tools/llama-cpp.sh builds them; ~/.cache/eah/legacy-mmproj-py);
 # real_tokenizer fetches the real vocabularies first (tools/fetch_real_tokenizers.py).
-FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command e2e template_corpus llava_next llava_onevision
+FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command llamacpp_bpe llamacpp_qwen2vl llamacpp_rope e2e template_corpus llava_next llava_next_gguf llava_onevision llava_original_release internvl internvl_command internvl_original textonly_gguf gemma3_gguf
 
 fixtures: tools-venv
 	@for name in $(FIXTURE_SCRIPTS); do echo "tools/make_$${name}_fixtures.py"; $(PYTHON) tools/make_$${name}_fixtures.py || exit 1; done

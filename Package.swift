@@ -62,16 +62,17 @@ let package = Package(
         .target(name: "EAHModel", dependencies: ["EAHCore", "EAHCheckpoint", "EAHFrontEnd"]),
         // Model inputs: the SentencePiece tokenizer (tokenizer.model, tokenizer.json, GGUF metadata),
         // image decoding and CLIP preprocessing.
-        .target(name: "EAHFrontEnd", dependencies: ["EAHCheckpoint", "CSentencePieceProto", "CJPEG", "CPNG", "CImageShims"]),
+        .target(name: "EAHFrontEnd", dependencies: ["EAHCore", "EAHCheckpoint", "CSentencePieceProto", "CJPEG", "CPNG", "CImageShims",
+                                                  .product(name: "Crypto", package: "swift-crypto")]),
         // EAH: vision-sink counting, the head broadcast, calibration statistics, manifest, bundles.
-        .target(name: "EAH", dependencies: ["EAHModel", "EAHCheckpoint", "CEAHManifest", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "EAH", dependencies: ["EAHCore", "EAHModel", "EAHCheckpoint", "CEAHManifest", .product(name: "Crypto", package: "swift-crypto")]),
         // The runtime: a model with its tokenizer, template and preprocessor; EAH at load time.
-        .target(name: "EAHRuntime", dependencies: ["EAHModel", "EAHFrontEnd", "EAH"]),
+        .target(name: "EAHRuntime", dependencies: ["EAHCore", "EAHModel", "EAHFrontEnd", "EAH"]),
         // The OpenAI chat-completions API apart from HTTP: a request body checked into typed
         // fields, its image reference resolved to bounded bytes, stop sequences, error objects.
-        .target(name: "EAHServerAPI", dependencies: ["EAHCheckpoint", "EAHFrontEnd"]),
+        .target(name: "EAHServerAPI", dependencies: ["EAHCore", "EAHCheckpoint", "EAHFrontEnd"]),
         // `eah-run --serve`: the OpenAI chat-completions API over a pipeline, on Hummingbird.
-        .target(name: "EAHServer", dependencies: ["EAHCheckpoint", "EAHModel", "EAHFrontEnd", "EAH", "EAHRuntime", "EAHServerAPI",
+        .target(name: "EAHServer", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel", "EAHFrontEnd", "EAH", "EAHRuntime", "EAHServerAPI",
                                             .product(name: "Hummingbird", package: "hummingbird"),
                                             .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio")]),
         // What every executable shares: argument parsing entry point, exit statuses.
@@ -81,21 +82,21 @@ let package = Package(
         .target(name: "EAHTestSupport", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel"], path: "Sources/EAHTestSupport"),
         .executableTarget(
             name: "eah-convert",
-            dependencies: ["EAHCheckpoint", "EAHFrontEnd", "EAH", "EAHRuntime", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["EAHCore", "EAHCheckpoint", "EAHFrontEnd", "EAH", "EAHRuntime", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "eah-run",
             dependencies: ["EAHModel", "EAHRuntime", "EAHServer", "EAHCommandLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Fuzz targets for every parser of untrusted input (`make fuzz`, and the tests' replays).
-        .target(name: "EAHFuzzTargets", dependencies: ["EAHCheckpoint", "EAHFrontEnd", "EAHModel", "EAH", "EAHRuntime", "EAHServerAPI"]),
+        .target(name: "EAHFuzzTargets", dependencies: ["EAHCore", "EAHCheckpoint", "EAHFrontEnd", "EAHModel", "EAH", "EAHRuntime", "EAHServerAPI"]),
         // libFuzzer's driver entry point (declared only; -sanitize=fuzzer links it).
         .target(name: "CFuzzerDriver"),
         // `make fuzz`: libFuzzer over FuzzTargets when built with -sanitize=fuzzer -DEAH_FUZZING;
         // otherwise it replays input files through a target.
-        .executableTarget(name: "eah-fuzz", dependencies: ["EAHFuzzTargets", "CFuzzerDriver"]),
+        .executableTarget(name: "eah-fuzz", dependencies: ["EAHCore", "EAHFuzzTargets", "CFuzzerDriver"]),
         // `make bench`: the conversion benchmark (prints JSON lines).
-        .executableTarget(name: "eah-bench", dependencies: ["EAHCheckpoint", "EAHModel", "EAH", "EAHFrontEnd"]),
+        .executableTarget(name: "eah-bench", dependencies: ["EAHCore", "EAHCheckpoint", "EAHModel", "EAH", "EAHFrontEnd"]),
         .testTarget(name: "EAHCoreTests", dependencies: ["EAHCore", "EAHTestSupport"]),
         .testTarget(name: "EAHCheckpointTests", dependencies: ["EAHCheckpoint", "EAHTestSupport"]),
         .testTarget(name: "EAHModelTests", dependencies: ["EAHModel", "EAHTestSupport"]),

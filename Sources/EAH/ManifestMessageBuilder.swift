@@ -1,9 +1,5 @@
 import CEAHManifest
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// Builds the protobuf-c structs of an `EAHManifest` for `eah__manifest__pack`, owning every
 /// allocation (messages, arrays, strings) until the builder is released.

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// An output file written under a temporary name in the destination folder and renamed into
 /// place by `commit()`.
@@ -125,7 +121,7 @@ public final class AtomicOutputFile {
         guard var cursor = bytes.baseAddress else { return }
         var left = bytes.count
         while left > 0 {
-            let written = Glibc.write(descriptor, cursor, left)
+            let written = systemWrite(descriptor, cursor, left)
             if written < 0 {
                 if errno == EINTR { continue }
                 throw CheckpointError(path: path, problem: FileProblem.cannotWrite(errno: errno))

@@ -6,4 +6,11 @@ public struct ConversionSummary: Sendable, Equatable {
     public let bytesRead: Int
     /// Size of the output file.
     public let bytesWritten: Int
+
+    public init(outputPath: String, tensorCount: Int, bytesRead: Int, bytesWritten: Int) {
+        self.outputPath = outputPath
+        self.tensorCount = tensorCount
+        self.bytesRead = bytesRead
+        self.bytesWritten = bytesWritten
+    }
 }

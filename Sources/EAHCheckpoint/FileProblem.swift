@@ -57,8 +57,4 @@ public enum FileProblem: CheckpointProblem, Equatable {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// A read-only memory map of a whole file.
 ///

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 import COutputCleanup
 import Synchronization
 
@@ -30,7 +26,8 @@ public enum OutputCleanup {
     }()
     private static let lock = Mutex(())
 
-    static func register(_ path: String) {
+    /// Registers a file: an interrupted run unlinks it.
+    public static func register(_ path: String) {
         register(path, folder: false)
     }
 

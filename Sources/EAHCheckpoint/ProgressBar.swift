@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// A one-line progress bar with rate and ETA, drawn on standard error only when it is a
 /// terminal and `silenced` is off (`-q`); silent otherwise (pipes, CI logs). With `NO_COLOR`

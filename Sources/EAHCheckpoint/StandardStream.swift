@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// Unbuffered writes to standard output or standard error, safe from any thread (no shared
 /// `FILE*` state), so streamed tokens and progress lines appear at once.
@@ -15,7 +11,7 @@ public enum StandardStream {
         let descriptor = self == .output ? STDOUT_FILENO : STDERR_FILENO
         var bytes = Array(text.utf8)[...]
         while !bytes.isEmpty {
-            let written = bytes.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            let written = bytes.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress, $0.count) }
             if written < 0 { if errno == EINTR { continue } else { return } }
             bytes = bytes.dropFirst(written)
         }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 import CZlib
 import Synchronization
 
@@ -128,7 +126,7 @@ public final class ZipArchive: Sendable {
                 checksum = CZlib.crc32(checksum, output.baseAddress!.assumingMemoryBound(to: Bytef.self), uInt(made))
                 var written = 0
                 while written < made {
-                    let result = Glibc.write(descriptor, output.baseAddress! + written, made - written)
+                    let result = systemWrite(descriptor, output.baseAddress! + written, made - written)
                     if result < 0, errno == EINTR { continue }
                     guard result > 0 else { throw fail("cannot write the temporary file (\(String(cString: strerror(errno))))") }
                     written += result

@@ -1,8 +1,6 @@
 import ArgumentParser
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// The first look at a command line, before any parsing or validation: a mistyped subcommand
 /// or option is named with the nearest valid one, an option given twice is refused, and

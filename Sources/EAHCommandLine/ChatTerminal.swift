@@ -1,8 +1,6 @@
 import EAHCheckpoint
 import EAHRuntime
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// The terminal side of `eah-run --chat`: reads lines from standard input, streams answers to
 /// standard output. `/image PATH` attaches an image to the next message, `/reset` starts over,
@@ -40,24 +38,31 @@ public struct ChatTerminal {
     }
 
     static let help = "Type a message and press Enter. /image PATH attaches an image to the next message, /reset starts over, /quit ends.\n"
+    static let textOnlyHelp = "Type a message and press Enter. /reset starts over, /quit ends. (A text-only model: no /image.)\n"
+    /// The answer to `/image` for a model without a vision tower.
+    static let textOnly = "/image: this model has no vision tower, so it takes no image; chat in text, or start eah-run --chat with a vision-language model (or a GGUF with its --mmproj)\n"
 
     /// Runs until `/quit` or the end of input. A bad image or a failed turn is reported and the
     /// conversation goes on.
     public func run() {
         let interactive = isatty(STDIN_FILENO) != 0
         func notice(_ text: String) { if interactive { StandardStream.error.write(text) } }
-        notice(Self.help)
+        let takesImages = conversation.takesImages
+        notice(takesImages ? Self.help : Self.textOnlyHelp)
         while true {
-            notice(conversation.hasImage || !conversation.messages.isEmpty ? "> " : "(no image yet) > ")
+            let waitingForImage = takesImages && !conversation.hasImage && conversation.messages.isEmpty
+            notice(waitingForImage ? "(no image yet) > " : "> ")
             guard let line = readLine(strippingNewline: true) else { break }
             switch Self.command(line) {
             case .empty: continue
             case .quit: return
-            case .help: StandardStream.error.write(Self.help)
+            case .help: StandardStream.error.write(takesImages ? Self.help : Self.textOnlyHelp)
             case .unknown(let word): StandardStream.error.write("unknown command \(TerminalText.escape(word)); /help lists them\n")
             case .reset:
                 conversation.reset()
                 notice("(new conversation)\n")
+            case .image where !takesImages:
+                StandardStream.error.write(Self.textOnly)
             case .image(let path):
                 do {
                     if conversation.attachImage(try conversation.pipeline.image(path: path)) {

@@ -2,9 +2,6 @@ import ArgumentParser
 import EAHCore
 import EAHFrontEnd
 import EAHRuntime
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Options that say where a model's companions are and how to feed it: shared by every command
 /// that runs a model.
@@ -55,9 +52,10 @@ public struct ModelSourceOptions: ParsableArguments {
                                  imageMode: imageMode, textOverlay: source.textOverlay)
     }
 
-    /// The model at `model` with its tokenizer, template and preprocessor (no EAH options).
-    public func pipeline(model: String) throws -> ModelPipeline {
+    /// The model at `model` with its tokenizer, template and preprocessor (no EAH options);
+    /// `forEAH` refuses a text-only model (calibration).
+    public func pipeline(model: String, forEAH: Bool = false) throws -> ModelPipeline {
         applyThreads()
-        return try ModelPipeline(model: model, visionTower: visionTower, mmproj: mmproj, templateName: template, imageMode: imageMode)
+        return try ModelPipeline(model: model, visionTower: visionTower, mmproj: mmproj, templateName: template, imageMode: imageMode, forEAH: forEAH)
     }
 }

@@ -1,8 +1,6 @@
 import ArgumentParser
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 extension ParsableCommand {
     /// The entry point of every eah executable: installs the output-cleanup signal handlers,
@@ -15,24 +13,24 @@ extension ParsableCommand {
         let arguments = Array(CommandLine.arguments.dropFirst())
         if let problem = ArgumentCheck(Self.self, toolName: toolName).problem(arguments) {
             StandardStream.error.write(usageLine(problem, toolName: toolName))
-            Glibc.exit(2)
+            systemExit(2)
         }
         do {
             var command = try parseAsRoot(arguments)
             try command.run()
-            Glibc.exit(0)
+            systemExit(0)
         } catch let error as CheckpointError {
             StandardStream.error.write("\(toolName): \(error)\n")
-            Glibc.exit(error.isUsageError ? 2 : 1)
+            systemExit(error.isUsageError ? 2 : 1)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 print(fullMessage(for: error))
-                Glibc.exit(0)
+                systemExit(0)
             }
             StandardStream.error.write(usageLine(message(for: error), toolName: toolName))
             // Argument and validation errors are bad usage; anything else thrown by a run is bad input.
-            Glibc.exit(code == .validationFailure || error is ValidationError ? 2 : 1)
+            systemExit(code == .validationFailure || error is ValidationError ? 2 : 1)
         }
     }
 

@@ -80,6 +80,11 @@ public struct PreprocessorConfig: Sendable, Equatable {
             size = .exact(height: 384, width: 384)
             doCenterCrop = false
         }
+        // SiglipImageProcessor (a SigLIP tower's folder, lmms-lab OneVision's tower) squashes to its size, no crop.
+        if case .string(let type)? = json["image_processor_type"], type.hasPrefix("SiglipImageProcessor") {
+            size = .exact(height: 224, width: 224)
+            doCenterCrop = false
+        }
         try flag("do_resize", &doResize)
         try flag("do_center_crop", &doCenterCrop)
         try flag("do_rescale", &doRescale)

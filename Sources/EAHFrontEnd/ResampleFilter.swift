@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// Pillow's resampling filters for `Image.resize`, numbered as Pillow (and
 /// `preprocessor_config.json`'s `resample`) number them. Nearest (0) is not supported.

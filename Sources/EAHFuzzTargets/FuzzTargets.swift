@@ -4,9 +4,7 @@ import EAHFrontEnd
 import EAHModel
 import EAHRuntime
 import EAHServerAPI
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// One entry point per parser of untrusted input, for libFuzzer (`eah-fuzz`, `make fuzz`) and
 /// for the tests that replay the committed crash inputs and seeds.
@@ -178,7 +176,7 @@ enum InputFile {
         precondition(descriptor >= 0, "cannot write \(path)")
         var written = 0
         while written < bytes.count {
-            let result = Glibc.write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+            let result = systemWrite(descriptor, bytes.baseAddress! + written, bytes.count - written)
             precondition(result > 0, "cannot write \(path)")
             written += result
         }

@@ -20,6 +20,10 @@ public enum ModelProblem: CheckpointProblem, Equatable {
     case badPixelValues(String)
     /// An image whose positions alone exceed the model's context.
     case imageTooLarge(needed: Int, context: Int)
+    /// An image given to a model without a vision tower.
+    case noVisionTower
+    /// EAH (calibrate, patch) asked of a model without a vision tower.
+    case textOnlyForEAH
 
     public var message: String {
         switch self {
@@ -33,6 +37,10 @@ public enum ModelProblem: CheckpointProblem, Equatable {
         case .badPixelValues(let text): text
         case .imageTooLarge(let needed, let context):
             "this image needs \(needed) tokens but the model's context holds \(context) (max_position_embeddings)"
+        case .noVisionTower:
+            "the model has no vision tower (a text-only checkpoint, or a llama.cpp text GGUF without its --mmproj): it takes no image"
+        case .textOnlyForEAH:
+            "is a text-only model (no vision tower): EAH needs a vision-language model, since it acts on the attention to image tokens"
         }
     }
 
@@ -45,12 +53,15 @@ public enum ModelProblem: CheckpointProblem, Equatable {
         case .badInput: nil
         case .badPixelValues: "write [1, 3, H, W] F32 pixel values at the vision tower's image size (eah-convert preprocess)"
         case .imageTooLarge: "pass a smaller image, or use a model with a longer context"
+        case .noVisionTower: "drop --image/--pixel-values and <image>, or pass the mmproj"
+        case .textOnlyForEAH:
+            "pass a vision-language model (a LLaVA, Qwen2-VL, InternVL or Gemma 3 folder, or a llama.cpp GGUF with its --mmproj); run this one without EAH: eah-run MODEL --prompt TEXT"
         }
     }
 
     public var isUsageError: Bool {
         switch self {
-        case .needsCompanion, .badInput: true
+        case .needsCompanion, .badInput, .noVisionTower: true
         default: false
         }
     }

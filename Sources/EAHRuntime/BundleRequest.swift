@@ -17,6 +17,8 @@ public struct BundleRequest: Sendable {
     /// Text files written into the bundle before it is renamed into place (the main job's
     /// `calibration.json` and heatmap), by name: an interrupted run leaves all or nothing.
     public var extraFiles: [(name: String, text: String)] = []
+    /// llama.cpp's layout: the byte-level BPE pre-tokenizer declared instead of the hash's choice.
+    public var tokenizerPre: String?
 
     public init(model: String, visionTower: String? = nil, mmproj: String? = nil, patches: [EAHLayerPatch], bake: Bool = false,
                 calibration: EAHManifest.CalibrationProvenance? = nil, format: ConversionOptions.OutputFormat? = nil,

@@ -1,8 +1,6 @@
 import EAH
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Undoes baking: writes a baked bundle's model folder with the original q/k tensors back in
 /// place, byte for byte what the bundle's weights were before baking (same writer, same order).

@@ -1,9 +1,7 @@
 import EAH
 import EAHCheckpoint
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Writes a self-contained EAH bundle: the weights (sharded where large), the config,
 /// tokenizer and preprocessor files, and `manifest.pb`, in a temporary directory renamed into
@@ -19,6 +17,7 @@ public enum BundleWriter {
     public static func write(_ request: BundleRequest, to output: String, overwrite: Bool,
                              progress: ((Int, Int) -> Void)? = nil) throws(CheckpointError) -> EAHManifest {
         let model = try ModelFamilies.load(ModelRequest(model: request.model, visionTower: request.visionTower, mmproj: request.mmproj))
+        guard model.takesImages else { throw CheckpointError(path: request.model, problem: ModelProblem.textOnlyForEAH) }
         let config = model.shape
         let patches = try validated(request, shape: config)
         let isGGUF = model.companions.isGGUF
@@ -55,7 +54,8 @@ public enum BundleWriter {
         // GGUF from a non-GGUF source: llama.cpp's layout (text model and mmproj), runnable by stock llama.cpp.
         let llamaCpp = format == .gguf && !isGGUF
         if llamaCpp {
-            let export = try LlamaCppWriter.export(model, path: request.model, dtype: request.dtype)
+            var export = try LlamaCppWriter.export(model, path: request.model, dtype: request.dtype)
+            export.tokenizerPre = request.tokenizerPre
             try LlamaCppWriter.write(export, model: model, path: request.model, modelPath: directory.file(BundleLayout.ggufModel),
                                      mmprojPath: directory.file(BundleLayout.ggufMMProj), dtype: request.dtype, overwrite: false,
                                      rewrites: rewrites, progress: progress)

@@ -1,7 +1,5 @@
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// COCO-format instance annotations: images, the categories, and which objects each image holds.
 ///

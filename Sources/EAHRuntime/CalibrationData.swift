@@ -1,8 +1,6 @@
 import EAH
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// The samples a calibration runs on: image paths with prompts.
 ///

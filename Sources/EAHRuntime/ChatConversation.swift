@@ -33,6 +33,9 @@ public final class ChatConversation {
     /// Whether the conversation has an image (attached or waiting for the next message).
     public var hasImage: Bool { picture != nil }
 
+    /// Whether the model takes images at all (false for a text-only model).
+    public var takesImages: Bool { pipeline.model.takesImages }
+
     /// Prompt positions the last turn took from the cache.
     public var reusedPositions: Int { session.reusedPositions }
 

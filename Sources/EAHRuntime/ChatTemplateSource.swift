@@ -1,9 +1,7 @@
 import EAHCheckpoint
 import EAHFrontEnd
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// A chat template and the tokenizer beside it, from what `eah-convert template` accepts: a
 /// `.jinja` file, a model folder, a GGUF, or an EAH bundle.

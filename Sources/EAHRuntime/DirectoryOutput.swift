@@ -1,7 +1,5 @@
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// An output directory built under a temporary name beside its destination and renamed into
 /// place by `commit()`; `abandon()`, a thrown error before commit, or SIGINT/SIGTERM/SIGHUP
@@ -63,7 +61,7 @@ final class DirectoryOutput {
             throw CheckpointError(path: trimmed, problem: FileProblem.cannotWrite(errno: code))
         }
         let text = Array((kind.rawValue + "\n").utf8)
-        let written = text.withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+        let written = text.withUnsafeBytes { systemWrite(descriptor, $0.baseAddress, $0.count) }
         let code = written < 0 ? errno : written < text.count ? ENOSPC : 0
         let closed = close(descriptor) == 0 ? 0 : errno
         guard code == 0, closed == 0 else {

@@ -1,8 +1,6 @@
 import EAH
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// An EAH bundle on disk: its manifest, and where its model and companions are.
 ///

@@ -2,9 +2,6 @@ import EAHCheckpoint
 import EAHCore
 import EAHFrontEnd
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Writes a model in llama.cpp's layout: the text-model GGUF (with the tokenizer) and the mmproj
 /// GGUF, as llama.cpp's converters write them (`LlamaCppExport`, built by the model's family).
@@ -29,10 +26,9 @@ public enum LlamaCppWriter {
         } catch {
             throw refuse(error.reason)
         }
-        let preprocessor = try ModelFiles.preprocessorConfig(in: imageFolder)
+        let statistics = try exportable.llamaCppImageStatistics(folder: imageFolder)
         do throws(LlamaCppExportRefusal) {
-            return try exportable.llamaCppExport(folder: folder, imageMean: preprocessor.imageMean.map { Float($0) },
-                                                 imageStd: preprocessor.imageStd.map { Float($0) }, dtype: dtype)
+            return try exportable.llamaCppExport(folder: folder, imageMean: statistics.mean, imageStd: statistics.std, dtype: dtype)
         } catch {
             throw refuse(error.reason)
         }
@@ -52,7 +48,7 @@ public enum LlamaCppWriter {
         guard case .folder(let tokenizerFolder) = model.companions.tokenizer else {
             throw CheckpointError(path: path, problem: ConversionProblem.notLlamaCppLayout("the tokenizer is not in a model folder"))
         }
-        let tokenizer = try LlamaCppTokenizerExport.metadata(folder: tokenizerFolder, vocabSize: model.shape.vocabSize)
+        let tokenizer = try LlamaCppTokenizerExport.metadata(folder: tokenizerFolder, vocabSize: model.shape.vocabSize, pre: export.tokenizerPre)
         let mmprojF32 = dtype == .f32
         func outputs(_ tensors: [LlamaCppExport.Tensor]) -> [Converter.OutputTensor] {
             tensors.map { tensor in
@@ -60,10 +56,15 @@ public enum LlamaCppWriter {
                 let rowBytes = type.byteCount(elements: tensor.shape.count > 1 ? tensor.shape.dropFirst().reduce(1, *) : 1) ?? 0
                 let bake = rewrites[tensor.source.name]
                 var rewrite: Converter.Rewrite? = bake
-                if let heads = tensor.permuteHeads {
+                if tensor.permuteHeads != nil || tensor.part != nil || (tensor.addOne && type == .f32) {
+                    let part = tensor.part, heads = tensor.permuteHeads
+                    let innerBytes = part.flatMap { type.byteCount(elements: $0.innerElements) } ?? 0
+                    let addOne = tensor.addOne && type == .f32, source = tensor.source.dtype
                     rewrite = { bytes in
                         bake?(&bytes)
-                        LlamaCppExport.permuteRows(&bytes, heads: heads, rowBytes: rowBytes)
+                        if let part { bytes = part.select(bytes, innerBytes: innerBytes) }
+                        if let heads { LlamaCppExport.permuteRows(&bytes, heads: heads, rowBytes: rowBytes) }
+                        if addOne { LlamaCppExport.addOne(&bytes, source: source) }
                     }
                 }
                 return Converter.OutputTensor(plan: TensorPlan(name: tensor.name, dtype: type, shape: tensor.shape),
@@ -72,25 +73,84 @@ public enum LlamaCppWriter {
         }
         var text = outputs(export.text)
         if let onlyText { text = text.filter { onlyText.contains($0.source.name) } }
-        // The pair is written or neither: an existing file is refused before anything is written,
-        // and a text model written fresh goes again when its mmproj fails.
-        let existed = ModelFiles.exists(modelPath)
-        if !overwrite {
-            for path in [modelPath] + (mmprojPath.map { [$0] } ?? []) where ModelFiles.exists(path) {
-                throw CheckpointError(path: path, problem: FileProblem.outputExists)
-            }
+        guard let mmprojPath else {
+            return [try Converter.write(text, to: modelPath, format: .gguf, metadata: export.textMetadata + tokenizer + export.tokenizerSuffix,
+                                        overwrite: overwrite, progress: progress)]
         }
-        var summaries = [try Converter.write(text, to: modelPath, format: .gguf, metadata: export.textMetadata + tokenizer,
-                                             overwrite: overwrite, progress: progress)]
-        if let mmprojPath {
-            do {
-                summaries.append(try Converter.write(outputs(export.mmproj), to: mmprojPath, format: .gguf, metadata: export.mmprojMetadata,
-                                                     overwrite: overwrite))
-            } catch {
-                if !existed { unlink(modelPath) }
-                throw error
-            }
+        // The pair appears whole or not at all: an existing file is refused before anything is
+        // written; both are written into a staging folder beside them (removed on errors and
+        // signals) and renamed into place only once both are complete.
+        var mmprojExisted = false
+        for path in [modelPath, mmprojPath] {
+            var status = stat()
+            guard lstat(path, &status) == 0 else { continue }
+            if path == mmprojPath { mmprojExisted = true }
+            guard overwrite else { throw CheckpointError(path: path, problem: FileProblem.outputExists) }
+            guard (status.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError(path: path, problem: FileProblem.outputNotAFile) }
         }
-        return summaries
+        let staging = try StagingFolder(beside: modelPath)
+        defer { staging.remove() }
+        let stagedText = staging.path + "/" + baseName(modelPath), stagedMMProj = staging.path + "/" + baseName(mmprojPath)
+        let textSummary = try Converter.write(text, to: stagedText, format: .gguf, metadata: export.textMetadata + tokenizer + export.tokenizerSuffix,
+                                              overwrite: false, progress: progress)
+        let mmprojSummary = try Converter.write(outputs(export.mmproj), to: stagedMMProj, format: .gguf, metadata: export.mmprojMetadata,
+                                                overwrite: false)
+        // The mmproj first, marked for removal until the text model is in place too: an error or
+        // a signal between the two renames leaves neither new file.
+        // (A new path is marked before the rename, so no moment leaves it; one being replaced only
+        // after, so that the file it replaces is never removed.)
+        if !mmprojExisted { OutputCleanup.register(mmprojPath) }
+        defer { OutputCleanup.unregister(mmprojPath) }
+        guard rename(stagedMMProj, mmprojPath) == 0 else { throw CheckpointError(path: mmprojPath, problem: FileProblem.cannotWrite(errno: errno)) }
+        if mmprojExisted { OutputCleanup.register(mmprojPath) }
+        guard rename(stagedText, modelPath) == 0 else {
+            let code = errno
+            unlink(mmprojPath)
+            throw CheckpointError(path: modelPath, problem: FileProblem.cannotWrite(errno: code))
+        }
+        return [textSummary, mmprojSummary].map {
+            ConversionSummary(outputPath: $0.outputPath == stagedText ? modelPath : mmprojPath, tensorCount: $0.tensorCount,
+                              bytesRead: $0.bytesRead, bytesWritten: $0.bytesWritten)
+        }
+    }
+
+    static func baseName(_ path: String) -> String {
+        path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+    }
+
+    /// A temporary folder `.NAME.partial-*` beside `NAME` (removed by `remove()` and, until
+    /// then, on SIGINT/SIGTERM); errors about files in it name the folder the files go to.
+    final class StagingFolder {
+        let path: String
+
+        init(beside output: String) throws(CheckpointError) {
+            let slash = output.lastIndex(of: "/")
+            let folder = slash.map { String(output[..<$0]) } ?? "."
+            let base = LlamaCppWriter.baseName(output)
+            var suffix = UInt64.random(in: 0...UInt64.max)
+            var made = ""
+            for _ in 0..<16 {
+                let candidate = "\(folder.isEmpty ? "" : folder)/.\(base).partial-\(String(suffix, radix: 36))"
+                // Registered before it exists: a signal in between would leave it behind.
+                OutputCleanup.registerFolder(candidate)
+                if mkdir(candidate, 0o755) == 0 {
+                    made = candidate
+                    break
+                }
+                let code = errno
+                OutputCleanup.unregister(candidate)
+                guard code == EEXIST else { throw CheckpointError(path: output, problem: FileProblem.cannotWrite(errno: code)) }
+                suffix &+= 1
+            }
+            guard !made.isEmpty else { throw CheckpointError(path: output, problem: FileProblem.cannotWrite(errno: EEXIST)) }
+            path = made
+            PartialOutputFolders.register(made, destination: folder.isEmpty ? "" : folder)
+        }
+
+        func remove() {
+            OutputCleanup.removeTree(path)
+            OutputCleanup.unregister(path)
+            PartialOutputFolders.unregister(path)
+        }
     }
 }

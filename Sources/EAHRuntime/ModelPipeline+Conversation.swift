@@ -30,6 +30,7 @@ extension ModelPipeline {
     /// family; `maximumPixelCount` bounds the decoded size.
     public func image(bytes: [UInt8], origin: String,
                       maximumPixelCount: Int = ImageDecoder.defaultMaximumPixelCount) throws(CheckpointError) -> PreparedImage {
+        try checkTakesImages(origin: origin)
         let image: RGBImage
         do throws(ImageProblem) {
             image = try ImageDecoder(maximumPixelCount: maximumPixelCount).decode(bytes)

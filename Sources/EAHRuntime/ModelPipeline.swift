@@ -17,9 +17,12 @@ public final class ModelPipeline: @unchecked Sendable {
     public let processor: any InputProcessor
     public let template: ConversationTemplate
 
+    /// `forEAH`: for calibration, which refuses a model without a vision tower (before looking
+    /// for its tokenizer and template).
     public init(model path: String, visionTower: String? = nil, mmproj: String? = nil, templateName: String? = nil,
-                imageMode: PreprocessMode? = nil, textOverlay: String? = nil, pool: ThreadPool = .shared) throws(CheckpointError) {
+                imageMode: PreprocessMode? = nil, textOverlay: String? = nil, forEAH: Bool = false, pool: ThreadPool = .shared) throws(CheckpointError) {
         model = try ModelFamilies.load(ModelRequest(model: path, visionTower: visionTower, mmproj: mmproj, textOverlay: textOverlay), pool: pool)
+        if forEAH, !model.takesImages { throw CheckpointError(path: path, problem: ModelProblem.textOnlyForEAH) }
         switch model.companions.tokenizer {
         case .folder(let folder): tokenizer = try TokenizerFile.load(path: try ModelFiles.tokenizer(in: folder))
         case .ggufMetadata(let file): tokenizer = try TokenizerFile.load(path: file)
@@ -75,7 +78,13 @@ public final class ModelPipeline: @unchecked Sendable {
 
     /// The image at `path`, decoded as transformers' `load_image` does and preprocessed by the family.
     public func image(path: String) throws(CheckpointError) -> PreparedImage {
-        try processor.prepare(try ImageDecoder().decode(path: path), origin: path)
+        try checkTakesImages(origin: path)
+        return try processor.prepare(try ImageDecoder().decode(path: path), origin: path)
+    }
+
+    /// Refuses any image for a model without a vision tower, before the image is read.
+    func checkTakesImages(origin: String) throws(CheckpointError) {
+        guard model.takesImages else { throw CheckpointError(path: origin, problem: ModelProblem.noVisionTower) }
     }
 
     /// Ids that end an answer: the tokenizer's EOS and the config's.

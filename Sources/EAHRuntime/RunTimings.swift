@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 import EAHCheckpoint
 
 /// Where a run's time went, for `eah-run --json`: loading, the prompt (prefill, up to the first
@@ -44,11 +40,9 @@ public struct RunTimings: Sendable {
         ])
     }
 
-    /// The process's peak resident set (`getrusage`'s `ru_maxrss`, KiB on Linux), in MiB.
+    /// The process's peak resident set (`getrusage`'s `ru_maxrss`), in MiB.
     public static func peakResidentMiB() -> Double {
-        var usage = rusage()
-        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return 0 }
-        return Double(usage.ru_maxrss) / 1024
+        Double(peakResidentSetBytes() ?? 0) / 1_048_576
     }
 
     private static func now() -> Double {

@@ -4,9 +4,7 @@ import EAHModel
 import EAHRuntime
 import EAHServerAPI
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Chat completions apart from HTTP: a checked request becomes a prompt, runs on the worker,
 /// and its events become OpenAI's response objects.
@@ -50,6 +48,10 @@ final class ChatCompletionService: Sendable {
                            param: "eah", code: "eah_unavailable")
         }
         var images: [PreparedImage] = []
+        if request.image != nil, !model.pipeline.model.takesImages {
+            throw .invalid("image_url parts are not supported by model '\(model.name)': it has no vision tower (a text-only model); send the messages as text",
+                           param: "messages", code: "image_not_supported")
+        }
         if let image = request.image {
             let (bytes, origin) = try ImageLoader.bytes(of: image, maxBytes: configuration.maxImageBytes)
             do throws(CheckpointError) {

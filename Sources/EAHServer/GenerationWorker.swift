@@ -1,8 +1,6 @@
 import Dispatch
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Runs generations one at a time on a thread of their own (the model computes on the shared
 /// thread pool, never on the server's event loops), with a bounded queue in front.

@@ -1,7 +1,5 @@
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// The encoded bytes an image part refers to, bounded in size.
 public enum ImageLoader {

@@ -1,8 +1,5 @@
 import EAHCheckpoint
 import EAHCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `eah-bench DIR BIN_DIR`: the conversion benchmark behind `make bench`;
 /// `eah-bench matmul [NUMPY_JSON]`: the matrix-product benchmark (`MatmulBenchmark`);

@@ -2,9 +2,6 @@ import EAH
 import EAHCheckpoint
 import EAHCore
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Calibration cost against a full forward pass, for a TinyLlama-shaped decoder behind a CLIP
 /// ViT-L/14-336-shaped vision tower (random F16 weights, llava-hf layout, generated once).

@@ -2,9 +2,6 @@ import EAH
 import EAHCheckpoint
 import EAHCore
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Calibration time and peak RSS at decoder layers 0-3 of a 7B-shaped LLaMA decoder (hidden
 /// 4096, 32 heads, intermediate 11008, random F16 weights built in memory) on long prompts: a

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Runs a program to completion and reports its wall time, exit status and peak RSS.
 struct ChildProcess {

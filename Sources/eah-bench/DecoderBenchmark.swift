@@ -1,9 +1,6 @@
 import EAHCheckpoint
 import EAHCore
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Prefill and decode speed of the LLaMA decoder on the TinyLlama-shaped checkpoint, with F32,
 /// F16 and Q8_0 weights: one JSON line per weight type.

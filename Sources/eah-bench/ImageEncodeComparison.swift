@@ -1,9 +1,6 @@
 import EAHCheckpoint
 import EAHCore
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `eah-bench image-encode TEXT_GGUF MMPROJ_GGUF IMAGE LLAMA_BIN_DIR THREADS`: CLIP ViT-L/14-336
 /// plus the LLaVA projector (one 336² image to 576 features) against llama.cpp's

@@ -1,9 +1,6 @@
 import EAHCheckpoint
 import EAHCore
 import EAHModel
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `eah-bench memory-7b FILE THREADS`: LLaVA-1.5-7B's language model (LLaMA-2-7B shape) as a
 /// Q4_K_M GGUF (tools/make_bench_models.py llama7b-q4_k_m) loaded and run for a 32-token prompt
@@ -29,9 +26,7 @@ enum LargeModelMemory {
         let loadSeconds = DecoderBenchmark.now() - loadStart
         let prompt = 32, steps = 8
         let (prefill, decode) = DecoderBenchmark.time(weights: weights, config: config, promptLength: prompt, decodeSteps: steps)
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        let peakMB = Double(usage.ru_maxrss) / 1024
+        let peakMB = Double(peakResidentSetBytes() ?? 0) / 1_048_576
         return .object([
             ("schema", .integer(1)),
             ("benchmark", .string("memory-llama7b-q4_k_m")),

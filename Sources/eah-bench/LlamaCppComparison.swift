@@ -1,8 +1,5 @@
 import EAHCheckpoint
 import EAHCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS`: the decoder against llama.cpp's
 /// `llama-bench` on the same GGUF files (`llama-<type>.gguf` in DATA_DIR, made by tools/bench.sh)

@@ -1,8 +1,5 @@
 import EAHCheckpoint
 import EAHCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `eah-bench matmul [NUMPY_JSON]`: matrix-product throughput of `MatrixMultiply`.
 ///

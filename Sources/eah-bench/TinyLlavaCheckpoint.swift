@@ -79,6 +79,3 @@ enum TinyLlavaCheckpoint {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif

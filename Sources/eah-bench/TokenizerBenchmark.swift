@@ -2,9 +2,6 @@ import EAHCheckpoint
 import EAHCore
 import EAHFrontEnd
 import Dispatch
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `eah-bench tokenize VOCAB_DIR TEXT_PATH [REFERENCE_JSON]`: tokenization throughput on the
 /// 10 MB mixed text tools/bench_tokenizers.py writes, with the real vocabularies

@@ -40,6 +40,7 @@ struct BundleCommand: ParsableCommand {
         }
         var request = BundleRequest(model: model, visionTower: source.visionTower, mmproj: source.mmproj, patches: patches, bake: patch.bake,
                                     calibration: PatchOptions.provenance(report), format: patch.to, dtype: patch.dtype)
+        request.tokenizerPre = patch.tokenizerPre
         // Inside the bundle before it is renamed into place, so an interrupted run leaves all or nothing.
         request.extraFiles = [("calibration.json", report.json.pretty + "\n"), ("calibration.svg", CalibrationHeatmap.svg(report))]
         let writing = ProgressBar(label: "writing bundle")

@@ -35,7 +35,7 @@ struct CalibrationSettings: ParsableArguments {
         let dataset = try CalibrationData(path: data, prompt: prompt)
         let indices = shard.map { dataset.shardIndices($0.index, of: $0.count) } ?? Array(dataset.samples.indices)
         let samples = indices.map { dataset.samples[$0] }
-        let pipeline = try source.pipeline(model: model)
+        let pipeline = try source.pipeline(model: model, forEAH: true)
         let calibrator = try Calibrator(pipeline: pipeline, layers: layerList, beta: threshold)
         let bar = ProgressBar(label: "calibrating", unit: .items("samples"))
         let statistics = try calibrator.run(samples, indices: indices) { bar.update(done: $0, total: $1) }

@@ -3,9 +3,7 @@ import EAHCommandLine
 import EAHCheckpoint
 import EAHModel
 import EAHRuntime
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 
 /// `eah-convert convert SRC -o DST [--to safetensors|gguf] [--dtype ...] [--keep-names] [--force]`.
@@ -41,6 +39,9 @@ struct ConvertCommand: ParsableCommand {
 
     @Option(help: "The CLIP vision tower folder of an original LLaVA release (llama.cpp's layout).")
     var visionTower: String?
+
+    @Option(help: ArgumentHelp("llama.cpp's layout: the byte-level BPE pre-tokenizer to declare (qwen2, llama-bpe, …) when llama.cpp's hash does not know the tokenizer.", valueName: "name"))
+    var tokenizerPre: String?
 
     @Flag(help: "Overwrite the output if it exists.")
     var force = false
@@ -91,7 +92,9 @@ struct ConvertCommand: ParsableCommand {
             }
             throw error
         }
-        let export = try LlamaCppWriter.export(model, path: source, dtype: dtype)
+        var export = try LlamaCppWriter.export(model, path: source, dtype: dtype)
+        export.tokenizerPre = tokenizerPre
+        for warning in export.warnings { StandardStream.error.write("eah-convert: warning: \(TerminalText.line(warning))\n") }
         let mmproj = LlamaCppWriter.mmprojPath(beside: output)
         let summaries = try LlamaCppWriter.write(export, model: model, path: source, modelPath: output, mmprojPath: mmproj,
                                                  dtype: dtype, overwrite: force, progress: { progress.update(done: $0, total: $1) })

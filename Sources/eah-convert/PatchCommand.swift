@@ -85,8 +85,9 @@ struct PatchCommand: ParsableCommand {
         } else {
             patches = patch.staticPatches(parsedHeads ?? [], beta: beta)
         }
-        let request = BundleRequest(model: model, visionTower: visionTower, mmproj: mmproj, patches: patches, bake: patch.bake,
+        var request = BundleRequest(model: model, visionTower: visionTower, mmproj: mmproj, patches: patches, bake: patch.bake,
                                     calibration: calibration, format: patch.to, dtype: patch.dtype)
+        request.tokenizerPre = patch.tokenizerPre
         let bar = ProgressBar(label: "writing bundle")
         let manifest = try BundleWriter.write(request, to: output, overwrite: patch.force) { bar.update(done: $0, total: $1) }
         bar.finish()

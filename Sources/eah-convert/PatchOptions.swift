@@ -24,6 +24,9 @@ struct PatchOptions: ParsableArguments {
     @Flag(help: "Replace an existing bundle.")
     var force = false
 
+    @Option(help: ArgumentHelp("llama.cpp's layout: the byte-level BPE pre-tokenizer to declare (qwen2, llama-bpe, …) when llama.cpp's hash does not know the tokenizer.", valueName: "name"))
+    var tokenizerPre: String?
+
     func validate() throws {
         if bake, phase == .prefill { throw ValidationError("--bake equals phase all; drop --phase prefill") }
         if let targetHeads, parsedTargets == nil { throw ValidationError("--target-heads '\(targetHeads)' is not like 0,1,2") }

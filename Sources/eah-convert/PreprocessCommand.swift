@@ -2,9 +2,7 @@ import ArgumentParser
 import EAHCommandLine
 import EAHCheckpoint
 import EAHFrontEnd
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// `eah-convert preprocess --processor DIR_OR_FILE [--mode crop|pad] IMAGE -o PV.safetensors`.
 struct PreprocessCommand: ParsableCommand {

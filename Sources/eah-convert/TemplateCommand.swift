@@ -2,9 +2,7 @@ import ArgumentParser
 import EAHCheckpoint
 import EAHFrontEnd
 import EAHRuntime
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// `eah-convert template SOURCE --context FILE.json [--json]`: the prompt a chat template makes.
 struct TemplateCommand: ParsableCommand {

@@ -1,9 +1,7 @@
 import ArgumentParser
 import EAHCheckpoint
 import EAHFrontEnd
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// `eah-convert tokenize SOURCE [TEXT] [--jsonl FILE] [--no-bos] [--json]`.
 struct TokenizeCommand: ParsableCommand {

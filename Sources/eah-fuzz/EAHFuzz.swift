@@ -1,8 +1,6 @@
 import EAHCheckpoint
 import EAHFuzzTargets
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 #if EAH_FUZZING
 import CFuzzerDriver
 #endif

@@ -26,6 +26,7 @@ extension EAHRun {
     func runChat(_ source: ModelSource) throws {
         let pipeline = try self.source.pipeline(source)
         try source.validate(against: pipeline.shape)
+        try refuseEAHWithoutImages(source, pipeline)
         let conversation = ChatConversation(pipeline: pipeline, hook: source.hook, systemPrompt: systemPrompt,
                                             sampling: sampling, maxTokens: maxTokens)
         if let image { conversation.attachImage(try pipeline.image(path: image)) }
@@ -35,6 +36,7 @@ extension EAHRun {
     func runServe(_ source: ModelSource) throws {
         let pipeline = try self.source.pipeline(source)
         try source.validate(against: pipeline.shape)
+        try refuseEAHWithoutImages(source, pipeline)
         // A baked bundle carries EAH in its weights: without EAH is its original rows, loaded
         // on the first request that asks for it.
         let baked = source.bundle?.manifest.baked == true && !eah.noEah
@@ -54,6 +56,13 @@ extension EAHRun {
         let eahState = served.appliesEAH ? "EAH on (per request: \"eah\": false)" : "without EAH"
         try ChatCompletionServer(model: served, configuration: configuration).runBlocking { host, port in
             StandardStream.error.write("eah-run: serving \(served.name) (\(eahState)) at http://\(host):\(port)/v1\n")
+        }
+    }
+
+    /// EAH acts on image positions: a model that takes no image has nothing for it to act on.
+    func refuseEAHWithoutImages(_ source: ModelSource, _ pipeline: ModelPipeline) throws {
+        if source.hook != nil, !pipeline.model.takesImages {
+            throw ValidationError("EAH needs an image and this text-only model takes none: drop --eah-layer to run it on text")
         }
     }
 

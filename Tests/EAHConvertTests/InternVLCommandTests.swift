@@ -1,3 +1,4 @@
+import EAH
 import EAHCheckpoint
 import EAHFrontEnd
 import EAHModel
@@ -92,5 +93,91 @@ struct InternVLCommandTests {
         let refused = try CommandRunner.run("eah-run", [Self.folder("internvl"), "--input-ids", ids, "--pixel-values", bad])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains(bad) && refused.stderr.contains("'pixel_values' is F32 [1, 3, 16, 16]; InternVL needs F32 [tiles, 3, 32, 32]"), "\(refused.stderr)")
+    }
+
+    // MARK: The release layout and llama.cpp's files
+
+    static let original = Fixtures.path("internvl/internvl/original")
+    static let gguf = Fixtures.path("internvl/internvl/gguf")
+
+    /// The llama.cpp pair with the `-hf` folder's template beside it (as a user would keep them).
+    static func ggufFolder() throws -> TemporaryDirectory {
+        let folder = TemporaryDirectory()
+        for name in ["text-f32.gguf", "mmproj-f32.gguf"] {
+            folder.write(name, Array(try Data(contentsOf: URL(fileURLWithPath: gguf + "/" + name))))
+        }
+        return folder
+    }
+
+    @Test("eah-run on the release layout and on llama.cpp's pair gives transformers' logits and tokens for the many-tile image")
+    func otherLayoutsRunAsTransformers() throws {
+        let facts = try Q.json(Fixtures.path("internvl/internvl/facts.json"))
+        let expected = "../internvl/internvl/expected.safetensors", folder = try Self.ggufFolder()
+        for (model, extra) in [(Self.original, [String]()), (folder.file("text-f32.gguf"), ["--mmproj", folder.file("mmproj-f32.gguf")])] {
+            let run = try Q.run(model, facts: facts, image: 2, extra: extra)
+            #expect(Q.worst(run.logits, try #require(LlavaFixtures.floats(expected, "logits_2"))) <= 1e-4, "\(model)")
+            #expect(run.tokens == Q.untilStop(try #require(LlavaFixtures.integers(expected, "generated_2")), stop: 315), "\(model)")
+        }
+    }
+
+    @Test("dynamic, runtime-static and baked bundles of the -hf folder, the release layout and llama.cpp's pair give the reference's logits; --no-eah and unpatch give the model back",
+          arguments: ["hf-save", "original", "gguf"])
+    func bundlesMatchTheReference(_ layout: String) throws {
+        let eah = try Q.json(Fixtures.path("internvl/internvl/eah.json")), facts = try Q.json(Fixtures.path("internvl/internvl/facts.json"))
+        if layout == "gguf" {
+            let folder = try Self.ggufFolder()
+            try Q.checkBundles(source: [folder.file("text-f32.gguf"), "--mmproj", folder.file("mmproj-f32.gguf")], model: "internvl", eah: eah, facts: facts,
+                               weights: "model.gguf", original: nil, family: "internvl")
+        } else {
+            let folder = Fixtures.path("internvl/internvl/\(layout)")
+            try Q.checkBundles(source: [folder], model: "internvl", eah: eah, facts: facts, weights: "model.safetensors",
+                               original: folder + "/model.safetensors", family: "internvl")
+        }
+    }
+
+    @Test("eah-run --chat answers its first message as a one-shot eah-run does, on the -hf folder and the release layout")
+    func chatCommand() throws {
+        let image = Q.imagePath("rgb_37x53.png")
+        for model in [Self.folder("internvl"), Self.original] {
+            let once = try CommandRunner.run("eah-run", [model, "--image", image, "--prompt", "Describe it.", "--max-tokens", "5"])
+            #expect(once.status == 0, "\(once.stderr)")
+            let chat = try CommandRunner.run("eah-run", [model, "--chat", "--image", image, "--max-tokens", "5"], standardInput: Data("Describe it.\n".utf8))
+            #expect(chat.status == 0, "\(chat.stderr)")
+            #expect(!once.stdout.isEmpty && chat.stdout == once.stdout, "\(model)")
+        }
+    }
+
+    @Test("convert --to gguf writes from the release folder the very files llama.cpp's convert_hf_to_gguf.py writes; patch --bake --to gguf runs as the static EAH reference and unpatches to the plain export")
+    func llamaCppExport() throws {
+        let directory = TemporaryDirectory()
+        // Every type llama.cpp's converter writes: the same bytes (converter-sha256.json; the f32 pair is committed).
+        let digests = try Q.json(Self.gguf + "/converter-sha256.json")
+        for dtype in ["f32", "f16", "bf16", "q8_0"] {
+            let convert = try CommandRunner.run("eah-convert", ["convert", Self.original, "--to", "gguf", "--tokenizer-pre", "qwen2", "--dtype", dtype,
+                                                               "-o", directory.file("\(dtype).gguf")])
+            #expect(convert.status == 0, "\(convert.stderr)")
+            for (written, reference) in [("\(dtype).gguf", "text-\(dtype).gguf"), ("mmproj-\(dtype).gguf", "mmproj-\(dtype).gguf")] {
+                #expect(try .string(FileDigest.sha256(path: directory.file(written))) == digests[reference], "\(written)")
+            }
+        }
+        // Without --tokenizer-pre the tiny tokenizer's pre-tokenizer hash is unknown to llama.cpp, as its converter says too.
+        let unknown = try CommandRunner.run("eah-convert", ["convert", Self.original, "--to", "gguf", "-o", directory.file("other.gguf")])
+        #expect(unknown.status == 1 && unknown.stderr.contains("--tokenizer-pre"), "\(unknown.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.file("other.gguf")))
+
+        let eah = try Q.json(Fixtures.path("internvl/internvl/eah.json")), facts = try Q.json(Fixtures.path("internvl/internvl/facts.json"))
+        let heads = Q.ints(eah["static_heads"]).enumerated().flatMap { ["--head", "\($0.offset):\($0.element)"] }
+        let bundle = directory.file("baked")
+        let patch = try CommandRunner.run("eah-convert", ["patch", Self.original, "--bake", "--to", "gguf", "--tokenizer-pre", "qwen2", "--dtype", "f32", "-o", bundle] + heads)
+        #expect(patch.status == 0, "\(patch.stderr)")
+        let reference = "../internvl/internvl/eah.safetensors"
+        let run = try Q.run(bundle, facts: facts, image: 0)
+        #expect(Q.worst(run.logits, try #require(LlavaFixtures.floats(reference, "logits_static_0"))) <= 1e-4)
+        #expect(run.tokens == Q.untilStop(try #require(LlavaFixtures.integers(reference, "generated_static_0")), stop: 315))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: bundle + "/mmproj.gguf")) == (try Data(contentsOf: URL(fileURLWithPath: Self.gguf + "/mmproj-f32.gguf"))))
+        let restored = directory.file("restored")
+        let unpatch = try CommandRunner.run("eah-convert", ["unpatch", bundle, "-o", restored])
+        #expect(unpatch.status == 0, "\(unpatch.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: restored + "/model.gguf")) == (try Data(contentsOf: URL(fileURLWithPath: Self.gguf + "/text-f32.gguf"))))
     }
 }

@@ -17,8 +17,8 @@ struct LlamaCppExportTests {
         var tensors: [(name: String, shape: [Int], type: String, sha256: String)]
     }
 
-    static func expected(_ output: String) throws -> Expected {
-        let file = try MappedFile(path: Fixtures.path("llamacpp-export/demo-llava.json"))
+    static func expected(_ output: String, fixture: String = "llamacpp-export/demo-llava.json") throws -> Expected {
+        let file = try MappedFile(path: Fixtures.path(fixture))
         let json = try JSONParser.parse(file.bytes)
         let entry = try #require(json["outputs"]?[output], "no \(output) in the fixture")
         guard case .array(let metadata)? = entry["metadata"], case .array(let tensors)? = entry["tensors"] else {
@@ -83,8 +83,8 @@ struct LlamaCppExportTests {
     }
 
     /// Compares one written GGUF with the fixture's description of llama.cpp's.
-    static func compare(_ path: String, with output: String) throws {
-        let expected = try expected(output)
+    static func compare(_ path: String, with output: String, fixture: String = "llamacpp-export/demo-llava.json") throws {
+        let expected = try expected(output, fixture: fixture)
         let reader = try GGUFReader(path: path)
         let actual = reader.metadata.filter { $0.key != "general.alignment" }
         #expect(actual.map(\.key) == expected.metadata.map(\.key), "\(output): metadata keys")
@@ -175,7 +175,7 @@ struct LlamaCppExportTests {
         #expect(pair.stderr == "eah-convert: \(taken): output already exists; pass --force to overwrite it, or choose another output path\n")
         #expect(!FileManager.default.fileExists(atPath: directory.file("pair.gguf")))
         #expect(try Data(contentsOf: URL(fileURLWithPath: taken)) == Data("precious".utf8))
-        // A tokenizer without tokenizer.model (the SentencePiece vocabulary this exporter writes).
+        // A SentencePiece-style tokenizer.json without its tokenizer.model (not byte-level BPE either).
         let noSentencePiece = directory.file("no-spm")
         try FileManager.default.createDirectory(atPath: noSentencePiece, withIntermediateDirectories: false)
         for name in try FileManager.default.contentsOfDirectory(atPath: Self.model) where name != "tokenizer.model" {
@@ -183,7 +183,7 @@ struct LlamaCppExportTests {
         }
         let tokenizer = try CommandRunner.run("eah-convert", ["convert", noSentencePiece, "-o", directory.file("t.gguf")])
         #expect(tokenizer.status == 1)
-        #expect(tokenizer.stderr.hasPrefix("eah-convert: \(noSentencePiece): cannot be written in llama.cpp's layout: the tokenizer has no tokenizer.model"), "\(tokenizer.stderr)")
+        #expect(tokenizer.stderr.hasPrefix("eah-convert: \(noSentencePiece): cannot be written in llama.cpp's layout: the tokenizer has no tokenizer.model, and its tokenizer.json is not byte-level BPE"), "\(tokenizer.stderr)")
         #expect(!FileManager.default.fileExists(atPath: directory.file("t.gguf")))
         // Several feature layers (m3) have no legacy mmproj.
         let featureList = try CommandRunner.run("eah-convert", ["convert", LlavaFixtures.path("m3-featlist-headdim/hf-inmemory"), "-o", directory.file("m3.gguf")])

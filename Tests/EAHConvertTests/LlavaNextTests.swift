@@ -190,3 +190,89 @@ struct LlavaNextTests {
         #expect(AnyResLayout.resizedSize(of: ImageSize(height: 31, width: 97), into: ImageSize(height: 42, width: 84)) == ImageSize(height: 27, width: 84))
     }
 }
+
+/// LLaVA-NeXT in the original release's layout (tools/make_llava_next_original_fixtures.py: the
+/// tiny llava-hf model renamed as transformers' convert_llava_next_weights_to_hf.py maps it back,
+/// checked there to give the llava-hf logits exactly), so its reference is the llava-hf one.
+@Suite("LLaVA-NeXT, original release layout, against transformers")
+struct LlavaNextOriginalTests {
+    static let model = Fixtures.path("llava-next/tiny-llava-next-original")
+    static let tower = Fixtures.path("llava-next/clip-vision")
+
+    /// The fixture's llava-hf ids with the run of `<image>` ids as the original layout's one marker.
+    static func originalIDs(_ image: String, imageToken: Int = 1500) throws -> [Int] {
+        let ids = try #require(LlavaNextTests.integers(image, "input_ids"))
+        var out: [Int] = []
+        for id in ids where !(id == imageToken && out.last == LlavaPrompt.imageIndex) { out.append(id == imageToken ? LlavaPrompt.imageIndex : id) }
+        return out
+    }
+
+    @Test("pixel values, image positions, prompt and decode logits and greedy tokens equal the llava-hf layout's transformers reference",
+          arguments: LlavaNextTests.images)
+    func matchesTransformers(_ image: String) throws {
+        let pipeline = try ModelPipeline(model: Self.model, visionTower: Self.tower)
+        #expect(pipeline.model.family == "llava-next")
+        #expect(pipeline.model.layoutName == "llava-original")
+        let prepared = try pipeline.image(path: LlavaNextTests.imagePath(image))
+        #expect(LlavaNextTests.worst(prepared.pixelValues, try #require(LlavaNextTests.floats(image, "pixel_values"))) <= 1e-6, "pixel values")
+        let input = try pipeline.prepare(ids: try Self.originalIDs(image), images: [prepared], path: "prompt")
+        #expect(input.tokens.map { $0 == LlavaPrompt.imageIndex ? 1500 : $0 } == (try #require(LlavaNextTests.integers(image, "input_ids"))))
+        let result = try pipeline.model.generate(input, images: [prepared], maxTokens: 5, collectLogits: true)
+        #expect(LlavaNextTests.worst(try #require(result.logits), try #require(LlavaNextTests.floats(image, "logits"))) <= 1e-4)
+        #expect(result.tokens == (try #require(LlavaNextTests.integers(image, "generated"))))
+    }
+
+    @Test("LlavaMistralForCausalLM (llava_mistral, its sliding window hiding prompt keys) equals transformers' Mistral NeXT")
+    func mistral() throws {
+        let pipeline = try ModelPipeline(model: Fixtures.path("llava-next/tiny-llava-next-mistral-original"), visionTower: Self.tower)
+        #expect(pipeline.model.family == "llava-next")
+        let prepared = try pipeline.image(path: LlavaNextTests.imagePath("wide"))
+        let input = try pipeline.prepare(ids: try Self.originalIDs("mistral-wide"), images: [prepared], path: "prompt")
+        let result = try pipeline.model.generate(input, images: [prepared], maxTokens: 5, collectLogits: true)
+        #expect(LlavaNextTests.worst(try #require(result.logits), try #require(LlavaNextTests.floats("mistral-wide", "logits"))) <= 1e-4)
+        #expect(result.tokens == (try #require(LlavaNextTests.integers("mistral-wide", "generated"))))
+    }
+
+    @Test("a baked bundle (tower config carried in vision_tower/) equals the static EAH reference; unpatch restores the checkpoint bit for bit",
+          arguments: ["wide", "large"])
+    func bakedBundle(_ image: String) throws {
+        let expected = try LlavaNextTests.Expected()
+        let directory = TemporaryDirectory()
+        let bundle = directory.file("baked"), restored = directory.file("restored")
+        // The tower folder inside the model's (the manifest records source files relative to the model folder).
+        let model = directory.file("model")
+        try FileManager.default.copyItem(atPath: Self.model, toPath: model)
+        try FileManager.default.copyItem(atPath: Self.tower, toPath: model + "/clip-vision")
+        let patch = try CommandRunner.run("eah-convert", ["patch", model, "--vision-tower", model + "/clip-vision", "-o", bundle,
+                                                          "--head", "\(expected.layer):\(expected.staticHead)", "--bake"])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        let pipeline = try ModelPipeline(model: bundle, visionTower: bundle + "/vision_tower")
+        let prepared = try pipeline.image(path: LlavaNextTests.imagePath(image))
+        let input = try pipeline.prepare(ids: try Self.originalIDs(image), images: [prepared], path: "prompt")
+        let result = try pipeline.model.generate(input, images: [prepared], maxTokens: 5, collectLogits: true)
+        #expect(LlavaNextTests.worst(try #require(result.logits), try #require(LlavaNextTests.floats(image, "eah_static_logits"))) <= 1e-4)
+        #expect(result.tokens == (try #require(LlavaNextTests.integers(image, "eah_static_generated"))))
+        let unpatch = try CommandRunner.run("eah-convert", ["unpatch", bundle, "-o", restored])
+        #expect(unpatch.status == 0, "\(unpatch.stderr)")
+        #expect(FileManager.default.contentsEqual(atPath: restored + "/model.safetensors", andPath: Self.model + "/model.safetensors"))
+        let run = try CommandRunner.run("eah-run", [bundle, "--image", LlavaNextTests.imagePath(image), "--prompt", "What is in the picture?", "--max-tokens", "2"])
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+
+    @Test("without --vision-tower the original layout is refused saying what to pass")
+    func needsTheTowerFolder() throws {
+        #expect {
+            try ModelFamilies.load(ModelRequest(model: Self.model))
+        } throws: { error in
+            guard case .needsCompanion(let hint)? = (error as? CheckpointError)?.problem as? ModelProblem else { return false }
+            return hint.hasPrefix("the original LLaVA layout's config.json does not describe its vision tower: pass --vision-tower with the tower folder")
+        }
+    }
+
+    @Test("eah-run answers from the original layout")
+    func eahRunAnswers() throws {
+        let run = try CommandRunner.run("eah-run", [Self.model, "--vision-tower", Self.tower, "--image", LlavaNextTests.imagePath("wide"),
+                                                   "--prompt", "What is in the picture?", "--max-tokens", "3", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+    }
+}

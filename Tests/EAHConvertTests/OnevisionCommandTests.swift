@@ -229,3 +229,51 @@ struct OnevisionCommandTests {
         #expect(result.stderr.contains("needs 99 tokens"), "\(result.stderr)")
     }
 }
+
+/// LLaVA-OneVision in lmms-lab's release layout (tools/make_llava_original_release_fixtures.py: the
+/// tiny llava-hf model renamed as transformers' convert_llava_onevision_weights_to_hf.py maps it
+/// back, checked there to give the llava-hf logits exactly; a whole-SigLIP tower config with one
+/// layer more than the checkpoint holds), so its reference is the llava-hf one.
+@Suite("LLaVA-OneVision, lmms-lab release layout, against transformers")
+struct OnevisionLmmsLayoutTests {
+    static let model = Fixtures.path("llava-onevision/tiny-llava-onevision-lmms")
+    static let tower = Fixtures.path("llava-onevision/siglip-vision")
+
+    @Test("pixel values, image positions, prompt and decode logits and greedy tokens equal the llava-hf layout's transformers reference",
+          arguments: OnevisionCommandTests.images)
+    func matchesTransformers(_ image: String) throws {
+        let pipeline = try ModelPipeline(model: Self.model, visionTower: Self.tower)
+        #expect(pipeline.model.family == "llava-onevision")
+        #expect(pipeline.model.layoutName == "llava-original")
+        let prepared = try pipeline.image(path: OnevisionCommandTests.imagePath(image))
+        #expect(LlavaNextTests.worst(prepared.pixelValues, try #require(OnevisionCommandTests.floats(image, "pixel_values"))) <= 1e-6, "pixel values")
+        let reference = try #require(OnevisionCommandTests.integers(image, "input_ids"))
+        var ids: [Int] = []
+        for id in reference where !(id == 402 && ids.last == LlavaPrompt.imageIndex) { ids.append(id == 402 ? LlavaPrompt.imageIndex : id) }
+        let input = try pipeline.prepare(ids: ids, images: [prepared], path: "prompt")
+        #expect(input.tokens.map { $0 == LlavaPrompt.imageIndex ? 402 : $0 } == reference)
+        let result = try pipeline.model.generate(input, images: [prepared], maxTokens: 5, collectLogits: true)
+        #expect(LlavaNextTests.worst(try #require(result.logits), try #require(OnevisionCommandTests.floats(image, "logits"))) <= 1e-4)
+        #expect(result.tokens == (try #require(OnevisionCommandTests.integers(image, "generated"))))
+    }
+
+    @Test("an lmms-lab config with a malformed anyres_max is refused naming image_aspect_ratio")
+    func badAspectRatioIsRefused() throws {
+        let folder = TemporaryDirectory()
+        for name in try FileManager.default.contentsOfDirectory(atPath: Self.model) {
+            var bytes = Array(FileManager.default.contents(atPath: Self.model + "/" + name) ?? Data())
+            if name == "config.json" {
+                let text = String(decoding: bytes, as: UTF8.self).replacingOccurrences(of: "\"anyres_max_9\"", with: "\"anyres_max_x\"")
+                #expect(text.contains("anyres_max_x"))
+                bytes = Array(text.utf8)
+            }
+            folder.write(name, bytes)
+        }
+        #expect {
+            try ModelFamilies.load(ModelRequest(model: folder.path, visionTower: Self.tower))
+        } throws: { error in
+            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(
+                field: "image_aspect_ratio", reason: "is 'anyres_max_x'; expected anyres (LLaVA-NeXT) or anyres_max_N (LLaVA-OneVision)")
+        }
+    }
+}

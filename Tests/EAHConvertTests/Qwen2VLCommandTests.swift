@@ -137,12 +137,14 @@ struct Qwen2VLCommandTests {
                               weights: "model.gguf", original: nil)
     }
 
-    /// Bundles of `source` (the model and its companion flags) against eah.json's cases.
-    static func checkBundles(source: [String], model: String, eah: JSONValue, facts: JSONValue, weights: String, original: String?) throws {
+    /// Bundles of `source` (the model and its companion flags) against eah.json's cases (fixtures
+    /// under `Fixtures/<family>/<model>/`).
+    static func checkBundles(source: [String], model: String, eah: JSONValue, facts: JSONValue, weights: String, original: String?,
+                             family: String = "qwen2vl") throws {
         let directory = TemporaryDirectory()
         guard case .array(let cases)? = eah["cases"] else { Issue.record("eah.json"); return }
         let heads = ints(eah["static_heads"])
-        let expected = "../qwen2vl/\(model)/expected.safetensors", reference = "../qwen2vl/\(model)/eah.safetensors"
+        let expected = "../\(family)/\(model)/expected.safetensors", reference = "../\(family)/\(model)/eah.safetensors"
         let headFlags = heads.enumerated().flatMap { ["--head", "\($0.offset):\($0.element)"] }
         func patch(_ name: String, _ flags: [String]) throws -> String {
             let result = try CommandRunner.run("eah-convert", ["patch"] + source + ["-o", directory.file(name)] + flags)
@@ -176,8 +178,8 @@ struct Qwen2VLCommandTests {
         if let original { #expect(restoredWeights == (try Data(contentsOf: URL(fileURLWithPath: original)))) }
     }
 
-    @Test("eval (POPE) runs on Qwen2-VL with and without EAH")
-    func eval() throws {
+    @Test("eval (POPE) runs on Qwen2-VL and InternVL with and without EAH", arguments: ["qwen2vl/qwen2vl/hf-save", "internvl/internvl/hf-save"])
+    func eval(_ model: String) throws {
         let directory = TemporaryDirectory()
         for name in ["rgb_37x53.png", "rgb_301x97_444.jpg"] { try FileManager.default.copyItem(atPath: Self.imagePath(name), toPath: directory.file(name)) }
         let annotations = """
@@ -187,7 +189,7 @@ struct Qwen2VLCommandTests {
             """
         let data = directory.write("instances.json", Array(annotations.utf8))
         for flags in [["--eah-layer", "0,1"], ["--no-eah"]] {
-            let result = try CommandRunner.run("eah-convert", ["eval", Self.folder("qwen2vl"), "--data", data, "--images", directory.path, "--metric", "pope",
+            let result = try CommandRunner.run("eah-convert", ["eval", Fixtures.path(model), "--data", data, "--images", directory.path, "--metric", "pope",
                                                               "--max-tokens", "3", "--json"] + flags)
             #expect(result.status == 0, "\(result.stderr)")
             let document = try JSONParser.parse(result.stdout.trimmingCharacters(in: .whitespacesAndNewlines))

@@ -89,6 +89,29 @@ struct TextOnlyCommandTests {
         Self.checkTimings(document)
     }
 
+    /// llama.cpp's convert_hf_to_gguf writes a MistralForCausalLM as architecture `llama` with no
+    /// sliding-window key (tools/make_textonly_gguf_fixtures.py): it runs with full attention,
+    /// as transformers runs the same weights with `sliding_window=None` (the prompt is longer than
+    /// the checkpoint's window of 8, so the window matters). The same file recording
+    /// `llama.attention.sliding_window` = 8 runs as transformers runs the checkpoint itself.
+    @Test("a Mistral GGUF from convert_hf_to_gguf runs as transformers, with its window when the file records one")
+    func mistralGGUF() throws {
+        let file = try MappedFile(path: Fixtures.path("textonly/mistral-gguf/expected.json"))
+        let entry = try withExtendedLifetime(file) { try JSONParser.parse(file.bytes) }
+        let ids = Self.ints(entry["input_ids"]).map(String.init).joined(separator: ",")
+        let window = try #require(try Self.expected()["tiny-mistral"])
+        #expect(Self.ints(window["input_ids"]).map(String.init).joined(separator: ",") == ids)
+        let cases = [("tiny-mistral.gguf", Self.ints(entry["tokens"]), "mistral-gguf/logits-full.safetensors"),
+                     ("tiny-mistral-window.gguf", Self.ints(window["tokens"]), "tiny-mistral-logits.safetensors")]
+        #expect(cases[0].1 != cases[1].1, "the window changes the answer, so each run is told apart")
+        for (name, tokens, logits) in cases {
+            let reference = try Self.floats(Fixtures.path("textonly/\(logits)"))
+            let run = try Self.run([Fixtures.path("textonly/mistral-gguf/\(name)"), "--input-ids", ids], newTokens: tokens.count)
+            #expect(Self.ints(run.document["tokens"]) == tokens, "\(name)")
+            #expect(Self.worst(run.logits, reference) <= 1e-4, "\(name)")
+        }
+    }
+
     @Test("EAH and images on a text-only run are refused in one line")
     func refusals() throws {
         let folder = Fixtures.path("textonly/tiny-llama")
@@ -116,6 +139,28 @@ struct TextOnlyCommandTests {
         let pixels = try CommandRunner.run("eah-run", [folder, "--pixel-values", "x.safetensors"])
         #expect(pixels.status == 2)
         #expect(pixels.stderr == "eah-run: --pixel-values needs --input-ids\n")
+    }
+
+    @Test("calibrate and patch refuse a text-only model in one line, exit 1, writing nothing")
+    func eahRefused() throws {
+        let directory = TemporaryDirectory()
+        let image = Fixtures.path("e2e/rgb_37x53_420.jpg")
+        let data = directory.write("data.jsonl", Array("{\"image\": \"\(image)\", \"prompt\": \"Describe the image.\"}\n".utf8))
+        let why = "is a text-only model (no vision tower): EAH needs a vision-language model, since it acts on the attention to image tokens; "
+            + "pass a vision-language model (a LLaVA, Qwen2-VL, InternVL or Gemma 3 folder, or a llama.cpp GGUF with its --mmproj); "
+            + "run this one without EAH: eah-run MODEL --prompt TEXT\n"
+        for model in [Fixtures.path("textonly/tiny-llama"), Self.gguf] {
+            let bundle = directory.file("bundle")
+            let patch = try CommandRunner.run("eah-convert", ["patch", model, "--head", "0:1", "-o", bundle])
+            #expect(patch.status == 1)
+            #expect(patch.stderr == "eah-convert: \(model): " + why)
+            #expect(!FileManager.default.fileExists(atPath: bundle))
+            let report = directory.file("report.json")
+            let calibrate = try CommandRunner.run("eah-convert", ["calibrate", model, "--data", data, "--layers", "0-1", "-o", report])
+            #expect(calibrate.status == 1)
+            #expect(calibrate.stderr == "eah-convert: \(model): " + why)
+            #expect(!FileManager.default.fileExists(atPath: report))
+        }
     }
 
     @Test("a vision model answers --prompt without --image as text, with timings")

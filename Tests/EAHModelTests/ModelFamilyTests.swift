@@ -50,13 +50,13 @@ import Testing
         #expect {
             try ModelFamilies.load(ModelRequest(model: folder.path))
         } throws: { error in
-            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'smolvlm'; supported: gemma3, internvl, llama, llava, llava_next, llava_onevision, mistral, qwen2, qwen2_5_vl, qwen2_vl")
+            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(field: "model_type", reason: "is 'smolvlm'; supported: gemma3, gemma3_text, internvl, internvl_chat, llama, llava, llava_next, llava_onevision, mistral, qwen2, qwen2_5_vl, qwen2_vl")
         }
     }
 
-    /// An original-release checkpoint whose config says `image_aspect_ratio: anyres` is NeXT,
-    /// whose original layout is not read yet: refused naming the family and the layout.
-    @Test func llavaNextInTheOriginalLayoutIsRefusedClearly() throws {
+    /// An original-release checkpoint whose config says `image_aspect_ratio: anyres` is NeXT; one
+    /// without NeXT's `mm_patch_merge_type: spatial_unpad` is refused naming the key.
+    @Test func llavaNextInTheOriginalLayoutWithoutSpatialUnpadIsRefusedClearly() throws {
         let folder = TemporaryDirectory()
         let source = LlavaFixtures.path(m1 + "original")
         for name in try FileManager.default.contentsOfDirectory(atPath: source) {
@@ -71,8 +71,8 @@ import Testing
         #expect {
             try ModelFamilies.load(ModelRequest(model: folder.path, visionTower: LlavaFixtures.path(m1 + "clip-vision")))
         } throws: { error in
-            guard case .unsupportedLayout(let text)? = (error as? CheckpointError)?.problem as? ModelProblem else { return false }
-            return text.hasPrefix("LLaVA-NeXT is read in the llava-hf layout only so far; this checkpoint is in the llava-original layout")
+            (error as? CheckpointError)?.problem as? ModelProblem == .badConfig(
+                field: "mm_patch_merge_type", reason: "is 'flat'; only spatial_unpad (LLaVA-NeXT's release) is supported")
         }
     }
 

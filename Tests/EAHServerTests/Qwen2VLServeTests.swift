@@ -3,15 +3,17 @@ import EAHTestSupport
 import Foundation
 import Testing
 
-/// `eah-run --serve` on a Qwen2-VL bundle: a request with an image (read at its own resolution)
-/// is answered as eah-run answers the same question, with EAH and without.
-@Suite("eah-run --serve on Qwen2-VL", .serialized)
+/// `eah-run --serve` on bundles of the image-run families: a request with an image (Qwen2-VL:
+/// read at its own resolution; InternVL: tiled) is answered as eah-run answers the same question,
+/// with EAH and without.
+@Suite("eah-run --serve on Qwen2-VL and InternVL", .serialized)
 struct Qwen2VLServeTests {
-    @Test("an image request is answered as eah-run answers it, with and without EAH")
-    func answersAsEAHRun() throws {
+    @Test("an image request is answered as eah-run answers it, with and without EAH",
+          arguments: ["qwen2vl/qwen2vl/hf-save", "internvl/internvl/hf-save", "internvl/internvl/original"])
+    func answersAsEAHRun(_ model: String) throws {
         let directory = TemporaryDirectory()
         let bundle = directory.file("bundle")
-        let patch = try CommandRunner.run("eah-convert", ["patch", Fixtures.path("qwen2vl/qwen2vl/hf-save"), "-o", bundle,
+        let patch = try CommandRunner.run("eah-convert", ["patch", Fixtures.path(model), "-o", bundle,
                                                          "--head", "0:1", "--head", "1:2", "--phase", "all"])
         #expect(patch.status == 0, "\(patch.stderr)")
         let server = try ServerProcess("eah-run", [bundle, "--serve", "--port", "0"])

@@ -1,7 +1,5 @@
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Evaluates a parsed template: Jinja2's semantics under transformers' sandboxed environment,
 /// within `ChatTemplate.Limits`.
@@ -542,7 +540,6 @@ struct TemplateRenderer {
 
     /// C's `strftime` (what Python's calls) of `instant` as UTC, or of the local time now.
     private static func formatTime(_ format: String, at instant: Int?) -> String {
-        #if canImport(Glibc)
         var parts = tm()
         if let instant {
             var seconds = time_t(instant)
@@ -554,9 +551,6 @@ struct TemplateRenderer {
         var buffer = [CChar](repeating: 0, count: 512)
         let count = strftime(&buffer, buffer.count, format, &parts)
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        #else
-        return ""
-        #endif
     }
 
     private func string(_ value: TemplateValue?, _ what: String) throws(TemplateProblem) -> String? {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// An immutable hash table from UTF-8 byte strings (vocabulary pieces) to ids, looked up by
 /// pointer and length so the BPE loops can probe substrings of their text without building keys.

@@ -1,8 +1,6 @@
 import CSentencePieceProto
 import EAHCheckpoint
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Reads SentencePiece's `tokenizer.model`: a serialized `sentencepiece.ModelProto`
 /// (schemas/sentencepiece_model.proto), decoded by libprotobuf-c's generated unpacker.

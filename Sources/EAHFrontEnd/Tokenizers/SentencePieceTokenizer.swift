@@ -1,6 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// A SentencePiece BPE tokenizer (LLaMA, Mistral, …), identical to the `sentencepiece` library's
 /// `encode` and `decode` (and to llama.cpp's SPM tokenizer for the pieces sentencepiece produces).

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// Picks tokens from logits in transformers' order: repetition penalty, then greedy, or
 /// temperature, top-k, top-p and min-p with a seeded generator, so a seed always gives the same

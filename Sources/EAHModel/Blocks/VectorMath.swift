@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// Row-wise normalisations, activations and softmax on F32 buffers, computed as transformers
 /// computes them in float32 (sums accumulated in Double for stability).

@@ -16,6 +16,41 @@ public struct LlamaCppExport {
         /// The legacy image-encoder converter: `.weight` matrices F16 under its f16 file type,
         /// everything else F32.
         case encoder
+        /// F32 whatever the requested type (convert_hf_to_gguf's `tensor_force_quant`, e.g.
+        /// InternVL's position embeddings).
+        case alwaysF32
+        /// convert_hf_to_gguf's mmproj patch embedding: F16 under f16 (or an F16 source kept), else F32.
+        case patchEmbedding
+    }
+
+    /// One part of a source tensor seen as `[outer, count, inner]` elements: part `index` of
+    /// `count`, giving `[outer, inner]` (a fused qkv's rows split in three: `outer` 1; a Conv3d's
+    /// temporal halves: `inner` one kernel plane).
+    public struct Part: Sendable, Equatable {
+        public var index: Int
+        public var count: Int
+        public var innerElements: Int
+
+        public init(index: Int, count: Int, innerElements: Int) {
+            self.index = index
+            self.count = count
+            self.innerElements = innerElements
+        }
+
+        /// Keeps the part from `bytes`, `innerBytes` being `innerElements` in the bytes' type (whole
+        /// quantization blocks: `innerElements` must be a multiple of the type's block).
+        public func select(_ bytes: [UInt8], innerBytes: Int) -> [UInt8] {
+            let stride = innerBytes * count
+            guard innerBytes > 0, bytes.count % stride == 0 else { return bytes }
+            var kept: [UInt8] = []
+            kept.reserveCapacity(bytes.count / count)
+            var start = index * innerBytes
+            while start < bytes.count {
+                kept.append(contentsOf: bytes[start..<(start + innerBytes)])
+                start += stride
+            }
+            return kept
+        }
     }
 
     /// One output tensor: its llama.cpp name and shape, where it comes from, and its transforms.
@@ -28,6 +63,10 @@ public struct LlamaCppExport {
         public var rule: TypeRule
         /// convert_hf_to_gguf's RoPE row permutation of q/k with this many heads.
         public var permuteHeads: Int?
+        /// Stored as w + 1 (Gemma's RMSNorm weights; written F32).
+        public var addOne = false
+        /// The part of the source this tensor holds (nil: all of it).
+        public var part: Part? = nil
     }
 
     public var text: [Tensor]
@@ -38,6 +77,14 @@ public struct LlamaCppExport {
     /// The llama.cpp architecture (`llama`) and projector type (`mlp`) declared.
     public var architecture: String
     public var projectorType: String
+    /// Text metadata after the tokenizer's (Gemma's `tokenizer.ggml.add_space_prefix`).
+    public var tokenizerSuffix: [MetadataEntry] = []
+    /// The byte-level BPE pre-tokenizer to declare instead of the one the tokenizer's hash names
+    /// (the user's `--tokenizer-pre`; nil: the converter's choice, or a refusal when unknown).
+    public var tokenizerPre: String? = nil
+    /// What llama.cpp will run differently from the source although its layout holds the model
+    /// (one line each, for the user: e.g. a window size llama.cpp fixes).
+    public var warnings: [String] = []
 
     /// The type `tensor` is written in when `dtype` is asked for (`mmprojF32`: the encoder's f32 file type).
     public static func outputType(of tensor: Tensor, dtype: ConversionOptions.TargetDType, mmprojF32: Bool) -> DType {
@@ -46,6 +93,8 @@ public struct LlamaCppExport {
         switch tensor.rule {
         case .alwaysF16: return isMatrix ? .f16 : .f32
         case .encoder: return !mmprojF32 && isMatrix && tensor.name.hasSuffix(".weight") ? .f16 : .f32
+        case .alwaysF32: return .f32
+        case .patchEmbedding: return dtype == .f16 || (dtype == .keep && source == .f16) ? .f16 : .f32
         case .converter:
             guard isMatrix else { return .f32 }
             switch dtype {
@@ -94,6 +143,26 @@ public struct LlamaCppExport {
         }
     }
 
+    /// Adds 1 to every F32 value of `bytes` (convert_hf_to_gguf's `data_torch + 1` for Gemma's
+    /// norms), rounding the sum to `source` when the checkpoint held BF16 or F16: torch adds in
+    /// the tensor's own type before the F32 output.
+    public static func addOne(_ bytes: inout [UInt8], source: DType = .f32) {
+        bytes.withUnsafeMutableBytes { raw in
+            for i in 0..<(raw.count / 4) {
+                var value = Float(bitPattern: raw.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)) + 1
+                switch source {
+                case .bf16:
+                    let bits = value.bitPattern
+                    value = Float(bitPattern: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) & 0xFFFF_0000)
+                case .f16:
+                    value = Float(Float16(value))
+                default: break
+                }
+                raw.storeBytes(of: value.bitPattern, toByteOffset: i * 4, as: UInt32.self)
+            }
+        }
+    }
+
     /// gguf-py's `size_label`: the parameter count rounded to two significant digits at least (`985K`, `7.0B`).
     public static func sizeLabel(parameters: Int) -> String {
         let count = Double(parameters)
@@ -123,6 +192,110 @@ public struct LlamaCppExport {
     }
 }
 
+/// Tensors a converter computes rather than copies (llama.cpp's `rope_freqs.weight`), F32, as a
+/// checkpoint the writer reads like any other.
+public final class GeneratedTensors: CheckpointReader, @unchecked Sendable {
+    public let path = "(generated)"
+    public let tensors: [TensorInfo]
+    private let values: [String: [UInt8]]
+
+    /// `named` is (name, shape, row-major F32 values).
+    public init(_ named: [(name: String, shape: [Int], values: [Float])]) {
+        var tensors: [TensorInfo] = [], values: [String: [UInt8]] = [:]
+        for (name, shape, floats) in named {
+            let bytes = floats.withUnsafeBytes { Array($0) }
+            tensors.append(TensorInfo(name: name, dtype: .f32, shape: shape, file: "(generated)", byteRange: 0..<bytes.count))
+            values[name] = bytes
+        }
+        self.tensors = tensors
+        self.values = values
+    }
+
+    public var format: CheckpointFormat { .gguf }
+    public var metadata: [MetadataEntry] { [] }
+
+    public func bytes(of tensor: TensorInfo) throws(CheckpointError) -> TensorBytes {
+        TensorBytes(owned: values[tensor.name] ?? [])
+    }
+
+    /// The exported tensor (vectors stay F32).
+    public var exported: [LlamaCppExport.Tensor] {
+        tensors.map { LlamaCppExport.Tensor(name: $0.name, source: $0, reader: self, shape: $0.shape, rule: .converter, permuteHeads: nil) }
+    }
+}
+
+/// convert_hf_to_gguf's RoPE scaling for a `rope_parameters` (or `rope_scaling`) object: the
+/// `<arch>.rope.scaling.*` keys (linear, YaRN) and LLaMA 3's `rope_freqs.weight` factors.
+public enum LlamaCppRopeScaling {
+    static func text(_ value: JSONValue?) -> String? {
+        if case .string(let text)? = value { return text }
+        return nil
+    }
+
+    static func number(_ value: JSONValue?) -> Double? {
+        switch value {
+        case .number(let v)?: v
+        case .integer(let v)?: Double(v)
+        default: nil
+        }
+    }
+
+    /// The scaling keys `TextModel.set_gguf_parameters` writes before `rope.freq_base`; throws for
+    /// what llama.cpp's converter cannot write (dynamic, longrope, a YaRN without its original context).
+    public static func metadata(_ rope: JSONValue?, architecture arch: String) throws(LlamaCppExportRefusal) -> [MetadataEntry] {
+        let type = text(rope?["rope_type"]) ?? text(rope?["type"])
+        let factor = number(rope?["factor"])
+        switch type {
+        case nil, "default"?, "llama3"?: return []
+        case "linear"?:
+            guard let factor else { return [] }
+            return [.init(key: "\(arch).rope.scaling.type", value: .string("linear")),
+                    .init(key: "\(arch).rope.scaling.factor", value: .float32(Float(factor)))]
+        case "yarn"?:
+            guard let factor else { return [] }
+            guard case .integer(let original)? = rope?["original_max_position_embeddings"], original > 0 else {
+                throw LlamaCppExportRefusal(reason: "YaRN RoPE scaling without rope_parameters.original_max_position_embeddings (llama.cpp's converter needs it)")
+            }
+            var entries: [MetadataEntry] = [
+                .init(key: "\(arch).rope.scaling.type", value: .string("yarn")),
+                .init(key: "\(arch).rope.scaling.factor", value: .float32(Float(factor))),
+                .init(key: "\(arch).rope.scaling.original_context_length", value: .uint32(UInt32(clamping: original))),
+            ]
+            let optional: [(String, Double?)] = [
+                ("yarn_ext_factor", number(rope?["extrapolation_factor"])),
+                ("yarn_attn_factor", number(rope?["attention_factor"]) ?? number(rope?["attn_factor"])),
+                ("yarn_beta_fast", number(rope?["beta_fast"])), ("yarn_beta_slow", number(rope?["beta_slow"])),
+            ]
+            for (key, value) in optional { if let value { entries.append(.init(key: "\(arch).rope.scaling.\(key)", value: .float32(Float(value)))) } }
+            return entries
+        case let other?:
+            throw LlamaCppExportRefusal(reason: "RoPE scaling '\(TerminalText.escape(other))' has no llama.cpp form this exporter writes (default, linear, llama3, yarn)")
+        }
+    }
+
+    /// LLaMA 3's per-frequency factors (`LlamaModel.generate_extra_tensors`) for heads of
+    /// `headDim`, nil for other scaling. The converter's float32 arithmetic, step by step: the
+    /// frequencies `1 / θ^(2i/d)`, wavelengths `2π/f`, factor 1 below `original/high`, `factor`
+    /// above `original/low`, else `1 / ((1 − s)/factor + s)` with `s = (original/λ − low)/(high − low)`.
+    public static func llama3Factors(_ rope: JSONValue?, headDim: Int) -> [Float]? {
+        guard (text(rope?["rope_type"]) ?? text(rope?["type"]))?.lowercased() == "llama3", headDim >= 2 else { return nil }
+        let base = number(rope?["rope_theta"]) ?? 10000
+        let factor = number(rope?["factor"]) ?? 8, low = number(rope?["low_freq_factor"]) ?? 1, high = number(rope?["high_freq_factor"]) ?? 4
+        let original = number(rope?["original_max_position_embeddings"]) ?? 8192
+        let lowWavelength = Float(original / low), highWavelength = Float(original / high)
+        return stride(from: 0, to: headDim, by: 2).map { i -> Float in
+            // θ^(i/d) rounded once from double (torch's float32 pow is within an ulp of it).
+            let exponent = Float(i) / Float(headDim)
+            let frequency = 1 / Float(pow(Double(Float(base)), Double(exponent)))
+            let wavelength = (1 / frequency) * Float(2 * Double.pi)
+            if wavelength < highWavelength { return 1 }
+            if wavelength > lowWavelength { return Float(factor) }
+            let smooth = ((1 / wavelength) * Float(original) - Float(low)) / Float(high - low)
+            return 1 / ((1 - smooth) / Float(factor) + smooth)
+        }
+    }
+}
+
 /// Why a model cannot be written in llama.cpp's layout (which part, and what to do).
 public struct LlamaCppExportRefusal: Error, Sendable, Equatable {
     public var reason: String
@@ -137,6 +310,16 @@ public protocol LlamaCppExportable: VisionLanguageModel {
     /// The model as llama.cpp's converters would write it (`imageMean`/`imageStd` from its image processor).
     func llamaCppExport(folder: String, imageMean: [Float], imageStd: [Float],
                         dtype: ConversionOptions.TargetDType) throws(LlamaCppExportRefusal) -> LlamaCppExport
+    /// The image mean and std the mmproj records, from the processor settings in `folder`
+    /// (default: its `preprocessor_config.json` as CLIP processors write it).
+    func llamaCppImageStatistics(folder: String) throws(CheckpointError) -> (mean: [Float], std: [Float])
+}
+
+extension LlamaCppExportable {
+    public func llamaCppImageStatistics(folder: String) throws(CheckpointError) -> (mean: [Float], std: [Float]) {
+        let preprocessor = try ModelFiles.preprocessorConfig(in: folder)
+        return (preprocessor.imageMean.map { Float($0) }, preprocessor.imageStd.map { Float($0) })
+    }
 }
 
 /// What `inspect` says about a GGUF and llama.cpp: whether it is in llama.cpp's layout, and the

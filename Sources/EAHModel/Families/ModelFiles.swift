@@ -1,8 +1,6 @@
 import EAHCheckpoint
 import EAHFrontEnd
-#if canImport(Glibc)
-import Glibc
-#endif
+import EAHCore
 
 /// Finds the files that sit beside a model's weights.
 public enum ModelFiles {

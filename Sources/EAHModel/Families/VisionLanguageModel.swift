@@ -105,6 +105,8 @@ public protocol VisionLanguageModel: AnyObject, Sendable {
     var companions: ModelCompanions { get }
     /// The checkpoint holding the text decoder (the one `--bake` rewrites).
     var textCheckpoint: any CheckpointReader { get }
+    /// Whether the model has a vision tower (false for a text-only decoder: no image, no EAH).
+    var takesImages: Bool { get }
 
     /// The tensors `--bake` rewrites in `layer` (names the checkpoint lacks are left out).
     func bakeTargets(layer: Int) -> [BakeTarget]
@@ -131,6 +133,8 @@ public protocol VisionLanguageModel: AnyObject, Sendable {
 }
 
 extension VisionLanguageModel {
+    public var takesImages: Bool { true }
+
     /// Every checkpoint holding the model's weights: the text checkpoint, then the companions
     /// (vision tower, mmproj) a bundle carries.
     public var weightCheckpoints: [any CheckpointReader] { [textCheckpoint] + companions.bundled.map(\.reader) }

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// Cosines and sines of rotary position embeddings for a list of position ids, applied to the
 /// first `2·halfDim` values of each head (all of them unless `partial_rotary_factor` < 1; the

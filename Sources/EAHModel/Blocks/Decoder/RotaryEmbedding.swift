@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// Rotary position embedding frequencies, computed as transformers' `ROPE_INIT_FUNCTIONS` do.
 ///

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import EAHCore
 
 /// Resizing a grid of feature vectors (`rows × columns × width`, row-major) the way
 /// `torch.nn.functional.interpolate(mode="bilinear", align_corners=False)` resizes a

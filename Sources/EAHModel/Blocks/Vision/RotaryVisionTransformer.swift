@@ -1,9 +1,4 @@
 import EAHCore
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 
 /// A vision transformer over an image's own patch grid with 2D rotary positions and a patch
 /// merger (Qwen2-VL, Qwen2.5-VL), described by data.

@@ -6,18 +6,32 @@ import EAHFrontEnd
 /// `mm_tokens_per_image` soft tokens, RMSNorm and projection, and the Gemma 3 decoder. Each image
 /// is `\n\n<start_of_image>` + its soft tokens + `<end_of_image>\n\n`; during the prefill the
 /// soft tokens of one image attend to each other both ways (EAH's sink rule still counts only
-/// rows after a column). Layouts: transformers folders (`llava-hf`, `llava-hf-current` naming).
+/// rows after a column). Layouts: transformers folders (`llava-hf`, `llava-hf-current` naming),
+/// llama.cpp's `gemma3` text GGUF with its `gemma3` mmproj (`Gemma3LlamaCppNames`).
 public enum Gemma3: ModelFamily {
     public static let name = "gemma3"
     public static let modelTypes: Set<String> = ["gemma3"]
 
     public static func claims(originalConfig: JSONValue) -> Bool { false }
-    public static func claims(mmproj metadata: [MetadataEntry]) -> Bool { false }
+    public static func claims(mmproj metadata: [MetadataEntry]) -> Bool {
+        metadata.first { $0.key == "clip.projector_type" }?.value.string == "gemma3"
+    }
 
     public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
+        if layout == .llamaCppText {
+            guard let mmproj = request.mmproj else {
+                throw CheckpointError(path: request.model, problem: ModelProblem.needsCompanion("a Gemma 3 text GGUF needs its mmproj: pass --mmproj"))
+            }
+            let projector = try GGUFReader(path: mmproj)
+            let weights = try Gemma3Loader.load(llamaCpp: reader, mmproj: projector)
+            let companions = ModelCompanions(
+                family: name, architecture: "gemma3 (gguf)", tokenizer: .ggufMetadata(request.model), preprocessor: .mmproj(mmproj),
+                imageMode: "", imageIsToken: true, isGGUF: true, bundled: [ModelCompanions.Bundled(kind: .mmproj, reader: projector, files: [])])
+            return Gemma3Model(weights: weights, companions: companions, pool: pool)
+        }
         guard layout == .llavaHF || layout == .llavaHFCurrent else {
             throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(
-                "config.json names a Gemma 3 model, but the tensors are in the \(layout.rawValue) layout (expected transformers' language_model.model.*/vision_tower.* or model.language_model.*/model.vision_tower.*; GGUF Gemma 3 is not supported yet)"))
+                "config.json names a Gemma 3 model, but the tensors are in the \(layout.rawValue) layout (expected transformers' language_model.model.*/vision_tower.* or model.language_model.*/model.vision_tower.*, or llama.cpp's gemma3 GGUF with --mmproj)"))
         }
         let configPath = LlavaLoader.configPath(beside: request.model)
         let json = try LlavaLoader.parseJSON(configPath)
@@ -48,10 +62,15 @@ extension Gemma3Model: ImageRunDecoderModel {
     }
 
     public func makeProcessor(tokenizer: any Tokenizer, imageMode: PreprocessMode?) throws(CheckpointError) -> any InputProcessor {
-        guard case .folder(let folder) = companions.preprocessor else {
-            throw CheckpointError(path: textCheckpoint.path, problem: ModelProblem.needsCompanion("Gemma 3 reads its processor settings from the model folder"))
+        switch companions.preprocessor {
+        case .folder(let folder):
+            return try Gemma3InputProcessor(folder: folder, tokenizer: tokenizer, config: config)
+        case .mmproj(let file):
+            // The mmproj holds mean, std and size; Gemma3ImageProcessor resizes bilinearly.
+            var settings = try PreprocessorConfig(mmproj: try GGUFReader(path: file))
+            settings.resample = .bilinear
+            return try Gemma3InputProcessor(settings: settings, tokenizer: tokenizer, config: config, origin: file)
         }
-        return try Gemma3InputProcessor(folder: folder, tokenizer: tokenizer, config: config)
     }
 
     /// `[1, 3, S, S]` pixel values of one image.
@@ -111,11 +130,17 @@ struct Gemma3InputProcessor: InputProcessor {
     let expansion: String
 
     init(folder: String, tokenizer: any Tokenizer, config: Gemma3Config) throws(CheckpointError) {
-        var settings = try ModelFiles.preprocessorConfig(in: folder)
         if Self.panAndScan(in: folder) {
             throw CheckpointError(path: folder, problem: ModelProblem.badConfig(
                 field: "do_pan_and_scan", reason: "is true; pan-and-scan crops are not supported: set it to false"))
         }
+        try self.init(settings: try ModelFiles.preprocessorConfig(in: folder), tokenizer: tokenizer, config: config, origin: folder)
+    }
+
+    /// `settings` resized to the tower's square without a crop; `origin` names where the
+    /// tokenizer came from in errors.
+    init(settings base: PreprocessorConfig, tokenizer: any Tokenizer, config: Gemma3Config, origin: String) throws(CheckpointError) {
+        var settings = base
         settings.doCenterCrop = false
         settings.size = .exact(height: config.vision.imageSize, width: config.vision.imageSize)
         preprocessor = CLIPPreprocessor(config: settings)
@@ -123,7 +148,7 @@ struct Gemma3InputProcessor: InputProcessor {
         for (text, id) in [(Self.startOfImage, config.boiTokenID), (Self.softToken, config.imageTokenID), (Self.endOfImage, config.eoiTokenID)] {
             let ids = tokenizer.encode(text, addBOS: false)
             guard ids == [id] else {
-                throw CheckpointError(path: folder, problem: ModelProblem.badConfig(
+                throw CheckpointError(path: origin, problem: ModelProblem.badConfig(
                     field: "image tokens", reason: "\(text) tokenizes to \(ids), but config.json says \(id): the tokenizer and the model do not match"))
             }
         }
@@ -141,8 +166,13 @@ struct Gemma3InputProcessor: InputProcessor {
         return false
     }
 
+    /// The expanded text's ids. Gemma's template writes `<bos>` itself and Gemma's SentencePiece
+    /// tokenizer adds one too: the doubled BOS is dropped, as transformers (the rendered template
+    /// tokenized without special tokens) and llama.cpp (its chat path strips the template's BOS) do.
     func encode(_ text: String, addBOS: Bool) -> [Int] {
-        tokenizer.encode(text.split(separator: Self.startOfImage, omittingEmptySubsequences: false).joined(separator: expansion), addBOS: addBOS)
+        var ids = tokenizer.encode(text.split(separator: Self.startOfImage, omittingEmptySubsequences: false).joined(separator: expansion), addBOS: addBOS)
+        if addBOS, ids.count >= 2, let bos = tokenizer.bosID, ids[0] == bos, ids[1] == bos { ids.removeFirst() }
+        return ids
     }
 
     func prepare(_ image: RGBImage, origin: String) throws(CheckpointError) -> PreparedImage {

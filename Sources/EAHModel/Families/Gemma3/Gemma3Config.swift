@@ -27,7 +27,45 @@ public enum Gemma3ConfigReader {
         typealias R = LlavaConfigReader
         guard case .object = json else { throw .badConfig(field: "config.json", reason: "is not a JSON object") }
         let textJSON = json["text_config"].flatMap { $0 == .null ? nil : $0 } ?? .object([])
-        let p = "text_config.", positive = 1...Int(Int32.max)
+        let text = try textSpec(textJSON, prefix: "text_config.", topTied: try R.bool(json, "tie_word_embeddings", ""))
+        let vocab = text.vocabSize
+        // The soft-capping fields are checked but not applied: transformers' Gemma 3 attention
+        // never passes `attn_logit_softcapping` on, and Gemma3ForConditionalGeneration never
+        // applies `final_logit_softcapping` (only the text-only Gemma3ForCausalLM does); released
+        // configs leave both null.
+        _ = try softcap(textJSON, "attn_logit_softcapping", "text_config.")
+        _ = try softcap(textJSON, "final_logit_softcapping", "text_config.")
+
+        let visionJSON = json["vision_config"].flatMap { $0 == .null ? nil : $0 } ?? .object([])
+        let vision = try R.visionTower(visionJSON, prefix: "vision_config.", defaultType: "siglip_vision_model",
+                                       sizes: (hidden: 1152, intermediate: 4304, layers: 27, heads: 16, image: 896, patch: 14))
+        guard vision.architecture == .siglip else {
+            throw .badConfig(field: "vision_config.model_type", reason: "must be siglip_vision_model for Gemma 3")
+        }
+        let tokens = try R.int(json, "mm_tokens_per_image", "", default: 256, range: 1...65536)
+        let side = Int(Double(tokens).squareRoot().rounded())
+        guard side * side == tokens, vision.patchesPerSide % side == 0 else {
+            throw .badConfig(field: "mm_tokens_per_image", reason: "(\(tokens)) must be a square whose side divides the \(vision.patchesPerSide) patches per image side")
+        }
+        func id(_ key: String, _ fallback: Int) throws(ModelProblem) -> Int {
+            try R.int(json, key, "", default: fallback, range: 0...(vocab - 1))
+        }
+        var eos = [1]
+        if json["eos_token_id"] != nil {
+            eos = try R.eosTokenIDs(json, "")
+        } else if textJSON["eos_token_id"] != nil {
+            eos = try R.eosTokenIDs(textJSON, "text_config.")
+        }
+        return Gemma3Config(text: text, vision: vision, tokensPerImage: tokens, imageTokenID: try id("image_token_index", 262_144),
+                            boiTokenID: try id("boi_token_index", 255_999), eoiTokenID: try id("eoi_token_index", 256_000), eosTokenIDs: eos)
+    }
+
+    /// The decoder of a Gemma 3 text config (`text_config` of `gemma3`, or a whole `gemma3_text`
+    /// config with `prefix` ""), with Gemma3TextConfig's defaults; `topTied` is the outer
+    /// config's `tie_word_embeddings`.
+    static func textSpec(_ textJSON: JSONValue, prefix: String, topTied: Bool?) throws(ModelProblem) -> DecoderSpec {
+        typealias R = LlavaConfigReader
+        let p = prefix, positive = 1...Int(Int32.max)
         let hidden = try R.int(textJSON, "hidden_size", p, default: 2304, range: positive)
         let intermediate = try R.int(textJSON, "intermediate_size", p, default: 9216, range: positive)
         let layers = try R.int(textJSON, "num_hidden_layers", p, default: 26, range: 1...4096)
@@ -49,15 +87,9 @@ public enum Gemma3ConfigReader {
         }
         let scalar = try R.double(textJSON, "query_pre_attn_scalar", p, default: 256)
         guard scalar > 0, scalar.isFinite else { throw .badConfig(field: p + "query_pre_attn_scalar", reason: "(\(scalar)) must be positive") }
-        func softcap(_ key: String) throws(ModelProblem) -> Float? {
-            guard let value = try R.optionalDouble(textJSON, key, p) else { return nil }
-            guard value > 0, value.isFinite else { throw .badConfig(field: p + key, reason: "(\(value)) must be positive or null") }
-            return Float(value)
-        }
         let window = try R.int(textJSON, "sliding_window", p, default: 4096, range: positive)
         let masks = try layerMasks(textJSON, layers: layers, window: window)
         let (global, local) = try ropes(textJSON, maxPositions: maxPositions)
-        let topTied = try R.bool(json, "tie_word_embeddings", "")
         let textTied = try R.bool(textJSON, "tie_word_embeddings", p)
         let tied = topTied ?? textTied ?? true
         var text = DecoderSpec(
@@ -70,35 +102,14 @@ public enum Gemma3ConfigReader {
             mlp: .init(gated: true, activation: activation, bias: false),
             embeddingMultiplier: Float(hidden).squareRoot(), tiedHead: tied)
         text.bidirectionalImages = true
-        // The soft-capping fields are checked but not applied: transformers' Gemma 3 attention
-        // never passes `attn_logit_softcapping` on, and Gemma3ForConditionalGeneration never
-        // applies `final_logit_softcapping` (only the text-only Gemma3ForCausalLM does); released
-        // configs leave both null.
-        _ = try softcap("attn_logit_softcapping")
-        _ = try softcap("final_logit_softcapping")
+        return text
+    }
 
-        let visionJSON = json["vision_config"].flatMap { $0 == .null ? nil : $0 } ?? .object([])
-        let vision = try R.visionTower(visionJSON, prefix: "vision_config.", defaultType: "siglip_vision_model",
-                                       sizes: (hidden: 1152, intermediate: 4304, layers: 27, heads: 16, image: 896, patch: 14))
-        guard vision.architecture == .siglip else {
-            throw .badConfig(field: "vision_config.model_type", reason: "must be siglip_vision_model for Gemma 3")
-        }
-        let tokens = try R.int(json, "mm_tokens_per_image", "", default: 256, range: 1...65536)
-        let side = Int(Double(tokens).squareRoot().rounded())
-        guard side * side == tokens, vision.patchesPerSide % side == 0 else {
-            throw .badConfig(field: "mm_tokens_per_image", reason: "(\(tokens)) must be a square whose side divides the \(vision.patchesPerSide) patches per image side")
-        }
-        func id(_ key: String, _ fallback: Int) throws(ModelProblem) -> Int {
-            try R.int(json, key, "", default: fallback, range: 0...(vocab - 1))
-        }
-        var eos = [1]
-        if json["eos_token_id"] != nil {
-            eos = try R.eosTokenIDs(json, "")
-        } else if textJSON["eos_token_id"] != nil {
-            eos = try R.eosTokenIDs(textJSON, p)
-        }
-        return Gemma3Config(text: text, vision: vision, tokensPerImage: tokens, imageTokenID: try id("image_token_index", 262_144),
-                            boiTokenID: try id("boi_token_index", 255_999), eoiTokenID: try id("eoi_token_index", 256_000), eosTokenIDs: eos)
+    /// A soft-capping field: positive or null.
+    static func softcap(_ json: JSONValue, _ key: String, _ prefix: String) throws(ModelProblem) -> Float? {
+        guard let value = try LlavaConfigReader.optionalDouble(json, key, prefix) else { return nil }
+        guard value > 0, value.isFinite else { throw .badConfig(field: prefix + key, reason: "(\(value)) must be positive or null") }
+        return Float(value)
     }
 
     /// One mask per layer from `layer_types` (`sliding_attention` / `full_attention`), else

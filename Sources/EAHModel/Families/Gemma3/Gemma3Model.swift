@@ -48,7 +48,8 @@ public final class Gemma3Model: @unchecked Sendable {
                 for i in 0..<width { pooled[out + i] /= area }
             }
         }
-        let norm = weights.projector.softEmbeddingNorm.map { $0 + 1 }
+        let offset = weights.projector.softEmbeddingNormOffset
+        let norm = weights.projector.softEmbeddingNorm.map { $0 + offset }
         pooled.withUnsafeMutableBufferPointer {
             VectorMath.rmsNorm($0.baseAddress!, rows: config.tokensPerImage, width: width, weight: norm, eps: v.layerNormEps, into: $0.baseAddress!)
         }

@@ -6,17 +6,24 @@ import EAHFrontEnd
 /// image's closest grid, then a thumbnail), pixel shuffle by `downsample_ratio`, the
 /// LayerNorm–Linear–GELU–Linear projector, and a Qwen2 decoder. Each image is
 /// `<img>` + `tokensPerTile · tiles` `<IMG_CONTEXT>` + `</img>`; EAH's image columns are the
-/// `<IMG_CONTEXT>` positions, never the delimiters.
+/// `<IMG_CONTEXT>` positions, never the delimiters. Layouts: transformers `-hf` (`model_type`
+/// internvl), the release repositories' `InternVLChatModel` (`model_type` internvl_chat), and
+/// llama.cpp's `qwen2` text GGUF with an `internvl` mmproj.
 public enum InternVL: ModelFamily {
     public static let name = "internvl"
-    public static let modelTypes: Set<String> = ["internvl"]
+    public static let modelTypes: Set<String> = ["internvl", originalModelType]
+    /// The release layout's `model_type`.
+    static let originalModelType = "internvl_chat"
 
     public static func claims(originalConfig: JSONValue) -> Bool { false }
-    public static func claims(mmproj metadata: [MetadataEntry]) -> Bool { false }
+    public static func claims(mmproj metadata: [MetadataEntry]) -> Bool {
+        metadata.first { $0.key == "clip.projector_type" }?.value == .string("internvl")
+    }
 
-    /// InternVL's own names for the two transformers layouts (`internvl-hf`, `internvl-hf-current`).
+    /// InternVL's own names for its layouts (`internvl-hf`, `internvl-hf-current`, `internvl-original`).
     public static func layoutDescription(_ layout: WeightLayout, modelType: String?, metadata: [MetadataEntry]) -> String? {
         guard let modelType, modelTypes.contains(modelType) else { return nil }
+        if modelType == originalModelType { return InternVLLayout.original.name }
         switch layout {
         case .llavaHF: return InternVLLayout.saved.name
         case .llavaHFCurrent: return InternVLLayout.inMemory.name
@@ -25,12 +32,22 @@ public enum InternVL: ModelFamily {
     }
 
     public static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, pool: ThreadPool) throws(CheckpointError) -> any VisionLanguageModel {
+        if layout == .llamaCppText {
+            guard let mmproj = request.mmproj else {
+                throw CheckpointError(path: request.model, problem: ModelProblem.needsCompanion("an InternVL text GGUF needs its mmproj: pass --mmproj"))
+            }
+            let weights = try InternVLLoader.load(gguf: request.model, mmproj: mmproj, textReader: reader)
+            let companions = ModelCompanions(
+                family: name, architecture: "qwen2 (gguf)", tokenizer: .ggufMetadata(request.model), preprocessor: .mmproj(mmproj),
+                imageMode: "", imageIsToken: true, isGGUF: true,
+                bundled: [ModelCompanions.Bundled(kind: .mmproj, reader: try GGUFReader(path: mmproj), files: [])])
+            return InternVLModel(weights: weights, companions: companions, pool: pool)
+        }
         let configPath = LlavaLoader.configPath(beside: request.model)
         let json = try LlavaLoader.parseJSON(configPath)
-        let config: InternVLConfig
-        do throws(ModelProblem) { config = try InternVLConfigReader.read(json) } catch { throw CheckpointError(path: configPath, problem: error) }
-        let weights = try InternVLLoader.load(reader: reader, config: config)
         let folder = ModelFiles.folder(of: request.model)
+        let config = try InternVLLoader.config(json, path: configPath, folder: folder)
+        let weights = try InternVLLoader.load(reader: reader, config: config)
         let companions = ModelCompanions(
             family: name, architecture: LlavaLoader.architecture(json, fallback: "internvl"), tokenizer: .folder(folder),
             preprocessor: .folder(folder), imageMode: "", imageIsToken: true, isGGUF: false, bundled: [])
@@ -135,11 +152,44 @@ extension InternVLModel: ImageRunDecoderModel {
     }
 
     public func makeProcessor(tokenizer: any Tokenizer, imageMode: PreprocessMode?) throws(CheckpointError) -> any InputProcessor {
-        guard case .folder(let folder) = companions.preprocessor else {
-            throw CheckpointError(path: weights.source.path, problem: ModelProblem.needsCompanion("InternVL reads its processor settings from the model folder"))
+        let images: GotOcr2ImageProcessor, markers: InternVLImageMarkers
+        switch companions.preprocessor {
+        case .folder(let folder):
+            markers = InternVLImageMarkers(folder: folder)
+            if let tiling = config.tiling {
+                let path = folder + "/preprocessor_config.json"
+                let saved = (try? MappedFile(path: path)) != nil ? try LlavaLoader.parseJSON(path) : nil
+                images = try Self.releaseImageProcessor(tiling, mean: saved?["image_mean"], std: saved?["image_std"], path: path)
+            } else {
+                images = try GotOcr2ImageProcessor(folder: folder)
+            }
+        case .mmproj(let path):
+            markers = InternVLImageMarkers()
+            let mmproj = try GGUFReader(path: path)
+            func floats(_ key: String) -> JSONValue? {
+                guard case .array(_, let items)? = mmproj.metadataValue(key) else { return nil }
+                return .array(items.compactMap { if case .float32(let v) = $0 { .number(Double(v)) } else { nil } })
+            }
+            images = try Self.releaseImageProcessor(config.tiling ?? InternVLTiling(tileSize: config.vision.imageSize, dynamic: true, minTiles: 1, maxTiles: 12),
+                                                    mean: floats("clip.vision.image_mean"), std: floats("clip.vision.image_std"), path: path)
         }
-        return InternVLInputProcessor(tokenizer: tokenizer, images: try GotOcr2ImageProcessor(folder: folder),
-                                      markers: InternVLImageMarkers(folder: folder))
+        return InternVLInputProcessor(tokenizer: tokenizer, images: images, markers: markers)
+    }
+
+    /// The release's `load_image`/`dynamic_preprocess` as a `GotOcr2ImageProcessor`: bicubic tiles
+    /// of `tileSize`, the tiling of `config.json` (or the mmproj's tile bounds), the given mean/std
+    /// (ImageNet's, which the release hard-codes, when absent). Errors name `path`.
+    static func releaseImageProcessor(_ tiling: InternVLTiling, mean: JSONValue?, std: JSONValue?, path: String) throws(CheckpointError) -> GotOcr2ImageProcessor {
+        let imagenet: (mean: [Double], std: [Double]) = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
+        let settings: JSONValue = .object([
+            ("size", .object([("height", .integer(tiling.tileSize)), ("width", .integer(tiling.tileSize))])),
+            ("crop_to_patches", .bool(tiling.dynamic)), ("min_patches", .integer(tiling.minTiles)), ("max_patches", .integer(tiling.maxTiles)),
+            ("resample", .integer(3)), ("do_resize", .bool(true)), ("do_rescale", .bool(true)), ("do_normalize", .bool(true)),
+            ("do_convert_rgb", .bool(true)),
+            ("image_mean", mean ?? .array(imagenet.mean.map { .number($0) })),
+            ("image_std", std ?? .array(imagenet.std.map { .number($0) })),
+        ])
+        do throws(PreprocessorProblem) { return try GotOcr2ImageProcessor(json: settings) } catch { throw CheckpointError(path: path, problem: error) }
     }
 
     /// Tiles stored as such: a safetensors F32 `pixel_values` [tiles, 3, size, size], as the
@@ -207,6 +257,8 @@ struct InternVLImageMarkers: Sendable {
     var start = "<img>"
     var end = "</img>"
     var context = "<IMG_CONTEXT>"
+
+    init() {}
 
     init(folder: String) {
         guard let json = try? LlavaLoader.parseJSON(folder + "/tokenizer_config.json") else { return }

@@ -193,7 +193,8 @@ public enum LlavaConfigReader {
                                  mlpBias: try bool(json, "mlp_bias", prefix) ?? false,
                                  tieWordEmbeddings: try bool(json, "tie_word_embeddings", prefix) ?? false,
                                  eosTokenIDs: try eosTokenIDs(json, prefix))
-        if try string(json, "model_type", prefix) == "mistral" {
+        // llava_mistral: the original LLaVA-NeXT release's LlavaMistralForCausalLM, Mistral fields at the top level.
+        if let type = try string(json, "model_type", prefix), type == "mistral" || type == "llava_mistral" {
             // MistralConfig's sliding_window defaults to 4096; null turns the window off.
             if json["sliding_window"] != .null {
                 config.slidingWindow = try int(json, "sliding_window", prefix, default: 4096, range: positive)
@@ -319,10 +320,22 @@ public enum LlavaConfigReader {
 
     /// The original LLaVA release's `config.json` (`llava_llama`, LLaMA fields at the top level, `mm_*`
     /// keys) with the `config.json` of the CLIP folder passed as its vision tower.
+    ///
+    /// The same reader takes the releases built on LLaVA's code: LLaVA-NeXT (`image_aspect_ratio`
+    /// anyres) and lmms-lab's LLaVA-OneVision (`LlavaQwenForCausalLM`: Qwen2 fields at the top level,
+    /// a SigLIP folder as its tower, `anyres_max_N`).
     public static func original(_ json: JSONValue, visionTower: JSONValue) throws(ModelProblem) -> LlavaConfig {
         guard case .object = json else { throw .badConfig(field: "config.json", reason: "is not a JSON object") }
-        let text = try llama(json)
-        let vision = try clipVision(visionTower)
+        let modelType = try string(json, "model_type", "")
+        let qwen = architecture(json) == "LlavaQwenForCausalLM" || modelType == "llava_qwen"
+        let text = qwen ? try qwen2(json) : try llama(json)
+        // A whole SigLIP model's config (google/siglip-*) holds the tower under vision_config.
+        let vision: CLIPVisionConfig
+        switch try string(visionTower, "model_type", "") {
+        case "siglip": vision = try self.visionTower(visionTower["vision_config"] ?? .object([]), prefix: "vision_config.", defaultType: "siglip_vision_model")
+        case "siglip_vision_model": vision = try self.visionTower(visionTower, prefix: "", defaultType: "siglip_vision_model")
+        default: vision = try clipVision(visionTower)
+        }
         let projector = try string(json, "mm_projector_type", "") ?? "linear"
         guard projector == "mlp2x_gelu" else {
             throw .badConfig(field: "mm_projector_type", reason: "is '\(projector)'; only mlp2x_gelu (LLaVA-1.5) is supported")
@@ -331,17 +344,40 @@ public enum LlavaConfigReader {
         let feature = try string(json, "mm_vision_select_feature", "") ?? "patch"
         let select: LlavaConfig.FeatureSelect
         switch feature {
-        case "patch": select = .default
+        // A tower without a class token (SigLIP) has no token to drop.
+        case "patch": select = vision.spec.classToken ? .default : .full
         case "cls_patch": select = .full
         default: throw .badConfig(field: "mm_vision_select_feature", reason: "is '\(feature)', expected 'patch' or 'cls_patch'")
         }
         if let mmHidden = try optionalInt(json, "mm_hidden_size", ""), mmHidden != vision.hiddenSize {
             throw .badConfig(field: "mm_hidden_size", reason: "(\(mmHidden)) differs from the vision tower's hidden_size (\(vision.hiddenSize))")
         }
-        let config = LlavaConfig(text: text, vision: vision, visionFeatureLayers: [layer], featureSelect: select,
+        var config = LlavaConfig(text: text, vision: vision, visionFeatureLayers: [layer], featureSelect: select,
                                  projectorActivation: .gelu, imageTokenIndex: originalImageTokenIndex)
+        let ratio = try string(json, "image_aspect_ratio", "") ?? "square"
+        if ratio.hasPrefix("anyres") {
+            // anyres (NeXT) or anyres_max_N (OneVision); transformers' conversions copy the pinpoints as they are.
+            var maxTiles: Int?
+            if ratio != "anyres" {
+                do throws(ModelProblem) { maxTiles = try self.maxTiles(ratio) } catch {
+                    throw .badConfig(field: "image_aspect_ratio", reason: "is '\(TerminalText.escape(ratio))'; expected anyres (LLaVA-NeXT) or anyres_max_N (LLaVA-OneVision)")
+                }
+            }
+            let merge = try string(json, "mm_patch_merge_type", "") ?? "flat"
+            guard merge == "spatial_unpad" else {
+                throw .badConfig(field: "mm_patch_merge_type", reason: "is '\(TerminalText.escape(merge))'; only spatial_unpad (LLaVA-NeXT's release) is supported")
+            }
+            config.anyres = AnyResConfig(pinpoints: try pinpoints(json["image_grid_pinpoints"], tile: vision.imageSize, default: AnyResConfig.defaultPinpoints),
+                                         maxTiles: maxTiles)
+        }
         try validate(config)
         return config
+    }
+
+    /// `architectures[0]` of a config, if any.
+    static func architecture(_ json: JSONValue) -> String? {
+        if case .array(let names)? = json["architectures"], case .string(let first)? = names.first { return first }
+        return nil
     }
 
     // MARK: GGUF
@@ -382,37 +418,60 @@ public enum LlavaConfigReader {
                                       layerCount: blocks + 1, headCount: vHeads, imageSize: image, patchSize: patch,
                                       layerNormEps: Float(try metaFloat(mmproj, "clip.vision.attention.layer_norm_epsilon", default: 1e-5)),
                                       hiddenAct: gelu ? .gelu : .quickGELU)
-        let config = LlavaConfig(text: textConfig, vision: vision, visionFeatureLayers: [-2], featureSelect: .default,
+        var config = LlavaConfig(text: textConfig, vision: vision, visionFeatureLayers: [-2], featureSelect: .default,
                                  projectorActivation: .gelu, imageTokenIndex: originalImageTokenIndex)
+        if let pinpoints = try ggufPinpoints(mmproj, tile: image) {
+            config.anyres = AnyResConfig(pinpoints: pinpoints, packing: .llamaCppSlices)
+        }
         try validate(config)
         return config
     }
 
-    /// The LLaMA decoder of a llama.cpp text GGUF (`llama.*` keys); `hasOutput`: whether it has
-    /// `output.weight` (else embeddings are tied).
-    public static func ggufText(_ text: [MetadataEntry], hasOutput: Bool, vocabRows: Int?) throws(ModelProblem) -> LlamaConfig {
-        let hidden = try metaInteger(text, "llama.embedding_length")
-        let heads = try metaInteger(text, "llama.attention.head_count")
-        let kvHeads = try metaInteger(text, "llama.attention.head_count_kv", default: heads)
-        guard heads % kvHeads == 0 else { throw .badConfig(field: "llama.attention.head_count_kv", reason: "(\(kvHeads)) does not divide head_count (\(heads))") }
-        let headDim = try metaInteger(text, "llama.attention.key_length", default: try metaInteger(text, "llama.rope.dimension_count", default: hidden / heads))
-        guard headDim % 2 == 0 else { throw .badConfig(field: "llama.rope.dimension_count", reason: "(\(headDim)) must be even") }
+    /// LLaVA-NeXT's `clip.vision.image_grid_pinpoints` of a legacy mmproj: a flat list of pairs that
+    /// llama.cpp reads as (width, height), each a positive multiple of the tile size; nil when absent.
+    public static func ggufPinpoints(_ mmproj: [MetadataEntry], tile: Int) throws(ModelProblem) -> [ImageSize]? {
+        let key = "clip.vision.image_grid_pinpoints"
+        guard let value = metaValue(mmproj, key) else { return nil }
+        guard case .array(_, let items) = value, !items.isEmpty, items.count % 2 == 0, items.count <= 2048 else {
+            throw .badConfig(field: key, reason: "must be a non-empty flat list of (width, height) pairs")
+        }
+        var sides: [Int] = []
+        for item in items {
+            guard let side = item.integer, side > 0, side <= 65536, side % tile == 0 else {
+                throw .badConfig(field: key, reason: "holds a value that is not a positive multiple of the image size \(tile)")
+            }
+            sides.append(side)
+        }
+        return stride(from: 0, to: sides.count, by: 2).map { ImageSize(height: sides[$0 + 1], width: sides[$0]) }
+    }
+
+    /// The LLaMA-shaped decoder of a llama.cpp text GGUF (`<architecture>.*` keys: `llama`, or
+    /// `qwen2`, whose biases the caller sets); `hasOutput`: whether it has `output.weight` (else
+    /// embeddings are tied).
+    public static func ggufText(_ text: [MetadataEntry], hasOutput: Bool, vocabRows: Int?, architecture: String = "llama") throws(ModelProblem) -> LlamaConfig {
+        let a = architecture + "."
+        let hidden = try metaInteger(text, a + "embedding_length")
+        let heads = try metaInteger(text, a + "attention.head_count")
+        let kvHeads = try metaInteger(text, a + "attention.head_count_kv", default: heads)
+        guard heads % kvHeads == 0 else { throw .badConfig(field: a + "attention.head_count_kv", reason: "(\(kvHeads)) does not divide head_count (\(heads))") }
+        let headDim = try metaInteger(text, a + "attention.key_length", default: try metaInteger(text, a + "rope.dimension_count", default: hidden / heads))
+        guard headDim % 2 == 0 else { throw .badConfig(field: a + "rope.dimension_count", reason: "(\(headDim)) must be even") }
         let tokens: Int? = if case .array(_, let list) = metaValue(text, "tokenizer.ggml.tokens") { list.count } else { nil }
-        let vocab = try metaInteger(text, "llama.vocab_size", default: vocabRows ?? tokens)
-        let maxPositions = try metaInteger(text, "llama.context_length", default: 2048)
-        let theta = try metaFloat(text, "llama.rope.freq_base", default: 10000)
+        let vocab = try metaInteger(text, a + "vocab_size", default: vocabRows ?? tokens)
+        let maxPositions = try metaInteger(text, a + "context_length", default: 2048)
+        let theta = try metaFloat(text, a + "rope.freq_base", default: 10000)
         var rope = RopeParameters(theta: theta)
-        if let scaling = metaValue(text, "llama.rope.scaling.type")?.string, scaling != "none" {
+        if let scaling = metaValue(text, a + "rope.scaling.type")?.string, scaling != "none" {
             guard let type = RopeParameters.ScalingType(rawValue: scaling), type == .linear || type == .yarn else {
-                throw .badConfig(field: "llama.rope.scaling.type", reason: "'\(scaling)' is not supported")
+                throw .badConfig(field: a + "rope.scaling.type", reason: "'\(scaling)' is not supported")
             }
             rope.type = type
-            rope.factor = try metaFloat(text, "llama.rope.scaling.factor", default: 1)
-            if type == .yarn { rope.originalMaxPositionEmbeddings = try metaInteger(text, "llama.rope.scaling.original_context_length", default: maxPositions) }
+            rope.factor = try metaFloat(text, a + "rope.scaling.factor", default: 1)
+            if type == .yarn { rope.originalMaxPositionEmbeddings = try metaInteger(text, a + "rope.scaling.original_context_length", default: maxPositions) }
         }
-        let textConfig = LlamaConfig(hiddenSize: hidden, intermediateSize: try metaInteger(text, "llama.feed_forward_length"),
-                                     layerCount: try metaInteger(text, "llama.block_count"), headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
-                                     vocabSize: vocab, rmsNormEps: Float(try metaFloat(text, "llama.attention.layer_norm_rms_epsilon", default: 1e-6)),
+        let textConfig = LlamaConfig(hiddenSize: hidden, intermediateSize: try metaInteger(text, a + "feed_forward_length"),
+                                     layerCount: try metaInteger(text, a + "block_count"), headCount: heads, kvHeadCount: kvHeads, headDim: headDim,
+                                     vocabSize: vocab, rmsNormEps: Float(try metaFloat(text, a + "attention.layer_norm_rms_epsilon", default: 1e-6)),
                                      maxPositionEmbeddings: maxPositions, rope: rope, tieWordEmbeddings: !hasOutput,
                                      eosTokenIDs: [try metaInteger(text, "tokenizer.ggml.eos_token_id", default: 2, range: 0...Int(Int32.max))])
         return textConfig

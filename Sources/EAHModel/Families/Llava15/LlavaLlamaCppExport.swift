@@ -36,16 +36,23 @@ extension Llava15 {
         }
         guard config.projectorActivation == .gelu else { throw refuse("projector_hidden_act is not gelu (llama.cpp's mlp projector uses GELU)") }
         guard text.slidingWindow == nil else { throw refuse("the text model uses a sliding attention window, which llama.cpp's llama architecture lacks") }
-        switch text.rope.type {
-        case .default, .linear: break
-        default: throw refuse("RoPE scaling '\(text.rope.type.rawValue)' is not written by this exporter yet (llama.cpp's converter adds rope_freqs or yarn keys)")
-        }
-
         let configJSON = try? LlavaLoader.parseJSON(LlavaLoader.configPath(beside: folder))
         let textJSON = configJSON?["text_config"] ?? configJSON
+        switch text.rope.type {
+        case .default, .linear, .llama3, .yarn: _ = try LlamaCppRopeScaling.metadata(ropeJSON(textJSON), architecture: "llama")
+        case .dynamic: throw refuse("RoPE scaling 'dynamic' has no llama.cpp form (llama.cpp's converter writes linear, yarn, and llama3's rope_freqs)")
+        }
         if case .string(let type)? = textJSON?["model_type"], !["llama", "llava_llama", "mistral"].contains(type) {
             throw refuse("the text model is '\(TerminalText.escape(type))'; llama.cpp's LLaVA-1.5 export writes llama text models only")
         }
+    }
+
+    /// The text model's `rope_parameters` (else `rope_scaling`), as the converter reads them.
+    static func ropeJSON(_ textJSON: JSONValue?) -> JSONValue? {
+        for key in ["rope_parameters", "rope_scaling"] {
+            if let value = textJSON?[key], value != .null { return value }
+        }
+        return nil
     }
 
     static func llamaCppExport(_ weights: LlavaWeights, folder: String, imageMean: [Float], imageStd: [Float],
@@ -78,7 +85,12 @@ extension Llava15 {
         // Text: the checkpoint's order.
         var textRoles: [String: WeightRole] = [:]
         for role in LlavaLoader.required(config, roles: [.text, .lmHead]) { textRoles[WeightNameTable.name(role, in: weights.textScheme)] = role }
+        // LLaMA 3 scaling: the converter's generated rope_freqs.weight comes first.
+        let rope = ropeJSON(textJSON)
         var textTensors: [LlamaCppExport.Tensor] = []
+        if let factors = LlamaCppRopeScaling.llama3Factors(rope, headDim: text.headDim) {
+            textTensors += GeneratedTensors([("rope_freqs.weight", [factors.count], factors)]).exported
+        }
         for info in weights.sources[0].tensors {
             guard let role = textRoles[info.name] else { continue }
             let permute: Int? = role.tensor == .query ? text.headCount : role.tensor == .key ? text.kvHeadCount : nil
@@ -121,10 +133,7 @@ extension Llava15 {
             .init(key: "\(arch).attention.head_count", value: .uint32(UInt32(text.headCount))),
             .init(key: "\(arch).attention.head_count_kv", value: .uint32(UInt32(text.kvHeadCount))),
         ]
-        if text.rope.type == .linear {
-            textMetadata.append(.init(key: "\(arch).rope.scaling.type", value: .string("linear")))
-            textMetadata.append(.init(key: "\(arch).rope.scaling.factor", value: .float32(Float(text.rope.factor))))
-        }
+        textMetadata += try LlamaCppRopeScaling.metadata(rope, architecture: arch)
         textMetadata += [
             .init(key: "\(arch).rope.freq_base", value: .float32(Float(text.rope.theta))),
             .init(key: "\(arch).attention.layer_norm_rms_epsilon", value: .float32(text.rmsNormEps)),

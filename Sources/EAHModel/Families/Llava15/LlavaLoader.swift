@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import EAHCheckpoint
 import EAHCore
 
@@ -42,9 +37,10 @@ public enum LlavaLoader {
     /// reading which checkpoints hold which parts from `WeightNameTable.layouts`.
     ///
     /// `hfConfig` reads a Hugging Face layout's `config.json` (the family's llava-hf reader).
-    static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, family: String,
+    /// `naming` replaces the layout's table entry (a family whose release names its parts differently).
+    static func load(_ request: ModelRequest, reader: any CheckpointReader, layout: WeightLayout, family: String, naming override: WeightNameTable.LayoutNaming? = nil,
                      hfConfig: (JSONValue) throws(ModelProblem) -> LlavaConfig = LlavaConfigReader.llavaHF) throws(CheckpointError) -> LlavaWeights {
-        guard let naming = WeightNameTable.layouts[layout] else {
+        guard let naming = override ?? WeightNameTable.layouts[layout] else {
             throw CheckpointError(path: request.model, problem: ModelProblem.unsupportedLayout(WeightNameTable.refusals[layout] ?? "the tensor names match no LLaVA layout"))
         }
         var companionReader: (any CheckpointReader)?
@@ -70,7 +66,11 @@ public enum LlavaLoader {
             companions = ModelCompanions(family: family, architecture: architecture(json, fallback: layout.rawValue), tokenizer: .folder(folder),
                                          preprocessor: .folder(folder), imageMode: "crop", imageIsToken: true, isGGUF: false, bundled: [])
         case .originalWithTower:
-            let towerPath = companionPath ?? ""
+            // The tower's config (and preprocessing) come from its folder even when its weights are in the checkpoint.
+            guard let towerPath = companionPath ?? request.visionTower else {
+                throw CheckpointError(path: request.model, problem: ModelProblem.needsCompanion(
+                    "the original LLaVA layout's config.json does not describe its vision tower: pass --vision-tower with the tower folder mm_vision_tower names (its config.json and preprocessor_config.json)"))
+            }
             let towerConfig = try parseJSON(configPath(beside: towerPath))
             let path = configPath(beside: request.model)
             let json = try parseJSON(path)
@@ -80,7 +80,9 @@ public enum LlavaLoader {
                 family: family, architecture: architecture(json, fallback: layout.rawValue), tokenizer: .folder(folder),
                 preprocessor: .folder(towerFolder), imageMode: json["image_aspect_ratio"] == .string("pad") ? "pad" : "crop",
                 imageIsToken: false, isGGUF: false,
-                bundled: companionReader.map { [ModelCompanions.Bundled(kind: .visionTower, reader: $0, files: ["config.json", "preprocessor_config.json"].map { towerFolder + "/" + $0 })] } ?? [])
+                // A tower inside the checkpoint: the bundle still carries the folder's config files.
+                bundled: [ModelCompanions.Bundled(kind: .visionTower, reader: companionReader ?? ConfigOnlyTower(path: towerFolder),
+                                                  files: ["config.json", "preprocessor_config.json"].map { towerFolder + "/" + $0 })])
         case .gguf:
             guard let projReader = companionReader, let mmproj = companionPath else { throw CheckpointError(path: request.model, problem: ModelProblem.needsCompanion("pass --mmproj")) }
             do throws(ModelProblem) {
@@ -221,7 +223,7 @@ public enum LlavaLoader {
                 roles.append(WeightRole(tensor))
                 if config.projectorBias { roles.append(WeightRole(tensor, bias: true)) }
             }
-            if config.anyres != nil { roles.append(WeightRole(.imageNewline)) }
+            if config.anyres?.packing == .spatialUnpad { roles.append(WeightRole(.imageNewline)) }
         }
         return roles
     }
@@ -230,6 +232,8 @@ public enum LlavaLoader {
     static func allowed(_ config: LlavaConfig, roles parts: Set<WeightRole.Part>) -> [WeightRole] {
         var roles = required(config, roles: parts)
         if parts.contains(.lmHead), config.text.tieWordEmbeddings { roles.append(WeightRole(.lmHead)) }
+        // llama.cpp's packing has no newline; the legacy mmproj carries it anyway.
+        if parts.contains(.projector), config.anyres?.packing == .llamaCppSlices { roles.append(WeightRole(.imageNewline)) }
         if parts.contains(.vision) {
             roles += [WeightRole(.postLayerNorm), WeightRole(.postLayerNorm, bias: true)]
             roles += visionLayerRoles(LlavaConfigReader.neededVisionLayers(config)..<max(config.vision.layerCount, LlavaConfigReader.neededVisionLayers(config)))
@@ -286,7 +290,7 @@ public enum LlavaLoader {
                           bias: try projector.optionalVector(WeightRole(tensor, bias: true), shape: [t.hiddenSize], when: config.projectorBias))
         }
         var proj = ProjectorWeights(linear1: try projectorLinear(.projector1, features), linear2: try projectorLinear(.projector2, t.hiddenSize))
-        if config.anyres != nil { proj.imageNewline = try projector.vector(WeightRole(.imageNewline), shape: [t.hiddenSize]) }
+        if config.anyres?.packing == .spatialUnpad { proj.imageNewline = try projector.vector(WeightRole(.imageNewline), shape: [t.hiddenSize]) }
         return LlavaWeights(config: config, vision: clip, projector: proj, text: llama, layout: layout, sources: sources,
                             textScheme: text.scheme, companions: companions)
     }
@@ -394,5 +398,20 @@ extension ModelProblem {
             return field.hasPrefix("llama.") || field == "general.architecture" && reason.contains("text model")
         }
         return false
+    }
+}
+
+/// A vision tower folder read for its config files only (its weights are in the model's
+/// checkpoint): no tensors.
+final class ConfigOnlyTower: CheckpointReader {
+    let path: String
+    var format: CheckpointFormat { .safetensors }
+    var tensors: [TensorInfo] { [] }
+    var metadata: [MetadataEntry] { [] }
+
+    init(path: String) { self.path = path }
+
+    func bytes(of tensor: TensorInfo) throws(CheckpointError) -> TensorBytes {
+        throw CheckpointError(path: path, problem: ModelProblem.missingTensors([tensor.name]))
     }
 }

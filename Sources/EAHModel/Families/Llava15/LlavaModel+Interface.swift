@@ -131,11 +131,19 @@ struct LlavaInputProcessor: InputProcessor {
         return ids
     }
 
-    /// One square (LLaVA-1.5), or NeXT's base image and tiles for the resolution its layout picks.
+    /// One square (LLaVA-1.5), or NeXT's base image and tiles for the resolution its layout picks
+    /// (from a GGUF: llama.cpp's slices and overview).
     func prepare(_ image: RGBImage, origin: String) throws(CheckpointError) -> PreparedImage {
         let size = ImageSize(height: image.height, width: image.width)
         guard let layout = config.anyresLayout(for: size) else {
             return PreparedImage(pixelValues: preprocessor.preprocess(image, mode: imageMode).values, size: size)
+        }
+        if layout.packing == .llamaCppSlices {
+            let slices = layout.tileRows * layout.tileColumns > 0
+            let resized = AnyResLayout.llamaCppResizedSize(of: size, into: layout.resolution)
+            let values = preprocessor.llamaCppSlicePixelValues(image, resized: slices ? (resized.height, resized.width) : nil,
+                                                               resolution: (layout.resolution.height, layout.resolution.width), tile: config.vision.imageSize)
+            return PreparedImage(pixelValues: values, size: size)
         }
         let resized = AnyResLayout.resizedSize(of: size, into: layout.resolution)
         let values = preprocessor.anyresPixelValues(image, resized: (resized.height, resized.width),

@@ -26,7 +26,8 @@ public final class LlavaModel: @unchecked Sendable {
     /// picture's `imageSize`): pixel values `[tiles, 3, S, S]` (base image first, then the tiles
     /// row-major) give the base tile's features, then each kept row of the tile grid (OneVision:
     /// shrunk bilinearly under `anyres_max_N`) followed by `image_newline`, as transformers'
-    /// `pack_image_features` does.
+    /// `pack_image_features` does. A GGUF source (llama.cpp's packing): pixel values of the slices
+    /// row-major then the overview give each tile's features whole, in that order.
     public func imageFeatures(pixelValues: [Float], imageSize: ImageSize? = nil) throws(ModelProblem) -> [Float] {
         let vision = config.vision
         let tileFloats = vision.channelCount * vision.imageSize * vision.imageSize
@@ -40,6 +41,15 @@ public final class LlavaModel: @unchecked Sendable {
             throw .badPixelValues("pixel values hold \(pixelValues.count) floats; a \(size.width)×\(size.height) image needs [\(layout.tileCount), \(vision.channelCount), \(vision.imageSize), \(vision.imageSize)]")
         }
         let hidden = config.text.hiddenSize, perTile = config.imageFeatureCount
+        if layout.packing == .llamaCppSlices {
+            guard perTile == layout.grid * layout.grid else {
+                throw .badConfig(field: "clip.vision.image_size", reason: "gives \(perTile) features per tile; llama.cpp's slices need \(layout.grid)²")
+            }
+            var packed: [Float] = []
+            packed.reserveCapacity(layout.kinds.count * hidden)
+            for tile in 0..<layout.tileCount { packed += try tileFeatures(pixelValues[(tile * tileFloats)..<((tile + 1) * tileFloats)]) }
+            return packed
+        }
         guard perTile == layout.grid * layout.grid, let newline = weights.projector.imageNewline else {
             throw .badConfig(field: "vision_feature_select_strategy", reason: "gives \(perTile) features per tile; anyres packing needs \(layout.grid)² and an image_newline")
         }

@@ -63,6 +63,11 @@ public enum WeightNameTable {
     /// The original LLaVA release; its tower comes from a CLIP folder (`clipVision` or `clipVisionBare`).
     public static let llavaOriginal = Scheme(textPrefix: "model.", lmHead: "lm_head", visionPrefix: "vision_model.",
                                              projectorPrefix: "model.mm_projector.", sequentialProjector: true)
+    /// The original LLaVA-NeXT and lmms-lab OneVision releases (liuhaotian/llava-v1.6-*, lmms-lab/llava-onevision-*):
+    /// as `llavaOriginal`, with the fine-tuned tower inside the checkpoint (transformers' convert_llava_next/onevision
+    /// scripts strip `model.vision_tower.`).
+    public static let llavaOriginalTowerInside = Scheme(textPrefix: "model.", lmHead: "lm_head", visionPrefix: "model.vision_tower.vision_tower.vision_model.",
+                                                        projectorPrefix: "model.mm_projector.", sequentialProjector: true)
     /// A CLIP folder as hub repos and transformers 4.x hold it: `vision_model.*`.
     public static let clipVision = Scheme(textPrefix: "", lmHead: "", visionPrefix: "vision_model.", projectorPrefix: "")
     /// A CLIP vision folder as transformers 5.x `CLIPVisionModel.save_pretrained` writes it: no prefix.
@@ -158,6 +163,12 @@ public enum WeightNameTable {
                                  missingHint: "a llama.cpp text GGUF holds no vision tower: pass --mmproj with the model's mmproj GGUF"),
             config: .gguf),
     ]
+
+    /// The original release with its tower inside the checkpoint (LLaVA-NeXT, OneVision): every part
+    /// from the checkpoint; the tower folder `mm_vision_tower` names (`--vision-tower`) gives only the
+    /// tower's config and preprocessing.
+    public static let originalTowerInside = LayoutNaming(schemes: [llavaOriginalTowerInside], parts: [.text, .lmHead, .vision, .projector],
+                                                         companion: nil, config: .originalWithTower)
 
     /// Why a layout that is not a whole model cannot be loaded.
     public static let refusals: [WeightLayout: String] = [

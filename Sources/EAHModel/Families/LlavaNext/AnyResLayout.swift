@@ -20,14 +20,28 @@ public struct AnyResConfig: Sendable, Equatable {
     /// (`√(rows·columns / (N·grid²)) > 1.1`), it is shrunk bilinearly before the newlines are added.
     /// nil: never shrunk (NeXT).
     public var maxTiles: Int?
+    public var packing: AnyResPacking
 
-    public init(pinpoints: [ImageSize], maxTiles: Int? = nil) {
+    public init(pinpoints: [ImageSize], maxTiles: Int? = nil, packing: AnyResPacking = .spatialUnpad) {
         self.pinpoints = pinpoints
         self.maxTiles = maxTiles
+        self.packing = packing
     }
 
     /// transformers' `LlavaNextConfig` default.
     public static let defaultPinpoints = [(336, 672), (672, 336), (672, 672), (1008, 336), (336, 1008)].map { ImageSize(height: $0.0, width: $0.1) }
+}
+
+/// How a runtime lays out an anyres image's features.
+public enum AnyResPacking: Sendable, Equatable {
+    /// transformers and the original LLaVA (`mm_patch_merge_type: spatial_unpad`): the base image's
+    /// features, then the tile grid cropped to the image's aspect, one `image_newline` per row.
+    case spatialUnpad
+    /// llama.cpp (tools/mtmd, llava_uhd with pinpoints): an image no larger than a tile on both sides
+    /// is the overview alone; otherwise the best pinpoint's slices row-major, each tile's features
+    /// whole, then the overview (the image squashed to one tile). No unpad, no newline; the
+    /// geometry in Float as llama.cpp computes it.
+    case llamaCppSlices
 }
 
 /// How one image becomes LLaVA-NeXT's (or OneVision's) tiles and image positions, as
@@ -54,8 +68,21 @@ public struct AnyResLayout: Sendable, Equatable {
     public let packedRows: Int
     public let packedColumns: Int
 
+    public let packing: AnyResPacking
+
     public init(image: ImageSize, config: AnyResConfig, tile: Int, patch: Int) {
         self.image = image
+        packing = config.packing
+        if packing == .llamaCppSlices {
+            grid = tile / patch
+            let sliced = image.width > tile || image.height > tile
+            resolution = sliced ? Self.llamaCppBestResolution(for: image, among: config.pinpoints) : ImageSize(height: tile, width: tile)
+            tileRows = sliced ? resolution.height / tile : 0
+            tileColumns = sliced ? resolution.width / tile : 0
+            (rowOffset, columnOffset, featureRows, featureColumns) = (0, 0, 0, 0)
+            (packedRows, packedColumns) = (0, 0)
+            return
+        }
         resolution = Self.bestResolution(for: image, among: config.pinpoints)
         tileRows = resolution.height / tile
         tileColumns = resolution.width / tile
@@ -91,12 +118,17 @@ public struct AnyResLayout: Sendable, Equatable {
     /// Whether `maxTiles` shrinks the kept grid.
     public var isShrunk: Bool { packedRows != featureRows || packedColumns != featureColumns }
 
-    /// Pixel tiles: the base image, then the resolution's tiles row-major.
+    /// Pixel tiles: the base image, then the resolution's tiles row-major (llama.cpp: the slices
+    /// row-major, then the overview).
     public var tileCount: Int { 1 + tileRows * tileColumns }
 
     /// The kinds of the image's positions: the base image's features, then each packed row of
-    /// tile features followed by one newline.
+    /// tile features followed by one newline (llama.cpp: each slice's features, then the overview's).
     public var kinds: [ImagePositionKind] {
+        if packing == .llamaCppSlices {
+            return [ImagePositionKind](repeating: .tile, count: tileRows * tileColumns * grid * grid)
+                + [ImagePositionKind](repeating: .base, count: grid * grid)
+        }
         var kinds = [ImagePositionKind](repeating: .base, count: grid * grid)
         let row = [ImagePositionKind](repeating: .tile, count: packedColumns) + [.newline]
         for _ in 0..<packedRows { kinds += row }
@@ -134,6 +166,32 @@ public struct AnyResLayout: Sendable, Equatable {
             }
         }
         return best
+    }
+
+    /// llama.cpp's `select_best_resolution` (mtmd-image.cpp): as transformers', in Float.
+    public static func llamaCppBestResolution(for image: ImageSize, among pinpoints: [ImageSize]) -> ImageSize {
+        var best = ImageSize(height: 0, width: 0)
+        var bestEffective = 0, leastWasted = Int.max
+        for pinpoint in pinpoints {
+            let width = pinpoint.width, height = pinpoint.height
+            let scale = min(Float(width) / Float(image.width), Float(height) / Float(image.height))
+            let effective = min(Int(Float(image.width) * scale) * Int(Float(image.height) * scale), image.width * image.height)
+            let wasted = width * height - effective
+            if effective > bestEffective || effective == bestEffective && wasted < leastWasted {
+                bestEffective = effective
+                leastWasted = wasted
+                best = ImageSize(height: height, width: width)
+            }
+        }
+        return best
+    }
+
+    /// llama.cpp's `img_tool::resize` with `PAD_CEIL`: the aspect-kept size inside `target` (Float
+    /// scale, rounded up, clamped).
+    public static func llamaCppResizedSize(of image: ImageSize, into target: ImageSize) -> ImageSize {
+        let scale = min(Float(target.width) / Float(image.width), Float(target.height) / Float(image.height))
+        return ImageSize(height: min(Int((Float(image.height) * scale).rounded(.up)), target.height),
+                         width: min(Int((Float(image.width) * scale).rounded(.up)), target.width))
     }
 
     /// transformers' `get_patch_output_size`: the aspect-preserving size inside `target`.

@@ -12,23 +12,28 @@ public final class TextOnlyModel: VisionLanguageModel, @unchecked Sendable {
     let reader: any CheckpointReader
     public let companions: ModelCompanions
     let decoder: TransformerDecoder
+    /// A doubled leading BOS (a template writing `<bos>` and a tokenizer adding one) becomes one,
+    /// as Gemma's chat usage gives (transformers' apply_chat_template, llama.cpp's chat path).
+    var singleBOS = false
 
-    init(config: LlamaConfig, weights: LlamaWeights, layout: WeightLayout, scheme: WeightNameTable.Scheme, reader: any CheckpointReader,
-         companions: ModelCompanions, pool: ThreadPool) {
+    /// `spec` replaces the LLaMA-style decoder `config` describes (Gemma 3's).
+    init(config: LlamaConfig, spec: DecoderSpec? = nil, weights: LlamaWeights, layout: WeightLayout, scheme: WeightNameTable.Scheme,
+         reader: any CheckpointReader, companions: ModelCompanions, pool: ThreadPool) {
         self.config = config
         self.weights = weights
         self.layout = layout
         self.scheme = scheme
         self.reader = reader
         self.companions = companions
-        decoder = TransformerDecoder(spec: config.spec, weights: weights, pool: pool)
+        decoder = TransformerDecoder(spec: spec ?? config.spec, weights: weights, pool: pool)
     }
 
     public var family: String { companions.family }
     public var layoutName: String { layout.rawValue }
     public var textCheckpoint: any CheckpointReader { reader }
     public var eosTokenIDs: [Int] { config.eosTokenIDs }
-    public var shape: DecoderShape { DecoderShape(config.spec) }
+    public var shape: DecoderShape { DecoderShape(decoder.spec) }
+    public var takesImages: Bool { false }
 
     public func bakeTargets(layer: Int) -> [BakeTarget] {
         WeightNameTable.bakeTargets(layer: layer).compactMap { target in
@@ -38,15 +43,15 @@ public final class TextOnlyModel: VisionLanguageModel, @unchecked Sendable {
     }
 
     public func makeProcessor(tokenizer: any Tokenizer, imageMode: PreprocessMode?) throws(CheckpointError) -> any InputProcessor {
-        TextOnlyProcessor(tokenizer: tokenizer, model: reader.path)
+        TextOnlyProcessor(tokenizer: tokenizer, model: reader.path, singleBOS: singleBOS)
     }
 
     public func readPixelValues(_ path: String) throws(CheckpointError) -> PreparedImage {
-        throw CheckpointError(path: path, problem: ModelProblem.badInput(TextOnlyModel.noImages))
+        throw CheckpointError(path: path, problem: ModelProblem.noVisionTower)
     }
 
     public func prepare(ids: [Int], images: [PreparedImage]) throws(ModelProblem) -> ModelInput {
-        guard images.isEmpty, !ids.contains(LlavaPrompt.imageIndex) else { throw .badInput(Self.noImages) }
+        guard images.isEmpty, !ids.contains(LlavaPrompt.imageIndex) else { throw .noVisionTower }
         let vocab = config.vocabSize
         if let (position, id) = ids.enumerated().first(where: { !(0..<vocab).contains($0.element) }) {
             throw .badInput("token id \(id) at position \(position) is outside the vocabulary (0..<\(vocab))")
@@ -56,18 +61,16 @@ public final class TextOnlyModel: VisionLanguageModel, @unchecked Sendable {
 
     public func generate(_ input: ModelInput, images: [PreparedImage], session: GenerationSession, maxTokens: Int, sampling: SamplingParameters,
                          stopTokens: Set<Int>, hook: AttentionHook?, collectLogits: Bool, onToken: (Int) -> Bool) throws(ModelProblem) -> GenerationResult {
-        guard images.isEmpty else { throw .badInput(Self.noImages) }
+        guard images.isEmpty else { throw .noVisionTower }
         return try DecoderGeneration.generate(
             decoder: decoder, input: input, images: [], session: session, maxTokens: maxTokens, sampling: sampling, stopTokens: stopTokens,
             hook: hook, collectLogits: collectLogits, embeddings: { rest in embeddings(rest.tokens) }, embed: { embed($0, into: $1) }, onToken: onToken)
     }
 
     public func observePrefill(_ input: ModelInput, images: [PreparedImage], hook: AttentionHook, throughLayer lastLayer: Int) throws(ModelProblem) {
-        guard images.isEmpty else { throw .badInput(Self.noImages) }
+        guard images.isEmpty else { throw .noVisionTower }
         DecoderGeneration.observePrefill(decoder: decoder, input: input, embeddings: embeddings(input.tokens), hook: hook, throughLayer: lastLayer)
     }
-
-    static let noImages = "the model has no vision tower (a text-only checkpoint, or a llama.cpp text GGUF without its --mmproj): it takes no image; drop --image/--pixel-values and <image>, or pass the mmproj"
 
     /// The token rows of `tokens` (ids checked by `prepare`).
     private func embeddings(_ tokens: [Int]) -> [Float] {
@@ -92,10 +95,15 @@ public final class TextOnlyModel: VisionLanguageModel, @unchecked Sendable {
 struct TextOnlyProcessor: InputProcessor {
     let tokenizer: any Tokenizer
     let model: String
+    var singleBOS = false
 
-    func encode(_ text: String, addBOS: Bool) -> [Int] { tokenizer.encode(text, addBOS: addBOS) }
+    func encode(_ text: String, addBOS: Bool) -> [Int] {
+        var ids = tokenizer.encode(text, addBOS: addBOS)
+        if singleBOS, addBOS, ids.count >= 2, let bos = tokenizer.bosID, ids[0] == bos, ids[1] == bos { ids.removeFirst() }
+        return ids
+    }
 
     func prepare(_ image: RGBImage, origin: String) throws(CheckpointError) -> PreparedImage {
-        throw CheckpointError(path: origin, problem: ModelProblem.badInput(TextOnlyModel.noImages))
+        throw CheckpointError(path: origin, problem: ModelProblem.noVisionTower)
     }
 }
