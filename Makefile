@@ -61,8 +61,7 @@ test-real: setup tools-venv
 interop: setup
 	LLAMA_CPP_BIN="$$(tools/llama-cpp.sh llama-mtmd-cli llama-simple llama-tokenize llama-gguf)" && \
 		LLAMA_GGUF="$$LLAMA_CPP_BIN/llama-gguf" LLAMA_CPP_BIN="$$LLAMA_CPP_BIN" \
-		$(SWIFT) test --filter 'LlamaCppInteropTests|LlamaCppQwen2VLInteropTests|LlamaCppCompatibilityTests|LlamaCppExportTests|LlamaCppQwen2VLExportTests|LlamaCppBPEExportTests|LlamaCppRopeExportTests|LlamaCppPairTests' && \
-		EAH_INTEROP_GEMMA3=1 LLAMA_CPP_BIN="$$LLAMA_CPP_BIN" $(SWIFT) test --skip-build --filter 'Gemma3LlamaCppInteropTests'
+		$(SWIFT) test --filter 'LlamaCppInteropTests|LlamaCppQwen2VLInteropTests|Gemma3LlamaCppInteropTests|LlamaCppCompatibilityTests|LlamaCppExportTests|LlamaCppQwen2VLExportTests|LlamaCppBPEExportTests|LlamaCppRopeExportTests|LlamaCppPairTests|Gemma3LlamaCppExportTests|LlavaNextGGUFTests|Gemma3GGUFTests'
 
 demo: release
 	@tools/demo.sh $(RELEASE_BIN)
