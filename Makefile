@@ -4,7 +4,7 @@ RELEASE_BIN = .build/release
 VENV = .venv
 PYTHON = $(VENV)/bin/python
 
-.PHONY: setup build release test test-real interop demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean fuzz fuzz-build fuzz-ci
+.PHONY: setup build release test test-neon test-real interop demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean fuzz fuzz-build fuzz-ci
 
 setup:
 	@tools/setup-system.sh
@@ -18,6 +18,13 @@ release: setup
 test: setup openai-venv
 	$(SWIFT) test
 	$(MAKE) fuzz-ci
+
+# The NEON kernels on this x86-64 machine: cross-compiles CEAHKernels for aarch64 Linux and runs
+# tools/kernel-check under qemu-aarch64 (with and without dotprod) against the portable kernels.
+# Opt-in: installs the cross compiler and qemu-user (~100 MB) that `make setup` leaves out.
+test-neon:
+	@tools/setup-system.sh --arm64-cross
+	tools/test-neon.sh
 
 # Coverage-guided fuzzing (libFuzzer through -sanitize=fuzzer, with AddressSanitizer) of every
 # parser: `make fuzz [TARGET=gguf] [SECONDS=60]` runs one target or each in turn (see
@@ -54,8 +61,7 @@ test-real: setup tools-venv
 interop: setup
 	LLAMA_CPP_BIN="$$(tools/llama-cpp.sh llama-mtmd-cli llama-simple llama-tokenize llama-gguf)" && \
 		LLAMA_GGUF="$$LLAMA_CPP_BIN/llama-gguf" LLAMA_CPP_BIN="$$LLAMA_CPP_BIN" \
-		$(SWIFT) test --filter 'LlamaCppInteropTests|LlamaCppQwen2VLInteropTests|LlamaCppCompatibilityTests|LlamaCppExportTests|LlamaCppQwen2VLExportTests|LlamaCppBPEExportTests|LlamaCppRopeExportTests|LlamaCppPairTests' && \
-		EAH_INTEROP_GEMMA3=1 LLAMA_CPP_BIN="$$LLAMA_CPP_BIN" $(SWIFT) test --skip-build --filter 'Gemma3LlamaCppInteropTests'
+		$(SWIFT) test --filter 'LlamaCppInteropTests|LlamaCppQwen2VLInteropTests|Gemma3LlamaCppInteropTests|LlamaCppCompatibilityTests|LlamaCppExportTests|LlamaCppQwen2VLExportTests|LlamaCppBPEExportTests|LlamaCppRopeExportTests|LlamaCppPairTests|Gemma3LlamaCppExportTests|LlavaNextGGUFTests|Gemma3GGUFTests'
 
 demo: release
 	@tools/demo.sh $(RELEASE_BIN)

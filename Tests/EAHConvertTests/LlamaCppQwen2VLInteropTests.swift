@@ -28,12 +28,12 @@ struct LlamaCppQwen2VLInteropTests {
     /// llama.cpp gives Qwen-VL images at least 1024 tokens by default. The tiny random model's
     /// answer may be control tokens only (printed as nothing), so its text is not required.
     static func mtmdRuns(model: String, mmproj: String) throws {
-        let result = try CommandRunner.run(executable: try LlamaCppInteropTests.tool("llama-mtmd-cli"), [
+        let result = try LlamaCppInteropTests.mtmd([
             "-m", model, "--mmproj", mmproj, "--image", image, "-p", "What is in the picture?", "--temp", "0", "-n", "8",
             "-c", "4096", "--ignore-eos", "-t", "2", "--no-warmup",
-        ])
+        ]) { LlamaCppInteropTests.encodedImage($0) && $0.stderr.contains("<|im_start|>assistant") }
         #expect(result.status == 0, "llama-mtmd-cli failed: \(result.stderr.suffix(2000))")
-        #expect(result.stderr.contains("mtmd batch encoding done"), "llama-mtmd-cli did not encode the image: \(result.stderr.suffix(3000))")
+        #expect(LlamaCppInteropTests.encodedImage(result), "llama-mtmd-cli did not encode the image: \(result.stderr.suffix(3000))")
         // The chat template it applies is the one the export wrote (ChatML).
         #expect(result.stderr.contains("<|im_start|>assistant"), "\(result.stderr.suffix(3000))")
     }
