@@ -134,7 +134,7 @@ $(VENV)/.installed: tools/requirements.txt
 # The GGUF tokenizer fixtures run llama.cpp's llama-tokenize, llava_next_gguf also llama-mtmd-cli and the
 # legacy mmproj converter (tools/llama-cpp.sh builds them; ~/.cache/eah/legacy-mmproj-py);
 # real_tokenizer fetches the real vocabularies first (tools/fetch_real_tokenizers.py).
-FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command llamacpp_bpe llamacpp_qwen2vl llamacpp_rope e2e template_corpus llava_next llava_next_gguf llava_onevision llava_original_release internvl internvl_command internvl_original textonly_gguf gemma3_gguf vocab_merges
+FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command llamacpp_bpe llamacpp_qwen2vl llamacpp_rope e2e template_corpus llava_next llava_next_gguf llava_onevision llava_original_release internvl internvl_command internvl_original textonly textonly_gguf gemma3 gemma3_command gemma3_gguf llamacpp_export chair vocab_merges
 
 fixtures: tools-venv
 	@for name in $(FIXTURE_SCRIPTS); do echo "tools/make_$${name}_fixtures.py"; $(PYTHON) tools/make_$${name}_fixtures.py || exit 1; done
