@@ -4,7 +4,7 @@ RELEASE_BIN = .build/release
 VENV = .venv
 PYTHON = $(VENV)/bin/python
 
-.PHONY: setup build release test test-real interop demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean fuzz fuzz-build fuzz-ci
+.PHONY: setup build release test test-neon test-real interop demo bench bench-venv fixtures tools-venv openai-venv install uninstall clean fuzz fuzz-build fuzz-ci
 
 setup:
 	@tools/setup-system.sh
@@ -18,6 +18,13 @@ release: setup
 test: setup openai-venv
 	$(SWIFT) test
 	$(MAKE) fuzz-ci
+
+# The NEON kernels on this x86-64 machine: cross-compiles CEAHKernels for aarch64 Linux and runs
+# tools/kernel-check under qemu-aarch64 (with and without dotprod) against the portable kernels.
+# Opt-in: installs the cross compiler and qemu-user (~100 MB) that `make setup` leaves out.
+test-neon:
+	@tools/setup-system.sh --arm64-cross
+	tools/test-neon.sh
 
 # Coverage-guided fuzzing (libFuzzer through -sanitize=fuzzer, with AddressSanitizer) of every
 # parser: `make fuzz [TARGET=gguf] [SECONDS=60]` runs one target or each in turn (see
@@ -127,7 +134,7 @@ $(VENV)/.installed: tools/requirements.txt
 # The GGUF tokenizer fixtures run llama.cpp's llama-tokenize, llava_next_gguf also llama-mtmd-cli; llava_next_gguf and
 # llamacpp_next run the legacy mmproj converter (tools/llama-cpp.sh builds them; ~/.cache/eah/legacy-mmproj-py);
 # real_tokenizer fetches the real vocabularies first (tools/fetch_real_tokenizers.py).
-FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command llamacpp_bpe llamacpp_qwen2vl llamacpp_rope e2e template_corpus llava_next llava_next_gguf llamacpp_next llava_onevision llava_original_release internvl internvl_command internvl_original textonly_gguf gemma3_gguf
+FIXTURE_SCRIPTS = safetensors torch gguf convert matmul kernel tokenizer gguf_tokenizer bytelevel spm_variant added_token gguf_pre real_tokenizer image template decoder llava eah qwen2vl qwen2vl_command llamacpp_bpe llamacpp_qwen2vl llamacpp_rope e2e template_corpus llava_next llava_next_gguf llamacpp_next llava_onevision llava_original_release internvl internvl_command internvl_original textonly textonly_gguf gemma3 gemma3_command gemma3_gguf llamacpp_export chair vocab_merges
 
 fixtures: tools-venv
 	@for name in $(FIXTURE_SCRIPTS); do echo "tools/make_$${name}_fixtures.py"; $(PYTHON) tools/make_$${name}_fixtures.py || exit 1; done

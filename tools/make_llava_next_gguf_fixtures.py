@@ -36,6 +36,8 @@ uses ggml's tanh GELU. `llamacpp_tower` emulates that, and its overview features
 dumps for the last chunk it encodes (MTMD_DEBUG_EMBEDDINGS; within 1e-2: Pillow and llama.cpp's bicubic differ by a
 level on a few pixels): that checks the chunk order and the overview's pixels against llama.cpp itself. eah computes the
 tower as transformers (and LLaVA) do, so its answers follow the model as trained, not that graph.
+llama.cpp: the tree vendored by the pinned llama-cpp-python 0.3.36 sdist (convert_hf_to_gguf.py, the legacy mmproj
+converter, its gguf-py) and its build (llama-tokenize, llama-mtmd-cli), both under ~/.cache/eah (tools/llama-cpp.sh).
 Run: /work/main/.venv/bin/python tools/make_llava_next_gguf_fixtures.py [LLAMA_CPP_SOURCE [LLAMA_CPP_BIN]]
 """
 import json

@@ -85,6 +85,11 @@ public enum MatrixMultiply {
             floatGEMM(x, count: count, weight: weight, base: base, bias: bias, into: y, pool: pool, kernels: kernels)
             return
         }
+        if let panel = kernels.panel(type), count > dotRowLimit || kernels.panelDot(type) != nil {
+            panelLinear(x, count: count, weight: weight, base: base, bias: bias, into: y, pool: pool, panel: panel,
+                        rowDot: count > dotRowLimit ? nil : kernels.panelDot(type))
+            return
+        }
         let columns = weight.columns, rowBytes = weight.rowBytes
         // Activations in the partner format (F32 rows are used in place).
         let activationBytes = type.activation.rowBytes(columns)
@@ -131,6 +136,46 @@ public enum MatrixMultiply {
                 let activation = activations + i * activationBytes, output = y + i * rows
                 for r in first..<end { output[r] = dot(n, base + r * rowBytes, activation) + (bias?[r] ?? 0) }
                 i += 1
+            }
+        }
+    }
+
+    /// Weight rows a panel product packs per task (the width of its kernel).
+    static let panelRows = 16
+
+    /// A quantized product on the panel format: activations quantized once into it; with many
+    /// activation rows each task packs 16 weight rows (interleaved so one VNNI instruction serves
+    /// 16 rows) and runs every activation row past them; with few, `rowDot` takes each weight
+    /// row as stored.
+    private static func panelLinear(
+        _ x: UnsafePointer<Float>, count: Int, weight: WeightMatrix, base: UnsafeRawPointer, bias: UnsafePointer<Float>?,
+        into y: UnsafeMutablePointer<Float>, pool: ThreadPool, panel: (kernel: eah_panel_fn, quantize: eah_quantize_fn),
+        rowDot: eah_vec_dot_fn?
+    ) {
+        let rows = weight.rows, columns = weight.columns, rowBytes = weight.rowBytes, n = Int32(columns)
+        let activationBytes = eah_panel_activation_bytes(n)
+        let activations = UnsafeMutableRawPointer.allocate(byteCount: max(1, count * activationBytes), alignment: 64)
+        defer { activations.deallocate() }
+        pool.parallelRanges(count, bytesPerItem: 4 * columns) { range in
+            for i in range { panel.quantize(x + i * columns, activations + i * activationBytes, n) }
+        }
+        if let rowDot {
+            // Few activation rows (decode): one row product per weight row, no packing.
+            rowDots(rows: rows, bytesPerRow: rowBytes, pool: pool) { r in
+                let row = base + r * rowBytes, offset = bias?[r] ?? 0
+                for i in 0..<count { y[i * rows + r] = rowDot(n, row, activations + i * activationBytes) + offset }
+            }
+            return
+        }
+        let block = panelRows
+        pool.parallelFor((rows + block - 1) / block) { task in
+            let first = task * block, height = min(block, rows - first)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: eah_panel_scratch_bytes(n), alignment: 64)
+            defer { scratch.deallocate() }
+            panel.kernel(n, base + first * rowBytes, rowBytes, Int32(height), activations, activationBytes, Int32(count),
+                         y + first, rows, scratch)
+            if let bias {
+                for i in 0..<count { for r in first..<(first + height) { y[i * rows + r] += bias[r] } }
             }
         }
     }

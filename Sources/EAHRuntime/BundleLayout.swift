@@ -14,7 +14,7 @@ public enum BundleLayout {
 
     /// Model-folder files a bundle carries along when present.
     public static let companionFiles = [
-        "config.json", "generation_config.json", "tokenizer.json", "tokenizer.model", "tokenizer_config.json",
+        "config.json", "generation_config.json", "tokenizer.json", "tokenizer.model", "vocab.json", "merges.txt", "tokenizer_config.json",
         "special_tokens_map.json", "added_tokens.json", "preprocessor_config.json", "processor_config.json",
         "chat_template.json", "chat_template.jinja",
     ]

@@ -74,11 +74,15 @@ public enum BundleWriter {
             }
         }
 
-        // Companions: a vision tower folder, or the mmproj.
-        var sourceFiles = Set(reader.tensors.map(\.file))
+        // Companions: a vision tower folder, or the mmproj. The bundle carries them (the llama.cpp
+        // layout in its mmproj), so it does not depend on where they were.
         let folder = ModelFiles.folder(of: request.model)
+        var sourceFiles = SourceFiles(folder: folder)
+        sourceFiles.insert(reader.tensors.map(\.file))
         for companion in model.companions.bundled {
-            sourceFiles.formUnion(companion.reader.tensors.map(\.file))
+            let carriedAs = companion.kind == .visionTower ? BundleLayout.visionTower + "/" : ""
+            sourceFiles.insert(companion.reader.tensors.map(\.file), companion: carriedAs)
+            sourceFiles.insert(companion.files.filter(ModelFiles.exists), companion: carriedAs)
             if llamaCpp { continue }  // the mmproj holds the tower
             switch companion.kind {
             case .visionTower:
@@ -92,7 +96,6 @@ public enum BundleWriter {
             for file in companion.files where ModelFiles.exists(file) {
                 let name = String(file[file.index(after: file.lastIndex(of: "/") ?? file.startIndex)...])
                 try directory.copy(file, as: BundleLayout.visionTower + "/" + name)
-                sourceFiles.insert(file)
             }
         }
         // The files that say how to feed the model (tokenizer, template, processor settings)
@@ -100,17 +103,17 @@ public enum BundleWriter {
         if !llamaCpp {
             for name in BundleLayout.companionFiles where ModelFiles.exists(folder + "/" + name) {
                 try directory.copy(folder + "/" + name, as: name)
-                sourceFiles.insert(folder + "/" + name)
+                sourceFiles.insert([folder + "/" + name])
             }
         }
-        sourceFiles.formUnion(try writeModelCard(request, patches: patches, from: folder, into: directory))
+        sourceFiles.insert(try writeModelCard(request, patches: patches, from: folder, into: directory))
 
         let manifest = EAHManifest(
             toolVersion: EAHVersion.current,
             model: EAHManifest.ModelIdentity(
                 architecture: model.companions.architecture,
                 weightLayout: model.layoutName,
-                sourceFiles: try sourceFiles.sorted().map { path throws(CheckpointError) in try checksum(path, name: relative(path, to: folder)) },
+                sourceFiles: try sourceFiles.names.sorted { $0.key < $1.key }.map { name, path throws(CheckpointError) in try checksum(path, name: name) },
                 family: model.family),
             patches: patches, baked: request.bake, calibration: request.calibration,
             weightFiles: try written.sorted().map { name throws(CheckpointError) in try checksum(directory.file(name), name: name) })
@@ -213,6 +216,27 @@ public enum BundleWriter {
         var status = stat()
         guard stat(path, &status) == 0 else { throw CheckpointError(path: path, problem: FileProblem.notFound) }
         return EAHManifest.FileChecksum(path: name, sha256: try FileDigest.sha256(path: path), size: Int(status.st_size))
+    }
+
+    /// The files a bundle was made from, by the relative name its manifest records them under
+    /// (`model.source_files` refuses absolute and escaping paths): relative to the model folder,
+    /// or for a companion outside it (`--vision-tower /elsewhere/clip`), the tower's files under
+    /// the bundle's `vision_tower/` (`vision_tower/config.json`) and an mmproj by its file name.
+    struct SourceFiles {
+        let folder: String
+        private(set) var names: [String: String] = [:]
+
+        init(folder: String) { self.folder = folder }
+
+        mutating func insert(_ paths: [String], companion prefix: String? = nil) {
+            for path in paths {
+                if let prefix, !path.hasPrefix(folder + "/") {
+                    names[prefix + (path.split(separator: "/").last.map(String.init) ?? path)] = path
+                } else {
+                    names[relative(path, to: folder)] = path
+                }
+            }
+        }
     }
 
     static func relative(_ path: String, to folder: String) -> String {

@@ -39,7 +39,7 @@ public struct ChatTemplateSource {
         if EAHBundle.isBundle(path) { model = try EAHBundle(path: path, verify: false).modelPath }
         if Self.isDirectory(model) {
             template = try ConversationTemplate.resolve(modelDirectory: model, explicitName: templateName)
-            tokenizerPath = ["tokenizer.json", "tokenizer.model"].map { model + "/" + $0 }.first(where: ModelFiles.exists)
+            tokenizerPath = TokenizerFile.path(inFolder: model)
             return
         }
         let reader = try GGUFReader(path: model)

@@ -21,16 +21,17 @@ public enum CommandRunner {
         return url.path
     }()
 
-    /// Runs `tool` (a product name) with `arguments` and waits for it.
-    public static func run(_ tool: String, _ arguments: [String]) throws -> Result {
-        try run(executable: productsFolder + "/" + tool, arguments)
+    /// Runs `tool` (a product name) with `arguments` and waits for it; in `directory` when given.
+    public static func run(_ tool: String, _ arguments: [String], in directory: String? = nil) throws -> Result {
+        try run(executable: productsFolder + "/" + tool, arguments, in: directory)
     }
 
     /// Runs the program at `executable` with `arguments` and waits for it.
-    public static func run(executable: String, _ arguments: [String]) throws -> Result {
+    public static func run(executable: String, _ arguments: [String], in directory: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

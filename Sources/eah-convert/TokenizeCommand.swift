@@ -7,7 +7,7 @@ import EAHCore
 struct TokenizeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenize",
-        abstract: "Token ids of text, with a model's tokenizer (tokenizer.model, tokenizer.json or a GGUF's).",
+        abstract: "Token ids of text, with a model's tokenizer (tokenizer.model, tokenizer.json, vocab.json with merges.txt, or a GGUF's).",
         discussion: "With --jsonl, FILE holds one JSON string per line; the output is one JSON array of ids per line, in order."
     )
 
@@ -63,14 +63,12 @@ struct TokenizeCommand: ParsableCommand {
         }
     }
 
-    /// A folder's tokenizer.json, else tokenizer.model, else the path itself.
+    /// A folder's tokenizer file (`TokenizerFile.path(inFolder:)`), else the path itself.
     static func tokenizerPath(_ source: String) throws(CheckpointError) -> String {
         var status = stat()
         guard stat(source, &status) == 0 else { throw CheckpointError(path: source, problem: FileProblem.notFound) }
         guard (status.st_mode & S_IFMT) == S_IFDIR else { return source }
-        for name in ["tokenizer.json", "tokenizer.model"] where access(source + "/" + name, F_OK) == 0 {
-            return source + "/" + name
-        }
+        if let path = TokenizerFile.path(inFolder: source) { return path }
         throw CheckpointError(path: source, problem: FileProblem.isDirectoryWithoutCheckpoint)
     }
 }

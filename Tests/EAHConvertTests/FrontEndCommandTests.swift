@@ -47,6 +47,60 @@ struct FrontEndCommandTests {
         #expect(folder.stdout.contains(" 1500 "))
     }
 
+    @Test("a folder with vocab.json and merges.txt but no tokenizer.json tokenizes as transformers does")
+    func tokenizeVocabMergesFolder() throws {
+        let lines = try String(contentsOfFile: Fixtures.path("tokenizer-vocab-merges/expected.jsonl"), encoding: .utf8).split(separator: "\n")
+        let records = try lines.map { try JSONParser.parse(String($0)) }
+        let record = try #require(records.first { $0["text"] == .string("<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n") })
+        guard case .string(let text)? = record["text"], let ids = record["qwen2"] else { Issue.record("fixture record"); return }
+        let result = try CommandRunner.run("eah-convert", ["tokenize", Fixtures.path("tokenizer-vocab-merges/qwen2"), text, "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try JSONParser.parse(result.stdout.trimmingCharacters(in: .newlines)) == .object([("schema", .integer(1)), ("ids", ids)]))
+
+        let directory = TemporaryDirectory()
+        for name in ["vocab.json", "merges.txt"] {
+            try FileManager.default.copyItem(atPath: Fixtures.path("tokenizer-vocab-merges/gpt2/" + name), toPath: directory.file(name))
+        }
+        directory.write("tokenizer_config.json", Array(#"{"tokenizer_class": "BertTokenizer"}"#.utf8))
+        let refused = try CommandRunner.run("eah-convert", ["tokenize", directory.path, "hi"])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("eah-convert: \(directory.file("tokenizer_config.json")): tokenizer_class \"BertTokenizer\" is not one eah builds"))
+    }
+
+    @Test("an InternVL release folder with vocab.json and merges.txt instead of its tokenizer.json tokenizes and answers as with it")
+    func internVLWithoutTokenizerJSON() throws {
+        let original = Fixtures.path("internvl/internvl/original"), directory = TemporaryDirectory()
+        let folder = directory.file("internvl")
+        try FileManager.default.copyItem(atPath: original, toPath: folder)
+        // The vocabulary and merges of its tokenizer.json as a release ships them; its added
+        // tokens are already in tokenizer_config.json's added_tokens_decoder.
+        let document = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: folder + "/tokenizer.json"))))
+        guard let vocab = document["model"]?["vocab"], case .array(let merges)? = document["model"]?["merges"] else { Issue.record("tokenizer.json"); return }
+        directory.write("internvl/vocab.json", Array(vocab.serialized.utf8))
+        let lines = try merges.map { pair throws -> String in
+            guard case .array(let parts) = pair, case .string(let left)? = parts.first, case .string(let right)? = parts.last else { throw CocoaError(.coderInvalidValue) }
+            return left + " " + right + "\n"
+        }
+        directory.write("internvl/merges.txt", Array(("#version: 0.2\n" + lines.joined()).utf8))
+        try FileManager.default.removeItem(atPath: folder + "/tokenizer.json")
+        let text = "<|im_start|>user\n<img><IMG_CONTEXT></img>\nDescribe   it: 12 cafe\u{301}s.<|im_end|>\n<|im_start|>assistant\n"
+        let withJSON = try CommandRunner.run("eah-convert", ["tokenize", original, text])
+        let without = try CommandRunner.run("eah-convert", ["tokenize", folder, text])
+        #expect(withJSON.status == 0 && without.status == 0, "\(without.stderr)")
+        #expect(!without.stdout.isEmpty && without.stdout == withJSON.stdout)
+        let question = ["--image", Fixtures.path("images/valid/rgb_37x53.png"), "--prompt", "Describe it.", "--max-tokens", "5"]
+        let answer = try CommandRunner.run("eah-run", [folder] + question), reference = try CommandRunner.run("eah-run", [original] + question)
+        #expect(answer.status == 0, "\(answer.stderr)")
+        #expect(!reference.stdout.isEmpty && answer.stdout == reference.stdout)
+        // A bundle of it carries the files; without EAH it answers as the folder does.
+        let bundle = directory.file("bundle")
+        let patch = try CommandRunner.run("eah-convert", ["patch", folder, "-o", bundle, "--head", "0:0"])
+        #expect(patch.status == 0, "\(patch.stderr)")
+        #expect(FileManager.default.fileExists(atPath: bundle + "/vocab.json") && FileManager.default.fileExists(atPath: bundle + "/merges.txt"))
+        let bundled = try CommandRunner.run("eah-run", [bundle, "--no-eah"] + question)
+        #expect(bundled.status == 0 && bundled.stdout == reference.stdout, "\(bundled.stderr)")
+    }
+
     @Test("a line that is not a JSON string is bad input naming the line")
     func tokenizeBadLine() throws {
         let directory = TemporaryDirectory()

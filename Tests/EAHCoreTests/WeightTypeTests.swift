@@ -226,6 +226,108 @@ import Testing
         }
     }
 
+    /// The packed-panel products (prefill) against the portable one-row kernel: 37 weight rows
+    /// (two whole 16-row panels and one of 5), 288 columns (an odd number of 32-element blocks)
+    /// or 512, and 1, 5, 8, 13 and 97 activation rows (kernel widths 8 and 1–7). The panel
+    /// activations must carry the partner format's quants and scales bit-exactly; the integer
+    /// sums per block are exact, so what differs is float summation order: 1e-5·Σ|w·x′|, as for
+    /// the one-row variants. A panel shorter than 16 rows writes only its own rows. The panel-format
+    /// row products (decode), where a variant has them, are held to the same bound.
+    @Test("every runnable panel product agrees with the portable one-row kernel", arguments: cases)
+    func panelsMatchPortable(_ fixture: Case) throws {
+        let dtype = try #require(DType(rawValue: fixture.dtype))
+        let type = try #require(WeightTypes.type(of: dtype))
+        let raw = try Self.bytes("w_\(fixture.dtype).bin")
+        let x = try Self.halves("x_\(fixture.columns).f16")
+        let portable = KernelSet.runnable[0]
+        let (partner, decodedX) = try Self.activations(x, columns: fixture.columns, for: type, kernels: portable)
+        let w = try Self.decode(raw, dtype, count: fixture.rows * fixture.columns)
+        let columns = fixture.columns, rows = fixture.rows, partnerBytes = type.activation.rowBytes(columns), rowBytes = raw.count / rows
+        let reference = try #require(portable.dot(type))
+        for variant in KernelSet.runnable {
+            guard let panel = variant.panel(type) else { continue }
+            let activationBytes = eah_panel_activation_bytes(Int32(columns))
+            var activations = [UInt8](repeating: 0, count: fixture.count * activationBytes)
+            x.withUnsafeBufferPointer { xs in activations.withUnsafeMutableBytes { out in
+                for i in 0..<fixture.count {
+                    panel.quantize(xs.baseAddress! + i * columns, out.baseAddress! + i * activationBytes, Int32(columns))
+                }
+            } }
+            // Quants and scales as the partner format's (Q8_0: F16 scale at 0, quants at 2; Q8_K:
+            // F32 scale at 0, quants at 4).
+            let block = type.activation == .q8_0 ? 32 : 256, blockBytes = type.activation == .q8_0 ? 34 : 292
+            let quantOffset = type.activation == .q8_0 ? 2 : 4
+            for i in 0..<fixture.count {
+                for c in 0..<columns {
+                    let expected = partner[i * partnerBytes + c / block * blockBytes + quantOffset + c % block]
+                    #expect(activations[i * activationBytes + c] == expected, "\(variant.name) \(fixture.dtype) quant \(i), \(c)")
+                }
+                for b in 0..<(columns / 32) {
+                    let scaleBytes = i * activationBytes + columns + 16 * b
+                    let scale = Float(bitPattern: UInt32(activations[scaleBytes]) | UInt32(activations[scaleBytes + 1]) << 8
+                                      | UInt32(activations[scaleBytes + 2]) << 16 | UInt32(activations[scaleBytes + 3]) << 24)
+                    let p = i * partnerBytes + b * 32 / block * blockBytes
+                    let partnerScale = type.activation == .q8_0
+                        ? Float16Bits.toFloat(UInt16(partner[p]) | UInt16(partner[p + 1]) << 8)
+                        : Float(bitPattern: UInt32(partner[p]) | UInt32(partner[p + 1]) << 8 | UInt32(partner[p + 2]) << 16 | UInt32(partner[p + 3]) << 24)
+                    #expect(scale == partnerScale, "\(variant.name) \(fixture.dtype) scale \(i), \(b)")
+                }
+            }
+            if let rowDot = variant.panelDot(type) {
+                var worst = 0.0
+                raw.withUnsafeBytes { weights in activations.withUnsafeBytes { acts in partner.withUnsafeBytes { partnerActs in
+                    for i in 0..<fixture.count {
+                        for r in 0..<rows {
+                            let actual = rowDot(Int32(columns), weights.baseAddress! + r * rowBytes, acts.baseAddress! + i * activationBytes)
+                            let expected = reference(Int32(columns), weights.baseAddress! + r * rowBytes, partnerActs.baseAddress! + i * partnerBytes)
+                            var magnitude = 0.0
+                            for c in 0..<columns { magnitude += abs(Double(w[r * columns + c]) * Double(decodedX[i * columns + c])) }
+                            let excess = abs(Double(actual) - Double(expected)) / (1e-5 * magnitude + 1e-30)
+                            worst = max(worst, excess.isNaN ? .infinity : excess)
+                        }
+                    }
+                } } }
+                #expect(worst <= 1, "\(variant.name) \(fixture.dtype) panel row product: worst \(worst)× the tolerance 1e-5·Σ|w·x|")
+            }
+            for count in [1, 5, 8, 13, fixture.count] {
+                var y = [Float](repeating: .nan, count: count * rows)
+                var worst = 0.0
+                raw.withUnsafeBytes { weights in activations.withUnsafeBytes { acts in partner.withUnsafeBytes { partnerActs in
+                    y.withUnsafeMutableBufferPointer { out in
+                        let scratch = UnsafeMutableRawPointer.allocate(byteCount: eah_panel_scratch_bytes(Int32(columns)), alignment: 64)
+                        defer { scratch.deallocate() }
+                        for first in stride(from: 0, to: rows, by: 16) {
+                            panel.kernel(Int32(columns), weights.baseAddress! + first * rowBytes, rowBytes, Int32(min(16, rows - first)),
+                                         acts.baseAddress!, activationBytes, Int32(count), out.baseAddress! + first, rows, scratch)
+                        }
+                    }
+                    for i in 0..<count {
+                        for r in 0..<rows {
+                            let expected = reference(Int32(columns), weights.baseAddress! + r * rowBytes, partnerActs.baseAddress! + i * partnerBytes)
+                            var magnitude = 0.0
+                            for c in 0..<columns { magnitude += abs(Double(w[r * columns + c]) * Double(decodedX[i * columns + c])) }
+                            let excess = abs(Double(y[i * rows + r]) - Double(expected)) / (1e-5 * magnitude + 1e-30)
+                            worst = max(worst, excess.isNaN ? .infinity : excess)
+                        }
+                    }
+                } } }
+                #expect(worst <= 1, "\(variant.name) \(fixture.dtype) panel, \(count) rows: worst \(worst)× the tolerance 1e-5·Σ|w·x|")
+                // A panel of 5 rows writes those 5 of each output row and nothing else.
+                var partial = [Float](repeating: .nan, count: count * rows)
+                raw.withUnsafeBytes { weights in activations.withUnsafeBytes { acts in partial.withUnsafeMutableBufferPointer { out in
+                    let scratch = UnsafeMutableRawPointer.allocate(byteCount: eah_panel_scratch_bytes(Int32(columns)), alignment: 64)
+                    defer { scratch.deallocate() }
+                    panel.kernel(Int32(columns), weights.baseAddress!, rowBytes, 5, acts.baseAddress!, activationBytes, Int32(count),
+                                 out.baseAddress!, rows, scratch)
+                } } }
+                for i in 0..<count {
+                    #expect((0..<5).allSatisfy { partial[i * rows + $0] == y[i * rows + $0] }, "\(variant.name) \(fixture.dtype) short panel")
+                    #expect((5..<rows).allSatisfy { partial[i * rows + $0].isNaN }, "\(variant.name) \(fixture.dtype) short panel wrote past its rows")
+                }
+            }
+        }
+    }
+
     @Test("every runnable GEMM tile agrees with the portable one, for each start mode")
     func gemmTilesMatchPortable() {
         var generator = SplitMix64(seed: 7)

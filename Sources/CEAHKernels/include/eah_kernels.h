@@ -39,6 +39,14 @@ typedef void (*eah_widen_fn)(const uint16_t *x, float *y, int n);
 typedef void (*eah_gemm_tile_fn)(const float *const a[6], const float *panel, int depth,
                                  float *c, long ldc, int start, const float *initial);
 
+/// A panel product for prefill: packs weight rows `w_r = w + r·wstride` (bytes), r < `rows` ≤ 16,
+/// into `scratch` (`eah_panel_scratch_bytes`) and writes `out[a·ldo + r] = Σ w_r[i] · x_a[i]` for
+/// every activation row `x_a = x + a·xstride`, a < `count`, in the format the table's
+/// `panel_quantize` of the type writes (`eah_panel_activation_bytes`). `n` is a multiple of the
+/// block size.
+typedef void (*eah_panel_fn)(int n, const void *w, size_t wstride, int rows, const void *x, size_t xstride, int count,
+                             float *out, size_t ldo, void *scratch);
+
 typedef struct eah_kernel_table {
     /// "portable", "avx2", "avx512", "neon", "neon-dotprod".
     const char *name;
@@ -51,7 +59,21 @@ typedef struct eah_kernel_table {
     eah_widen_fn f16_to_f32;
     eah_widen_fn bf16_to_f32;
     eah_gemm_tile_fn gemm_tile;
+    /// Panel products where a variant has them (NULL: use vec_dot / vec_dot4), and the
+    /// quantizers that write one activation row in each panel's format.
+    eah_panel_fn panel[EAH_TYPE_SLOTS];
+    eah_quantize_fn panel_quantize[EAH_TYPE_SLOTS];
+    /// One weight row against one activation row in the panel format (decode), where a variant
+    /// has it (NULL: vec_dot with the partner format).
+    eah_vec_dot_fn panel_dot[EAH_TYPE_SLOTS];
 } eah_kernel_table;
+
+/// Bytes of one activation row of `n` elements in the panel format: n int8 quants, then per
+/// 32 elements a float scale, an int32 and two floats (16 bytes).
+static inline size_t eah_panel_activation_bytes(int n) { return (size_t)n + (size_t)n / 32 * 16; }
+
+/// Bytes of the scratch a panel product of `n`-element rows packs 16 weight rows into.
+static inline size_t eah_panel_scratch_bytes(int n) { return (size_t)n / 32 * 768; }
 
 /// The product kernel of ggml type `type` in `table`, or NULL.
 static inline eah_vec_dot_fn eah_vec_dot_for(const eah_kernel_table *table, int type) {

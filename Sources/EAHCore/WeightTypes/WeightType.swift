@@ -115,6 +115,25 @@ public struct KernelSet: @unchecked Sendable {
         eah_vec_dot4_for(table, type.kernelSlot)
     }
 
+    /// The packed-panel product for weights of `type` and the quantizer of its activation rows,
+    /// where this variant has them.
+    func panel(_ type: any WeightType.Type) -> (kernel: eah_panel_fn, quantize: eah_quantize_fn)? {
+        let slot = Int(type.kernelSlot)
+        guard slot >= 0, slot < Int(EAH_TYPE_SLOTS) else { return nil }
+        let kernel = withUnsafePointer(to: table.pointee.panel) { $0.withMemoryRebound(to: eah_panel_fn?.self, capacity: slot + 1) { $0[slot] } }
+        let quantize = withUnsafePointer(to: table.pointee.panel_quantize) { $0.withMemoryRebound(to: eah_quantize_fn?.self, capacity: slot + 1) { $0[slot] } }
+        guard let kernel, let quantize else { return nil }
+        return (kernel, quantize)
+    }
+
+    /// The one-row product on panel-format activations (decode) for weights of `type`, where this
+    /// variant has one (its activations come from `panel(type).quantize`).
+    func panelDot(_ type: any WeightType.Type) -> eah_vec_dot_fn? {
+        let slot = Int(type.kernelSlot)
+        guard slot >= 0, slot < Int(EAH_TYPE_SLOTS) else { return nil }
+        return withUnsafePointer(to: table.pointee.panel_dot) { $0.withMemoryRebound(to: eah_vec_dot_fn?.self, capacity: slot + 1) { $0[slot] } }
+    }
+
     /// Converts `columns` floats at `x` to `format` at `output` (`format.rowBytes(columns)` bytes).
     func quantize(_ x: UnsafePointer<Float>, columns: Int, to format: ActivationFormat, into output: UnsafeMutableRawPointer) {
         switch format {

@@ -29,6 +29,11 @@ public enum TokenizerProblem: CheckpointProblem, Equatable {
     case malformedJSON(path: String)
     /// A BPE merge names a token that is not in the vocabulary, or whose concatenation is not.
     case invalidMerge(String)
+    /// A line of `merges.txt` is not UTF-8 or not two tokens separated by a space.
+    case malformedMerges(line: Int)
+    /// `tokenizer_config.json` names a `tokenizer_class` (or none) that eah cannot build from
+    /// `vocab.json` and `merges.txt`.
+    case unsupportedTokenizerClass(String?)
     /// The GGUF has no `tokenizer.ggml.tokens` (or no `tokenizer.ggml.model`).
     case missingTokenizerMetadata(key: String)
     /// The GGUF's `tokenizer.ggml.model` is neither `llama` (SentencePiece) nor `gpt2` (byte-level
@@ -53,7 +58,12 @@ public enum TokenizerProblem: CheckpointProblem, Equatable {
         case .invalidSpecialID(let which, let id, let size): "\(which) id \(id) is not a valid token of the \(size)-token vocabulary"
         case .missingModel: "tokenizer.json has no \"model\""
         case .unsupportedComponent(let what): "the tokenizer uses \(what), which is not supported"
-        case .malformedJSON(let path): "tokenizer.json field \(path) is missing or has the wrong type"
+        case .malformedJSON(let path): "JSON field \(path) is missing or has the wrong type"
+        case .malformedMerges(let line): "line \(line) is not a merge (two UTF-8 tokens separated by a space)"
+        case .unsupportedTokenizerClass(let name?):
+            "tokenizer_class \(JSONValue.string(name).serialized) is not one eah builds from vocab.json and merges.txt (it reads \(VocabMergesFile.classNames))"
+        case .unsupportedTokenizerClass(nil):
+            "tokenizer_config.json names no tokenizer_class, so the pipeline to build from vocab.json and merges.txt is unknown (eah reads \(VocabMergesFile.classNames))"
         case .invalidMerge(let merge): "BPE merge \"\(merge)\" names tokens that are not in the vocabulary"
         case .missingTokenizerMetadata(let key): "the GGUF has no tokenizer metadata (\(key) is missing)"
         case .unsupportedGGUFTokenizer(let model): "GGUF tokenizer model \"\(model)\" is not supported here (eah reads \"llama\", SentencePiece, and \"gpt2\", byte-level BPE)"
@@ -66,7 +76,8 @@ public enum TokenizerProblem: CheckpointProblem, Equatable {
         switch self {
         case .invalidModelProto: "pass the model's tokenizer.model (a SentencePiece model), or download it again"
         case .unsupportedModelType, .unsupportedGGUFTokenizer, .unsupportedComponent: "use a SentencePiece BPE or byte-level BPE tokenizer (LLaMA, Mistral, Gemma, Qwen2 families), or convert the model's tokenizer with llama.cpp's convert_hf_to_gguf.py"
-        case .missingModel, .malformedJSON, .invalidMerge: "download tokenizer.json again or pass tokenizer.model instead"
+        case .missingModel, .malformedJSON, .invalidMerge, .malformedMerges: "download the tokenizer files again or pass tokenizer.model instead"
+        case .unsupportedTokenizerClass: "save the tokenizer with transformers (AutoTokenizer.from_pretrained(folder).save_pretrained(folder) writes tokenizer.json, which eah reads)"
         case .missingTokenizerMetadata: "convert the model with llama.cpp's convert_hf_to_gguf.py, which writes the vocabulary, or pass tokenizer.model"
         case .invalidCharsmap, .emptyVocabulary, .duplicatePiece, .invalidSpecialID, .malformedMetadata, .allocationBudget: "the tokenizer file is corrupt; download or convert it again"
         case .idOutOfRange: nil

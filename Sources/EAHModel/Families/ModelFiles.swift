@@ -36,12 +36,12 @@ public enum ModelFiles {
         return try ProcessorConfigFile.imageProcessor(path)
     }
 
-    /// `tokenizer.json`, else `tokenizer.model`, in `folder`.
+    /// The tokenizer file in `folder` (`TokenizerFile.path(inFolder:)`).
     public static func tokenizer(in folder: String) throws(CheckpointError) -> String {
-        for name in ["tokenizer.json", "tokenizer.model"] where exists(folder + "/" + name) {
-            return folder + "/" + name
+        guard let path = TokenizerFile.path(inFolder: folder) else {
+            throw CheckpointError(path: folder, problem: ModelProblem.needsCompanion("holds no " + TokenizerFile.folderFiles))
         }
-        throw CheckpointError(path: folder, problem: ModelProblem.needsCompanion("holds no tokenizer.json or tokenizer.model"))
+        return path
     }
 }
 
