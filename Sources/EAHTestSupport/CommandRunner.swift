@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs the package's built executables (`eah-convert`, ...) as a user would, capturing
 /// exit status and output.
@@ -8,6 +9,8 @@ public enum CommandRunner {
         public let status: Int32
         public let stdout: String
         public let stderr: String
+        /// Killed after the run's timeout.
+        public var timedOut = false
     }
 
     /// The folder holding the built products: the test bundle's own folder.
@@ -26,8 +29,10 @@ public enum CommandRunner {
         try run(executable: productsFolder + "/" + tool, arguments, in: directory)
     }
 
-    /// Runs the program at `executable` with `arguments` and waits for it.
-    public static func run(executable: String, _ arguments: [String], in directory: String? = nil) throws -> Result {
+    /// Runs the program at `executable` with `arguments` and waits for it. With `timeout`, a run
+    /// still going after that many seconds is killed (SIGKILL) and reported with `timedOut`.
+    public static func run(executable: String, _ arguments: [String], in directory: String? = nil,
+                           timeout: Double? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -37,12 +42,28 @@ public enum CommandRunner {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        // Read both pipes before waiting so a large output cannot block the child.
+        let killer = timeout.map { seconds in
+            DispatchWorkItem { [process] in if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        }
+        if let killer, let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer) }
+        // Both pipes are drained at once: a child that fills one (a verbose log on stderr) while
+        // the other is being read to its end would otherwise block, and the run with it.
+        let errorOutput = Mutex(Data())
+        let errorDrained = DispatchSemaphore(value: 0)
+        let errorHandle = err.fileHandleForReading
+        DispatchQueue.global().async {
+            let data = errorHandle.readDataToEndOfFile()
+            errorOutput.withLock { $0 = data }
+            errorDrained.signal()
+        }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        errorDrained.wait()
         process.waitUntilExit()
+        killer?.cancel()
+        let timedOut = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL && timeout != nil
         return Result(status: process.terminationStatus,
                       stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+                      stderr: String(decoding: errorOutput.withLock { $0 }, as: UTF8.self),
+                      timedOut: timedOut)
     }
 }

@@ -26,15 +26,21 @@ struct LlamaCppInteropTests {
     static func tool(_ name: String) throws -> String { try #require(llamaCppBin) + "/" + name }
 
     /// Runs llama-mtmd-cli, again (up to five runs) while a run exits 0 with a log that stops
-    /// before it is `complete`: llama.cpp 0.3.36's asynchronous logger now and then loses what is
-    /// still queued at exit (here about one run in five under load: the log ends at "loading model"
-    /// and the answer, printed through the same logger, is gone), which says nothing about the
-    /// files. A run that fails, or five cut runs, are returned as they are for the caller to judge.
+    /// before it is `complete`, or hangs: llama.cpp 0.3.36's asynchronous logger now and then loses
+    /// what is still queued at exit (here about one run in five under load: the log ends at
+    /// "loading model" and the answer, printed through the same logger, is gone), and once a run
+    /// hung in a futex wait at exit. Neither says anything about the files. A run is killed after
+    /// 120 s (the tiny models answer in well under a second); a run that fails, or five cut or
+    /// hung runs, are returned as they are for the caller to judge.
     static func mtmd(_ arguments: [String], complete: (CommandRunner.Result) -> Bool) throws -> CommandRunner.Result {
-        var result = try CommandRunner.run(executable: try tool("llama-mtmd-cli"), arguments)
-        for _ in 1..<5 where result.status == 0 && !complete(result) {
-            result = try CommandRunner.run(executable: try tool("llama-mtmd-cli"), arguments)
+        func once() throws -> CommandRunner.Result {
+            try CommandRunner.run(executable: try tool("llama-mtmd-cli"), arguments, timeout: 120)
         }
+        var result = try once()
+        for _ in 1..<5 where result.timedOut || (result.status == 0 && !complete(result)) {
+            result = try once()
+        }
+        #expect(!result.timedOut, "llama-mtmd-cli hung five times (killed after 120 s each)")
         return result
     }
 
