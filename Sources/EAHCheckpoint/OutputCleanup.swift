@@ -24,6 +24,18 @@ public enum OutputCleanup {
         pointer.initialize(repeating: false, count: capacity)
         return pointer
     }()
+    /// Per slot, a file whose inode, when it is the recorded one, keeps the slot's file (see
+    /// `register(_:unlessFileAt:hasInode:)`); nil: none.
+    nonisolated(unsafe) private static let guardSlots: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?> = {
+        let pointer = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: capacity)
+        pointer.initialize(repeating: nil, count: capacity)
+        return pointer
+    }()
+    nonisolated(unsafe) private static let guardInodes: UnsafeMutablePointer<UInt64> = {
+        let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        pointer.initialize(repeating: 0, count: capacity)
+        return pointer
+    }()
     private static let lock = Mutex(())
 
     /// Registers a file: an interrupted run unlinks it.
@@ -36,10 +48,20 @@ public enum OutputCleanup {
         register(path, folder: true)
     }
 
-    private static func register(_ path: String, folder: Bool) {
+    /// Registers a file that an interrupted run unlinks unless the file at `guardPath` then has
+    /// inode `inode`: one of a pair committed by two renames (the second file renamed into
+    /// `guardPath` completes the pair, and from that moment the first must stay, even before it
+    /// is unregistered).
+    public static func register(_ path: String, unlessFileAt guardPath: String, hasInode inode: UInt64) {
+        register(path, folder: false, guardPath: guardPath, inode: inode)
+    }
+
+    private static func register(_ path: String, folder: Bool, guardPath: String? = nil, inode: UInt64 = 0) {
         lock.withLock { _ in
             for index in 0..<capacity where slots[index] == nil {
                 folderSlots[index] = folder
+                guardInodes[index] = inode
+                guardSlots[index] = guardPath.map { strdup($0) }
                 slots[index] = strdup(path)
                 return
             }
@@ -53,6 +75,10 @@ public enum OutputCleanup {
                 if let entry = slots[index], String(cString: entry) == path {
                     slots[index] = nil
                     free(entry)
+                    if let guardEntry = guardSlots[index] {
+                        guardSlots[index] = nil
+                        free(guardEntry)
+                    }
                 }
             }
         }
@@ -66,7 +92,7 @@ public enum OutputCleanup {
     public static func installSignalHandlers() {
         // Initialise the lazy globals now: the handler must not run their one-time set-up
         // (it allocates, and the signal may have interrupted an allocation).
-        _ = (slots, folderSlots)
+        _ = (slots, folderSlots, guardSlots, guardInodes)
         var unblocked = sigset_t()
         sigemptyset(&unblocked)
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblocked, signalNumber) }
@@ -75,6 +101,10 @@ public enum OutputCleanup {
             signal(signalNumber) { received in
                 for index in 0..<OutputCleanup.capacity {
                     guard let entry = OutputCleanup.slots[index] else { continue }
+                    if let guardEntry = OutputCleanup.guardSlots[index] {
+                        var status = stat()
+                        if lstat(guardEntry, &status) == 0, UInt64(status.st_ino) == OutputCleanup.guardInodes[index] { continue }
+                    }
                     if OutputCleanup.folderSlots[index] { eah_remove_tree(entry) } else { unlink(entry) }
                 }
                 _exit(128 + received)

@@ -96,13 +96,18 @@ public enum LlamaCppWriter {
         let mmprojSummary = try Converter.write(outputs(export.mmproj), to: stagedMMProj, format: .gguf, metadata: export.mmprojMetadata,
                                                 overwrite: false)
         // The mmproj first, marked for removal until the text model is in place too: an error or
-        // a signal between the two renames leaves neither new file.
+        // a signal between the two renames leaves neither new file. The mark holds only while the
+        // text model's path is not yet the staged file (its inode): a signal after the second
+        // rename, before the mark is dropped, keeps the completed pair.
         // (A new path is marked before the rename, so no moment leaves it; one being replaced only
         // after, so that the file it replaces is never removed.)
-        if !mmprojExisted { OutputCleanup.register(mmprojPath) }
+        var stagedStatus = stat()
+        guard lstat(stagedText, &stagedStatus) == 0 else { throw CheckpointError(path: modelPath, problem: FileProblem.cannotWrite(errno: errno)) }
+        let stagedInode = UInt64(stagedStatus.st_ino)
+        if !mmprojExisted { OutputCleanup.register(mmprojPath, unlessFileAt: modelPath, hasInode: stagedInode) }
         defer { OutputCleanup.unregister(mmprojPath) }
         guard rename(stagedMMProj, mmprojPath) == 0 else { throw CheckpointError(path: mmprojPath, problem: FileProblem.cannotWrite(errno: errno)) }
-        if mmprojExisted { OutputCleanup.register(mmprojPath) }
+        if mmprojExisted { OutputCleanup.register(mmprojPath, unlessFileAt: modelPath, hasInode: stagedInode) }
         guard rename(stagedText, modelPath) == 0 else {
             let code = errno
             unlink(mmprojPath)
