@@ -42,12 +42,20 @@ public enum CommandRunner {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        let killer = timeout.map { seconds in
+        let killer = timeout.map { _ in
             DispatchWorkItem { [process] in if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         }
         if let killer, let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer) }
-        // Both pipes are drained at once: a child that fills one (a verbose log on stderr) while
-        // the other is being read to its end would otherwise block, and the run with it.
+        let (stdout, stderr) = drain(process, out: out, err: err)
+        killer?.cancel()
+        let timedOut = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL && timeout != nil
+        return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr, timedOut: timedOut)
+    }
+
+    /// Reads a started process's standard output and error to their ends and waits for it. Both
+    /// pipes are drained at once: a child that fills one (a verbose log on stderr) while the other
+    /// is being read to its end would otherwise block, and the run with it.
+    static func drain(_ process: Process, out: Pipe, err: Pipe) -> (stdout: String, stderr: String) {
         let errorOutput = Mutex(Data())
         let errorDrained = DispatchSemaphore(value: 0)
         let errorHandle = err.fileHandleForReading
@@ -59,11 +67,6 @@ public enum CommandRunner {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         errorDrained.wait()
         process.waitUntilExit()
-        killer?.cancel()
-        let timedOut = process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL && timeout != nil
-        return Result(status: process.terminationStatus,
-                      stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errorOutput.withLock { $0 }, as: UTF8.self),
-                      timedOut: timedOut)
+        return (String(decoding: outData, as: UTF8.self), String(decoding: errorOutput.withLock { $0 }, as: UTF8.self))
     }
 }

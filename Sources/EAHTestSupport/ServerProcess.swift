@@ -118,10 +118,7 @@ extension CommandRunner {
             inPipe.fileHandleForWriting.write(input)
             try? inPipe.fileHandleForWriting.close()
         }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        let (stdout, stderr) = drain(process, out: out, err: err)
+        return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 }
