@@ -41,18 +41,7 @@ final class DirectoryOutput {
             guard overwrite else { throw CheckpointError(path: trimmed, problem: FileProblem.outputExists) }
             guard Self.isReplaceable(trimmed) else { throw CheckpointError(path: trimmed, problem: BundleProblem.notOurOutput) }
         }
-        let slash = trimmed.lastIndex(of: "/")
-        let folder = slash.map { String(trimmed[..<$0]) } ?? "."
-        let base = slash.map { String(trimmed[trimmed.index(after: $0)...]) } ?? trimmed
-        temporaryPath = (folder.isEmpty ? "" : folder) + "/." + base + ".partial-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        OutputCleanup.registerFolder(temporaryPath)  // before it exists: no signal can fall between
-        PartialOutputFolders.register(temporaryPath, destination: trimmed)
-        guard mkdir(temporaryPath, 0o755) == 0 else {
-            let code = errno
-            OutputCleanup.unregister(temporaryPath)
-            PartialOutputFolders.unregister(temporaryPath)
-            throw CheckpointError(path: trimmed, problem: FileProblem.cannotWrite(errno: code))
-        }
+        temporaryPath = try Self.makeTemporaryFolder(beside: trimmed, shownAs: trimmed)
         let marker = temporaryPath + "/" + Self.marker
         let descriptor = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else {
@@ -121,14 +110,41 @@ final class DirectoryOutput {
         done = true
         OutputCleanup.unregister(temporaryPath)
         PartialOutputFolders.unregister(temporaryPath)
-        if let displaced { Self.removeTree(displaced) }
+        if let displaced { OutputCleanup.removeTree(displaced) }
     }
 
     func abandon() {
         done = true
-        Self.removeTree(temporaryPath)
-        OutputCleanup.unregister(temporaryPath)
-        PartialOutputFolders.unregister(temporaryPath)
+        Self.removeTemporaryFolder(temporaryPath)
+    }
+
+    /// Makes a hidden folder `.NAME.partial-*` beside `output`, removed on SIGINT/SIGTERM/SIGHUP
+    /// until `removeTemporaryFolder` (registered before it exists: no signal can fall between);
+    /// errors about files inside it name `shownAs` in its place.
+    static func makeTemporaryFolder(beside output: String, shownAs: String) throws(CheckpointError) -> String {
+        let slash = output.lastIndex(of: "/")
+        let folder = slash.map { String(output[..<$0]) } ?? "."
+        let base = slash.map { String(output[output.index(after: $0)...]) } ?? output
+        var suffix = UInt64.random(in: 0...UInt64.max)
+        for _ in 0..<16 {
+            let candidate = (folder.isEmpty ? "" : folder) + "/." + base + ".partial-" + String(suffix, radix: 36)
+            OutputCleanup.registerFolder(candidate)
+            PartialOutputFolders.register(candidate, destination: shownAs)
+            if mkdir(candidate, 0o755) == 0 { return candidate }
+            let code = errno
+            OutputCleanup.unregister(candidate)
+            PartialOutputFolders.unregister(candidate)
+            guard code == EEXIST else { throw CheckpointError(path: output, problem: FileProblem.cannotWrite(errno: code)) }
+            suffix &+= 1
+        }
+        throw CheckpointError(path: output, problem: FileProblem.cannotWrite(errno: EEXIST))
+    }
+
+    /// Removes a folder made by `makeTemporaryFolder` with everything inside, and its registrations.
+    static func removeTemporaryFolder(_ path: String) {
+        OutputCleanup.removeTree(path)
+        OutputCleanup.unregister(path)
+        PartialOutputFolders.unregister(path)
     }
 
     /// Copies a small file into the directory.
@@ -137,26 +153,6 @@ final class DirectoryOutput {
         let output = try AtomicOutputFile(path: self.file(name), overwrite: false)
         try withExtendedLifetime(file) { () throws(CheckpointError) in try output.write(file.bytes) }
         try output.commit()
-    }
-
-    /// `rm -rf` without following symbolic links.
-    static func removeTree(_ path: String) {
-        var status = stat()
-        guard lstat(path, &status) == 0 else { return }
-        if (status.st_mode & S_IFMT) == S_IFDIR {
-            if let directory = opendir(path) {
-                var names: [String] = []
-                while let entry = readdir(directory) {
-                    let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-                    if name != ".", name != ".." { names.append(name) }
-                }
-                closedir(directory)
-                for name in names { removeTree(path + "/" + name) }
-            }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
     }
 }
 

@@ -88,9 +88,11 @@ public enum LlamaCppWriter {
             guard overwrite else { throw CheckpointError(path: path, problem: FileProblem.outputExists) }
             guard (status.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError(path: path, problem: FileProblem.outputNotAFile) }
         }
-        let staging = try StagingFolder(beside: modelPath)
-        defer { staging.remove() }
-        let stagedText = staging.path + "/" + baseName(modelPath), stagedMMProj = staging.path + "/" + baseName(mmprojPath)
+        // Errors about the staged files name the folder the pair goes to.
+        let destination = modelPath.lastIndex(of: "/").map { String(modelPath[..<$0]) } ?? ""
+        let staging = try DirectoryOutput.makeTemporaryFolder(beside: modelPath, shownAs: destination)
+        defer { DirectoryOutput.removeTemporaryFolder(staging) }
+        let stagedText = staging + "/" + baseName(modelPath), stagedMMProj = staging + "/" + baseName(mmprojPath)
         let textSummary = try Converter.write(text, to: stagedText, format: .gguf, metadata: export.textMetadata + tokenizer + export.tokenizerSuffix,
                                               overwrite: false, progress: progress)
         let mmprojSummary = try Converter.write(outputs(export.mmproj), to: stagedMMProj, format: .gguf, metadata: export.mmprojMetadata,
@@ -123,39 +125,4 @@ public enum LlamaCppWriter {
         path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
     }
 
-    /// A temporary folder `.NAME.partial-*` beside `NAME` (removed by `remove()` and, until
-    /// then, on SIGINT/SIGTERM); errors about files in it name the folder the files go to.
-    final class StagingFolder {
-        let path: String
-
-        init(beside output: String) throws(CheckpointError) {
-            let slash = output.lastIndex(of: "/")
-            let folder = slash.map { String(output[..<$0]) } ?? "."
-            let base = LlamaCppWriter.baseName(output)
-            var suffix = UInt64.random(in: 0...UInt64.max)
-            var made = ""
-            for _ in 0..<16 {
-                let candidate = "\(folder.isEmpty ? "" : folder)/.\(base).partial-\(String(suffix, radix: 36))"
-                // Registered before it exists: a signal in between would leave it behind.
-                OutputCleanup.registerFolder(candidate)
-                if mkdir(candidate, 0o755) == 0 {
-                    made = candidate
-                    break
-                }
-                let code = errno
-                OutputCleanup.unregister(candidate)
-                guard code == EEXIST else { throw CheckpointError(path: output, problem: FileProblem.cannotWrite(errno: code)) }
-                suffix &+= 1
-            }
-            guard !made.isEmpty else { throw CheckpointError(path: output, problem: FileProblem.cannotWrite(errno: EEXIST)) }
-            path = made
-            PartialOutputFolders.register(made, destination: folder.isEmpty ? "" : folder)
-        }
-
-        func remove() {
-            OutputCleanup.removeTree(path)
-            OutputCleanup.unregister(path)
-            PartialOutputFolders.unregister(path)
-        }
-    }
 }
