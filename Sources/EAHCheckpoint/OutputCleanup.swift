@@ -36,6 +36,12 @@ public enum OutputCleanup {
         pointer.initialize(repeating: 0, count: capacity)
         return pointer
     }()
+    /// Per slot, the inode the slot's own file must have to be removed (0: any).
+    nonisolated(unsafe) private static let ownInodes: UnsafeMutablePointer<UInt64> = {
+        let pointer = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        pointer.initialize(repeating: 0, count: capacity)
+        return pointer
+    }()
     private static let lock = Mutex(())
 
     /// Registers a file: an interrupted run unlinks it.
@@ -48,19 +54,21 @@ public enum OutputCleanup {
         register(path, folder: true)
     }
 
-    /// Registers a file that an interrupted run unlinks unless the file at `guardPath` then has
-    /// inode `inode`: one of a pair committed by two renames (the second file renamed into
-    /// `guardPath` completes the pair, and from that moment the first must stay, even before it
-    /// is unregistered).
-    public static func register(_ path: String, unlessFileAt guardPath: String, hasInode inode: UInt64) {
-        register(path, folder: false, guardPath: guardPath, inode: inode)
+    /// Registers a file that an interrupted run unlinks only while it is the file with inode
+    /// `ownInode` and the file at `guardPath` is not the one with inode `inode`: one of a pair
+    /// committed by two renames. Registered before the first rename, it spares the file it
+    /// replaces (another inode); once the second file is renamed into `guardPath`, the pair is
+    /// complete and the first stays, even before it is unregistered.
+    public static func register(_ path: String, ownInode: UInt64, unlessFileAt guardPath: String, hasInode inode: UInt64) {
+        register(path, folder: false, guardPath: guardPath, inode: inode, ownInode: ownInode)
     }
 
-    private static func register(_ path: String, folder: Bool, guardPath: String? = nil, inode: UInt64 = 0) {
+    private static func register(_ path: String, folder: Bool, guardPath: String? = nil, inode: UInt64 = 0, ownInode: UInt64 = 0) {
         lock.withLock { _ in
             for index in 0..<capacity where slots[index] == nil {
                 folderSlots[index] = folder
                 guardInodes[index] = inode
+                ownInodes[index] = ownInode
                 guardSlots[index] = guardPath.map { strdup($0) }
                 slots[index] = strdup(path)
                 return
@@ -92,7 +100,7 @@ public enum OutputCleanup {
     public static func installSignalHandlers() {
         // Initialise the lazy globals now: the handler must not run their one-time set-up
         // (it allocates, and the signal may have interrupted an allocation).
-        _ = (slots, folderSlots, guardSlots, guardInodes)
+        _ = (slots, folderSlots, guardSlots, guardInodes, ownInodes)
         var unblocked = sigset_t()
         sigemptyset(&unblocked)
         for signalNumber in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&unblocked, signalNumber) }
@@ -104,6 +112,10 @@ public enum OutputCleanup {
                     if let guardEntry = OutputCleanup.guardSlots[index] {
                         var status = stat()
                         if lstat(guardEntry, &status) == 0, UInt64(status.st_ino) == OutputCleanup.guardInodes[index] { continue }
+                    }
+                    if OutputCleanup.ownInodes[index] != 0 {
+                        var status = stat()
+                        guard lstat(entry, &status) == 0, UInt64(status.st_ino) == OutputCleanup.ownInodes[index] else { continue }
                     }
                     if OutputCleanup.folderSlots[index] { eah_remove_tree(entry) } else { unlink(entry) }
                 }

@@ -80,11 +80,9 @@ public enum LlamaCppWriter {
         // The pair appears whole or not at all: an existing file is refused before anything is
         // written; both are written into a staging folder beside them (removed on errors and
         // signals) and renamed into place only once both are complete.
-        var mmprojExisted = false
         for path in [modelPath, mmprojPath] {
             var status = stat()
             guard lstat(path, &status) == 0 else { continue }
-            if path == mmprojPath { mmprojExisted = true }
             guard overwrite else { throw CheckpointError(path: path, problem: FileProblem.outputExists) }
             guard (status.st_mode & S_IFMT) == S_IFREG else { throw CheckpointError(path: path, problem: FileProblem.outputNotAFile) }
         }
@@ -98,18 +96,17 @@ public enum LlamaCppWriter {
         let mmprojSummary = try Converter.write(outputs(export.mmproj), to: stagedMMProj, format: .gguf, metadata: export.mmprojMetadata,
                                                 overwrite: false)
         // The mmproj first, marked for removal until the text model is in place too: an error or
-        // a signal between the two renames leaves neither new file. The mark holds only while the
-        // text model's path is not yet the staged file (its inode): a signal after the second
-        // rename, before the mark is dropped, keeps the completed pair.
-        // (A new path is marked before the rename, so no moment leaves it; one being replaced only
-        // after, so that the file it replaces is never removed.)
+        // a signal between the two renames leaves no new file. The mark, set before the first
+        // rename, applies only to the new mmproj (its inode: an mmproj it replaces is not the one)
+        // and only while the text model's path is not yet the staged text (its inode): a signal
+        // after the second rename, before the mark is dropped, keeps the completed pair.
         var stagedStatus = stat()
         guard lstat(stagedText, &stagedStatus) == 0 else { throw CheckpointError(path: modelPath, problem: FileProblem.cannotWrite(errno: errno)) }
-        let stagedInode = UInt64(stagedStatus.st_ino)
-        if !mmprojExisted { OutputCleanup.register(mmprojPath, unlessFileAt: modelPath, hasInode: stagedInode) }
+        let textInode = UInt64(stagedStatus.st_ino)
+        guard lstat(stagedMMProj, &stagedStatus) == 0 else { throw CheckpointError(path: mmprojPath, problem: FileProblem.cannotWrite(errno: errno)) }
+        OutputCleanup.register(mmprojPath, ownInode: UInt64(stagedStatus.st_ino), unlessFileAt: modelPath, hasInode: textInode)
         defer { OutputCleanup.unregister(mmprojPath) }
         guard rename(stagedMMProj, mmprojPath) == 0 else { throw CheckpointError(path: mmprojPath, problem: FileProblem.cannotWrite(errno: errno)) }
-        if mmprojExisted { OutputCleanup.register(mmprojPath, unlessFileAt: modelPath, hasInode: stagedInode) }
         guard rename(stagedText, modelPath) == 0 else {
             let code = errno
             unlink(mmprojPath)
