@@ -7,6 +7,7 @@ import EAHCore
 /// `calibration` and `calibration-memory` run EAH calibration benchmarks (`CalibrationBenchmark`,
 /// `CalibrationMemoryBenchmark`) in child processes.
 /// `eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS`: the decoder beside llama-bench (`LlamaCppComparison`);
+/// `eah-bench ours FILE THREADS`: only our side of that comparison on one GGUF (for profiling);
 /// `eah-bench memory-7b FILE THREADS`: peak RSS of a 7B-shaped Q4_K_M model (`LargeModelMemory`);
 /// `eah-bench image-encode TEXT MMPROJ IMAGE LLAMA_BIN_DIR THREADS`: CLIP encode beside llama-mtmd-cli.
 ///
@@ -33,6 +34,9 @@ struct Benchmark {
             _ = LlamaCppComparison.run(folder: arguments[2], llamaBinaries: arguments[3], threads: threads)
             return
         }
+        if arguments.count == 4, arguments[1] == "ours", let threads = Int(arguments[3]), threads > 0 {
+            exit(LlamaCppComparison.runOurs(path: arguments[2], threads: threads))
+        }
         if arguments.count == 7, arguments[1] == "image-encode", let threads = Int(arguments[6]), threads > 0 {
             guard let line = ImageEncodeComparison.run(text: arguments[2], mmproj: arguments[3], image: arguments[4],
                                                        llamaBinaries: arguments[5], threads: threads) else { exit(1) }
@@ -49,7 +53,7 @@ struct Benchmark {
             return
         }
         guard (3...5).contains(arguments.count), arguments.count == 3 || ["convert", "decoder", "calibration", "calibration-memory", "all"].contains(arguments[3]) else {
-            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|calibration-memory|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON] | eah-bench tokenize VOCAB_DIR TEXT [REFERENCE_JSON] | eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS | eah-bench memory-7b FILE THREADS | eah-bench image-encode TEXT MMPROJ IMAGE LLAMA_BIN_DIR THREADS\n")
+            StandardStream.error.write("usage: eah-bench DATA_DIR BIN_DIR [convert|decoder|calibration|calibration-memory|all] [NUMPY_JSON] | eah-bench matmul [NUMPY_JSON] | eah-bench tokenize VOCAB_DIR TEXT [REFERENCE_JSON] | eah-bench llama-cpp DATA_DIR LLAMA_BIN_DIR THREADS | eah-bench ours FILE THREADS | eah-bench memory-7b FILE THREADS | eah-bench image-encode TEXT MMPROJ IMAGE LLAMA_BIN_DIR THREADS\n")
             exit(2)
         }
         let folder = arguments[1], binaries = arguments[2]

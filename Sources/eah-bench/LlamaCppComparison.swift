@@ -61,6 +61,24 @@ enum LlamaCppComparison {
         return lines
     }
 
+    /// Our prefill and decode tokens/s on one GGUF, one JSON line (a profiler's workload).
+    static func runOurs(path: String, threads: Int) -> Int32 {
+        ThreadPool.shared = ThreadPool(threadCount: threads)
+        do {
+            let weights = try TinyLlamaCheckpoint.weights(from: try Checkpoint.open(path), dequantize: false, naming: .llamaCpp)
+            let (prefill, decode) = DecoderBenchmark.time(weights: weights)
+            print(JSONValue.object([
+                ("schema", .integer(1)), ("benchmark", .string("decoder-gguf")), ("path", .string(path)), ("threads", .integer(threads)),
+                ("prefill_tokens_per_s", .number(Benchmark.rounded(Double(DecoderBenchmark.promptLength) / prefill))),
+                ("decode_tokens_per_s", .number(Benchmark.rounded(Double(DecoderBenchmark.decodeSteps) / decode))),
+            ]).serialized)
+            return 0
+        } catch {
+            StandardStream.error.write("eah-bench: \(error)\n")
+            return 1
+        }
+    }
+
     /// llama-bench's pp128 and tg32 tokens/s (one repetition after its warm-up), or nil.
     static func llamaBench(_ path: String, binaries: String, threads: Int) -> (prefill: Double, decode: Double)? {
         let output = "/tmp/eah-bench-llama-\(getpid()).jsonl"
