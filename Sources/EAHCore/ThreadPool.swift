@@ -1,16 +1,26 @@
-import Dispatch
+import CEAHKernels
 
 /// The thread pool behind every data-parallel loop (matrix products, quantization, decoding).
 ///
 /// `shared` is sized to the machine's online cores; `eah-run --threads N` replaces it, and every
-/// loop that does not get a pool passed in uses `shared`. The body of a loop must only write
-/// memory that belongs to its own index or range.
+/// loop that does not get a pool passed in uses `shared`. The calling thread takes part; the
+/// other `threadCount − 1` threads start on the first loop and spin briefly between loops (a
+/// decoder step runs hundreds of short ones) before they sleep. Indices are handed out one at a
+/// time, so uneven items balance. The body of a loop must only write memory that belongs to its
+/// own index or range. A loop started inside another loop's body runs serially on its thread;
+/// loops started from several threads at once take turns.
 public final class ThreadPool: @unchecked Sendable {
     /// Threads a loop may use (at least 1).
     public let threadCount: Int
+    private let pool: OpaquePointer?
 
     public init(threadCount: Int) {
         self.threadCount = max(1, threadCount)
+        pool = self.threadCount > 1 ? eah_pool_create(Int32(self.threadCount)) : nil
+    }
+
+    deinit {
+        eah_pool_destroy(pool)
     }
 
     /// The machine's online core count.
@@ -26,19 +36,16 @@ public final class ThreadPool: @unchecked Sendable {
     /// returns when all calls have finished.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
         guard count > 0 else { return }
-        if threadCount == 1 || count == 1 {
+        guard let pool, count > 1 else {
             for index in 0..<count { body(index) }
             return
         }
         withoutActuallyEscaping(body) { body in
-            let shared = UncheckedIndexBody(body: body)
-            let tasks = min(count, threadCount)
-            DispatchQueue.concurrentPerform(iterations: tasks) { task in
-                var index = task
-                while index < count {
-                    shared.body(index)
-                    index += tasks
-                }
+            var box = IndexBody(body: body)
+            withUnsafeMutablePointer(to: &box) { context in
+                eah_pool_run(pool, count, { context, index in
+                    context!.assumingMemoryBound(to: IndexBody.self).pointee.body(index)
+                }, context)
             }
         }
     }
@@ -62,6 +69,7 @@ public final class ThreadPool: @unchecked Sendable {
     }
 }
 
-private struct UncheckedIndexBody: @unchecked Sendable {
+/// A loop body the C pool calls through a context pointer.
+private struct IndexBody {
     let body: (Int) -> Void
 }
