@@ -59,7 +59,7 @@ enum GEMMKernel {
     }
 
     /// A packer for B stored as rows (`n` rows of k elements, `rowBytes` apart from `base`) in
-    /// F32, F16 or BF16, by the CPU's `gemm_pack` kernel for `type`: it widens and transposes each
+    /// F32, F16 or BF16, by a `gemm_pack` kernel of that type (CEAHKernels): it widens and transposes each
     /// micro-panel in registers and prefetches the same rows' next k block, which the task packs
     /// after its other panels of this block have run.
     static func rowPacker(_ pack: eah_gemm_pack_fn, base: UnsafeRawPointer, rowBytes: Int, elementBytes: Int, k: Int) -> Packer {
@@ -75,8 +75,10 @@ enum GEMMKernel {
         c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, pack: Packer
     ) {
         let panelCount = (columns.count + nr - 1) / nr
-        let panel = UnsafeMutablePointer<Float>.allocate(capacity: kc * nr)
-        defer { panel.deallocate() }
+        // 64-byte aligned: each depth of the panel is two cache lines, never four.
+        let panelBytes = UnsafeMutableRawPointer.allocate(byteCount: kc * nr * MemoryLayout<Float>.stride, alignment: 64)
+        defer { panelBytes.deallocate() }
+        let panel = panelBytes.bindMemory(to: Float.self, capacity: kc * nr)
         // Edge tiles go through `scratch` (mr × nr); `initial` holds a zero-padded bias panel.
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr + nr)
         defer { scratch.deallocate() }
