@@ -320,6 +320,47 @@ static void gemm_tile(const float *const a[6], const float *panel, int depth, fl
     for (int r = 0; r < 6; r++) for (int j = 0; j < 32; j++) c[r * ldc + j] = acc[r][j];
 }
 
+// MARK: - GEMM micro-panel packing (the reference layout the variants must reproduce bit for bit)
+
+static inline void gemm_pack(int type, const void *w, size_t wstride, int rows, int depth, float *panel) {
+    for (int j = 0; j < 32; j++) {
+        const uint8_t *row = (const uint8_t *)w + (size_t)j * wstride;
+        for (int p = 0; p < depth; p++) {
+            float value = 0;
+            if (j < rows) {
+                if (type == EAH_F32) {
+                    memcpy(&value, row + 4 * (size_t)p, 4);
+                } else {
+                    uint16_t bits;
+                    memcpy(&bits, row + 2 * (size_t)p, 2);
+                    if (type == EAH_F16) {
+                        value = eah_half_to_float(bits);
+                    } else {
+                        uint32_t wide = (uint32_t)bits << 16;
+                        memcpy(&value, &wide, 4);
+                    }
+                }
+            }
+            panel[32 * p + j] = value;
+        }
+    }
+}
+
+static void gemm_pack_f32(const void *w, size_t wstride, int rows, int depth, float *panel, long prefetch) {
+    (void)prefetch;
+    gemm_pack(EAH_F32, w, wstride, rows, depth, panel);
+}
+
+static void gemm_pack_f16(const void *w, size_t wstride, int rows, int depth, float *panel, long prefetch) {
+    (void)prefetch;
+    gemm_pack(EAH_F16, w, wstride, rows, depth, panel);
+}
+
+static void gemm_pack_bf16(const void *w, size_t wstride, int rows, int depth, float *panel, long prefetch) {
+    (void)prefetch;
+    gemm_pack(EAH_BF16, w, wstride, rows, depth, panel);
+}
+
 void eah_fill_portable(eah_kernel_table *t) {
     memset(t, 0, sizeof *t);
     t->name = "portable";
@@ -344,4 +385,7 @@ void eah_fill_portable(eah_kernel_table *t) {
     t->f16_to_f32 = f16_to_f32;
     t->bf16_to_f32 = bf16_to_f32;
     t->gemm_tile = gemm_tile;
+    t->gemm_pack[EAH_F32] = gemm_pack_f32;
+    t->gemm_pack[EAH_F16] = gemm_pack_f16;
+    t->gemm_pack[EAH_BF16] = gemm_pack_bf16;
 }

@@ -4,9 +4,12 @@ import CEAHKernels
 /// with B supplied by a packer that writes panels of `nr` columns × `kc` depths as F32.
 ///
 /// Layout: k is cut into blocks of `kc` (a multiple of 32, so quantized blocks never straddle);
-/// for each block a task packs its columns once (`depth`-major micro-panels of `nr` floats,
-/// zero-padded) and runs the CPU's 6 × 32 register-blocked FMA tile (CEAHKernels) over all of its rows, reading
-/// A in place. Work is split over output-column blocks (and row blocks when columns are few).
+/// for each block a task packs its columns one micro-panel at a time (`depth`-major, `nr` floats
+/// per depth, zero-padded) and runs the CPU's 6 × 32 register-blocked FMA tile (CEAHKernels) over
+/// all of its rows with that panel before packing the next, reading A in place. Packing and FMA
+/// work alternate at panel granularity, so a packer's prefetches of the next k block (see
+/// `rowPacker`) arrive while tiles run. Work is split over output-column blocks (and row blocks
+/// when columns are few); each C element sums its k blocks in the same order whatever the split.
 enum GEMMKernel {
     /// Rows of the microkernel tile.
     static let mr = 6
@@ -55,14 +58,27 @@ enum GEMMKernel {
         }
     }
 
+    /// A packer for B stored as rows (`n` rows of k elements, `rowBytes` apart from `base`) in
+    /// F32, F16 or BF16, by a `gemm_pack` kernel of that type (CEAHKernels): it widens and transposes each
+    /// micro-panel in registers and prefetches the same rows' next k block, which the task packs
+    /// after its other panels of this block have run.
+    static func rowPacker(_ pack: eah_gemm_pack_fn, base: UnsafeRawPointer, rowBytes: Int, elementBytes: Int, k: Int) -> Packer {
+        { column, count, depth, depthCount, panel in
+            let next = depth + depthCount < k ? depthCount * elementBytes : 0
+            pack(base + column * rowBytes + depth * elementBytes, rowBytes, Int32(count), Int32(depthCount), panel, next)
+        }
+    }
+
     /// One task: rows × columns of C over the whole depth.
     private static func runBlock(
         _ a: UnsafePointer<Float>, lda: Int, rows: Range<Int>, columns: Range<Int>, k: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, bias: UnsafePointer<Float>?, pack: Packer
     ) {
         let panelCount = (columns.count + nr - 1) / nr
-        let panels = UnsafeMutablePointer<Float>.allocate(capacity: panelCount * kc * nr)
-        defer { panels.deallocate() }
+        // 64-byte aligned: each depth of the panel is two cache lines, never four.
+        let panelBytes = UnsafeMutableRawPointer.allocate(byteCount: kc * nr * MemoryLayout<Float>.stride, alignment: 64)
+        defer { panelBytes.deallocate() }
+        let panel = panelBytes.bindMemory(to: Float.self, capacity: kc * nr)
         // Edge tiles go through `scratch` (mr × nr); `initial` holds a zero-padded bias panel.
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr + nr)
         defer { scratch.deallocate() }
@@ -70,14 +86,11 @@ enum GEMMKernel {
         var depth = 0
         while depth < k {
             let depthCount = min(kc, k - depth)
-            for panel in 0..<panelCount {
-                let column = columns.lowerBound + panel * nr
-                pack(column, min(nr, columns.upperBound - column), depth, depthCount, panels + panel * kc * nr)
-            }
             let first = depth == 0
-            for panel in 0..<panelCount {
-                let column = columns.lowerBound + panel * nr
+            for panelIndex in 0..<panelCount {
+                let column = columns.lowerBound + panelIndex * nr
                 let width = min(nr, columns.upperBound - column)
+                pack(column, width, depth, depthCount, panel)
                 var start = first ? Start.zero : Start.accumulate
                 if first, let bias {
                     for j in 0..<nr { initial[j] = j < width ? bias[column + j] : 0 }
@@ -89,13 +102,13 @@ enum GEMMKernel {
                     let aRow = a + row * lda + depth
                     let cTile = c + row * ldc + column
                     if height == mr && width == nr {
-                        micro(aRow, lda: lda, height: height, panel: panels + panel * kc * nr, depthCount: depthCount,
+                        micro(aRow, lda: lda, height: height, panel: panel, depthCount: depthCount,
                               c: cTile, ldc: ldc, start: start)
                     } else {
                         if !first {
                             for r in 0..<height { for j in 0..<width { scratch[r * nr + j] = cTile[r * ldc + j] } }
                         }
-                        micro(aRow, lda: lda, height: height, panel: panels + panel * kc * nr, depthCount: depthCount,
+                        micro(aRow, lda: lda, height: height, panel: panel, depthCount: depthCount,
                               c: scratch, ldc: nr, start: start)
                         for r in 0..<height { for j in 0..<width { cTile[r * ldc + j] = scratch[r * nr + j] } }
                     }

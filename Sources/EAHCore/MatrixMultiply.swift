@@ -32,16 +32,9 @@ public enum MatrixMultiply {
             }
             return
         }
-        let nr = GEMMKernel.nr
-        GEMMKernel.run(a, lda: lda, m: m, n: n, k: k, into: c, ldc: ldc, bias: nil, pool: pool) { column, count, depth, depthCount, panel in
-            for j in 0..<count {
-                let source = b + (column + j) * ldb + depth
-                for p in 0..<depthCount { panel[p * nr + j] = source[p] }
-            }
-            if count < nr {
-                for p in 0..<depthCount { for j in count..<nr { panel[p * nr + j] = 0 } }
-            }
-        }
+        let pack = GEMMKernel.rowPacker(KernelSet.active.gemmPack(WeightTypes.F32.self)!, base: UnsafeRawPointer(b),
+                                        rowBytes: 4 * ldb, elementBytes: 4, k: k)
+        GEMMKernel.run(a, lda: lda, m: m, n: n, k: k, into: c, ldc: ldc, bias: nil, pool: pool, pack: pack)
     }
 
     /// `c[i, j] = Σ_p a[i, p] · b[p, j]` (A · B with B stored as k rows of n). C is overwritten.
@@ -81,8 +74,8 @@ public enum MatrixMultiply {
             referenceLinear(x, count: count, weight: weight, bias: bias, into: y, pool: pool)
             return
         }
-        if type.activation == .f32 && count > dotRowLimit {
-            floatGEMM(x, count: count, weight: weight, base: base, bias: bias, into: y, pool: pool, kernels: kernels)
+        if count > dotRowLimit, let pack = kernels.gemmPack(type) {
+            floatGEMM(x, count: count, weight: weight, base: base, elementBytes: type.blockBytes, bias: bias, into: y, pool: pool, pack: pack)
             return
         }
         if let panel = kernels.panel(type), count > dotRowLimit || kernels.panelDot(type) != nil {
@@ -180,33 +173,15 @@ public enum MatrixMultiply {
         }
     }
 
-    /// F32/F16/BF16 weights with many input rows: the blocked GEMM, rows widened into its panels.
+    /// F32/F16/BF16 weights with many input rows: the blocked GEMM, rows widened into its panels
+    /// by the variant's `gemm_pack` kernel.
     private static func floatGEMM(
-        _ x: UnsafePointer<Float>, count: Int, weight: WeightMatrix, base: UnsafeRawPointer, bias: UnsafePointer<Float>?,
-        into y: UnsafeMutablePointer<Float>, pool: ThreadPool, kernels: KernelSet
+        _ x: UnsafePointer<Float>, count: Int, weight: WeightMatrix, base: UnsafeRawPointer, elementBytes: Int,
+        bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, pool: ThreadPool, pack: eah_gemm_pack_fn
     ) {
-        let columns = weight.columns, rows = weight.rows, dtype = weight.dtype, rowBytes = weight.rowBytes
-        let nr = GEMMKernel.nr
-        let widen = dtype == .f16 ? kernels.table.pointee.f16_to_f32 : kernels.table.pointee.bf16_to_f32
-        GEMMKernel.run(x, lda: columns, m: count, n: rows, k: columns, into: y, ldc: rows, bias: bias, pool: pool) { column, width, depth, depthCount, panel in
-            withUnsafeTemporaryAllocation(of: Float.self, capacity: GEMMKernel.kc) { buffer in
-                guard let decoded = buffer.baseAddress else { return }
-                for j in 0..<width {
-                    let row = base + (column + j) * rowBytes
-                    let source: UnsafePointer<Float>
-                    if dtype == .f32 {
-                        source = row.assumingMemoryBound(to: Float.self) + depth
-                    } else {
-                        widen?((row + 2 * depth).assumingMemoryBound(to: UInt16.self), decoded, Int32(depthCount))
-                        source = UnsafePointer(decoded)
-                    }
-                    for p in 0..<depthCount { panel[p * nr + j] = source[p] }
-                }
-            }
-            if width < nr {
-                for p in 0..<depthCount { for j in width..<nr { panel[p * nr + j] = 0 } }
-            }
-        }
+        let columns = weight.columns
+        let packer = GEMMKernel.rowPacker(pack, base: base, rowBytes: weight.rowBytes, elementBytes: elementBytes, k: columns)
+        GEMMKernel.run(x, lda: columns, m: count, n: weight.rows, k: columns, into: y, ldc: weight.rows, bias: bias, pool: pool, pack: packer)
     }
 
     /// Whether `linear` multiplies weights of `dtype` in their stored type (others are

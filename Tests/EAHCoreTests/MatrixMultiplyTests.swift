@@ -174,6 +174,66 @@ import Testing
         }
     }
 
+    /// `linear` with F32/F16/BF16 weights on shapes the fixtures do not reach, through every
+    /// runnable kernel variant: depths below 16, not a multiple of 8, 16 or 256 and past one k
+    /// block; rows not a multiple of the 32-column panel; ≥ 5 input rows (the blocked GEMM) with
+    /// edge tiles. Reference: float64 sums of the weights widened by definition (Swift's Float16,
+    /// the upper half of an F32 for BF16) times x, plus bias; tolerance 1e-5·Σ|w·x| + 1e-5·|bias|
+    /// (one wrong element moves a result by ~Σ|w·x|/k, above it for every k here). Thread counts
+    /// 1–3 give identical bits.
+    @Test("linear with F32/F16/BF16 weights on odd shapes, every variant, against float64",
+          arguments: [DType.f32, .f16, .bf16])
+    func floatLinearOddShapes(dtype: DType) throws {
+        var generator = SplitMix64(seed: 5)
+        for (rows, columns, count) in [(1, 5, 7), (33, 13, 6), (70, 300, 13), (37, 517, 29), (65, 1, 5)] {
+            let values = (0..<(rows * columns)).map { _ in Float.random(in: -1..<1, using: &generator) }
+            let raw: [UInt8] = values.flatMap { value -> [UInt8] in
+                switch dtype {
+                case .f32: return [0, 8, 16, 24].map { UInt8(truncatingIfNeeded: value.bitPattern >> $0) }
+                case .f16: let bits = Float16(value).bitPattern; return [UInt8(truncatingIfNeeded: bits), UInt8(bits >> 8)]
+                default: return [UInt8(truncatingIfNeeded: value.bitPattern >> 16), UInt8(value.bitPattern >> 24)]
+                }
+            }
+            let w = (0..<(rows * columns)).map { WeightTypeTests.widened(raw, dtype, $0) }
+            let x = (0..<(count * columns)).map { _ in Float.random(in: -1..<1, using: &generator) }
+            let bias = (0..<rows).map { _ in Float.random(in: -1..<1, using: &generator) }
+            var reference = [Double](repeating: 0, count: count * rows), magnitude = reference
+            for i in 0..<count {
+                for r in 0..<rows {
+                    for c in 0..<columns {
+                        let product = Double(w[r * columns + c]) * Double(x[i * columns + c])
+                        reference[i * rows + r] += product
+                        magnitude[i * rows + r] += abs(product)
+                    }
+                    reference[i * rows + r] += Double(bias[r])
+                    magnitude[i * rows + r] += abs(Double(bias[r]))
+                }
+            }
+            try raw.withUnsafeBytes { bytes in
+                let weight = try WeightMatrix(rows: rows, columns: columns, dtype: dtype, data: bytes, owner: nil)
+                for kernels in KernelSet.runnable {
+                    var results: [[Float]] = []
+                    for pool in Self.pools {
+                        var y = [Float](repeating: .nan, count: count * rows)
+                        x.withUnsafeBufferPointer { xs in bias.withUnsafeBufferPointer { b in y.withUnsafeMutableBufferPointer { out in
+                            MatrixMultiply.linear(xs.baseAddress!, count: count, weight: weight, bias: b.baseAddress!, into: out.baseAddress!,
+                                                  pool: pool, kernels: kernels)
+                        } } }
+                        results.append(y)
+                    }
+                    var worst = 0.0
+                    for index in 0..<(count * rows) {
+                        let excess = abs(Double(results[0][index]) - reference[index]) / (1e-5 * magnitude[index] + 1e-30)
+                        worst = max(worst, excess.isNaN ? .infinity : excess)
+                    }
+                    let label = "\(kernels.name) \(dtype.name) \(rows)×\(columns) count \(count)"
+                    #expect(worst <= 1, "\(label): worst \(worst)× the tolerance")
+                    #expect(results[1] == results[0] && results[2] == results[0], "\(label): thread counts disagree")
+                }
+            }
+        }
+    }
+
     @Test("empty and zero-depth products")
     func degenerate() throws {
         var c: [Float] = [5, 5, 5, 5]

@@ -328,6 +328,81 @@ import Testing
         }
     }
 
+    /// Random finite bit patterns of a float weight type, as the bytes of `count` elements
+    /// (F32 patterns with an all-ones exponent and F16/BF16 ones with theirs lose one exponent bit).
+    static func finiteFloatBytes(_ dtype: DType, count: Int, using generator: inout SplitMix64) -> [UInt8] {
+        switch dtype {
+        case .f32:
+            return (0..<count).flatMap { _ -> [UInt8] in
+                var bits = UInt32(truncatingIfNeeded: generator.next())
+                if (bits >> 23) & 0xFF == 0xFF { bits &= ~(UInt32(1) << 30) }
+                return [0, 8, 16, 24].map { UInt8(truncatingIfNeeded: bits >> $0) }
+            }
+        default:
+            let exponentMask: UInt16 = dtype == .f16 ? 0x7C00 : 0x7F80
+            return (0..<count).flatMap { _ -> [UInt8] in
+                var bits = UInt16(truncatingIfNeeded: generator.next())
+                if bits & exponentMask == exponentMask { bits &= ~UInt16(0x4000) }
+                return [UInt8(truncatingIfNeeded: bits), UInt8(bits >> 8)]
+            }
+        }
+    }
+
+    /// Element `index` of float weight bytes, widened by its definition (Swift's Float16 for F16,
+    /// the upper half of an F32 for BF16).
+    static func widened(_ bytes: [UInt8], _ dtype: DType, _ index: Int) -> Float {
+        switch dtype {
+        case .f32:
+            return Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[4 * index + $1]) << (8 * $1) })
+        case .f16:
+            return Float(Float16(bitPattern: UInt16(bytes[2 * index]) | UInt16(bytes[2 * index + 1]) << 8))
+        default:
+            return Float(bitPattern: (UInt32(bytes[2 * index]) | UInt32(bytes[2 * index + 1]) << 8) << 16)
+        }
+    }
+
+    /// The GEMM micro-panel packers: the portable one against the layout's definition
+    /// (`panel[p·32 + j]` = row j's element p widened, zeros past the rows), every runnable
+    /// variant against the portable one bit for bit, on rows 1–32 (not multiples of 8 or 16),
+    /// depths below, at and past 8, 16 and 256, rows at an odd byte offset and an odd stride, and
+    /// with the next-block prefetch on. No packer writes past `32·depth` floats.
+    @Test("every runnable GEMM panel packer equals the portable one bit for bit", arguments: [DType.f32, .f16, .bf16])
+    func gemmPackersMatchPortable(dtype: DType) throws {
+        let type = try #require(WeightTypes.type(of: dtype))
+        let size = type.blockBytes
+        var generator = SplitMix64(seed: 11)
+        let variants = KernelSet.runnable
+        let portable = try #require(variants[0].gemmPack(type))
+        for depth in [1, 3, 7, 8, 9, 15, 16, 17, 33, 100, 256, 300] {
+            let stride = (depth + 3) * size + 2 * size
+            let offset = 3 * size
+            let bytes = Self.finiteFloatBytes(dtype, count: (offset + 32 * stride) / size + depth + 8, using: &generator)
+            for rows in [1, 2, 5, 8, 13, 16, 17, 24, 31, 32] {
+                let length = 32 * depth + 16
+                var expected = [Float](repeating: -3, count: length)
+                bytes.withUnsafeBytes { raw in expected.withUnsafeMutableBufferPointer { out in
+                    portable(raw.baseAddress! + offset, stride, Int32(rows), Int32(depth), out.baseAddress!, 0)
+                } }
+                var definition = [Float](repeating: -3, count: length)
+                for p in 0..<depth {
+                    for j in 0..<32 { definition[32 * p + j] = j < rows ? Self.widened(bytes, dtype, (offset + j * stride) / size + p) : 0 }
+                }
+                let wrong = zip(expected, definition).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(wrong == 0, "portable \(dtype.name) rows \(rows) depth \(depth): \(wrong) floats differ from the layout")
+                for variant in variants.dropFirst() {
+                    let pack = try #require(variant.gemmPack(type), "\(variant.name) lacks a \(dtype.name) packer")
+                    var actual = [Float](repeating: -3, count: length)
+                    bytes.withUnsafeBytes { raw in actual.withUnsafeMutableBufferPointer { out in
+                        pack(raw.baseAddress! + offset, stride, Int32(rows), Int32(depth), out.baseAddress!, depth * size)
+                    } }
+                    let first = actual.indices.first { actual[$0].bitPattern != expected[$0].bitPattern }
+                    #expect(first == nil, "\(variant.name) \(dtype.name) rows \(rows) depth \(depth): first difference at float \(first ?? -1)")
+                }
+            }
+        }
+        for variant in variants { #expect(variant.gemmPack(WeightTypes.Q8_0.self) == nil, "\(variant.name) packs Q8_0") }
+    }
+
     @Test("every runnable GEMM tile agrees with the portable one, for each start mode")
     func gemmTilesMatchPortable() {
         var generator = SplitMix64(seed: 7)

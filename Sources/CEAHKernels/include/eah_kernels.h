@@ -47,6 +47,14 @@ typedef void (*eah_gemm_tile_fn)(const float *const a[6], const float *panel, in
 typedef void (*eah_panel_fn)(int n, const void *w, size_t wstride, int rows, const void *x, size_t xstride, int count,
                              float *out, size_t ldo, void *scratch);
 
+/// Packs weight rows into one micro-panel of the F32 GEMM tile: `panel[p·32 + j]` = element p of
+/// row j (`w + j·wstride` bytes, in the slot's type: F32, F16 or BF16) widened to F32, for
+/// p < `depth`, j < `rows` ≤ 32, and 0 for rows ≤ j < 32. Widening is exact, so every variant
+/// writes the same bits. `prefetch` ≠ 0: each row's `depth` elements starting `prefetch` bytes
+/// after its packed ones (the next k block) are prefetched while packing (a hint: variants may
+/// ignore it, and it never faults).
+typedef void (*eah_gemm_pack_fn)(const void *w, size_t wstride, int rows, int depth, float *panel, long prefetch);
+
 typedef struct eah_kernel_table {
     /// "portable", "avx2", "avx512", "neon", "neon-dotprod".
     const char *name;
@@ -66,6 +74,8 @@ typedef struct eah_kernel_table {
     /// One weight row against one activation row in the panel format (decode), where a variant
     /// has it (NULL: vec_dot with the partner format).
     eah_vec_dot_fn panel_dot[EAH_TYPE_SLOTS];
+    /// GEMM micro-panel packers for F32, F16 and BF16 weights (NULL for other types).
+    eah_gemm_pack_fn gemm_pack[EAH_TYPE_SLOTS];
 } eah_kernel_table;
 
 /// Bytes of one activation row of `n` elements in the panel format: n int8 quants, then per
@@ -83,6 +93,11 @@ static inline eah_vec_dot_fn eah_vec_dot_for(const eah_kernel_table *table, int 
 /// The four-row product kernel of ggml type `type` in `table`, or NULL.
 static inline eah_vec_dot4_fn eah_vec_dot4_for(const eah_kernel_table *table, int type) {
     return type >= 0 && type < EAH_TYPE_SLOTS ? table->vec_dot4[type] : (eah_vec_dot4_fn)0;
+}
+
+/// The GEMM micro-panel packer of ggml type `type` in `table`, or NULL.
+static inline eah_gemm_pack_fn eah_gemm_pack_for(const eah_kernel_table *table, int type) {
+    return type >= 0 && type < EAH_TYPE_SLOTS ? table->gemm_pack[type] : (eah_gemm_pack_fn)0;
 }
 
 /// The table chosen for this CPU (decided on the first call).

@@ -110,6 +110,11 @@ public struct KernelSet: @unchecked Sendable {
         eah_vec_dot_for(table, type.kernelSlot)
     }
 
+    /// The GEMM micro-panel packer for weights of `type` (F32, F16 and BF16; nil for others).
+    func gemmPack(_ type: any WeightType.Type) -> eah_gemm_pack_fn? {
+        eah_gemm_pack_for(table, type.kernelSlot)
+    }
+
     /// The four-activation-row product kernel for weights of `type`, where this variant has one.
     func dot4(_ type: any WeightType.Type) -> eah_vec_dot4_fn? {
         eah_vec_dot4_for(table, type.kernelSlot)
