@@ -3,6 +3,7 @@
 #define EAH_BLOCKS_H
 
 #include "eah_kernels.h"
+#include <math.h>
 #include <string.h>
 
 typedef uint16_t eah_half;

@@ -361,9 +361,24 @@ static void gemm_pack_bf16(const void *w, size_t wstride, int rows, int depth, f
     gemm_pack(EAH_BF16, w, wstride, rows, depth, panel);
 }
 
+static void silu(float *x, int n) {
+    for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+}
+
+static float exp_shifted(float *x, int n, float shift) {
+    float sum = 0;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - shift);
+        sum += x[i];
+    }
+    return sum;
+}
+
 void eah_fill_portable(eah_kernel_table *t) {
     memset(t, 0, sizeof *t);
     t->name = "portable";
+    t->silu = silu;
+    t->exp_shifted = exp_shifted;
     t->vec_dot[EAH_F32] = dot_f32;
     t->vec_dot[EAH_F16] = dot_f16;
     t->vec_dot[EAH_BF16] = dot_bf16;

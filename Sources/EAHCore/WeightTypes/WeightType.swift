@@ -110,6 +110,28 @@ public struct KernelSet: @unchecked Sendable {
         eah_vec_dot_for(table, type.kernelSlot)
     }
 
+    /// SiLU in place: `x[i] / (1 + e^−x[i])` for i < `count` (the exponential within 2 ulp).
+    public func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        var done = 0
+        while done < count {
+            let part = min(count - done, 1 << 30)
+            table.pointee.silu(x + done, Int32(part))
+            done += part
+        }
+    }
+
+    /// `x[i] = e^(x[i] − shift)` in place for i < `count` (within 2 ulp; −∞ gives 0); returns
+    /// their sum.
+    public func expShifted(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
+        var done = 0, sum: Float = 0
+        while done < count {
+            let part = min(count - done, 1 << 30)
+            sum += table.pointee.exp_shifted(x + done, Int32(part), shift)
+            done += part
+        }
+        return sum
+    }
+
     /// The GEMM micro-panel packer for weights of `type` (F32, F16 and BF16; nil for others).
     func gemmPack(_ type: any WeightType.Type) -> eah_gemm_pack_fn? {
         eah_gemm_pack_for(table, type.kernelSlot)

@@ -37,7 +37,15 @@ public enum VectorMath {
     }
 
     /// Applies `activation` in place to `count` values.
+    ///
+    /// Large buffers are split over the shared pool (an element's result does not depend on it).
     public static func activate(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation) {
+        ThreadPool.shared.parallelRanges(count, bytesPerItem: 64) { range in
+            activateSerially(x + range.lowerBound, count: range.count, activation)
+        }
+    }
+
+    private static func activateSerially(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation) {
         switch activation {
         case .quickGELU:
             for i in 0..<count { x[i] = x[i] / (1 + expf(-1.702 * x[i])) }
@@ -53,7 +61,7 @@ public enum VectorMath {
                 x[i] = Float(0.5 * value * (1 + tanh(inner)))
             }
         case .silu:
-            for i in 0..<count { x[i] = x[i] / (1 + expf(-x[i])) }
+            KernelSet.active.silu(x, count: count)
         }
     }
 
@@ -67,13 +75,7 @@ public enum VectorMath {
                 for i in 0..<width { values[i] = 0 }
                 continue
             }
-            var sum: Float = 0
-            for i in 0..<width {
-                let e = expf(values[i] - maximum)
-                values[i] = e
-                sum += e
-            }
-            let inverse = 1 / sum
+            let inverse = 1 / KernelSet.active.expShifted(values, count: width, shift: maximum)
             for i in 0..<width { values[i] *= inverse }
         }
     }
