@@ -361,8 +361,8 @@ static void gemm_pack_bf16(const void *w, size_t wstride, int rows, int depth, f
     gemm_pack(EAH_BF16, w, wstride, rows, depth, panel);
 }
 
-static void silu(float *x, int n) {
-    for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+static void sigmoid_gate(float *x, int n, float alpha) {
+    for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-(alpha * x[i])));
 }
 
 static float exp_shifted(float *x, int n, float shift) {
@@ -377,7 +377,7 @@ static float exp_shifted(float *x, int n, float shift) {
 void eah_fill_portable(eah_kernel_table *t) {
     memset(t, 0, sizeof *t);
     t->name = "portable";
-    t->silu = silu;
+    t->sigmoid_gate = sigmoid_gate;
     t->exp_shifted = exp_shifted;
     t->vec_dot[EAH_F32] = dot_f32;
     t->vec_dot[EAH_F16] = dot_f16;

@@ -2,7 +2,7 @@ import EAHCore
 import Foundation
 import Testing
 
-/// SiLU and the softmax exponentials of every runnable kernel variant against float64 `exp`:
+/// SiLU, quick GELU and the softmax exponentials of every runnable kernel variant against float64 `exp`:
 /// within 2 ulp of the exact value over the float range, exact at the edges (0, ∞, NaN).
 @Suite struct ExponentialKernelTests {
     /// Inputs over the whole useful range, odd lengths (vector tails), and the edge values.
@@ -54,26 +54,29 @@ import Testing
         }
     }
 
-    @Test func siluMatchesFloat64() {
+    /// SiLU (alpha 1) and quick GELU (alpha 1.702, with alpha·x rounded to float as float32
+    /// code computes it).
+    @Test(arguments: [Float(1), 1.702])
+    func sigmoidGateMatchesFloat64(alpha: Float) {
         for kernels in KernelSet.runnable {
             for length in [Self.inputs.count, 1, 15, 17] {
                 var values = Array(Self.inputs.prefix(length))
-                values.withUnsafeMutableBufferPointer { kernels.silu($0.baseAddress!, count: length) }
+                values.withUnsafeMutableBufferPointer { kernels.sigmoidGate($0.baseAddress!, count: length, alpha: alpha) }
                 for (index, input) in Self.inputs.prefix(length).enumerated() where input.isFinite {
                     let x = Double(input)
-                    let exact = x / (1 + Foundation.exp(-x))
+                    let exact = x / (1 + Foundation.exp(-Double(alpha * input)))
                     // x / (1 + e) rounds twice more than e alone: 3 ulp. Below x ≈ −88.7, e^−x
                     // overflows and the result is ±0 (as float32 `x / (1 + exp(−x))` gives, the
                     // exact value being under 1e−35).
-                    let ok = Self.close(values[index], exact, ulps: 3) || (x < -88.7 && abs(Double(values[index]) - exact) < 1e-35)
+                    let ok = Self.close(values[index], exact, ulps: 3) || (alpha * input < -88.7 && abs(Double(values[index]) - exact) < 1e-35)
                     if !ok {
-                        Issue.record("\(kernels.name): silu(\(input)) = \(values[index]), expected \(Float(exact))")
+                        Issue.record("\(kernels.name): gate(\(input), alpha \(alpha)) = \(values[index]), expected \(Float(exact))")
                         return
                     }
                 }
             }
             var edges: [Float] = [.infinity, .nan, -.infinity]
-            edges.withUnsafeMutableBufferPointer { kernels.silu($0.baseAddress!, count: 3) }
+            edges.withUnsafeMutableBufferPointer { kernels.sigmoidGate($0.baseAddress!, count: 3, alpha: alpha) }
             #expect(edges[0] == .infinity && edges[1].isNaN, "\(kernels.name): silu(∞) = \(edges[0]), silu(NaN) = \(edges[1])")
         }
     }

@@ -76,8 +76,9 @@ typedef struct eah_kernel_table {
     eah_vec_dot_fn panel_dot[EAH_TYPE_SLOTS];
     /// GEMM micro-panel packers for F32, F16 and BF16 weights (NULL for other types).
     eah_gemm_pack_fn gemm_pack[EAH_TYPE_SLOTS];
-    /// `x[i] = x[i] / (1 + e^−x[i])` (SiLU) in place, for i < n.
-    void (*silu)(float *x, int n);
+    /// `x[i] = x[i] / (1 + e^(−alpha·x[i]))` in place for i < n: SiLU with alpha 1, CLIP's
+    /// quick GELU with 1.702 (alpha·x rounded to float first, as float32 code computes it).
+    void (*sigmoid_gate)(float *x, int n, float alpha);
     /// `x[i] = e^(x[i] − shift)` in place for i < n; returns their sum (a softmax's
     /// numerators and denominator). −∞ gives 0.
     float (*exp_shifted)(float *x, int n, float shift);

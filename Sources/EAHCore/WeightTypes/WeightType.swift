@@ -110,12 +110,13 @@ public struct KernelSet: @unchecked Sendable {
         eah_vec_dot_for(table, type.kernelSlot)
     }
 
-    /// SiLU in place: `x[i] / (1 + e^−x[i])` for i < `count` (the exponential within 2 ulp).
-    public func silu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+    /// `x[i] / (1 + e^(−alpha·x[i]))` in place for i < `count` (the exponential within 2 ulp):
+    /// SiLU with `alpha` 1, quick GELU with 1.702.
+    public func sigmoidGate(_ x: UnsafeMutablePointer<Float>, count: Int, alpha: Float = 1) {
         var done = 0
         while done < count {
             let part = min(count - done, 1 << 30)
-            table.pointee.silu(x + done, Int32(part))
+            table.pointee.sigmoid_gate(x + done, Int32(part), alpha)
             done += part
         }
     }

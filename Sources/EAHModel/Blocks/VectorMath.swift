@@ -1,17 +1,20 @@
 import EAHCore
 
 /// Row-wise normalisations, activations and softmax on F32 buffers, computed as transformers
-/// computes them in float32 (sums accumulated in Double for stability).
+/// computes them in float32 (sums accumulated in Double for stability). Norms of many rows split
+/// the rows over the shared pool (each row's result is the same either way).
 public enum VectorMath {
     /// LLaMA's RMSNorm of each of `rows` rows of `width`: `w · x / sqrt(mean(x²) + eps)`.
     public static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, weight: [Float], eps: Float, into y: UnsafeMutablePointer<Float>) {
         weight.withUnsafeBufferPointer { w in
-            for row in 0..<rows {
-                let input = x + row * width, output = y + row * width
-                var sum: Double = 0
-                for i in 0..<width { sum += Double(input[i]) * Double(input[i]) }
-                let inverse = Float(1 / (sum / Double(width) + Double(eps)).squareRoot())
-                for i in 0..<width { output[i] = w[i] * (input[i] * inverse) }
+            ThreadPool.shared.parallelRanges(rows, bytesPerItem: 8 * width) { range in
+                for row in range {
+                    let input = x + row * width, output = y + row * width
+                    var sum: Double = 0
+                    for i in 0..<width { sum += Double(input[i]) * Double(input[i]) }
+                    let inverse = Float(1 / (sum / Double(width) + Double(eps)).squareRoot())
+                    for i in 0..<width { output[i] = w[i] * (input[i] * inverse) }
+                }
             }
         }
     }
@@ -19,19 +22,21 @@ public enum VectorMath {
     /// LayerNorm of each row: `(x − mean) / sqrt(var + eps) · w + b` (biased variance).
     public static func layerNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, weights: NormWeights, eps: Float, into y: UnsafeMutablePointer<Float>) {
         let weight = weights.weight, bias = weights.bias ?? [Float](repeating: 0, count: width)
-        for row in 0..<rows {
-            let input = x + row * width, output = y + row * width
-            var sum: Double = 0
-            for i in 0..<width { sum += Double(input[i]) }
-            let mean = sum / Double(width)
-            var squares: Double = 0
-            for i in 0..<width {
-                let centered = Double(input[i]) - mean
-                squares += centered * centered
-            }
-            let inverse = 1 / (squares / Double(width) + Double(eps)).squareRoot()
-            for i in 0..<width {
-                output[i] = Float((Double(input[i]) - mean) * inverse) * weight[i] + bias[i]
+        ThreadPool.shared.parallelRanges(rows, bytesPerItem: 16 * width) { range in
+            for row in range {
+                let input = x + row * width, output = y + row * width
+                var sum: Double = 0
+                for i in 0..<width { sum += Double(input[i]) }
+                let mean = sum / Double(width)
+                var squares: Double = 0
+                for i in 0..<width {
+                    let centered = Double(input[i]) - mean
+                    squares += centered * centered
+                }
+                let inverse = 1 / (squares / Double(width) + Double(eps)).squareRoot()
+                for i in 0..<width {
+                    output[i] = Float((Double(input[i]) - mean) * inverse) * weight[i] + bias[i]
+                }
             }
         }
     }
@@ -48,7 +53,7 @@ public enum VectorMath {
     private static func activateSerially(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation) {
         switch activation {
         case .quickGELU:
-            for i in 0..<count { x[i] = x[i] / (1 + expf(-1.702 * x[i])) }
+            KernelSet.active.sigmoidGate(x, count: count, alpha: 1.702)
         case .gelu:
             for i in 0..<count {
                 let value = Double(x[i])
@@ -61,7 +66,7 @@ public enum VectorMath {
                 x[i] = Float(0.5 * value * (1 + tanh(inner)))
             }
         case .silu:
-            KernelSet.active.silu(x, count: count)
+            KernelSet.active.sigmoidGate(x, count: count)
         }
     }
 
