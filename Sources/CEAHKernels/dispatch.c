@@ -1,5 +1,5 @@
 // Chooses the kernel table once from what the CPU reports (CPUID and XGETBV on x86, HWCAP on
-// arm64 Linux). EAH_ISA=portable|avx2|avx512|neon|neon-dotprod forces a table the CPU can run.
+// arm64 Linux, sysctl on arm64 macOS). EAH_ISA=portable|avx2|avx512|neon|neon-dotprod forces a table the CPU can run.
 #include "blocks.h"
 #include <stdlib.h>
 #include <pthread.h>
@@ -35,6 +35,26 @@ static void x86_features(int *avx2, int *avx512) {
 #endif
 #endif
 
+#if defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
+
+#if defined(__aarch64__)
+/// Whether the CPU has the Armv8.2 dot-product instructions: HWCAP on Linux, the
+/// `hw.optional.arm.FEAT_DotProd` sysctl on macOS (every Apple M-series chip has them).
+static int arm_has_dotprod(void) {
+#if defined(__linux__)
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#elif defined(__APPLE__)
+    int value = 0;
+    size_t size = sizeof value;
+    return sysctlbyname("hw.optional.arm.FEAT_DotProd", &value, &size, NULL, 0) == 0 && value != 0;
+#else
+    return 0;
+#endif
+}
+#endif
+
 static eah_kernel_table tables[3];
 static const eah_kernel_table *runnable[3];
 static int runnableCount;
@@ -51,11 +71,9 @@ static void choose(void) {
     if (avx512) { eah_fill_avx512(&tables[runnableCount]); runnable[runnableCount] = &tables[runnableCount]; runnableCount++; }
 #elif defined(__aarch64__)
     eah_fill_neon(&tables[runnableCount]); runnable[runnableCount] = &tables[runnableCount]; runnableCount++;
-#if defined(__linux__)
-    if (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) {
+    if (arm_has_dotprod()) {
         eah_fill_neon_dotprod(&tables[runnableCount]); runnable[runnableCount] = &tables[runnableCount]; runnableCount++;
     }
-#endif
 #endif
     active = runnable[runnableCount - 1];
     const char *forced = getenv("EAH_ISA");
