@@ -4,11 +4,11 @@ import CEAHKernels
 /// with B supplied by a packer that writes panels of `nr` columns × `kc` depths as F32.
 ///
 /// Layout: k is cut into blocks of `kc` (a multiple of 32, so quantized blocks never straddle);
-/// for each block a task packs its columns one micro-panel at a time (`depth`-major, `nr` floats
-/// per depth, zero-padded) and runs the CPU's 6 × 32 register-blocked FMA tile (CEAHKernels) over
-/// all of its rows with that panel before packing the next, reading A in place. Packing and FMA
-/// work alternate at panel granularity, so a packer's prefetches of the next k block (see
-/// `rowPacker`) arrive while tiles run. Work is split over output-column blocks (and row blocks
+/// a task takes its columns one micro-panel (`nr` columns) at a time and, for each k block of
+/// it, packs the panel (`depth`-major, `nr` floats per depth, zero-padded) and runs the CPU's
+/// 6 × 32 register-blocked FMA tile (CEAHKernels) over all of its rows, reading A in place.
+/// Packing and FMA work alternate, so a packer's prefetch of what comes next (the panel's next
+/// k block, or the next panel's first; see `rowPacker`) arrives while tiles run. Work is split over output-column blocks (and row blocks
 /// when columns are few); each C element sums its k blocks in the same order whatever the split.
 enum GEMMKernel {
     /// Rows of the microkernel tile.
@@ -64,7 +64,8 @@ enum GEMMKernel {
     /// after its other panels of this block have run.
     static func rowPacker(_ pack: eah_gemm_pack_fn, base: UnsafeRawPointer, rowBytes: Int, elementBytes: Int, k: Int) -> Packer {
         { column, count, depth, depthCount, panel in
-            let next = depth + depthCount < k ? depthCount * elementBytes : 0
+            // The next k block of these rows, or after the last the first of the next panel's.
+            let next = depth + depthCount < k ? depthCount * elementBytes : nr * rowBytes - depth * elementBytes
             pack(base + column * rowBytes + depth * elementBytes, rowBytes, Int32(count), Int32(depthCount), panel, next)
         }
     }
@@ -83,13 +84,15 @@ enum GEMMKernel {
         let scratch = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr + nr)
         defer { scratch.deallocate() }
         let initial = scratch + mr * nr
-        var depth = 0
-        while depth < k {
-            let depthCount = min(kc, k - depth)
-            let first = depth == 0
-            for panelIndex in 0..<panelCount {
-                let column = columns.lowerBound + panelIndex * nr
-                let width = min(nr, columns.upperBound - column)
+        // Panel by panel, each over the whole depth: the packer's prefetch of a panel's next k
+        // block (or, at its last, of the next panel's first) is what the task reads next.
+        for panelIndex in 0..<panelCount {
+            let column = columns.lowerBound + panelIndex * nr
+            let width = min(nr, columns.upperBound - column)
+            var depth = 0
+            while depth < k {
+                let depthCount = min(kc, k - depth)
+                let first = depth == 0
                 pack(column, width, depth, depthCount, panel)
                 var start = first ? Start.zero : Start.accumulate
                 if first, let bias {
@@ -114,8 +117,8 @@ enum GEMMKernel {
                     }
                     row += mr
                 }
+                depth += depthCount
             }
-            depth += depthCount
         }
     }
 

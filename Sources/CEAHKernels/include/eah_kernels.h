@@ -51,7 +51,7 @@ typedef void (*eah_panel_fn)(int n, const void *w, size_t wstride, int rows, con
 /// row j (`w + j·wstride` bytes, in the slot's type: F32, F16 or BF16) widened to F32, for
 /// p < `depth`, j < `rows` ≤ 32, and 0 for rows ≤ j < 32. Widening is exact, so every variant
 /// writes the same bits. `prefetch` ≠ 0: each row's `depth` elements starting `prefetch` bytes
-/// after its packed ones (the next k block) are prefetched while packing (a hint: variants may
+/// after its packed ones (what the caller packs next) are prefetched while packing (a hint: variants may
 /// ignore it, and it never faults).
 typedef void (*eah_gemm_pack_fn)(const void *w, size_t wstride, int rows, int depth, float *panel, long prefetch);
 
