@@ -6,13 +6,13 @@ import CEAHKernels
 /// Layout: k is cut into blocks of `kc` (a multiple of 32, so quantized blocks never straddle);
 /// a task takes its columns one micro-panel (`nr` columns) at a time and, for each k block of
 /// it, packs the panel (`depth`-major, `nr` floats per depth, zero-padded) and runs the CPU's
-/// 6 × 32 register-blocked FMA tile (CEAHKernels) over all of its rows, reading A in place.
+/// 8 × 32 (AVX-512) or 6 × 32 register-blocked FMA tile (CEAHKernels) over all of its rows, reading A in place.
 /// Packing and FMA work alternate, so a packer's prefetch of what comes next (the panel's next
 /// k block, or the next panel's first; see `rowPacker`) arrives while tiles run. Work is split over output-column blocks (and row blocks
 /// when columns are few); each C element sums its k blocks in the same order whatever the split.
 enum GEMMKernel {
-    /// Rows of the microkernel tile.
-    static let mr = 6
+    /// Rows of the microkernel tile: 8 where the CPU's kernels have an 8-row tile (AVX-512), else 6.
+    static let mr = KernelSet.active.table.pointee.gemm_tile8 != nil ? 8 : 6
     /// Columns of the microkernel tile.
     static let nr = 32
     /// Depth of a k block.
@@ -131,7 +131,7 @@ enum GEMMKernel {
         case accumulate
     }
 
-    /// The 6 × 32 tile: `c[r, j] (+)= Σ_p a[r, p] · panel[p, j]`, run by the CPU's
+    /// The `mr` × 32 tile: `c[r, j] (+)= Σ_p a[r, p] · panel[p, j]`, run by the CPU's
     /// `gemm_tile` kernel. Rows at or beyond `height` read row `height − 1` of A (their results
     /// are computed but belong to nobody; the caller passes a scratch tile then).
     @inline(__always)
@@ -139,18 +139,25 @@ enum GEMMKernel {
         _ a: UnsafePointer<Float>, lda: Int, height: Int, panel: UnsafePointer<Float>, depthCount: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int, start: Start
     ) {
-        let rows: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?) = (
-            a, a + lda * min(1, height - 1), a + lda * min(2, height - 1),
-            a + lda * min(3, height - 1), a + lda * min(4, height - 1), a + lda * min(5, height - 1)
+        let last = height - 1
+        let rows: (UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?,
+                   UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?, UnsafePointer<Float>?) = (
+            a, a + lda * min(1, last), a + lda * min(2, last), a + lda * min(3, last),
+            a + lda * min(4, last), a + lda * min(5, last), a + lda * min(6, last), a + lda * min(7, last)
         )
         let (mode, initial): (Int32, UnsafePointer<Float>?) = switch start {
         case .zero: (0, nil)
         case .initial(let values): (1, values)
         case .accumulate: (2, nil)
         }
+        let table = KernelSet.active.table.pointee
         withUnsafePointer(to: rows) { tuple in
-            tuple.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: 6) { pointers in
-                KernelSet.active.table.pointee.gemm_tile(pointers, panel, Int32(depthCount), c, ldc, mode, initial)
+            tuple.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: 8) { pointers in
+                if mr == 8, let tile8 = table.gemm_tile8 {
+                    tile8(pointers, panel, Int32(depthCount), c, ldc, mode, initial)
+                } else {
+                    table.gemm_tile(pointers, panel, Int32(depthCount), c, ldc, mode, initial)
+                }
             }
         }
     }

@@ -76,6 +76,10 @@ typedef struct eah_kernel_table {
     eah_vec_dot_fn panel_dot[EAH_TYPE_SLOTS];
     /// GEMM micro-panel packers for F32, F16 and BF16 weights (NULL for other types).
     eah_gemm_pack_fn gemm_pack[EAH_TYPE_SLOTS];
+    /// An 8-row version of `gemm_tile` (a[8], the same panel and `start`) where a variant has
+    /// the registers for it (AVX-512); NULL elsewhere.
+    void (*gemm_tile8)(const float *const a[8], const float *panel, int depth, float *c, long ldc, int start,
+                       const float *initial);
     /// `x[i] = x[i] / (1 + e^(−alpha·x[i]))` in place for i < n: SiLU with alpha 1, CLIP's
     /// quick GELU with 1.702 (alpha·x rounded to float first, as float32 code computes it).
     void (*sigmoid_gate)(float *x, int n, float alpha);
