@@ -293,30 +293,34 @@ static void check_quantize(const eah_kernel_table *t, const eah_kernel_table *po
     }
 }
 
-// MARK: - GEMM: C (M × N) = A (M × K) · B (K × N) through 6 × 32 tiles, as EAHCore's GEMMKernel drives them
+// MARK: - GEMM: C (M × N) = A (M × K) · B (K × N) through 8 × 32 (where the table has them) or 6 × 32
+// tiles, as EAHCore's GEMMKernel drives them
 
 static void gemm(const eah_kernel_table *t, int M, int N, int K, const float *A, const float *panels, float *C, long ldc,
                  const float *bias, int kc) {
-    float scratch[6 * 32];
+    float scratch[8 * 32];
+    const int mr = t->gemm_tile8 ? 8 : 6;
     int panelsCount = (N + 31) / 32;
     for (int p0 = 0; p0 < K; p0 += kc) {
         int depth = K - p0 < kc ? K - p0 : kc;
         for (int jp = 0; jp < panelsCount; jp++) {
             const float *panel = panels + (size_t)jp * 32 * K + (size_t)32 * p0;
             int width = N - 32 * jp < 32 ? N - 32 * jp : 32;
-            for (int r0 = 0; r0 < M; r0 += 6) {
-                int height = M - r0 < 6 ? M - r0 : 6;
-                const float *rows[6];
-                for (int r = 0; r < 6; r++) rows[r] = A + (size_t)(r0 + (r < height ? r : height - 1)) * K + p0;
+            for (int r0 = 0; r0 < M; r0 += mr) {
+                int height = M - r0 < mr ? M - r0 : mr;
+                const float *rows[8];
+                for (int r = 0; r < mr; r++) rows[r] = A + (size_t)(r0 + (r < height ? r : height - 1)) * K + p0;
                 int start = p0 > 0 ? 2 : bias ? 1 : 0;
                 float *cTile = C + (size_t)r0 * ldc + 32 * jp;
-                if (height == 6 && width == 32) {
-                    t->gemm_tile(rows, panel, depth, cTile, ldc, start, bias ? bias + 32 * jp : NULL);
+                if (height == mr && width == 32) {
+                    if (mr == 8) t->gemm_tile8(rows, panel, depth, cTile, ldc, start, bias ? bias + 32 * jp : NULL);
+                    else t->gemm_tile(rows, panel, depth, cTile, ldc, start, bias ? bias + 32 * jp : NULL);
                 } else {
                     if (start == 2) for (int r = 0; r < height; r++) for (int j = 0; j < width; j++) scratch[r * 32 + j] = cTile[r * ldc + j];
                     float paddedBias[32] = {0};
                     if (bias) for (int j = 0; j < width; j++) paddedBias[j] = bias[32 * jp + j];
-                    t->gemm_tile(rows, panel, depth, scratch, 32, start, paddedBias);
+                    if (mr == 8) t->gemm_tile8(rows, panel, depth, scratch, 32, start, paddedBias);
+                    else t->gemm_tile(rows, panel, depth, scratch, 32, start, paddedBias);
                     for (int r = 0; r < height; r++) for (int j = 0; j < width; j++) cTile[r * ldc + j] = scratch[r * 32 + j];
                 }
             }
@@ -354,6 +358,42 @@ static void check_gemm(const eah_kernel_table *t, const eah_kernel_table *portab
                 FAIL("%s gemm M=%d N=%d K=%d bias %d: C[%d][%ld] %.9g, portable %.9g, tolerance %.3g", t->name, M, N, K, withBias, r, j, g, w, tol);
         }
         free(A); free(panels); free(B); free(got); free(want);
+    }
+}
+
+// MARK: - Exponentials: within 3 ulp of the portable (libm) ones, −∞ to 0, NaN kept
+
+static int close_ulps(float a, float b, float ulps) {
+    if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
+    if (a == b) return 1;
+    float scale = fabsf(b) < 0x1p-126f ? 0x1p-149f : fabsf(b) * 0x1p-23f;
+    return fabsf(a - b) <= ulps * scale || (fabsf(a) < 1e-35f && fabsf(b) < 1e-35f);
+}
+
+static void check_exponentials(const eah_kernel_table *t, const eah_kernel_table *portable) {
+    enum { N = 1031 };
+    float x[N], a[N], b[N];
+    for (int i = 0; i < N; i++) x[i] = uniform(-95, 95);
+    x[0] = -INFINITY; x[1] = NAN; x[2] = 0; x[3] = 88.7f; x[4] = -104; x[5] = INFINITY;
+    for (int len = 1; len <= N; len = len * 3 + 1) {
+        memcpy(a, x, sizeof x); memcpy(b, x, sizeof x);
+        float sa = t->exp_shifted(a, len, 1.5f), sb = portable->exp_shifted(b, len, 1.5f);
+        for (int i = 0; i < len; i++) {
+            cases++;
+            if (!close_ulps(a[i], b[i], 3)) FAIL("%s exp_shifted(%.9g − 1.5): %.9g, portable %.9g", t->name, x[i], a[i], b[i]);
+        }
+        cases++;
+        if (!(isnan(sa) && isnan(sb)) && !(fabsf(sa - sb) <= 1e-5f * fabsf(sb))) FAIL("%s exp_shifted sum of %d: %.9g, portable %.9g", t->name, len, sa, sb);
+        for (int g = 0; g < 2; g++) {
+            float alpha = g ? 1.702f : 1.0f;
+            memcpy(a, x, sizeof x); memcpy(b, x, sizeof x);
+            t->sigmoid_gate(a, len, alpha);
+            portable->sigmoid_gate(b, len, alpha);
+            for (int i = 0; i < len; i++) {
+                cases++;
+                if (!close_ulps(a[i], b[i], 4)) FAIL("%s sigmoid_gate(%.9g, %g): %.9g, portable %.9g", t->name, x[i], alpha, a[i], b[i]);
+            }
+        }
     }
 }
 
@@ -442,6 +482,7 @@ int main(int argc, char **argv) {
                 if (t != portable || t->vec_dot4[wt->slot]) check_products(t, portable, wt);
             }
             if (t != portable) check_gemm(t, portable);
+            if (t != portable) check_exponentials(t, portable);
             if (t == portable && cases == before) continue;  // the reference, with nothing of its own to check
             printf("%s: %d own product kernels, %d four-row kernels, %d cases compared with portable\n", t->name, own, fourRow, cases - before);
         }
