@@ -6,10 +6,11 @@ import CEAHKernels
 /// Layout: k is cut into blocks of `kc` (a multiple of 32, so quantized blocks never straddle);
 /// a task takes its columns one micro-panel (`nr` columns) at a time and, for each k block of
 /// it, packs the panel (`depth`-major, `nr` floats per depth, zero-padded) and runs the CPU's
-/// 8 × 32 (AVX-512) or 6 × 32 register-blocked FMA tile (CEAHKernels) over all of its rows, reading A in place.
-/// Packing and FMA work alternate, so a packer's prefetch of what comes next (the panel's next
-/// k block, or the next panel's first; see `rowPacker`) arrives while tiles run. Work is split over output-column blocks (and row blocks
-/// when columns are few); each C element sums its k blocks in the same order whatever the split.
+/// 8 × 32 (AVX-512) or 6 × 32 register-blocked FMA tile (CEAHKernels) over all of its rows,
+/// reading A in place. Packing and FMA work alternate, so a packer's prefetch of what comes next
+/// (the panel's next k block, or the next panel's first; see `rowPacker`) arrives while tiles
+/// run. Work is split over output-column blocks (and row blocks when columns are few); each C
+/// element sums its k blocks in the same order whatever the split.
 enum GEMMKernel {
     /// Rows of the microkernel tile: 8 where the CPU's kernels have an 8-row tile (AVX-512), else 6.
     static let mr = KernelSet.active.table.pointee.gemm_tile8 != nil ? 8 : 6
@@ -59,9 +60,8 @@ enum GEMMKernel {
     }
 
     /// A packer for B stored as rows (`n` rows of k elements, `rowBytes` apart from `base`) in
-    /// F32, F16 or BF16, by a `gemm_pack` kernel of that type (CEAHKernels): it widens and transposes each
-    /// micro-panel in registers and prefetches the same rows' next k block, which the task packs
-    /// after its other panels of this block have run.
+    /// F32, F16 or BF16, by a `gemm_pack` kernel of that type (CEAHKernels): it widens and
+    /// transposes each micro-panel in registers and prefetches what `runBlock` packs next.
     static func rowPacker(_ pack: eah_gemm_pack_fn, base: UnsafeRawPointer, rowBytes: Int, elementBytes: Int, k: Int) -> Packer {
         { column, count, depth, depthCount, panel in
             // The next k block of these rows, or after the last the first of the next panel's.
@@ -150,13 +150,13 @@ enum GEMMKernel {
         case .initial(let values): (1, values)
         case .accumulate: (2, nil)
         }
-        let table = KernelSet.active.table.pointee
+        let table = KernelSet.active.table
         withUnsafePointer(to: rows) { tuple in
             tuple.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: 8) { pointers in
-                if mr == 8, let tile8 = table.gemm_tile8 {
+                if mr == 8, let tile8 = table.pointee.gemm_tile8 {
                     tile8(pointers, panel, Int32(depthCount), c, ldc, mode, initial)
                 } else {
-                    table.gemm_tile(pointers, panel, Int32(depthCount), c, ldc, mode, initial)
+                    table.pointee.gemm_tile(pointers, panel, Int32(depthCount), c, ldc, mode, initial)
                 }
             }
         }

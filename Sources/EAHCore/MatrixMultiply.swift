@@ -3,8 +3,9 @@ import CEAHKernels
 /// Matrix products on F32 activations, row-major, with leading dimensions so per-head views
 /// of interleaved tensors need no copies.
 ///
-/// F32 products with more than a few rows run on `GEMMKernel` (packed panels, the CPU's 8 × 32 or 6 × 32
-/// FMA tile, k blocking); with ≤ 4 rows they run fused row dot products that stream B once.
+/// F32 products with more than a few rows run on `GEMMKernel` (packed panels, the CPU's 8 × 32
+/// or 6 × 32 FMA tile, k blocking); with ≤ 4 rows they run fused row dot products that stream B
+/// once.
 /// `linear` multiplies weights in their stored type (`WeightTypes`): F32/F16/BF16 through the
 /// same two paths, quantized types by quantizing the activations once to the type's partner
 /// format (Q8_0 or Q8_K) and taking integer dot products of each weight row with each activation
