@@ -1,7 +1,8 @@
 import Foundation
 
 /// A server the tests start (`eah-run --serve --port 0`): it runs until `stop()` (or deinit),
-/// and `port` is the one it reported binding.
+/// and `port` is the one it reported binding. Servers held in statics (never deinitialized) are
+/// stopped when the test process exits.
 public final class ServerProcess: @unchecked Sendable {
     public let process = Process()
     public private(set) var port = 0
@@ -23,6 +24,7 @@ public final class ServerProcess: @unchecked Sendable {
             self.lock.withLock { self.errorText += String(decoding: data, as: UTF8.self) }
         }
         try process.run()
+        LiveServers.shared.add(process.processIdentifier)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if let port = Self.port(in: stderr) {
@@ -49,6 +51,7 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// Stops the server (SIGTERM) and waits for it.
     public func stop() {
+        defer { LiveServers.shared.remove(process.processIdentifier) }
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
@@ -61,6 +64,26 @@ public final class ServerProcess: @unchecked Sendable {
         let digits = text[range.upperBound...].prefix { $0.isNumber }
         guard text[range.upperBound...].dropFirst(digits.count).hasPrefix("/") else { return nil }
         return Int(digits)
+    }
+}
+
+/// The servers still running, sent SIGTERM when the test process exits (a server in a `static
+/// let` outlives every test and would otherwise be left running after the suite).
+private final class LiveServers: @unchecked Sendable {
+    static let shared: LiveServers = {
+        atexit { LiveServers.shared.terminateAll() }
+        return LiveServers()
+    }()
+
+    private let lock = NSLock()
+    private var identifiers = Set<Int32>()
+
+    func add(_ identifier: Int32) { lock.withLock { _ = identifiers.insert(identifier) } }
+
+    func remove(_ identifier: Int32) { lock.withLock { _ = identifiers.remove(identifier) } }
+
+    func terminateAll() {
+        for identifier in lock.withLock({ identifiers }) { kill(identifier, SIGTERM) }
     }
 }
 
