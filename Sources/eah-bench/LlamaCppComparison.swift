@@ -29,10 +29,8 @@ enum LlamaCppComparison {
                     failure = "llama-bench failed on \(path)"
                 }
                 do {
-                    let weights = try TinyLlamaCheckpoint.weights(from: try Checkpoint.open(path), dequantize: false, naming: .llamaCpp)
-                    let (prefill, decode) = DecoderBenchmark.time(weights: weights)
-                    ours = (max(ours.prefill, Double(DecoderBenchmark.promptLength) / prefill),
-                            max(ours.decode, Double(DecoderBenchmark.decodeSteps) / decode))
+                    let speed = try oursTokensPerSecond(path)
+                    ours = (max(ours.prefill, speed.prefill), max(ours.decode, speed.decode))
                 } catch {
                     failure = "\(error)"
                 }
@@ -61,16 +59,22 @@ enum LlamaCppComparison {
         return lines
     }
 
+    /// Our prefill and decode tokens/s on one GGUF (loaded afresh, as each round does).
+    static func oursTokensPerSecond(_ path: String) throws(CheckpointError) -> (prefill: Double, decode: Double) {
+        let weights = try TinyLlamaCheckpoint.weights(from: try Checkpoint.open(path), dequantize: false, naming: .llamaCpp)
+        let (prefill, decode) = DecoderBenchmark.time(weights: weights)
+        return (Double(DecoderBenchmark.promptLength) / prefill, Double(DecoderBenchmark.decodeSteps) / decode)
+    }
+
     /// Our prefill and decode tokens/s on one GGUF, one JSON line (a profiler's workload).
     static func runOurs(path: String, threads: Int) -> Int32 {
         ThreadPool.shared = ThreadPool(threadCount: threads)
         do {
-            let weights = try TinyLlamaCheckpoint.weights(from: try Checkpoint.open(path), dequantize: false, naming: .llamaCpp)
-            let (prefill, decode) = DecoderBenchmark.time(weights: weights)
+            let speed = try oursTokensPerSecond(path)
             print(JSONValue.object([
                 ("schema", .integer(1)), ("benchmark", .string("decoder-gguf")), ("path", .string(path)), ("threads", .integer(threads)),
-                ("prefill_tokens_per_s", .number(Benchmark.rounded(Double(DecoderBenchmark.promptLength) / prefill))),
-                ("decode_tokens_per_s", .number(Benchmark.rounded(Double(DecoderBenchmark.decodeSteps) / decode))),
+                ("prefill_tokens_per_s", .number(Benchmark.rounded(speed.prefill))),
+                ("decode_tokens_per_s", .number(Benchmark.rounded(speed.decode))),
             ]).serialized)
             return 0
         } catch {

@@ -113,24 +113,25 @@ public struct KernelSet: @unchecked Sendable {
     /// `x[i] / (1 + e^(−alpha·x[i]))` in place for i < `count` (the exponential within 2 ulp):
     /// SiLU with `alpha` 1, quick GELU with 1.702.
     public func sigmoidGate(_ x: UnsafeMutablePointer<Float>, count: Int, alpha: Float = 1) {
-        var done = 0
-        while done < count {
-            let part = min(count - done, 1 << 30)
-            table.pointee.sigmoid_gate(x + done, Int32(part), alpha)
-            done += part
-        }
+        Self.inParts(count) { offset, part in table.pointee.sigmoid_gate(x + offset, part, alpha) }
     }
 
     /// `x[i] = e^(x[i] − shift)` in place for i < `count` (within 2 ulp; −∞ gives 0); returns
     /// their sum.
     public func expShifted(_ x: UnsafeMutablePointer<Float>, count: Int, shift: Float) -> Float {
-        var done = 0, sum: Float = 0
-        while done < count {
-            let part = min(count - done, 1 << 30)
-            sum += table.pointee.exp_shifted(x + done, Int32(part), shift)
-            done += part
-        }
+        var sum: Float = 0
+        Self.inParts(count) { offset, part in sum += table.pointee.exp_shifted(x + offset, part, shift) }
         return sum
+    }
+
+    /// Calls `body(offset, length)` over `0..<count` in parts short enough for a C `int` length.
+    private static func inParts(_ count: Int, _ body: (Int, Int32) -> Void) {
+        var offset = 0
+        while offset < count {
+            let part = min(count - offset, 1 << 30)
+            body(offset, Int32(part))
+            offset += part
+        }
     }
 
     /// The GEMM micro-panel packer for weights of `type` (F32, F16 and BF16; nil for others).
