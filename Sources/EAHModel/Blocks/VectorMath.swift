@@ -1,13 +1,14 @@
 import EAHCore
 
 /// Row-wise normalisations, activations and softmax on F32 buffers, computed as transformers
-/// computes them in float32 (sums accumulated in Double for stability). Norms of many rows split
-/// the rows over the shared pool (each row's result is the same either way).
+/// computes them in float32 (sums accumulated in Double for stability). Norms and activations of
+/// large buffers are split over `pool` (each row's or element's result is the same either way).
 public enum VectorMath {
     /// LLaMA's RMSNorm of each of `rows` rows of `width`: `w · x / sqrt(mean(x²) + eps)`.
-    public static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, weight: [Float], eps: Float, into y: UnsafeMutablePointer<Float>) {
+    public static func rmsNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, weight: [Float], eps: Float, into y: UnsafeMutablePointer<Float>,
+                               pool: ThreadPool = .shared) {
         weight.withUnsafeBufferPointer { w in
-            ThreadPool.shared.parallelRanges(rows, bytesPerItem: 8 * width) { range in
+            pool.parallelRanges(rows, bytesPerItem: 8 * width) { range in
                 for row in range {
                     let input = x + row * width, output = y + row * width
                     var sum: Double = 0
@@ -20,9 +21,10 @@ public enum VectorMath {
     }
 
     /// LayerNorm of each row: `(x − mean) / sqrt(var + eps) · w + b` (biased variance).
-    public static func layerNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, weights: NormWeights, eps: Float, into y: UnsafeMutablePointer<Float>) {
+    public static func layerNorm(_ x: UnsafePointer<Float>, rows: Int, width: Int, weights: NormWeights, eps: Float, into y: UnsafeMutablePointer<Float>,
+                                 pool: ThreadPool = .shared) {
         let weight = weights.weight, bias = weights.bias ?? [Float](repeating: 0, count: width)
-        ThreadPool.shared.parallelRanges(rows, bytesPerItem: 16 * width) { range in
+        pool.parallelRanges(rows, bytesPerItem: 16 * width) { range in
             for row in range {
                 let input = x + row * width, output = y + row * width
                 var sum: Double = 0
@@ -42,10 +44,8 @@ public enum VectorMath {
     }
 
     /// Applies `activation` in place to `count` values.
-    ///
-    /// Large buffers are split over the shared pool (an element's result does not depend on it).
-    public static func activate(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation) {
-        ThreadPool.shared.parallelRanges(count, bytesPerItem: 64) { range in
+    public static func activate(_ x: UnsafeMutablePointer<Float>, count: Int, _ activation: Activation, pool: ThreadPool = .shared) {
+        pool.parallelRanges(count, bytesPerItem: 64) { range in
             activateSerially(x + range.lowerBound, count: range.count, activation)
         }
     }

@@ -85,13 +85,13 @@ struct TransformerDecoder {
             x.withUnsafeMutableBufferPointer { x in
                 normed.withUnsafeMutableBufferPointer { scratch in
                     let x = x.baseAddress!, scratch = scratch.baseAddress!
-                    VectorMath.rmsNorm(x, rows: count, width: hidden, weight: inputNorms[index], eps: eps, into: scratch)
+                    VectorMath.rmsNorm(x, rows: count, width: hidden, weight: inputNorms[index], eps: eps, into: scratch, pool: pool)
                     var q = Linear.apply(layer.query, to: scratch, rows: count, pool: pool)
                     var k = Linear.apply(layer.key, to: scratch, rows: count, pool: pool)
                     let v = Linear.apply(layer.value, to: scratch, rows: count, pool: pool)
                     if let queryNorm = queryNorms[index], let keyNorm = keyNorms[index] {
-                        q.withUnsafeMutableBufferPointer { VectorMath.rmsNorm($0.baseAddress!, rows: count * heads, width: headDim, weight: queryNorm, eps: eps, into: $0.baseAddress!) }
-                        k.withUnsafeMutableBufferPointer { VectorMath.rmsNorm($0.baseAddress!, rows: count * kvHeads, width: headDim, weight: keyNorm, eps: eps, into: $0.baseAddress!) }
+                        q.withUnsafeMutableBufferPointer { VectorMath.rmsNorm($0.baseAddress!, rows: count * heads, width: headDim, weight: queryNorm, eps: eps, into: $0.baseAddress!, pool: pool) }
+                        k.withUnsafeMutableBufferPointer { VectorMath.rmsNorm($0.baseAddress!, rows: count * kvHeads, width: headDim, weight: keyNorm, eps: eps, into: $0.baseAddress!, pool: pool) }
                     }
                     let rope = spec.isSliding(index) ? localRope ?? globalRope : globalRope
                     q.withUnsafeMutableBufferPointer { rope.apply($0.baseAddress!, rows: count, heads: heads, headDim: headDim, rowStride: heads * headDim) }
@@ -114,22 +114,22 @@ struct TransformerDecoder {
                         }
                     }
                     var projected = attended.withUnsafeBufferPointer { Linear.apply(layer.output, to: $0.baseAddress!, rows: count, pool: pool) }
-                    if let norm = attentionOutputNorms[index] { Self.normInPlace(&projected, rows: count, width: hidden, weight: norm, eps: eps) }
+                    if let norm = attentionOutputNorms[index] { normInPlace(&projected, rows: count, width: hidden, weight: norm, eps: eps) }
                     projected.withUnsafeBufferPointer { VectorMath.add($0.baseAddress!, into: x, count: count * hidden) }
 
-                    VectorMath.rmsNorm(x, rows: count, width: hidden, weight: postAttentionNorms[index], eps: eps, into: scratch)
+                    VectorMath.rmsNorm(x, rows: count, width: hidden, weight: postAttentionNorms[index], eps: eps, into: scratch, pool: pool)
                     var up = Linear.apply(layer.up, to: scratch, rows: count, pool: pool)
                     if spec.mlp.gated {
                         var gate = Linear.apply(layer.gate, to: scratch, rows: count, pool: pool)
                         gate.withUnsafeMutableBufferPointer { gate in
-                            VectorMath.activate(gate.baseAddress!, count: gate.count, spec.mlp.activation)
+                            VectorMath.activate(gate.baseAddress!, count: gate.count, spec.mlp.activation, pool: pool)
                             for i in 0..<gate.count { up[i] *= gate[i] }
                         }
                     } else {
-                        up.withUnsafeMutableBufferPointer { VectorMath.activate($0.baseAddress!, count: $0.count, spec.mlp.activation) }
+                        up.withUnsafeMutableBufferPointer { VectorMath.activate($0.baseAddress!, count: $0.count, spec.mlp.activation, pool: pool) }
                     }
                     var down = up.withUnsafeBufferPointer { Linear.apply(layer.down, to: $0.baseAddress!, rows: count, pool: pool) }
-                    if let norm = mlpOutputNorms[index] { Self.normInPlace(&down, rows: count, width: hidden, weight: norm, eps: eps) }
+                    if let norm = mlpOutputNorms[index] { normInPlace(&down, rows: count, width: hidden, weight: norm, eps: eps) }
                     down.withUnsafeBufferPointer { VectorMath.add($0.baseAddress!, into: x, count: count * hidden) }
                 }
             }
@@ -138,7 +138,7 @@ struct TransformerDecoder {
         if layerLimit != nil { return x }
         x.withUnsafeBufferPointer { x in
             normed.withUnsafeMutableBufferPointer { y in
-                VectorMath.rmsNorm(x.baseAddress!, rows: count, width: hidden, weight: finalNorm, eps: eps, into: y.baseAddress!)
+                VectorMath.rmsNorm(x.baseAddress!, rows: count, width: hidden, weight: finalNorm, eps: eps, into: y.baseAddress!, pool: pool)
             }
         }
         return normed
@@ -149,7 +149,7 @@ struct TransformerDecoder {
         Linear.apply(LinearWeights(weight: weights.lmHead), to: hidden, rows: rows, pool: pool)
     }
 
-    private static func normInPlace(_ x: inout [Float], rows: Int, width: Int, weight: [Float], eps: Float) {
-        x.withUnsafeMutableBufferPointer { VectorMath.rmsNorm($0.baseAddress!, rows: rows, width: width, weight: weight, eps: eps, into: $0.baseAddress!) }
+    private func normInPlace(_ x: inout [Float], rows: Int, width: Int, weight: [Float], eps: Float) {
+        x.withUnsafeMutableBufferPointer { VectorMath.rmsNorm($0.baseAddress!, rows: rows, width: width, weight: weight, eps: eps, into: $0.baseAddress!, pool: pool) }
     }
 }
